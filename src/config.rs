@@ -1,0 +1,284 @@
+//! The run configuration: one TOML file, every field with a default, so an
+//! empty file (or none) is the embedded default task.
+
+use crate::error::{Error, Result};
+use crate::model::ModelConfig;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunConfig {
+    pub seed: u64,
+    /// auto | wgpu | vulkan | metal | webgpu | cpu
+    pub device: String,
+    pub run_dir: PathBuf,
+    pub data: DataConfig,
+    pub tokenizer: TokenizerConfig,
+    pub model: ModelConfig,
+    pub sft: TrainConfig,
+    pub improve: TrainConfig,
+    pub sample: SampleConfig,
+    pub rest: RestConfig,
+    pub reward: RewardConfig,
+    pub eval: EvalConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataConfig {
+    /// JSONL of {"prompt", "target"}; none = the embedded task.
+    pub train: Option<PathBuf>,
+    /// Held-out JSONL; none = the embedded task's held-out split.
+    pub eval: Option<PathBuf>,
+    /// Size of the embedded task's training and held-out sets.
+    pub task_train: usize,
+    pub task_eval: usize,
+    /// Longest prompt in tokens; longer prompts keep their last tokens.
+    pub max_prompt_tokens: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TokenizerConfig {
+    pub vocab_size: usize,
+    /// Existing tokenizer.json; none = train one on the training data.
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    pub steps: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub min_lr_ratio: f64,
+    pub warmup_steps: usize,
+    pub weight_decay: f32,
+    pub grad_clip: f32,
+    /// Evaluate held-out loss and write a checkpoint every this many steps.
+    pub eval_every: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SampleConfig {
+    pub temperature: f32,
+    pub top_k: usize,
+    pub top_p: f32,
+    pub max_new_tokens: usize,
+    /// Rows decoded together (prompts × samples); fixed so shapes stay static.
+    pub batch_size: usize,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LossKind {
+    /// Behaviour cloning: NLL on the filtered set (the paper's default).
+    Bc,
+    /// NLL weighted per record by its reward rescaled to [0, 1] above τ.
+    RewardWeighted,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RestConfig {
+    /// G: number of Grow steps.
+    pub grow_steps: usize,
+    /// N: samples per prompt in each Grow.
+    pub samples_per_prompt: usize,
+    /// τ1 < τ2 < …, one Improve step each; used when `quantiles` is empty.
+    pub thresholds: Vec<f64>,
+    /// Thresholds as quantiles of the grown set's rewards (each in [0, 1)).
+    pub quantiles: Vec<f64>,
+    pub loss: LossKind,
+    /// Put D itself (its targets, scored) in every grown set, as the paper does.
+    pub include_dataset: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RewardConfig {
+    /// chrf | bleu | exact | external
+    pub kind: String,
+    /// For `external`: the command (run through `sh -c`).
+    pub command: Option<String>,
+    pub timeout_secs: f64,
+    pub batch_size: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvalConfig {
+    /// Samples per held-out prompt for the sampled-output reward.
+    pub samples: usize,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            device: "auto".into(),
+            run_dir: "runs/default".into(),
+            data: DataConfig::default(),
+            tokenizer: TokenizerConfig::default(),
+            model: ModelConfig::default(),
+            sft: TrainConfig {
+                steps: 150,
+                ..TrainConfig::default()
+            },
+            improve: TrainConfig {
+                steps: 60,
+                lr: 1e-3,
+                warmup_steps: 5,
+                ..TrainConfig::default()
+            },
+            sample: SampleConfig::default(),
+            rest: RestConfig::default(),
+            reward: RewardConfig::default(),
+            eval: EvalConfig::default(),
+        }
+    }
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            train: None,
+            eval: None,
+            task_train: 400,
+            task_eval: 64,
+            max_prompt_tokens: 48,
+        }
+    }
+}
+
+impl Default for TokenizerConfig {
+    fn default() -> Self {
+        Self {
+            vocab_size: 384,
+            path: None,
+        }
+    }
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            steps: 200,
+            batch_size: 32,
+            lr: 3e-3,
+            min_lr_ratio: 0.1,
+            warmup_steps: 20,
+            weight_decay: 0.01,
+            grad_clip: 1.0,
+            eval_every: 50,
+        }
+    }
+}
+
+impl Default for SampleConfig {
+    fn default() -> Self {
+        Self {
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 1.0,
+            max_new_tokens: 40,
+            batch_size: 64,
+        }
+    }
+}
+
+impl Default for RestConfig {
+    fn default() -> Self {
+        Self {
+            grow_steps: 2,
+            samples_per_prompt: 4,
+            thresholds: vec![40.0, 60.0, 75.0],
+            quantiles: vec![],
+            loss: LossKind::Bc,
+            include_dataset: true,
+        }
+    }
+}
+
+impl Default for RewardConfig {
+    fn default() -> Self {
+        Self {
+            kind: "chrf".into(),
+            command: None,
+            timeout_secs: 30.0,
+            batch_size: 64,
+        }
+    }
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        Self { samples: 2 }
+    }
+}
+
+impl RunConfig {
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let cfg: Self = toml::from_str(&text).map_err(|e| Error::file(path, e))?;
+        cfg.validate().map_err(|e| Error::file(path, e))?;
+        Ok(cfg)
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("config serialises")
+    }
+
+    /// Checks the relations serde cannot: a rising schedule, sane sizes.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Config(m));
+        let rest = &self.rest;
+        if rest.quantiles.is_empty() {
+            if rest.thresholds.is_empty() {
+                return bad("rest.thresholds is empty: give at least one τ".into());
+            }
+            if rest.thresholds.windows(2).any(|w| w[0] >= w[1]) {
+                return bad(format!(
+                    "rest.thresholds must rise strictly (τ1 < τ2 < …), got {:?}",
+                    rest.thresholds
+                ));
+            }
+        } else if rest.quantiles.windows(2).any(|w| w[0] >= w[1])
+            || rest.quantiles.iter().any(|q| !(0.0..1.0).contains(q))
+        {
+            return bad(format!(
+                "rest.quantiles must rise strictly inside [0, 1), got {:?}",
+                rest.quantiles
+            ));
+        }
+        if rest.samples_per_prompt == 0 {
+            return bad("rest.samples_per_prompt must be at least 1".into());
+        }
+        for (name, t) in [("sft", &self.sft), ("improve", &self.improve)] {
+            if t.batch_size == 0 {
+                return bad(format!("{name}.batch_size must be at least 1"));
+            }
+        }
+        if self.sample.batch_size == 0 {
+            return bad("sample.batch_size must be at least 1".into());
+        }
+        if self.data.max_prompt_tokens + 2 >= self.model.max_seq_len {
+            return bad(format!(
+                "data.max_prompt_tokens ({}) leaves no room for a target in model.max_seq_len ({})",
+                self.data.max_prompt_tokens, self.model.max_seq_len
+            ));
+        }
+        self.model.validate()
+    }
+
+    /// The Improve steps' number I: one per threshold.
+    pub fn improve_steps(&self) -> usize {
+        if self.rest.quantiles.is_empty() {
+            self.rest.thresholds.len()
+        } else {
+            self.rest.quantiles.len()
+        }
+    }
+}

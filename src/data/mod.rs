@@ -1,0 +1,9 @@
+//! Prompt/target records: reading JSONL, the embedded default task, and
+//! turning records into padded token batches.
+
+mod batch;
+mod record;
+pub mod task;
+
+pub use batch::{Encoded, TrainBatch, Truncation, bucket_len, encode_all};
+pub use record::{Record, read_records};

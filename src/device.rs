@@ -1,0 +1,125 @@
+//! Picks the burn device: a wgpu adapter (Vulkan, Metal, DX12, WebGPU) or
+//! burn's pure-Rust CPU backend (Flex), and says which one it picked.
+
+use crate::error::{Error, Result};
+use burn::prelude::Device;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+/// A device and a line naming the adapter and graphics API behind it.
+#[derive(Clone, Debug)]
+pub struct Selected {
+    pub device: Device,
+    pub description: String,
+    pub is_gpu: bool,
+}
+
+pub const NAMES: &[&str] = &["auto", "wgpu", "vulkan", "metal", "webgpu", "cpu"];
+
+/// Burn's wgpu runtime can be initialised once per adapter/API, so a
+/// process asks for each name at most once and reuses the answer.
+fn cache() -> &'static Mutex<HashMap<String, Selected>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Selected>>> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+pub fn select(name: &str) -> Result<Selected> {
+    if let Some(s) = cache().lock().expect("device cache").get(name) {
+        return Ok(s.clone());
+    }
+    let selected = match name {
+        "cpu" => cpu(),
+        "auto" => auto()?,
+        "wgpu" | "vulkan" | "metal" | "webgpu" => gpu(name)?,
+        other => {
+            return Err(Error::Device(format!(
+                "unknown device `{other}`; expected one of {}",
+                NAMES.join(", ")
+            )));
+        }
+    };
+    cache()
+        .lock()
+        .expect("device cache")
+        .insert(name.to_string(), selected.clone());
+    Ok(selected)
+}
+
+fn cpu() -> Selected {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    Selected {
+        device: Device::flex(),
+        description: format!("cpu: burn Flex backend, {threads} threads"),
+        is_gpu: false,
+    }
+}
+
+#[cfg(feature = "wgpu")]
+fn auto() -> Result<Selected> {
+    use burn::tensor::wgpu::wgpu;
+    // Probe without initialising burn's runtime: a software adapter (Mesa's
+    // lavapipe, SwiftShader) reports DeviceType::Cpu and is slower than the
+    // Flex backend for this work, so only a real GPU wins over the CPU.
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+    let has_gpu = adapters
+        .iter()
+        .any(|a| a.get_info().device_type != wgpu::DeviceType::Cpu);
+    drop(adapters);
+    if has_gpu && let Ok(s) = gpu("wgpu") {
+        return Ok(s);
+    }
+    let mut s = cpu();
+    s.description += if has_gpu {
+        " (the GPU adapter failed to start)"
+    } else {
+        " (no hardware GPU adapter found)"
+    };
+    Ok(s)
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn auto() -> Result<Selected> {
+    let mut s = cpu();
+    s.description += " (built without the `wgpu` feature)";
+    Ok(s)
+}
+
+#[cfg(feature = "wgpu")]
+fn gpu(name: &str) -> Result<Selected> {
+    use burn::tensor::wgpu::{WgpuBackend, wgpu};
+    let api = match name {
+        "wgpu" => WgpuBackend::Auto,
+        #[cfg(feature = "vulkan")]
+        "vulkan" => WgpuBackend::Vulkan,
+        #[cfg(feature = "metal")]
+        "metal" => WgpuBackend::Metal,
+        #[cfg(feature = "webgpu")]
+        "webgpu" => WgpuBackend::WebGpu,
+        other => {
+            return Err(Error::Device(format!(
+                "device `{other}` needs restlm built with `--features {other}`"
+            )));
+        }
+    };
+    let (device, setup) = Device::wgpu_options()
+        .graphics_api(api)
+        .init_with_setup()
+        .map_err(|e| Error::Device(format!("no usable `{name}` adapter: {e}")))?;
+    let info = setup.adapter.get_info();
+    Ok(Selected {
+        device,
+        description: format!(
+            "{name}: {} ({:?}, {:?}, driver {})",
+            info.name, info.backend, info.device_type, info.driver
+        ),
+        is_gpu: info.device_type != wgpu::DeviceType::Cpu,
+    })
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn gpu(name: &str) -> Result<Selected> {
+    Err(Error::Device(format!(
+        "device `{name}` needs restlm built with the `wgpu` feature"
+    )))
+}

@@ -1,0 +1,130 @@
+//! File helpers shared by every stage: atomic writes and append-only JSONL.
+
+use crate::error::{Error, Result};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+
+/// Writes `bytes` to `path` so that a reader sees either the old file or the
+/// whole new one: temp file in the same directory, fsync, rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(dir) = dir {
+        fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{}.tmp", name.unwrap_or_default()));
+    let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
+    f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    if let Some(dir) = dir
+        && let Ok(d) = File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::file(path, e))?;
+    write_atomic(path, text.as_bytes())
+}
+
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| Error::file(path, format!("invalid JSON: {e}")))
+}
+
+/// An append-only JSONL file: each `append` writes whole lines and flushes
+/// them to disk, so a crash loses at most the batch being written.
+pub struct JsonlAppender {
+    file: File,
+    path: std::path::PathBuf,
+}
+
+impl JsonlAppender {
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        Ok(Self {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn append<T: Serialize>(&mut self, rows: &[T]) -> Result<()> {
+        let mut buf = Vec::new();
+        for row in rows {
+            serde_json::to_writer(&mut buf, row).map_err(|e| Error::file(&self.path, e))?;
+            buf.push(b'\n');
+        }
+        self.file
+            .write_all(&buf)
+            .and_then(|_| self.file.sync_data())
+            .map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+/// Reads every line of a JSONL file as `T`. Blank lines are skipped; a line
+/// that does not parse is an error naming the file and line. A last line
+/// without its newline is a write the process did not finish (it was killed
+/// mid-append): it is ignored when `tolerate_torn_tail` is set.
+pub fn read_jsonl<T: DeserializeOwned>(path: &Path, tolerate_torn_tail: bool) -> Result<Vec<T>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut reader = BufReader::new(file);
+    let mut out = Vec::new();
+    let mut line = String::new();
+    let mut n = 0;
+    loop {
+        line.clear();
+        let read = reader.read_line(&mut line).map_err(|e| Error::io(path, e))?;
+        if read == 0 {
+            break;
+        }
+        n += 1;
+        let complete = line.ends_with('\n');
+        let text = line.trim();
+        if text.is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<T>(text) {
+            Ok(v) => out.push(v),
+            Err(_) if !complete && tolerate_torn_tail => break,
+            Err(e) => {
+                return Err(Error::Input {
+                    path: path.to_path_buf(),
+                    line: n,
+                    msg: format!("invalid JSON record: {e}"),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Cuts a JSONL file back to its last complete line (drops a torn tail left
+/// by a killed writer) so that appends start on a fresh line.
+pub fn truncate_torn_tail(path: &Path) -> Result<()> {
+    let Ok(bytes) = fs::read(path) else {
+        return Ok(());
+    };
+    let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    if keep < bytes.len() {
+        let f = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        f.set_len(keep as u64).map_err(|e| Error::io(path, e))?;
+        f.sync_all().map_err(|e| Error::io(path, e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,304 @@
+//! The `restlm` command line: parses, loads the config, calls the library.
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use restlm::config::{LossKind, RunConfig};
+use restlm::data::{encode_all, read_records};
+use restlm::model::checkpoint::TrainState;
+use restlm::report::{self, Metrics};
+use restlm::rest::grow::GrowSetup;
+use restlm::rest::run::{RunOptions, load_data, sample_options};
+use restlm::reward::{self, Item};
+use restlm::sample::PickOptions;
+use restlm::train::{self, Stage};
+use restlm::{Policy, device, rest};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(name = "restlm", version, about = "Reinforced Self-Training (ReST) for language models, on wgpu or CPU")]
+struct Cli {
+    /// TOML run config; every field has a default (the embedded task).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// auto | wgpu | vulkan | metal | webgpu | cpu (overrides the config).
+    #[arg(long, global = true)]
+    device: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The whole ReST loop: SFT, then G × (Grow, I × Improve), resumable.
+    Run {
+        #[arg(long)]
+        run_dir: Option<PathBuf>,
+        /// Start from this policy directory instead of SFT.
+        #[arg(long)]
+        init: Option<PathBuf>,
+    },
+    /// Supervised fine-tuning on (prompt, target) JSONL.
+    Sft {
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[arg(long)]
+        eval: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sample N outputs per prompt and score them (append-only, resumable).
+    Grow {
+        #[arg(long)]
+        policy: PathBuf,
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        n: Option<usize>,
+        #[arg(long, default_value_t = 1)]
+        grow_step: usize,
+    },
+    /// Fine-tune a policy on the grown records with reward ≥ τ.
+    Improve {
+        #[arg(long)]
+        policy: PathBuf,
+        #[arg(long)]
+        grown: PathBuf,
+        #[arg(long)]
+        threshold: f64,
+        #[arg(long, value_enum)]
+        loss: Option<Loss>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Generate from a policy.
+    Sample {
+        #[arg(long)]
+        policy: PathBuf,
+        #[arg(long, required = true)]
+        prompt: Vec<String>,
+        #[arg(long, default_value_t = 1)]
+        n: usize,
+        #[arg(long)]
+        temperature: Option<f32>,
+        #[arg(long)]
+        top_k: Option<usize>,
+        #[arg(long)]
+        top_p: Option<f32>,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Draw N samples and print the best one under --reward.
+        #[arg(long)]
+        best_of: Option<usize>,
+        /// chrf | bleu | exact | external (scored against --reference).
+        #[arg(long, default_value = "chrf")]
+        reward: String,
+        #[arg(long)]
+        reference: Vec<String>,
+    },
+    /// Training and sampling throughput on each available device.
+    Bench {
+        #[arg(long, default_value_t = 20)]
+        steps: usize,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Loss {
+    Bc,
+    RewardWeighted,
+}
+
+fn main() {
+    if let Err(e) = real_main() {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn real_main() -> Result<()> {
+    let cli = Cli::parse();
+    let mut cfg = match &cli.config {
+        Some(p) => RunConfig::load(p)?,
+        None => RunConfig::default(),
+    };
+    if let Some(d) = &cli.device {
+        cfg.device = d.clone();
+    }
+    let command = cli.command.unwrap_or(Command::Run { run_dir: None, init: None });
+    if let Command::Bench { steps } = command {
+        return bench(&cfg, steps);
+    }
+    let selected = device::select(&cfg.device)?;
+    eprintln!("device {}", selected.description);
+    let dev = selected.device;
+    match command {
+        Command::Run { run_dir, init } => {
+            if let Some(d) = run_dir {
+                cfg.run_dir = d;
+            }
+            let t0 = Instant::now();
+            let rows = rest::run(&cfg, &RunOptions { init, max_units: None }, &dev)?;
+            println!("\n{}", report::table(&rows));
+            println!(
+                "run dir {}: metrics.jsonl, reward.svg, best/ ({:.0} s)",
+                cfg.run_dir.display(),
+                t0.elapsed().as_secs_f64()
+            );
+        }
+        Command::Sft { data, eval, out } => {
+            cfg.data.train = data.or(cfg.data.train);
+            cfg.data.eval = eval.or(cfg.data.eval);
+            let (train_set, eval_set) = load_data(&cfg)?;
+            let texts: Vec<&str> = train_set.iter().flat_map(|r| [r.prompt.as_str(), r.target.as_str()]).collect();
+            let tok = match &cfg.tokenizer.path {
+                Some(p) => restlm::tokenizer::Tokenizer::load(p)?,
+                None => restlm::tokenizer::Tokenizer::train(&texts, cfg.tokenizer.vocab_size)?,
+            };
+            cfg.model.vocab_size = tok.vocab_size();
+            dev.seed(cfg.seed);
+            let mut policy = Policy::new(cfg.model.clone(), tok, &dev);
+            let (mp, ms) = (cfg.data.max_prompt_tokens, cfg.model.max_seq_len);
+            let enc = |rs: &[restlm::data::Record]| {
+                encode_all(&policy.tok, rs.iter().map(|r| (r.prompt.as_str(), r.target.as_str(), 1.0)), mp, ms)
+            };
+            let (data, cut) = enc(&train_set)?;
+            cut.warn("training data", data.len());
+            let (held, _) = enc(&eval_set)?;
+            let json = policy.tok.to_json()?;
+            let mut metrics = Metrics::to_file(&out.join("metrics.jsonl"))?;
+            let stage = Stage {
+                name: "sft",
+                cfg: &cfg.sft,
+                seed: cfg.seed,
+                ckpt_dir: Some(&out),
+                total_steps_before: 0,
+                tokenizer_json: Some(&json),
+            };
+            policy.model = train::train(policy.model, &policy.cfg, &data, &held, policy.tok.pad, stage, &mut metrics)?;
+            let loss = train::eval_loss(&policy.model, &policy.cfg, &held, cfg.sft.batch_size, policy.tok.pad);
+            println!("held-out loss {loss:.4}; policy in {}", out.display());
+        }
+        Command::Grow { policy, data, out, n, grow_step } => {
+            let policy = Policy::load(&policy, &dev)?;
+            cfg.data.train = data.or(cfg.data.train);
+            let (train_set, _) = load_data(&cfg).or_else(|_| Ok::<_, anyhow::Error>((read_records(cfg.data.train.as_ref().context("--data")?)?, vec![])))?;
+            let mut reward = reward::from_config(&cfg.reward)?;
+            let setup = GrowSetup {
+                grow_step,
+                samples_per_prompt: n.unwrap_or(cfg.rest.samples_per_prompt),
+                include_dataset: cfg.rest.include_dataset,
+                max_prompt: cfg.data.max_prompt_tokens,
+                sample: sample_options(&cfg, cfg.seed ^ 0x5EED),
+                reward_batch: cfg.reward.batch_size,
+                label: "grow",
+            };
+            let rows = rest::grow(&policy, &train_set, reward.as_mut(), &setup, &out)?;
+            let s: Vec<f64> = rows.iter().filter(|r| r.sample_index.is_some()).map(|r| r.reward).collect();
+            println!("{} samples, mean reward {:.2} → {}", s.len(), s.iter().sum::<f64>() / s.len().max(1) as f64, out.display());
+        }
+        Command::Improve { policy, grown, threshold, loss, out } => {
+            let mut policy = Policy::load(&policy, &dev)?;
+            let rows: Vec<rest::Grown> = restlm::io::read_jsonl(&grown, false)?;
+            let kept = rest::filter(&rows, threshold);
+            println!("τ = {threshold}: keeps {} of {} records", kept.len(), rows.len());
+            if kept.is_empty() {
+                bail!("no record in {} has reward ≥ {threshold}: nothing to train on (lower the threshold)", grown.display());
+            }
+            let loss = match loss {
+                Some(Loss::Bc) => LossKind::Bc,
+                Some(Loss::RewardWeighted) => LossKind::RewardWeighted,
+                None => cfg.rest.loss,
+            };
+            let (mp, ms) = (cfg.data.max_prompt_tokens, policy.cfg.max_seq_len);
+            let (data, cut) = rest::improve_examples(&policy.tok, &kept, loss, mp, ms)?;
+            cut.warn("improve", data.len());
+            let json = policy.tok.to_json()?;
+            let mut metrics = Metrics::to_file(&out.join("metrics.jsonl"))?;
+            let stage = Stage {
+                name: "improve",
+                cfg: &cfg.improve,
+                seed: cfg.seed,
+                ckpt_dir: Some(&out),
+                total_steps_before: 0,
+                tokenizer_json: Some(&json),
+            };
+            policy.model = train::train(policy.model, &policy.cfg, &data, &[], policy.tok.pad, stage, &mut metrics)?;
+            policy.save(&out, &TrainState { step: cfg.improve.steps, total_steps: cfg.improve.steps })?;
+            println!("improved policy in {}", out.display());
+        }
+        Command::Sample { policy, prompt, n, temperature, top_k, top_p, seed, best_of, reward: reward_kind, reference } => {
+            let policy = Policy::load(&policy, &dev)?;
+            let mut opts = sample_options(&cfg, seed);
+            opts.pick = PickOptions {
+                temperature: temperature.unwrap_or(opts.pick.temperature),
+                top_k: top_k.unwrap_or(opts.pick.top_k),
+                top_p: top_p.unwrap_or(opts.pick.top_p),
+            };
+            let draws = best_of.unwrap_or(n);
+            let prompts: Vec<&str> = prompt.iter().map(String::as_str).collect();
+            let out = policy.complete(&prompts, draws, cfg.data.max_prompt_tokens, &opts)?;
+            let mut scorer = match best_of {
+                Some(_) => {
+                    if reference.len() != prompt.len() {
+                        bail!("--best-of needs one --reference per --prompt ({} prompts, {} references)", prompt.len(), reference.len());
+                    }
+                    let mut rc = cfg.reward.clone();
+                    rc.kind = reward_kind;
+                    Some(reward::from_config(&rc)?)
+                }
+                None => None,
+            };
+            for (i, (p, row)) in prompts.iter().zip(&out).enumerate() {
+                println!("> {p}");
+                match scorer.as_mut() {
+                    Some(r) => {
+                        let items: Vec<Item> = row.iter().map(|(s, _)| Item { prompt: p, sample: s, reference: &reference[i] }).collect();
+                        let scores = reward::score_all(r.as_mut(), &items, cfg.reward.batch_size)?;
+                        let best = (0..scores.len()).max_by(|&a, &b| scores[a].total_cmp(&scores[b])).context("no samples")?;
+                        println!("{}\t(best of {draws}, {} {:.2})", row[best].0, r.name(), scores[best]);
+                    }
+                    None => {
+                        for (text, g) in row {
+                            println!("{text}\t(log-prob {:.2})", g.logprob);
+                        }
+                    }
+                }
+            }
+        }
+        Command::Bench { .. } => unreachable!(),
+    }
+    Ok(())
+}
+
+fn bench(cfg: &RunConfig, steps: usize) -> Result<()> {
+    let names: Vec<&str> = match cfg.device.as_str() {
+        "auto" => vec!["cpu", "wgpu"],
+        other => vec![other],
+    };
+    let mut model = cfg.model.clone();
+    model.vocab_size = 384;
+    println!(
+        "reference: d_model {} × {} layers, {} heads ({} kv), vocab {}; train batch 32 × 64 tokens; sample 64 rows, 16-token prompts, 48 new tokens",
+        model.d_model, model.n_layers, model.n_heads, model.n_kv_heads, model.vocab_size
+    );
+    println!("{:<60} {:>12} {:>14} {:>14} {:>8}", "device", "train tok/s", "KV-cache tok/s", "re-forward tok/s", "speedup");
+    for name in names {
+        let selected = match device::select(name) {
+            Ok(s) => s,
+            Err(e) => {
+                println!("{name:<60} unavailable: {e}");
+                continue;
+            }
+        };
+        let r = restlm::bench::run(&selected.device, &model, steps);
+        println!(
+            "{:<60} {:>12.0} {:>14.0} {:>14.0} {:>7.1}×",
+            selected.description, r.train_tokens_per_s, r.cached_tokens_per_s, r.naive_tokens_per_s,
+            r.cached_tokens_per_s / r.naive_tokens_per_s
+        );
+    }
+    Ok(())
+}

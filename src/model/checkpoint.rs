@@ -1,0 +1,97 @@
+//! Checkpoints: a directory with `config.json`, `model.bpk` (burnpack
+//! weights) and, for training state, `optim.bpk` and `train.json`. A
+//! checkpoint is written under a temporary name and renamed into place, so a
+//! directory with the final name is always complete.
+
+use super::{ModelConfig, Transformer};
+use crate::error::{Error, Result};
+use crate::io::{read_json, write_atomic, write_json_atomic};
+use burn::module::Module;
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use burn::tensor::Bytes;
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::path::Path;
+
+/// Where training stood when the checkpoint was taken.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TrainState {
+    /// Optimizer steps taken in the current stage.
+    pub step: usize,
+    /// Optimizer steps taken over the whole run (never reset).
+    pub total_steps: usize,
+}
+
+pub struct Saved<'a> {
+    pub config: &'a ModelConfig,
+    pub model: &'a Transformer,
+    pub optim: Option<&'a burn::optim::ModuleOptimizer>,
+    pub state: &'a TrainState,
+    /// Written as `tokenizer.json`, so the directory is a whole policy.
+    pub tokenizer_json: Option<&'a str>,
+}
+
+pub fn save(dir: &Path, saved: Saved<'_>) -> Result<()> {
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+    let tmp = dir.with_file_name(format!(".{}.tmp", name.unwrap_or_default()));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    }
+    write_json_atomic(&tmp.join("config.json"), saved.config)?;
+    let record = saved.model.clone().into_record().into_bytes();
+    let bytes = record.map_err(|e| Error::file(dir, format!("serialising weights: {e}")))?;
+    write_atomic(&tmp.join("model.bpk"), &bytes)?;
+    if let Some(optim) = saved.optim {
+        let bytes = optim
+            .into_bytes()
+            .map_err(|e| Error::file(dir, format!("serialising optimizer: {e}")))?;
+        write_atomic(&tmp.join("optim.bpk"), &bytes)?;
+    }
+    write_json_atomic(&tmp.join("train.json"), saved.state)?;
+    if let Some(json) = saved.tokenizer_json {
+        write_atomic(&tmp.join("tokenizer.json"), json.as_bytes())?;
+    }
+    if dir.exists() {
+        fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    fs::rename(&tmp, dir).map_err(|e| Error::io(dir, e))
+}
+
+pub fn load_config(dir: &Path) -> Result<ModelConfig> {
+    let cfg: ModelConfig = read_json(&dir.join("config.json"))?;
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+/// Loads the weights into a fresh model on `device`; parameter ids are kept,
+/// so a loaded optimizer state still lines up with its parameters.
+pub fn load_model(dir: &Path, device: &Device) -> Result<(ModelConfig, Transformer)> {
+    let cfg = load_config(dir)?;
+    let path = dir.join("model.bpk");
+    let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
+        .map_err(|e| Error::file(&path, format!("not a weights file: {e}")))?;
+    let model = Transformer::new(&cfg, device)
+        .try_load_record(record)
+        .map_err(|e| Error::file(&path, format!("weights do not fit config.json: {e}")))?;
+    Ok((cfg, model))
+}
+
+pub fn load_optim(
+    dir: &Path,
+    optim: burn::optim::ModuleOptimizer,
+) -> Result<burn::optim::ModuleOptimizer> {
+    let path = dir.join("optim.bpk");
+    if !path.exists() {
+        return Ok(optim);
+    }
+    let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    optim
+        .from_bytes(Bytes::from_bytes_vec(bytes))
+        .map_err(|e| Error::file(&path, format!("not an optimizer state: {e}")))
+}
+
+pub fn load_state(dir: &Path) -> Result<TrainState> {
+    read_json(&dir.join("train.json"))
+}

@@ -1,0 +1,67 @@
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// Shape of the decoder-only transformer. Field meanings follow Hugging
+/// Face's `LlamaConfig` so that checkpoints map one to one.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    pub vocab_size: usize,
+    pub d_model: usize,
+    pub n_layers: usize,
+    pub n_heads: usize,
+    /// Grouped-query attention: n_heads must be a multiple of this.
+    pub n_kv_heads: usize,
+    pub d_ff: usize,
+    /// Positions the RoPE table and the KV cache hold.
+    pub max_seq_len: usize,
+    pub rope_theta: f32,
+    pub norm_eps: f64,
+    pub tie_embeddings: bool,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            vocab_size: 384,
+            d_model: 128,
+            n_layers: 2,
+            n_heads: 4,
+            n_kv_heads: 2,
+            d_ff: 352,
+            max_seq_len: 96,
+            rope_theta: 10_000.0,
+            norm_eps: 1e-5,
+            tie_embeddings: true,
+        }
+    }
+}
+
+impl ModelConfig {
+    pub fn head_dim(&self) -> usize {
+        self.d_model / self.n_heads
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let fail = |m: String| Err(Error::Config(format!("model: {m}")));
+        if self.d_model % self.n_heads != 0 {
+            return fail(format!(
+                "d_model {} is not a multiple of n_heads {}",
+                self.d_model, self.n_heads
+            ));
+        }
+        if self.n_kv_heads == 0 || self.n_heads % self.n_kv_heads != 0 {
+            return fail(format!(
+                "n_heads {} is not a multiple of n_kv_heads {}",
+                self.n_heads, self.n_kv_heads
+            ));
+        }
+        if self.head_dim() % 2 != 0 {
+            return fail(format!("head_dim {} must be even for RoPE", self.head_dim()));
+        }
+        if self.vocab_size < 8 || self.max_seq_len < 4 {
+            return fail("vocab_size and max_seq_len are too small".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,44 @@
+//! Rotary position embeddings in the "rotate half" layout used by Llama
+//! (pairs (i, i + d/2)), so imported checkpoints need no permutation.
+
+use burn::prelude::*;
+
+/// cos/sin tables [max_seq_len, head_dim], built once per device.
+#[derive(Debug, Clone)]
+pub struct Rope {
+    cos: Tensor<2>,
+    sin: Tensor<2>,
+}
+
+impl Rope {
+    pub fn new(head_dim: usize, max_len: usize, theta: f32, device: &Device) -> Self {
+        let half = head_dim / 2;
+        let mut cos = Vec::with_capacity(max_len * head_dim);
+        let mut sin = Vec::with_capacity(max_len * head_dim);
+        for pos in 0..max_len {
+            for i in 0..head_dim {
+                let freq = 1.0 / (theta as f64).powf((2 * (i % half)) as f64 / head_dim as f64);
+                let angle = pos as f64 * freq;
+                cos.push(angle.cos() as f32);
+                sin.push(angle.sin() as f32);
+            }
+        }
+        let shape = [max_len, head_dim];
+        Self {
+            cos: Tensor::from_data(TensorData::new(cos, shape), device),
+            sin: Tensor::from_data(TensorData::new(sin, shape), device),
+        }
+    }
+
+    /// x: [B, H, T, Dh] at positions start..start+T.
+    pub fn apply(&self, x: Tensor<4>, start: usize) -> Tensor<4> {
+        let [_, _, t, d] = x.dims();
+        let cos = self.cos.clone().slice([start..start + t]).unsqueeze::<4>();
+        let sin = self.sin.clone().slice([start..start + t]).unsqueeze::<4>();
+        let half = d / 2;
+        let x1 = x.clone().slice_dim(3, 0..half);
+        let x2 = x.clone().slice_dim(3, half..d);
+        let rotated = Tensor::cat(vec![x2.neg(), x1], 3);
+        x * cos + rotated * sin
+    }
+}

@@ -1,0 +1,173 @@
+//! Grow: N samples per prompt from the current policy, each scored. The
+//! grown set is an append-only JSONL file, flushed per batch of prompts, so
+//! an interrupted Grow resumes with the prompts it had not finished.
+
+use crate::data::Record;
+use crate::error::{Error, Result};
+use crate::io::{JsonlAppender, read_jsonl, truncate_torn_tail, write_atomic};
+use crate::policy::Policy;
+use crate::reward::{self, Item, Reward};
+use crate::sample::SampleOptions;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// One scored record of D_g.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Grown {
+    pub grow: usize,
+    pub prompt_id: String,
+    /// Which of the N samples; None for D's own target.
+    pub sample_index: Option<usize>,
+    pub prompt: String,
+    pub sample: String,
+    pub reward: f64,
+    /// log π(sample | prompt) under the policy that sampled it (None for D).
+    pub logprob: Option<f64>,
+    /// Ended with <eos> rather than at the length limit.
+    pub finished: bool,
+}
+
+pub struct GrowSetup<'a> {
+    pub grow_step: usize,
+    pub samples_per_prompt: usize,
+    pub include_dataset: bool,
+    pub max_prompt: usize,
+    pub sample: SampleOptions,
+    pub reward_batch: usize,
+    pub label: &'a str,
+}
+
+/// Reads what an earlier, interrupted Grow wrote: keeps only prompts with
+/// all their rows (rewriting the file if a batch was cut mid-write).
+fn resume(path: &Path, want: usize, include_dataset: bool) -> Result<Vec<Grown>> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    truncate_torn_tail(path)?;
+    let rows: Vec<Grown> = read_jsonl(path, true)?;
+    let mut samples: HashMap<&str, usize> = HashMap::new();
+    for r in rows.iter().filter(|r| r.sample_index.is_some()) {
+        *samples.entry(&r.prompt_id).or_default() += 1;
+    }
+    let dataset_done = !include_dataset || rows.iter().any(|r| r.sample_index.is_none());
+    let complete = |r: &Grown| match r.sample_index {
+        Some(_) => samples.get(r.prompt_id.as_str()) == Some(&want),
+        None => dataset_done,
+    };
+    if rows.iter().all(complete) {
+        return Ok(rows);
+    }
+    let kept: Vec<Grown> = rows.iter().filter(|r| complete(r)).cloned().collect();
+    let mut buf = Vec::new();
+    for r in &kept {
+        serde_json::to_writer(&mut buf, r).map_err(|e| Error::file(path, e))?;
+        buf.push(b'\n');
+    }
+    write_atomic(path, &buf)?;
+    Ok(kept)
+}
+
+/// Runs (or finishes) one Grow over `records`, appending to `path`;
+/// returns the whole grown set.
+pub fn grow(
+    policy: &Policy,
+    records: &[Record],
+    reward: &mut dyn Reward,
+    setup: &GrowSetup<'_>,
+    path: &Path,
+) -> Result<Vec<Grown>> {
+    let n = setup.samples_per_prompt;
+    let mut rows = resume(path, n, setup.include_dataset)?;
+    let mut out = JsonlAppender::open(path)?;
+    if setup.include_dataset && !rows.iter().any(|r| r.sample_index.is_none()) {
+        let items: Vec<Item> = records
+            .iter()
+            .map(|r| Item {
+                prompt: &r.prompt,
+                sample: &r.target,
+                reference: &r.target,
+            })
+            .collect();
+        let scores = reward::score_all(reward, &items, setup.reward_batch)?;
+        let batch: Vec<Grown> = records
+            .iter()
+            .zip(scores)
+            .map(|(r, s)| Grown {
+                grow: setup.grow_step,
+                prompt_id: r.id.clone(),
+                sample_index: None,
+                prompt: r.prompt.clone(),
+                sample: r.target.clone(),
+                reward: s,
+                logprob: None,
+                finished: true,
+            })
+            .collect();
+        out.append(&batch)?;
+        rows.extend(batch);
+    }
+    let done: std::collections::HashSet<&str> = rows
+        .iter()
+        .filter(|r| r.sample_index.is_some())
+        .map(|r| r.prompt_id.as_str())
+        .collect();
+    let todo: Vec<(usize, &Record)> = records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !done.contains(r.id.as_str()))
+        .collect();
+    let per_batch = (setup.sample.batch_size / n).max(1);
+    let bar = ProgressBar::new(records.len() as u64).with_position((records.len() - todo.len()) as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>14} {bar:30} {pos}/{len} prompts {msg} [{elapsed}<{eta}]")
+            .expect("template"),
+    );
+    bar.set_prefix(setup.label.to_string());
+    for chunk in todo.chunks(per_batch) {
+        let prompts: Vec<&str> = chunk.iter().map(|(_, r)| r.prompt.as_str()).collect();
+        // Seeded by the chunk's first prompt, so a resumed Grow draws the
+        // same samples for a prompt as an uninterrupted one would.
+        let opts = SampleOptions {
+            seed: setup.sample.seed ^ ((setup.grow_step as u64) << 40) ^ chunk[0].0 as u64,
+            ..setup.sample.clone()
+        };
+        let completions = policy.complete(&prompts, n, setup.max_prompt, &opts)?;
+        let items: Vec<Item> = chunk
+            .iter()
+            .zip(&completions)
+            .flat_map(|((_, r), row)| {
+                row.iter().map(move |(text, _)| Item {
+                    prompt: &r.prompt,
+                    sample: text,
+                    reference: &r.target,
+                })
+            })
+            .collect();
+        let scores = reward::score_all(reward, &items, setup.reward_batch)?;
+        let mut scores = scores.into_iter();
+        let mut batch = Vec::with_capacity(items.len());
+        for ((_, r), row) in chunk.iter().zip(&completions) {
+            for (k, (text, g)) in row.iter().enumerate() {
+                batch.push(Grown {
+                    grow: setup.grow_step,
+                    prompt_id: r.id.clone(),
+                    sample_index: Some(k),
+                    prompt: r.prompt.clone(),
+                    sample: text.clone(),
+                    reward: scores.next().expect("one score per sample"),
+                    logprob: Some(g.logprob),
+                    finished: g.finished,
+                });
+            }
+        }
+        out.append(&batch)?;
+        let mean = batch.iter().map(|g| g.reward).sum::<f64>() / batch.len() as f64;
+        bar.set_message(format!("batch reward {mean:.1}"));
+        bar.inc(chunk.len() as u64);
+        rows.extend(batch);
+    }
+    bar.finish_and_clear();
+    Ok(rows)
+}

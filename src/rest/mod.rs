@@ -1,0 +1,12 @@
+//! ReST (Gulcehre et al. 2023): Grow samples and scores, Improve filters by
+//! rising thresholds and fine-tunes, the loop repeats and resumes.
+
+pub mod grow;
+pub mod improve;
+pub mod run;
+pub mod schedule;
+
+pub use grow::{Grown, grow};
+pub use improve::{filter, improve_examples};
+pub use run::{RunOptions, run};
+pub use schedule::thresholds;

@@ -1,0 +1,103 @@
+//! Sentence BLEU as sacrebleu's `sentence_bleu` computes it: 13a
+//! tokenisation, n-grams up to 4, "exp" smoothing, effective order.
+
+use super::{Item, Reward};
+use crate::error::Result;
+use regex::Regex;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+const MAX_ORDER: usize = 4;
+
+/// mteval-v13a tokenisation, as in sacrebleu's `Tokenizer13a`.
+pub fn tokenize_13a(line: &str) -> String {
+    static RULES: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
+    let rules = RULES.get_or_init(|| {
+        [
+            (r"([\{-\~\[-\` -\&\(-\+\:-\@\/])", " $1 "),
+            (r"([^0-9])([\.,])", "$1 $2 "),
+            (r"([\.,])([^0-9])", " $1 $2"),
+            (r"([0-9])(-)", "$1 $2 "),
+        ]
+        .into_iter()
+        .map(|(re, rep)| (Regex::new(re).expect("13a rule"), rep))
+        .collect()
+    });
+    let mut s = line.replace("<skipped>", "").replace("-\n", "").replace('\n', " ");
+    if s.contains('&') {
+        s = s
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">");
+    }
+    let mut s = format!(" {s} ");
+    for (re, rep) in rules {
+        s = re.replace_all(&s, *rep).into_owned();
+    }
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn counts(words: &[&str], n: usize) -> HashMap<Vec<String>, usize> {
+    let mut m = HashMap::new();
+    for w in words.windows(n) {
+        *m.entry(w.iter().map(|s| s.to_string()).collect()).or_insert(0) += 1;
+    }
+    m
+}
+
+pub fn sentence_bleu(hypothesis: &str, reference: &str) -> f64 {
+    let (h, r) = (tokenize_13a(hypothesis), tokenize_13a(reference));
+    let hyp: Vec<&str> = h.split(' ').filter(|w| !w.is_empty()).collect();
+    let refr: Vec<&str> = r.split(' ').filter(|w| !w.is_empty()).collect();
+    let mut precisions = [0.0f64; MAX_ORDER];
+    let mut smooth = 1.0;
+    let mut eff_order = MAX_ORDER;
+    for n in 1..=MAX_ORDER {
+        let total = hyp.len().saturating_sub(n - 1);
+        if total == 0 {
+            break;
+        }
+        eff_order = n;
+        let hc = counts(&hyp, n);
+        let rc = counts(&refr, n);
+        let correct: usize = hc
+            .iter()
+            .map(|(g, c)| (*c).min(rc.get(g).copied().unwrap_or(0)))
+            .sum();
+        precisions[n - 1] = if correct == 0 {
+            smooth *= 2.0;
+            100.0 / (smooth * total as f64)
+        } else {
+            100.0 * correct as f64 / total as f64
+        };
+    }
+    if hyp.is_empty() {
+        return 0.0;
+    }
+    let bp = if hyp.len() < refr.len() {
+        (1.0 - refr.len() as f64 / hyp.len() as f64).exp()
+    } else {
+        1.0
+    };
+    let log_sum: f64 = precisions[..eff_order]
+        .iter()
+        .map(|&p| if p == 0.0 { -9_999_999_999.0 } else { p.ln() })
+        .sum();
+    bp * (log_sum / eff_order as f64).exp()
+}
+
+pub struct Bleu;
+
+impl Reward for Bleu {
+    fn name(&self) -> &str {
+        "bleu"
+    }
+
+    fn score(&mut self, items: &[Item<'_>]) -> Result<Vec<f64>> {
+        Ok(items
+            .iter()
+            .map(|i| sentence_bleu(i.sample, i.reference))
+            .collect())
+    }
+}

@@ -1,0 +1,151 @@
+//! Generation: batched over prompts × samples, left-padded, decoded through
+//! a fixed-capacity KV cache so every step has the same shapes.
+
+mod pick;
+
+pub use pick::{PickOptions, argmax, candidates, logsumexp, pick};
+
+use crate::data::bucket_len;
+use crate::model::{KvCache, ModelConfig, Rope, Transformer, decode_bias};
+use burn::prelude::*;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleOptions {
+    pub pick: PickOptions,
+    pub max_new_tokens: usize,
+    /// Rows decoded together; a short last batch is filled with dummy rows.
+    pub batch_size: usize,
+    pub seed: u64,
+    /// false: re-run the whole sequence every step (the benchmark baseline).
+    pub use_cache: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generation {
+    /// Generated ids, without the closing `<eos>`.
+    pub tokens: Vec<u32>,
+    /// Σ log π(token) over the generated tokens, `<eos>` included.
+    pub logprob: f64,
+    /// Ended with `<eos>` (rather than at the length limit).
+    pub finished: bool,
+}
+
+pub struct Special {
+    pub eos: u32,
+    pub pad: u32,
+}
+
+/// `n` samples for each prompt (`<bos> … <sep>` ids), in prompt order.
+/// Row `p·n + s` draws from its own random stream (seed, row), so results
+/// do not depend on the batch size.
+pub fn generate(
+    model: &Transformer,
+    cfg: &ModelConfig,
+    special: &Special,
+    prompts: &[Vec<u32>],
+    n: usize,
+    opts: &SampleOptions,
+) -> Vec<Vec<Generation>> {
+    let rows: Vec<&Vec<u32>> = prompts.iter().flat_map(|p| std::iter::repeat_n(p, n)).collect();
+    let mut out = Vec::with_capacity(rows.len());
+    for (c, chunk) in rows.chunks(opts.batch_size).enumerate() {
+        out.extend(generate_rows(model, cfg, special, chunk, c * opts.batch_size, opts));
+    }
+    let mut grouped = Vec::with_capacity(prompts.len());
+    let mut it = out.into_iter();
+    for _ in prompts {
+        grouped.push(it.by_ref().take(n).collect());
+    }
+    grouped
+}
+
+fn generate_rows(
+    model: &Transformer,
+    cfg: &ModelConfig,
+    special: &Special,
+    rows: &[&Vec<u32>],
+    first_row: usize,
+    opts: &SampleOptions,
+) -> Vec<Generation> {
+    let device = model.embed_tokens.weight.device();
+    let b = opts.batch_size;
+    let cap = cfg.max_seq_len;
+    let longest = rows.iter().map(|r| r.len()).max().unwrap_or(1).min(cap - 1);
+    let p = bucket_len(longest, cap - 1);
+    let steps = opts.max_new_tokens.min(cap - p);
+    let mut pad = vec![p - 1; b];
+    let mut seqs = vec![special.pad as i64; b * p];
+    for (i, r) in rows.iter().enumerate() {
+        let r = &r[r.len().saturating_sub(p)..];
+        pad[i] = p - r.len();
+        for (j, &t) in r.iter().enumerate() {
+            seqs[i * p + pad[i] + j] = t as i64;
+        }
+    }
+    let mut rngs: Vec<ChaCha8Rng> = (0..rows.len())
+        .map(|i| {
+            let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+            rng.set_stream((first_row + i) as u64);
+            rng
+        })
+        .collect();
+    let rope = Rope::new(cfg.head_dim(), cap, cfg.rope_theta, &device);
+    let mut gens: Vec<Generation> = (0..rows.len())
+        .map(|_| Generation {
+            tokens: Vec::new(),
+            logprob: 0.0,
+            finished: false,
+        })
+        .collect();
+    let mut cache = opts.use_cache.then(|| KvCache::new(cfg, b, cap, &device));
+    let mut history = seqs.clone();
+    let mut input = Tensor::<2, Int>::from_data(TensorData::new(seqs, [b, p]), &device);
+    let mut pos = 0;
+    let vocab = cfg.vocab_size;
+    for _ in 0..steps {
+        let t = input.dims()[1];
+        let logits = match cache.as_mut() {
+            Some(cache) => {
+                let bias = decode_bias(&pad, pos, t, cap, &device);
+                model.forward(input, &rope, pos, bias, Some(cache))
+            }
+            None => {
+                let bias = decode_bias(&pad, 0, pos + t, pos + t, &device);
+                let all = Tensor::from_data(TensorData::new(history.clone(), [b, pos + t]), &device);
+                model.forward(all, &rope, 0, bias, None).slice_dim(1, pos..pos + t)
+            }
+        };
+        let last = logits.slice_dim(1, t - 1..t).reshape([b, vocab]);
+        let host: Vec<f32> = last.into_data().try_to_vec::<f32>().expect("f32 logits");
+        pos += t;
+        let mut next = vec![special.pad as i64; b];
+        for (i, g) in gens.iter_mut().enumerate() {
+            if g.finished {
+                continue;
+            }
+            let (tok, lp) = pick(&host[i * vocab..(i + 1) * vocab], &opts.pick, &mut rngs[i]);
+            g.logprob += lp;
+            if tok == special.eos {
+                g.finished = true;
+            } else {
+                g.tokens.push(tok);
+            }
+            next[i] = tok as i64;
+        }
+        if gens.iter().all(|g| g.finished) {
+            break;
+        }
+        if cache.is_none() {
+            let mut grown = Vec::with_capacity(b * (pos + 1));
+            for i in 0..b {
+                grown.extend_from_slice(&history[i * pos..(i + 1) * pos]);
+                grown.push(next[i]);
+            }
+            history = grown;
+        }
+        input = Tensor::from_data(TensorData::new(next, [b, 1]), &device);
+    }
+    gens
+}

@@ -1,0 +1,182 @@
+//! One training loop shared by SFT and Improve: AdamW, warmup + cosine
+//! learning rate, per-parameter gradient-norm clipping, token-weighted NLL on
+//! target tokens, held-out loss, atomic checkpoints that a re-run resumes.
+
+use crate::config::TrainConfig;
+use crate::data::{Encoded, TrainBatch};
+use crate::error::Result;
+use crate::model::checkpoint::{self, Saved, TrainState};
+use crate::model::{ModelConfig, Rope, Transformer};
+use crate::report::Metrics;
+use burn::grad_clipping::GradientClippingConfig;
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use std::path::Path;
+use std::time::Instant;
+
+/// Linear warmup to `lr`, then cosine decay to `lr · min_lr_ratio`.
+pub fn lr_at(cfg: &TrainConfig, step: usize) -> f64 {
+    if step < cfg.warmup_steps {
+        return cfg.lr * (step + 1) as f64 / cfg.warmup_steps as f64;
+    }
+    let span = cfg.steps.saturating_sub(cfg.warmup_steps).max(1);
+    let progress = ((step - cfg.warmup_steps) as f64 / span as f64).min(1.0);
+    let cosine = 0.5 * (1.0 + (std::f64::consts::PI * progress).cos());
+    cfg.lr * (cfg.min_lr_ratio + (1.0 - cfg.min_lr_ratio) * cosine)
+}
+
+/// The rows of step `step`: epochs are seeded shuffles of the data laid end
+/// to end, so a resumed run sees exactly the batches it would have seen.
+pub fn batch_rows(n: usize, batch_size: usize, seed: u64, step: usize) -> Vec<usize> {
+    let take = batch_size.min(n);
+    let mut rows = Vec::with_capacity(take);
+    let mut pos = step * take;
+    while rows.len() < take {
+        let epoch = pos / n;
+        let mut perm: Vec<usize> = (0..n).collect();
+        perm.shuffle(&mut ChaCha8Rng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9)));
+        let from = pos % n;
+        let until = (from + take - rows.len()).min(n);
+        rows.extend_from_slice(&perm[from..until]);
+        pos += until - from;
+    }
+    rows
+}
+
+/// Sum over target tokens of weight · NLL, divided by the number of target
+/// tokens. Returns a scalar tensor (differentiable on an autodiff device).
+pub fn batch_loss(model: &Transformer, rope: &Rope, batch: &TrainBatch) -> Tensor<1> {
+    let logits = model.forward_causal(batch.inputs.clone(), rope);
+    let logp = log_softmax(logits, 2);
+    let picked = logp
+        .gather(2, batch.targets.clone().unsqueeze_dim(2))
+        .squeeze_dim::<2>(2);
+    (picked * batch.weights.clone())
+        .sum()
+        .neg()
+        .div_scalar(batch.tokens.max(1) as f32)
+}
+
+/// Mean NLL per target token over `data` (no gradients).
+pub fn eval_loss(model: &Transformer, cfg: &ModelConfig, data: &[Encoded], batch_size: usize, pad: u32) -> f64 {
+    if data.is_empty() {
+        return f64::NAN;
+    }
+    let device = first_device(model);
+    let rope = Rope::new(cfg.head_dim(), cfg.max_seq_len, cfg.rope_theta, &device);
+    let (mut total, mut tokens) = (0.0, 0usize);
+    for chunk in data.chunks(batch_size) {
+        let rows: Vec<&Encoded> = chunk.iter().collect();
+        let batch = TrainBatch::new(&rows, batch_size, cfg.max_seq_len, pad, &device);
+        let loss: f32 = batch_loss(model, &rope, &batch).into_scalar();
+        total += loss as f64 * batch.tokens as f64;
+        tokens += batch.tokens;
+    }
+    total / tokens.max(1) as f64
+}
+
+fn first_device(model: &Transformer) -> Device {
+    model.embed_tokens.weight.device()
+}
+
+pub struct Stage<'a> {
+    /// Name in metrics and progress ("sft", "improve g1 i2").
+    pub name: &'a str,
+    pub cfg: &'a TrainConfig,
+    pub seed: u64,
+    /// Mid-stage checkpoints go here; an existing one is resumed from.
+    pub ckpt_dir: Option<&'a Path>,
+    /// Optimizer steps taken before this stage (for the run-wide counter).
+    pub total_steps_before: usize,
+    /// Saved into each checkpoint so it is a complete policy directory.
+    pub tokenizer_json: Option<&'a str>,
+}
+
+/// Trains `model` (on a non-autodiff device) for `stage.cfg.steps` steps on
+/// `data`; returns the trained model, on the same device, without autodiff.
+pub fn train(
+    model: Transformer,
+    cfg: &ModelConfig,
+    data: &[Encoded],
+    eval: &[Encoded],
+    pad: u32,
+    stage: Stage<'_>,
+    metrics: &mut Metrics,
+) -> Result<Transformer> {
+    let tc = stage.cfg;
+    let device = first_device(&model).autodiff();
+    let mut optim: ModuleOptimizer = AdamWConfig::new()
+        .with_weight_decay(tc.weight_decay)
+        .with_grad_clipping(Some(GradientClippingConfig::Norm(tc.grad_clip)))
+        .init();
+    let mut model = model.fork(&device).train();
+    let mut start = 0;
+    if let Some(dir) = stage.ckpt_dir.filter(|d| d.join("train.json").exists()) {
+        let (_, m) = checkpoint::load_model(dir, &device)?;
+        model = m.train();
+        optim = checkpoint::load_optim(dir, optim)?;
+        start = checkpoint::load_state(dir)?.step;
+        eprintln!("{}: resuming at step {start} from {}", stage.name, dir.display());
+    }
+    if data.is_empty() || start >= tc.steps {
+        return Ok(model.valid());
+    }
+    let rope = Rope::new(cfg.head_dim(), cfg.max_seq_len, cfg.rope_theta, &device);
+    let bar = ProgressBar::new(tc.steps as u64).with_position(start as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>14} {bar:30} {pos}/{len} {msg} [{elapsed}<{eta}]")
+            .expect("template"),
+    );
+    bar.set_prefix(stage.name.to_string());
+    let (mut tokens, mut t0) = (0usize, Instant::now());
+    for step in start..tc.steps {
+        let rows: Vec<&Encoded> = batch_rows(data.len(), tc.batch_size, stage.seed, step)
+            .into_iter()
+            .map(|i| &data[i])
+            .collect();
+        let batch = TrainBatch::new(&rows, tc.batch_size, cfg.max_seq_len, pad, &device);
+        let loss = batch_loss(&model, &rope, &batch);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let lr = lr_at(tc, step);
+        model = optim.step(lr, model, grads);
+        tokens += batch.tokens;
+        let done = step + 1;
+        if done % 10 == 0 || done == tc.steps || done % tc.eval_every == 0 {
+            let loss: f32 = loss.into_scalar();
+            let tps = tokens as f64 / t0.elapsed().as_secs_f64();
+            bar.set_message(format!("loss {loss:.3} lr {lr:.1e} {tps:.0} tok/s"));
+            let mut row = serde_json::json!({
+                "stage": stage.name, "step": done, "total_step": stage.total_steps_before + done,
+                "loss": loss, "lr": lr, "tokens_per_s": tps,
+            });
+            if done % tc.eval_every == 0 || done == tc.steps {
+                let held = eval_loss(&model.valid(), cfg, eval, tc.batch_size, pad);
+                row["eval_loss"] = held.into();
+                if let Some(dir) = stage.ckpt_dir {
+                    let state = TrainState {
+                        step: done,
+                        total_steps: stage.total_steps_before + done,
+                    };
+                    let valid = model.valid();
+                    checkpoint::save(dir, Saved {
+                        config: cfg,
+                        model: &valid,
+                        optim: Some(&optim),
+                        state: &state,
+                        tokenizer_json: stage.tokenizer_json,
+                    })?;
+                }
+            }
+            metrics.log(row)?;
+            (tokens, t0) = (0, Instant::now());
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(model.valid())
+}
