@@ -50,30 +50,35 @@ pub fn sentence_bleu(hypothesis: &str, reference: &str) -> f64 {
     let (h, r) = (tokenize_13a(hypothesis), tokenize_13a(reference));
     let hyp: Vec<&str> = h.split(' ').filter(|w| !w.is_empty()).collect();
     let refr: Vec<&str> = r.split(' ').filter(|w| !w.is_empty()).collect();
+    let mut correct = [0usize; MAX_ORDER];
+    let mut total = [0usize; MAX_ORDER];
+    for n in 1..=MAX_ORDER {
+        total[n - 1] = hyp.len().saturating_sub(n - 1);
+        let hc = counts(&hyp, n);
+        let rc = counts(&refr, n);
+        correct[n - 1] = hc
+            .iter()
+            .map(|(g, c)| (*c).min(rc.get(g).copied().unwrap_or(0)))
+            .sum();
+    }
+    // No matching n-gram at all scores 0, before any smoothing (sacrebleu #141).
+    if correct.iter().all(|&c| c == 0) {
+        return 0.0;
+    }
     let mut precisions = [0.0f64; MAX_ORDER];
     let mut smooth = 1.0;
     let mut eff_order = MAX_ORDER;
     for n in 1..=MAX_ORDER {
-        let total = hyp.len().saturating_sub(n - 1);
-        if total == 0 {
+        if total[n - 1] == 0 {
             break;
         }
         eff_order = n;
-        let hc = counts(&hyp, n);
-        let rc = counts(&refr, n);
-        let correct: usize = hc
-            .iter()
-            .map(|(g, c)| (*c).min(rc.get(g).copied().unwrap_or(0)))
-            .sum();
-        precisions[n - 1] = if correct == 0 {
+        precisions[n - 1] = if correct[n - 1] == 0 {
             smooth *= 2.0;
-            100.0 / (smooth * total as f64)
+            100.0 / (smooth * total[n - 1] as f64)
         } else {
-            100.0 * correct as f64 / total as f64
+            100.0 * correct[n - 1] as f64 / total[n - 1] as f64
         };
-    }
-    if hyp.is_empty() {
-        return 0.0;
     }
     let bp = if hyp.len() < refr.len() {
         (1.0 - refr.len() as f64 / hyp.len() as f64).exp()

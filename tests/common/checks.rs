@@ -1,0 +1,148 @@
+//! Device-generic checks, run on CPU (tests/model.rs) and on wgpu
+//! (tests/wgpu.rs).
+#![allow(dead_code)]
+
+use super::*;
+use restlm::model::{KvCache, Rope, decode_bias};
+use restlm::report::Metrics;
+use restlm::sample::{PickOptions, SampleOptions, Special, generate};
+use restlm::train::{self, Stage};
+
+/// Changing token 8 leaves the logits of positions 0..8 unchanged.
+pub fn causality(device: &Device, tol: f32) {
+    let cfg = tiny_model(64);
+    let model = seeded_model(&cfg, device, 1);
+    let rope = Rope::new(cfg.head_dim(), cfg.max_seq_len, cfg.rope_theta, device);
+    let ids: Vec<i64> = (0..32).map(|i| (i * 7 + 3) % 64).collect();
+    let mut changed = ids.clone();
+    changed[8] = (changed[8] + 5) % 64;
+    changed[8 + 16] = (changed[8 + 16] + 5) % 64;
+    let run = |ids: Vec<i64>| {
+        let t = Tensor::<2, Int>::from_data(TensorData::new(ids, [2, 16]), device);
+        to_vec(model.forward_causal(t, &rope))
+    };
+    let (a, b) = (run(ids), run(changed));
+    let per_row = 16 * 64;
+    for row in 0..2 {
+        let base = row * per_row;
+        let before = max_abs_diff(&a[base..base + 8 * 64], &b[base..base + 8 * 64]);
+        assert!(before <= tol, "row {row}: logits before the change moved by {before}");
+        let at = max_abs_diff(&a[base + 8 * 64..base + 9 * 64], &b[base + 8 * 64..base + 9 * 64]);
+        assert!(at > 1e-3, "row {row}: the changed position's logits did not move ({at})");
+    }
+}
+
+/// Prefill + one-token steps through the KV cache give the logits of a
+/// full causal forward.
+pub fn kv_cache_matches_full_forward(device: &Device, tol: f32) {
+    let cfg = tiny_model(64);
+    let model = seeded_model(&cfg, device, 2);
+    let rope = Rope::new(cfg.head_dim(), cfg.max_seq_len, cfg.rope_theta, device);
+    let (b, len, prefill) = (2usize, 20usize, 16usize);
+    let ids: Vec<i64> = (0..b * len).map(|i| ((i * 13 + 5) % 64) as i64).collect();
+    let full = to_vec(model.forward_causal(
+        Tensor::<2, Int>::from_data(TensorData::new(ids.clone(), [b, len]), device),
+        &rope,
+    ));
+    let cap = cfg.max_seq_len;
+    let mut cache = KvCache::new(&cfg, b, cap, device);
+    let pad = vec![0; b];
+    let first: Vec<i64> = (0..b).flat_map(|r| ids[r * len..r * len + prefill].to_vec()).collect();
+    let logits = model.forward(
+        Tensor::from_data(TensorData::new(first, [b, prefill]), device),
+        &rope,
+        0,
+        decode_bias(&pad, 0, prefill, cap, device),
+        Some(&mut cache),
+    );
+    let mut cached = vec![to_vec(logits)];
+    for pos in prefill..len {
+        let step: Vec<i64> = (0..b).map(|r| ids[r * len + pos]).collect();
+        let logits = model.forward(
+            Tensor::from_data(TensorData::new(step, [b, 1]), device),
+            &rope,
+            pos,
+            decode_bias(&pad, pos, 1, cap, device),
+            Some(&mut cache),
+        );
+        cached.push(to_vec(logits));
+    }
+    let v = cfg.vocab_size;
+    for r in 0..b {
+        for pos in 0..len {
+            let want = &full[(r * len + pos) * v..(r * len + pos + 1) * v];
+            let got = if pos < prefill {
+                &cached[0][(r * prefill + pos) * v..(r * prefill + pos + 1) * v]
+            } else {
+                &cached[pos - prefill + 1][r * v..(r + 1) * v]
+            };
+            let d = max_abs_diff(want, got);
+            assert!(d <= tol, "row {r} position {pos}: |Δlogit| {d} > {tol}");
+        }
+    }
+}
+
+/// Left-padded batched generation through the cache equals re-running the
+/// whole sequence each step: same greedy tokens, log-probs within 1e-4.
+pub fn cached_generation_equals_naive(device: &Device) {
+    let (tok, cfg, model, data) = trained_tiny(device, 40);
+    let prompts: Vec<Vec<u32>> = data.iter().take(5).map(|e| e.prompt.clone()).collect();
+    assert!(prompts.iter().any(|p| p.len() != prompts[0].len()), "prompts of several lengths");
+    let special = Special { eos: tok.eos, pad: tok.pad };
+    let opts = SampleOptions {
+        pick: PickOptions::GREEDY,
+        max_new_tokens: 16,
+        batch_size: 4,
+        seed: 0,
+        use_cache: true,
+    };
+    let cached = generate(&model, &cfg, &special, &prompts, 1, &opts);
+    let naive = generate(&model, &cfg, &special, &prompts, 1, &SampleOptions { use_cache: false, ..opts });
+    for (c, n) in cached.iter().zip(&naive) {
+        assert_eq!(c[0].tokens, n[0].tokens);
+        assert!((c[0].logprob - n[0].logprob).abs() < 1e-4, "{} vs {}", c[0].logprob, n[0].logprob);
+    }
+    let distinct: std::collections::HashSet<&Vec<u32>> = cached.iter().map(|r| &r[0].tokens).collect();
+    assert!(distinct.len() > 1, "a trained model answers different prompts differently");
+}
+
+/// A tiny model trained `steps` steps on 64 task records.
+pub fn trained_tiny(device: &Device, steps: usize) -> (restlm::tokenizer::Tokenizer, ModelConfig, Transformer, Vec<Encoded>) {
+    let tok = task_tokenizer();
+    let cfg = tiny_model(tok.vocab_size());
+    let data = encoded_task(&tok, 64, cfg.max_seq_len);
+    let model = seeded_model(&cfg, device, 4);
+    let tc = restlm::config::TrainConfig { steps, batch_size: 16, lr: 1e-2, eval_every: steps, ..Default::default() };
+    let stage = Stage { name: "warm", cfg: &tc, seed: 0, ckpt_dir: None, total_steps_before: 0, tokenizer_json: None };
+    let model = train::train(model, &cfg, &data, &[], tok.pad, stage, &mut Metrics::none()).expect("trains");
+    (tok, cfg, model, data)
+}
+
+/// SFT on 8 records drives the training loss under `bound`.
+pub fn sft_memorises(device: &Device, steps: usize, bound: f64) -> f64 {
+    let tok = task_tokenizer();
+    let cfg = tiny_model(tok.vocab_size());
+    let data: Vec<_> = encoded_task(&tok, 8, cfg.max_seq_len);
+    let model = seeded_model(&cfg, device, 4);
+    let tc = restlm::config::TrainConfig {
+        steps,
+        batch_size: 8,
+        lr: 1e-2,
+        warmup_steps: 5,
+        eval_every: steps,
+        ..Default::default()
+    };
+    let stage = Stage {
+        name: "sft-test",
+        cfg: &tc,
+        seed: 0,
+        ckpt_dir: None,
+        total_steps_before: 0,
+        tokenizer_json: None,
+    };
+    let before = train::eval_loss(&model, &cfg, &data, 8, tok.pad);
+    let model = train::train(model, &cfg, &data, &data, tok.pad, stage, &mut Metrics::none()).expect("trains");
+    let after = train::eval_loss(&model, &cfg, &data, 8, tok.pad);
+    assert!(after < bound, "training loss {after:.4} (from {before:.4}) is not under {bound}");
+    after
+}

@@ -1,0 +1,72 @@
+#![allow(dead_code)]
+
+pub mod checks;
+
+use restlm::burn::prelude::*;
+use restlm::config::RunConfig;
+use restlm::data::{Encoded, encode_all, task};
+use restlm::model::{ModelConfig, Transformer};
+use restlm::tokenizer::Tokenizer;
+
+pub fn tiny_model(vocab: usize) -> ModelConfig {
+    ModelConfig {
+        vocab_size: vocab,
+        d_model: 32,
+        n_layers: 2,
+        n_heads: 4,
+        n_kv_heads: 2,
+        d_ff: 64,
+        max_seq_len: 48,
+        ..ModelConfig::default()
+    }
+}
+
+pub fn task_tokenizer() -> Tokenizer {
+    let (train, _) = task::generate(200, 0, 7);
+    let texts: Vec<&str> = train.iter().flat_map(|r| [r.prompt.as_str(), r.target.as_str()]).collect();
+    Tokenizer::train(&texts, 300).expect("tokenizer trains")
+}
+
+pub fn seeded_model(cfg: &ModelConfig, device: &Device, seed: u64) -> Transformer {
+    device.seed(seed);
+    Transformer::new(cfg, device)
+}
+
+pub fn encoded_task(tok: &Tokenizer, n: usize, max_seq: usize) -> Vec<Encoded> {
+    let (train, _) = task::generate(n, 0, 11);
+    let pairs = train.iter().map(|r| (r.prompt.as_str(), r.target.as_str(), 1.0));
+    encode_all(tok, pairs, 20, max_seq).expect("encodes").0
+}
+
+pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().try_to_vec::<f32>().expect("f32")
+}
+
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+/// A small, fast run config for loop tests.
+pub fn small_run(dir: &std::path::Path, device: &str) -> RunConfig {
+    let mut cfg = RunConfig {
+        run_dir: dir.to_path_buf(),
+        device: device.into(),
+        ..RunConfig::default()
+    };
+    cfg.data.task_train = 160;
+    cfg.data.task_eval = 24;
+    cfg.model.d_model = 64;
+    cfg.model.d_ff = 160;
+    cfg.model.max_seq_len = 64;
+    cfg.data.max_prompt_tokens = 24;
+    cfg.tokenizer.vocab_size = 320;
+    cfg.sft.steps = 30;
+    cfg.improve.steps = 30;
+    cfg.rest.grow_steps = 1;
+    cfg.rest.samples_per_prompt = 2;
+    cfg.rest.thresholds = vec![40.0, 70.0];
+    cfg.sample.max_new_tokens = 32;
+    cfg.eval.samples = 1;
+    cfg
+}

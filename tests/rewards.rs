@@ -1,0 +1,165 @@
+//! Rewards against sacrebleu, the external scorer's failure modes, the
+//! Improve filter and threshold schedule.
+
+use restlm::config::RestConfig;
+use restlm::rest::{Grown, filter, thresholds};
+use restlm::reward::{External, Item, score_all, sentence_bleu, sentence_chrf};
+
+#[derive(serde::Deserialize)]
+struct Row {
+    hypothesis: String,
+    reference: String,
+    chrf: f64,
+    bleu: f64,
+}
+
+// sacrebleu computes in f64 with the same formulas; only summation order
+// can differ, so 1e-6 (of a 0–100 score) is loose enough and still catches
+// any definitional slip (those move scores by ≥ 0.1).
+const TOL: f64 = 1e-6;
+
+#[test]
+fn chrf_and_bleu_equal_sacrebleu() {
+    let text = include_str!("fixtures/sacrebleu_scores.jsonl");
+    let mut n = 0;
+    for line in text.lines() {
+        let r: Row = serde_json::from_str(line).unwrap();
+        let c = sentence_chrf(&r.hypothesis, &r.reference);
+        let b = sentence_bleu(&r.hypothesis, &r.reference);
+        assert!((c - r.chrf).abs() < TOL, "chrF {c} vs sacrebleu {} for {:?} / {:?}", r.chrf, r.hypothesis, r.reference);
+        assert!((b - r.bleu).abs() < TOL, "BLEU {b} vs sacrebleu {} for {:?} / {:?}", r.bleu, r.hypothesis, r.reference);
+        n += 1;
+    }
+    assert!(n >= 50);
+}
+
+fn items() -> Vec<Item<'static>> {
+    vec![
+        Item { prompt: "p1", sample: "la kato", reference: "la kato" },
+        Item { prompt: "p2", sample: "hundo", reference: "la hundo" },
+    ]
+}
+
+fn err_of(cmd: &str, timeout: f64) -> String {
+    let mut r = External::new(cmd.into(), timeout);
+    score_all(&mut r, &items(), 8).unwrap_err().to_string()
+}
+
+#[test]
+fn external_scorer_round_trips_jsonl() {
+    // Scores each line by its sample's length, via python's json.
+    let cmd = r#"python3 -c 'import sys, json
+for l in sys.stdin: print(json.dumps({"reward": len(json.loads(l)["sample"])}))'"#;
+    let mut r = External::new(cmd.into(), 30.0);
+    assert_eq!(score_all(&mut r, &items(), 1).unwrap(), vec![7.0, 5.0]);
+}
+
+#[test]
+fn external_scorer_crash_is_an_error_naming_command_and_batch() {
+    let e = err_of("echo oops >&2; exit 3", 10.0);
+    assert!(e.contains("exit 3") && e.contains("batch 1") && e.contains("oops"), "{e}");
+}
+
+#[test]
+fn external_scorer_past_its_timeout_is_killed() {
+    let t0 = std::time::Instant::now();
+    let e = err_of("sleep 30", 0.5);
+    assert!(e.contains("no answer within 0.5s"), "{e}");
+    assert!(t0.elapsed().as_secs_f64() < 10.0);
+}
+
+#[test]
+fn external_scorer_garbage_nan_and_short_answers_are_errors() {
+    let e = err_of("cat >/dev/null; echo hello; echo 1", 10.0);
+    assert!(e.contains("line 1") && e.contains("not JSON"), "{e}");
+    let e = err_of("cat >/dev/null; echo NaN; echo 1", 10.0);
+    assert!(e.contains("line 1"), "{e}");
+    let e = err_of("cat >/dev/null; echo '{\"reward\": \"high\"}'; echo 1", 10.0);
+    assert!(e.contains("expected a number"), "{e}");
+    let e = err_of("cat >/dev/null; echo 1", 10.0);
+    assert!(e.contains("answered 1 lines for 2 items"), "{e}");
+}
+
+#[test]
+fn grow_keeps_what_was_scored_before_a_scorer_failure() {
+    // The first batch scores; the second crashes: the grown file keeps batch 1.
+    use restlm::burn::prelude::Device;
+    use restlm::rest::grow::{GrowSetup, grow};
+    let dir = std::env::temp_dir().join(format!("restlm-grow-fail-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let flag = dir.join("calls");
+    let cmd = format!(
+        "n=$(cat {f} 2>/dev/null || echo 0); echo $((n+1)) > {f}; [ $n -ge 1 ] && exit 9; while read l; do echo 50; done",
+        f = flag.display()
+    );
+    let (records, _) = restlm::data::task::generate(6, 0, 3);
+    let texts: Vec<&str> = records.iter().flat_map(|r| [r.prompt.as_str(), r.target.as_str()]).collect();
+    let tok = restlm::tokenizer::Tokenizer::train(&texts, 280).unwrap();
+    let mut cfg = restlm::model::ModelConfig { vocab_size: tok.vocab_size(), d_model: 32, d_ff: 64, max_seq_len: 48, ..Default::default() };
+    cfg.n_layers = 1;
+    let policy = restlm::Policy::new(cfg, tok, &Device::flex());
+    let setup = GrowSetup {
+        grow_step: 1,
+        samples_per_prompt: 2,
+        include_dataset: false,
+        max_prompt: 20,
+        sample: restlm::sample::SampleOptions {
+            pick: restlm::sample::PickOptions { temperature: 1.0, top_k: 0, top_p: 1.0 },
+            max_new_tokens: 4,
+            batch_size: 4,
+            seed: 0,
+            use_cache: true,
+        },
+        reward_batch: 64,
+        label: "grow",
+    };
+    let path = dir.join("g1.jsonl");
+    let mut reward = External::new(cmd, 10.0);
+    let e = grow(&policy, &records, &mut reward, &setup, &path).unwrap_err().to_string();
+    assert!(e.contains("batch 2") && e.contains("exit"), "{e}");
+    let kept: Vec<Grown> = restlm::io::read_jsonl(&path, false).unwrap();
+    assert_eq!(kept.len(), 4, "two prompts × two samples from the first batch");
+    assert!(kept.iter().all(|g| g.reward == 50.0 && g.logprob.is_some()));
+}
+
+fn grown(rewards: &[f64]) -> Vec<Grown> {
+    rewards
+        .iter()
+        .enumerate()
+        .map(|(i, &r)| Grown {
+            grow: 1,
+            prompt_id: format!("p{i}"),
+            sample_index: Some(0),
+            prompt: "p".into(),
+            sample: "s".into(),
+            reward: r,
+            logprob: Some(-1.0),
+            finished: true,
+        })
+        .collect()
+}
+
+#[test]
+fn filter_keeps_exactly_the_records_at_or_above_tau() {
+    let g = grown(&[10.0, 50.0, 49.999, 50.0001, 90.0, 0.0]);
+    let kept: Vec<f64> = filter(&g, 50.0).iter().map(|r| r.reward).collect();
+    assert_eq!(kept, vec![50.0, 50.0001, 90.0]);
+    assert!(filter(&g, 100.0).is_empty());
+    assert_eq!(filter(&g, f64::NEG_INFINITY).len(), g.len());
+}
+
+#[test]
+fn threshold_schedules_rise() {
+    let cfg = RestConfig { thresholds: vec![40.0, 60.0, 75.0], ..Default::default() };
+    let t = thresholds(&cfg, &[]);
+    assert_eq!(t, vec![40.0, 60.0, 75.0]);
+    let q = RestConfig { quantiles: vec![0.25, 0.5, 0.75], ..Default::default() };
+    let rewards: Vec<f64> = (0..100).map(|i| i as f64).collect();
+    assert_eq!(thresholds(&q, &rewards), vec![25.0, 50.0, 75.0]);
+    let ties = thresholds(&q, &[10.0; 20]);
+    assert!(ties.windows(2).all(|w| w[0] < w[1]), "{ties:?}");
+    let mut bad = restlm::RunConfig::default();
+    bad.rest.thresholds = vec![60.0, 40.0];
+    assert!(bad.validate().unwrap_err().to_string().contains("rise"));
+}
