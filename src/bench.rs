@@ -49,17 +49,29 @@ pub fn run(device: &Device, cfg: &ModelConfig, train_steps: usize) -> BenchResul
     let train_tokens_per_s = tokens as f64 / t0.elapsed().as_secs_f64();
 
     let model = model.valid();
-    let prompts: Vec<Vec<u32>> = (0..64).map(|i| (0..16).map(|j| 4 + (i + j) as u32 % 50).collect()).collect();
-    let special = Special { eos: u32::MAX, pad: 0 };
+    let prompts: Vec<Vec<u32>> = (0..64)
+        .map(|i| (0..16).map(|j| 4 + (i + j) as u32 % 50).collect())
+        .collect();
+    let special = Special {
+        eos: u32::MAX,
+        pad: 0,
+    };
     let rate = |use_cache: bool| {
         let opts = SampleOptions {
-            pick: PickOptions { temperature: 1.0, top_k: 0, top_p: 1.0 },
+            pick: PickOptions {
+                temperature: 1.0,
+                top_k: 0,
+                top_p: 1.0,
+            },
             max_new_tokens: 48,
             batch_size: 64,
             seed: 0,
             use_cache,
         };
-        let small = SampleOptions { max_new_tokens: 2, ..opts.clone() };
+        let small = SampleOptions {
+            max_new_tokens: 2,
+            ..opts.clone()
+        };
         generate(&model, cfg, &special, &prompts, 1, &small);
         let t0 = Instant::now();
         let out = generate(&model, cfg, &special, &prompts, 1, &opts);

@@ -60,7 +60,8 @@ fn auto() -> Result<Selected> {
     // Probe without initialising burn's runtime: a software adapter (Mesa's
     // lavapipe, SwiftShader) reports DeviceType::Cpu and is slower than the
     // Flex backend for this work, so only a real GPU wins over the CPU.
-    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
     let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
     let has_gpu = adapters
         .iter()

@@ -86,7 +86,9 @@ pub fn read_jsonl<T: DeserializeOwned>(path: &Path, tolerate_torn_tail: bool) ->
     let mut n = 0;
     loop {
         line.clear();
-        let read = reader.read_line(&mut line).map_err(|e| Error::io(path, e))?;
+        let read = reader
+            .read_line(&mut line)
+            .map_err(|e| Error::io(path, e))?;
         if read == 0 {
             break;
         }

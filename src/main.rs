@@ -16,7 +16,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(Parser)]
-#[command(name = "restlm", version, about = "Reinforced Self-Training (ReST) for language models, on wgpu or CPU")]
+#[command(
+    name = "restlm",
+    version,
+    about = "Reinforced Self-Training (ReST) for language models, on wgpu or CPU"
+)]
 struct Cli {
     /// TOML run config; every field has a default (the embedded task).
     #[arg(long, global = true)]
@@ -127,7 +131,10 @@ fn real_main() -> Result<()> {
     if let Some(d) = &cli.device {
         cfg.device = d.clone();
     }
-    let command = cli.command.unwrap_or(Command::Run { run_dir: None, init: None });
+    let command = cli.command.unwrap_or(Command::Run {
+        run_dir: None,
+        init: None,
+    });
     if let Command::Bench { steps } = command {
         return bench(&cfg, steps);
     }
@@ -140,7 +147,14 @@ fn real_main() -> Result<()> {
                 cfg.run_dir = d;
             }
             let t0 = Instant::now();
-            let rows = rest::run(&cfg, &RunOptions { init, max_units: None }, &dev)?;
+            let rows = rest::run(
+                &cfg,
+                &RunOptions {
+                    init,
+                    max_units: None,
+                },
+                &dev,
+            )?;
             println!("\n{}", report::table(&rows));
             println!(
                 "run dir {}: metrics.jsonl, reward.svg, best/ ({:.0} s)",
@@ -152,7 +166,10 @@ fn real_main() -> Result<()> {
             cfg.data.train = data.or(cfg.data.train);
             cfg.data.eval = eval.or(cfg.data.eval);
             let (train_set, eval_set) = load_data(&cfg)?;
-            let texts: Vec<&str> = train_set.iter().flat_map(|r| [r.prompt.as_str(), r.target.as_str()]).collect();
+            let texts: Vec<&str> = train_set
+                .iter()
+                .flat_map(|r| [r.prompt.as_str(), r.target.as_str()])
+                .collect();
             let tok = match &cfg.tokenizer.path {
                 Some(p) => restlm::tokenizer::Tokenizer::load(p)?,
                 None => restlm::tokenizer::Tokenizer::train(&texts, cfg.tokenizer.vocab_size)?,
@@ -162,7 +179,13 @@ fn real_main() -> Result<()> {
             let mut policy = Policy::new(cfg.model.clone(), tok, &dev);
             let (mp, ms) = (cfg.data.max_prompt_tokens, cfg.model.max_seq_len);
             let enc = |rs: &[restlm::data::Record]| {
-                encode_all(&policy.tok, rs.iter().map(|r| (r.prompt.as_str(), r.target.as_str(), 1.0)), mp, ms)
+                encode_all(
+                    &policy.tok,
+                    rs.iter()
+                        .map(|r| (r.prompt.as_str(), r.target.as_str(), 1.0)),
+                    mp,
+                    ms,
+                )
             };
             let (data, cut) = enc(&train_set)?;
             cut.warn("training data", data.len());
@@ -177,14 +200,39 @@ fn real_main() -> Result<()> {
                 total_steps_before: 0,
                 tokenizer_json: Some(&json),
             };
-            policy.model = train::train(policy.model, &policy.cfg, &data, &held, policy.tok.pad, stage, &mut metrics)?;
-            let loss = train::eval_loss(&policy.model, &policy.cfg, &held, cfg.sft.batch_size, policy.tok.pad);
+            policy.model = train::train(
+                policy.model,
+                &policy.cfg,
+                &data,
+                &held,
+                policy.tok.pad,
+                stage,
+                &mut metrics,
+            )?;
+            let loss = train::eval_loss(
+                &policy.model,
+                &policy.cfg,
+                &held,
+                cfg.sft.batch_size,
+                policy.tok.pad,
+            );
             println!("held-out loss {loss:.4}; policy in {}", out.display());
         }
-        Command::Grow { policy, data, out, n, grow_step } => {
+        Command::Grow {
+            policy,
+            data,
+            out,
+            n,
+            grow_step,
+        } => {
             let policy = Policy::load(&policy, &dev)?;
             cfg.data.train = data.or(cfg.data.train);
-            let (train_set, _) = load_data(&cfg).or_else(|_| Ok::<_, anyhow::Error>((read_records(cfg.data.train.as_ref().context("--data")?)?, vec![])))?;
+            let (train_set, _) = load_data(&cfg).or_else(|_| {
+                Ok::<_, anyhow::Error>((
+                    read_records(cfg.data.train.as_ref().context("--data")?)?,
+                    vec![],
+                ))
+            })?;
             let mut reward = reward::from_config(&cfg.reward)?;
             let setup = GrowSetup {
                 grow_step,
@@ -196,16 +244,38 @@ fn real_main() -> Result<()> {
                 label: "grow",
             };
             let rows = rest::grow(&policy, &train_set, reward.as_mut(), &setup, &out)?;
-            let s: Vec<f64> = rows.iter().filter(|r| r.sample_index.is_some()).map(|r| r.reward).collect();
-            println!("{} samples, mean reward {:.2} → {}", s.len(), s.iter().sum::<f64>() / s.len().max(1) as f64, out.display());
+            let s: Vec<f64> = rows
+                .iter()
+                .filter(|r| r.sample_index.is_some())
+                .map(|r| r.reward)
+                .collect();
+            println!(
+                "{} samples, mean reward {:.2} → {}",
+                s.len(),
+                s.iter().sum::<f64>() / s.len().max(1) as f64,
+                out.display()
+            );
         }
-        Command::Improve { policy, grown, threshold, loss, out } => {
+        Command::Improve {
+            policy,
+            grown,
+            threshold,
+            loss,
+            out,
+        } => {
             let mut policy = Policy::load(&policy, &dev)?;
             let rows: Vec<rest::Grown> = restlm::io::read_jsonl(&grown, false)?;
             let kept = rest::filter(&rows, threshold);
-            println!("τ = {threshold}: keeps {} of {} records", kept.len(), rows.len());
+            println!(
+                "τ = {threshold}: keeps {} of {} records",
+                kept.len(),
+                rows.len()
+            );
             if kept.is_empty() {
-                bail!("no record in {} has reward ≥ {threshold}: nothing to train on (lower the threshold)", grown.display());
+                bail!(
+                    "no record in {} has reward ≥ {threshold}: nothing to train on (lower the threshold)",
+                    grown.display()
+                );
             }
             let loss = match loss {
                 Some(Loss::Bc) => LossKind::Bc,
@@ -225,11 +295,36 @@ fn real_main() -> Result<()> {
                 total_steps_before: 0,
                 tokenizer_json: Some(&json),
             };
-            policy.model = train::train(policy.model, &policy.cfg, &data, &[], policy.tok.pad, stage, &mut metrics)?;
-            policy.save(&out, &TrainState { step: cfg.improve.steps, total_steps: cfg.improve.steps })?;
+            policy.model = train::train(
+                policy.model,
+                &policy.cfg,
+                &data,
+                &[],
+                policy.tok.pad,
+                stage,
+                &mut metrics,
+            )?;
+            policy.save(
+                &out,
+                &TrainState {
+                    step: cfg.improve.steps,
+                    total_steps: cfg.improve.steps,
+                },
+            )?;
             println!("improved policy in {}", out.display());
         }
-        Command::Sample { policy, prompt, n, temperature, top_k, top_p, seed, best_of, reward: reward_kind, reference } => {
+        Command::Sample {
+            policy,
+            prompt,
+            n,
+            temperature,
+            top_k,
+            top_p,
+            seed,
+            best_of,
+            reward: reward_kind,
+            reference,
+        } => {
             let policy = Policy::load(&policy, &dev)?;
             let mut opts = sample_options(&cfg, seed);
             opts.pick = PickOptions {
@@ -243,7 +338,11 @@ fn real_main() -> Result<()> {
             let mut scorer = match best_of {
                 Some(_) => {
                     if reference.len() != prompt.len() {
-                        bail!("--best-of needs one --reference per --prompt ({} prompts, {} references)", prompt.len(), reference.len());
+                        bail!(
+                            "--best-of needs one --reference per --prompt ({} prompts, {} references)",
+                            prompt.len(),
+                            reference.len()
+                        );
                     }
                     let mut rc = cfg.reward.clone();
                     rc.kind = reward_kind;
@@ -255,10 +354,24 @@ fn real_main() -> Result<()> {
                 println!("> {p}");
                 match scorer.as_mut() {
                     Some(r) => {
-                        let items: Vec<Item> = row.iter().map(|(s, _)| Item { prompt: p, sample: s, reference: &reference[i] }).collect();
+                        let items: Vec<Item> = row
+                            .iter()
+                            .map(|(s, _)| Item {
+                                prompt: p,
+                                sample: s,
+                                reference: &reference[i],
+                            })
+                            .collect();
                         let scores = reward::score_all(r.as_mut(), &items, cfg.reward.batch_size)?;
-                        let best = (0..scores.len()).max_by(|&a, &b| scores[a].total_cmp(&scores[b])).context("no samples")?;
-                        println!("{}\t(best of {draws}, {} {:.2})", row[best].0, r.name(), scores[best]);
+                        let best = (0..scores.len())
+                            .max_by(|&a, &b| scores[a].total_cmp(&scores[b]))
+                            .context("no samples")?;
+                        println!(
+                            "{}\t(best of {draws}, {} {:.2})",
+                            row[best].0,
+                            r.name(),
+                            scores[best]
+                        );
                     }
                     None => {
                         for (text, g) in row {
@@ -284,7 +397,10 @@ fn bench(cfg: &RunConfig, steps: usize) -> Result<()> {
         "reference: d_model {} × {} layers, {} heads ({} kv), vocab {}; train batch 32 × 64 tokens; sample 64 rows, 16-token prompts, 48 new tokens",
         model.d_model, model.n_layers, model.n_heads, model.n_kv_heads, model.vocab_size
     );
-    println!("{:<60} {:>12} {:>14} {:>14} {:>8}", "device", "train tok/s", "KV-cache tok/s", "re-forward tok/s", "speedup");
+    println!(
+        "{:<60} {:>12} {:>14} {:>14} {:>8}",
+        "device", "train tok/s", "KV-cache tok/s", "re-forward tok/s", "speedup"
+    );
     for name in names {
         let selected = match device::select(name) {
             Ok(s) => s,
@@ -296,7 +412,10 @@ fn bench(cfg: &RunConfig, steps: usize) -> Result<()> {
         let r = restlm::bench::run(&selected.device, &model, steps);
         println!(
             "{:<60} {:>12.0} {:>14.0} {:>14.0} {:>7.1}×",
-            selected.description, r.train_tokens_per_s, r.cached_tokens_per_s, r.naive_tokens_per_s,
+            selected.description,
+            r.train_tokens_per_s,
+            r.cached_tokens_per_s,
+            r.naive_tokens_per_s,
             r.cached_tokens_per_s / r.naive_tokens_per_s
         );
     }

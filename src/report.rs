@@ -71,7 +71,9 @@ pub fn plot(rows: &[EvalRow], path: &Path) -> Result<()> {
     {
         let root = SVGBackend::with_string(&mut svg, (720, 420)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(&e))?;
-        let all = rows.iter().flat_map(|r| [r.greedy_reward, r.sampled_reward]);
+        let all = rows
+            .iter()
+            .flat_map(|r| [r.greedy_reward, r.sampled_reward]);
         let (lo, hi) = all.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
         let pad = ((hi - lo) * 0.1).max(1.0);
         let mut chart = ChartBuilder::on(&root)
@@ -89,8 +91,16 @@ pub fn plot(rows: &[EvalRow], path: &Path) -> Result<()> {
             .draw()
             .map_err(|e| err(&e))?;
         let series = [
-            ("greedy", BLUE, rows.iter().map(|r| r.greedy_reward).collect::<Vec<_>>()),
-            ("sampled", RED, rows.iter().map(|r| r.sampled_reward).collect()),
+            (
+                "greedy",
+                BLUE,
+                rows.iter().map(|r| r.greedy_reward).collect::<Vec<_>>(),
+            ),
+            (
+                "sampled",
+                RED,
+                rows.iter().map(|r| r.sampled_reward).collect(),
+            ),
         ];
         for (name, color, ys) in series {
             let points: Vec<(usize, f64)> = ys.into_iter().enumerate().collect();
@@ -100,7 +110,11 @@ pub fn plot(rows: &[EvalRow], path: &Path) -> Result<()> {
                 .label(name)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color));
             chart
-                .draw_series(points.into_iter().map(|p| Circle::new(p, 3, color.filled())))
+                .draw_series(
+                    points
+                        .into_iter()
+                        .map(|p| Circle::new(p, 3, color.filled())),
+                )
                 .map_err(|e| err(&e))?;
         }
         chart

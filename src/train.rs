@@ -39,7 +39,9 @@ pub fn batch_rows(n: usize, batch_size: usize, seed: u64, step: usize) -> Vec<us
     while rows.len() < take {
         let epoch = pos / n;
         let mut perm: Vec<usize> = (0..n).collect();
-        perm.shuffle(&mut ChaCha8Rng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9)));
+        perm.shuffle(&mut ChaCha8Rng::seed_from_u64(
+            seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9),
+        ));
         let from = pos % n;
         let until = (from + take - rows.len()).min(n);
         rows.extend_from_slice(&perm[from..until]);
@@ -63,7 +65,13 @@ pub fn batch_loss(model: &Transformer, rope: &Rope, batch: &TrainBatch) -> Tenso
 }
 
 /// Mean NLL per target token over `data` (no gradients).
-pub fn eval_loss(model: &Transformer, cfg: &ModelConfig, data: &[Encoded], batch_size: usize, pad: u32) -> f64 {
+pub fn eval_loss(
+    model: &Transformer,
+    cfg: &ModelConfig,
+    data: &[Encoded],
+    batch_size: usize,
+    pad: u32,
+) -> f64 {
     if data.is_empty() {
         return f64::NAN;
     }
@@ -121,7 +129,11 @@ pub fn train(
         model = m.train();
         optim = checkpoint::load_optim(dir, optim)?;
         start = checkpoint::load_state(dir)?.step;
-        eprintln!("{}: resuming at step {start} from {}", stage.name, dir.display());
+        eprintln!(
+            "{}: resuming at step {start} from {}",
+            stage.name,
+            dir.display()
+        );
     }
     if data.is_empty() || start >= tc.steps {
         return Ok(model.valid());
@@ -163,13 +175,16 @@ pub fn train(
                         total_steps: stage.total_steps_before + done,
                     };
                     let valid = model.valid();
-                    checkpoint::save(dir, Saved {
-                        config: cfg,
-                        model: &valid,
-                        optim: Some(&optim),
-                        state: &state,
-                        tokenizer_json: stage.tokenizer_json,
-                    })?;
+                    checkpoint::save(
+                        dir,
+                        Saved {
+                            config: cfg,
+                            model: &valid,
+                            optim: Some(&optim),
+                            state: &state,
+                            tokenizer_json: stage.tokenizer_json,
+                        },
+                    )?;
                 }
             }
             metrics.log(row)?;

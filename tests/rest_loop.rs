@@ -25,7 +25,15 @@ const MARGIN: f64 = 10.0;
 #[test]
 fn small_loop_on_cpu_beats_the_sft_policy() {
     let cfg = common::small_run(&fresh("improves"), "cpu");
-    let rows = restlm::rest::run(&cfg, &RunOptions { init: None, max_units: None }, &Device::flex()).unwrap();
+    let rows = restlm::rest::run(
+        &cfg,
+        &RunOptions {
+            init: None,
+            max_units: None,
+        },
+        &Device::flex(),
+    )
+    .unwrap();
     let names: Vec<&str> = rows.iter().map(|r| r.step.as_str()).collect();
     assert_eq!(names, ["sft", "g1-i1", "g1-i2"]);
     let (sft, last) = (rows[0].greedy_reward, rows.last().unwrap().greedy_reward);
@@ -54,8 +62,14 @@ fn kill_when(config: &Path, ready: impl Fn() -> bool) {
         .unwrap();
     let t0 = Instant::now();
     while !ready() {
-        assert!(child.try_wait().unwrap().is_none(), "run finished before the kill point");
-        assert!(t0.elapsed() < Duration::from_secs(300), "kill point never reached");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "run finished before the kill point"
+        );
+        assert!(
+            t0.elapsed() < Duration::from_secs(300),
+            "kill point never reached"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     child.kill().unwrap(); // SIGKILL
@@ -83,8 +97,15 @@ fn killed_during_grow_and_improve_resumes_with_every_sample_once() {
     // Reference: the same run, never interrupted.
     let reference = fresh("reference");
     let (cfg, path) = write(&reference);
-    let out = Command::new(env!("CARGO_BIN_EXE_restlm")).args(["--config", path.to_str().unwrap(), "run"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_restlm"))
+        .args(["--config", path.to_str().unwrap(), "run"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let dir = fresh("killed");
     let (_, path) = write(&dir);
@@ -96,13 +117,25 @@ fn killed_during_grow_and_improve_resumes_with_every_sample_once() {
         n > prompts && n < prompts * 3
     });
     let partial = lines(&grow_file);
-    assert!(state(&dir).unwrap().completed == ["sft"], "killed inside Grow");
+    assert!(
+        state(&dir).unwrap().completed == ["sft"],
+        "killed inside Grow"
+    );
     // 2. during Improve: Grow recorded as done, the first Improve not yet.
-    kill_when(&path, || state(&dir).is_some_and(|s| s.completed.iter().any(|u| u == "g1-grow")));
+    kill_when(&path, || {
+        state(&dir).is_some_and(|s| s.completed.iter().any(|u| u == "g1-grow"))
+    });
     assert!(!state(&dir).unwrap().completed.iter().any(|u| u == "g1-i2"));
     // 3. finish.
-    let out = Command::new(env!("CARGO_BIN_EXE_restlm")).args(["--config", path.to_str().unwrap(), "run"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_restlm"))
+        .args(["--config", path.to_str().unwrap(), "run"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let s = state(&dir).unwrap();
     assert_eq!(s.completed, ["sft", "g1-grow", "g1-i1", "g1-i2"]);
 
@@ -115,11 +148,26 @@ fn killed_during_grow_and_improve_resumes_with_every_sample_once() {
     assert_eq!(per_prompt.len(), prompts, "every prompt grown");
     for (id, mut idx) in per_prompt {
         idx.sort();
-        assert_eq!(idx, (0..cfg.rest.samples_per_prompt).collect::<Vec<_>>(), "prompt {id}: each sample exactly once");
+        assert_eq!(
+            idx,
+            (0..cfg.rest.samples_per_prompt).collect::<Vec<_>>(),
+            "prompt {id}: each sample exactly once"
+        );
     }
-    assert_eq!(rows.iter().filter(|r| r.sample_index.is_none()).count(), prompts, "D once");
+    assert_eq!(
+        rows.iter().filter(|r| r.sample_index.is_none()).count(),
+        prompts,
+        "D once"
+    );
     // Same samples and rewards as the uninterrupted run.
-    let key = |g: &Grown| (g.prompt_id.clone(), g.sample_index, g.sample.clone(), g.reward.to_bits());
+    let key = |g: &Grown| {
+        (
+            g.prompt_id.clone(),
+            g.sample_index,
+            g.sample.clone(),
+            g.reward.to_bits(),
+        )
+    };
     let mut a: Vec<_> = rows.iter().map(key).collect();
     let mut b: Vec<_> = grown(&reference).iter().map(key).collect();
     a.sort();

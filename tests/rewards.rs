@@ -26,8 +26,20 @@ fn chrf_and_bleu_equal_sacrebleu() {
         let r: Row = serde_json::from_str(line).unwrap();
         let c = sentence_chrf(&r.hypothesis, &r.reference);
         let b = sentence_bleu(&r.hypothesis, &r.reference);
-        assert!((c - r.chrf).abs() < TOL, "chrF {c} vs sacrebleu {} for {:?} / {:?}", r.chrf, r.hypothesis, r.reference);
-        assert!((b - r.bleu).abs() < TOL, "BLEU {b} vs sacrebleu {} for {:?} / {:?}", r.bleu, r.hypothesis, r.reference);
+        assert!(
+            (c - r.chrf).abs() < TOL,
+            "chrF {c} vs sacrebleu {} for {:?} / {:?}",
+            r.chrf,
+            r.hypothesis,
+            r.reference
+        );
+        assert!(
+            (b - r.bleu).abs() < TOL,
+            "BLEU {b} vs sacrebleu {} for {:?} / {:?}",
+            r.bleu,
+            r.hypothesis,
+            r.reference
+        );
         n += 1;
     }
     assert!(n >= 50);
@@ -35,8 +47,16 @@ fn chrf_and_bleu_equal_sacrebleu() {
 
 fn items() -> Vec<Item<'static>> {
     vec![
-        Item { prompt: "p1", sample: "la kato", reference: "la kato" },
-        Item { prompt: "p2", sample: "hundo", reference: "la hundo" },
+        Item {
+            prompt: "p1",
+            sample: "la kato",
+            reference: "la kato",
+        },
+        Item {
+            prompt: "p2",
+            sample: "hundo",
+            reference: "la hundo",
+        },
     ]
 }
 
@@ -57,7 +77,10 @@ for l in sys.stdin: print(json.dumps({"reward": len(json.loads(l)["sample"])}))'
 #[test]
 fn external_scorer_crash_is_an_error_naming_command_and_batch() {
     let e = err_of("echo oops >&2; exit 3", 10.0);
-    assert!(e.contains("exit 3") && e.contains("batch 1") && e.contains("oops"), "{e}");
+    assert!(
+        e.contains("exit 3") && e.contains("batch 1") && e.contains("oops"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -74,7 +97,10 @@ fn external_scorer_garbage_nan_and_short_answers_are_errors() {
     assert!(e.contains("line 1") && e.contains("not JSON"), "{e}");
     let e = err_of("cat >/dev/null; echo NaN; echo 1", 10.0);
     assert!(e.contains("line 1"), "{e}");
-    let e = err_of("cat >/dev/null; echo '{\"reward\": \"high\"}'; echo 1", 10.0);
+    let e = err_of(
+        "cat >/dev/null; echo '{\"reward\": \"high\"}'; echo 1",
+        10.0,
+    );
     assert!(e.contains("expected a number"), "{e}");
     let e = err_of("cat >/dev/null; echo 1", 10.0);
     assert!(e.contains("answered 1 lines for 2 items"), "{e}");
@@ -94,9 +120,18 @@ fn grow_keeps_what_was_scored_before_a_scorer_failure() {
         f = flag.display()
     );
     let (records, _) = restlm::data::task::generate(6, 0, 3);
-    let texts: Vec<&str> = records.iter().flat_map(|r| [r.prompt.as_str(), r.target.as_str()]).collect();
+    let texts: Vec<&str> = records
+        .iter()
+        .flat_map(|r| [r.prompt.as_str(), r.target.as_str()])
+        .collect();
     let tok = restlm::tokenizer::Tokenizer::train(&texts, 280).unwrap();
-    let mut cfg = restlm::model::ModelConfig { vocab_size: tok.vocab_size(), d_model: 32, d_ff: 64, max_seq_len: 48, ..Default::default() };
+    let mut cfg = restlm::model::ModelConfig {
+        vocab_size: tok.vocab_size(),
+        d_model: 32,
+        d_ff: 64,
+        max_seq_len: 48,
+        ..Default::default()
+    };
     cfg.n_layers = 1;
     let policy = restlm::Policy::new(cfg, tok, &Device::flex());
     let setup = GrowSetup {
@@ -105,7 +140,11 @@ fn grow_keeps_what_was_scored_before_a_scorer_failure() {
         include_dataset: false,
         max_prompt: 20,
         sample: restlm::sample::SampleOptions {
-            pick: restlm::sample::PickOptions { temperature: 1.0, top_k: 0, top_p: 1.0 },
+            pick: restlm::sample::PickOptions {
+                temperature: 1.0,
+                top_k: 0,
+                top_p: 1.0,
+            },
             max_new_tokens: 4,
             batch_size: 4,
             seed: 0,
@@ -116,10 +155,16 @@ fn grow_keeps_what_was_scored_before_a_scorer_failure() {
     };
     let path = dir.join("g1.jsonl");
     let mut reward = External::new(cmd, 10.0);
-    let e = grow(&policy, &records, &mut reward, &setup, &path).unwrap_err().to_string();
+    let e = grow(&policy, &records, &mut reward, &setup, &path)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("batch 2") && e.contains("exit"), "{e}");
     let kept: Vec<Grown> = restlm::io::read_jsonl(&path, false).unwrap();
-    assert_eq!(kept.len(), 4, "two prompts × two samples from the first batch");
+    assert_eq!(
+        kept.len(),
+        4,
+        "two prompts × two samples from the first batch"
+    );
     assert!(kept.iter().all(|g| g.reward == 50.0 && g.logprob.is_some()));
 }
 
@@ -151,10 +196,16 @@ fn filter_keeps_exactly_the_records_at_or_above_tau() {
 
 #[test]
 fn threshold_schedules_rise() {
-    let cfg = RestConfig { thresholds: vec![40.0, 60.0, 75.0], ..Default::default() };
+    let cfg = RestConfig {
+        thresholds: vec![40.0, 60.0, 75.0],
+        ..Default::default()
+    };
     let t = thresholds(&cfg, &[]);
     assert_eq!(t, vec![40.0, 60.0, 75.0]);
-    let q = RestConfig { quantiles: vec![0.25, 0.5, 0.75], ..Default::default() };
+    let q = RestConfig {
+        quantiles: vec![0.25, 0.5, 0.75],
+        ..Default::default()
+    };
     let rewards: Vec<f64> = (0..100).map(|i| i as f64).collect();
     assert_eq!(thresholds(&q, &rewards), vec![25.0, 50.0, 75.0]);
     let ties = thresholds(&q, &[10.0; 20]);

@@ -13,7 +13,8 @@ fn wgpu() -> Option<Device> {
         eprintln!("RESTLM_SKIP_WGPU set: skipping");
         return None;
     }
-    let s = restlm::device::select("wgpu").expect("a wgpu adapter (install mesa-vulkan-drivers for lavapipe)");
+    let s = restlm::device::select("wgpu")
+        .expect("a wgpu adapter (install mesa-vulkan-drivers for lavapipe)");
     eprintln!("{}", s.description);
     Some(s.device)
 }
@@ -37,7 +38,15 @@ fn model_training_sampling_and_the_loop_on_wgpu() {
     let dir = std::env::temp_dir().join(format!("restlm-wgpu-loop-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let cfg = common::small_run(&dir, "wgpu");
-    let rows = restlm::rest::run(&cfg, &RunOptions { init: None, max_units: None }, &device).unwrap();
+    let rows = restlm::rest::run(
+        &cfg,
+        &RunOptions {
+            init: None,
+            max_units: None,
+        },
+        &device,
+    )
+    .unwrap();
     let (sft, last) = (rows[0].greedy_reward, rows.last().unwrap().greedy_reward);
     assert!(last > sft + 10.0, "held-out reward {sft:.2} → {last:.2}");
 }

@@ -65,7 +65,11 @@ fn parse_line(line: &str, n: usize) -> std::result::Result<Record, String> {
         None => n.to_string(),
         Some(serde_json::Value::String(s)) => s.clone(),
         Some(serde_json::Value::Number(x)) => x.to_string(),
-        Some(other) => return Err(format!("field `id` must be a string or number, got {other}")),
+        Some(other) => {
+            return Err(format!(
+                "field `id` must be a string or number, got {other}"
+            ));
+        }
     };
     Ok(Record {
         id,

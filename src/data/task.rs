@@ -64,11 +64,21 @@ fn phrase(rng: &mut ChaCha8Rng, object: bool) -> Phrase {
     let (noun_en, noun_eo) = *NOUNS.choose(rng).expect("nouns");
     let plural = rng.random_bool(0.3);
     let definite = plural || rng.random_bool(0.6);
-    let adjective = rng.random_bool(0.6).then(|| *ADJECTIVES.choose(rng).expect("adjectives"));
-    let ending = format!("{}{}", if plural { "j" } else { "" }, if object { "n" } else { "" });
+    let adjective = rng
+        .random_bool(0.6)
+        .then(|| *ADJECTIVES.choose(rng).expect("adjectives"));
+    let ending = format!(
+        "{}{}",
+        if plural { "j" } else { "" },
+        if object { "n" } else { "" }
+    );
     let mut en = Vec::new();
     if !plural {
-        en.push(if definite { "the".to_string() } else { "a".to_string() });
+        en.push(if definite {
+            "the".to_string()
+        } else {
+            "a".to_string()
+        });
     } else if definite {
         en.push("the".to_string());
     }
@@ -81,7 +91,11 @@ fn phrase(rng: &mut ChaCha8Rng, object: bool) -> Phrase {
         en.push(adj_en.to_string());
         eo.push(format!("{adj_eo}a{ending}"));
     }
-    en.push(if plural { plural_en(noun_en) } else { noun_en.to_string() });
+    en.push(if plural {
+        plural_en(noun_en)
+    } else {
+        noun_en.to_string()
+    });
     Phrase {
         en: en.join(" "),
         eo: eo.join(" "),

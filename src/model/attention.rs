@@ -53,7 +53,10 @@ impl Attention {
         };
         let k = repeat_kv(k, h / hkv);
         let v = repeat_kv(v, h / hkv);
-        let scores = q.mul_scalar(1.0 / (dh as f64).sqrt()).matmul(k.swap_dims(2, 3)) + bias;
+        let scores = q
+            .mul_scalar(1.0 / (dh as f64).sqrt())
+            .matmul(k.swap_dims(2, 3))
+            + bias;
         let out = softmax(scores, 3).matmul(v);
         self.o_proj
             .forward(out.swap_dims(1, 2).reshape([b, t, h * dh]))

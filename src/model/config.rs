@@ -57,7 +57,10 @@ impl ModelConfig {
             ));
         }
         if self.head_dim() % 2 != 0 {
-            return fail(format!("head_dim {} must be even for RoPE", self.head_dim()));
+            return fail(format!(
+                "head_dim {} must be even for RoPE",
+                self.head_dim()
+            ));
         }
         if self.vocab_size < 8 || self.max_seq_len < 4 {
             return fail("vocab_size and max_seq_len are too small".into());

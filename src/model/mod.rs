@@ -68,7 +68,11 @@ pub struct Transformer {
 impl Transformer {
     pub fn new(cfg: &ModelConfig, device: &Device) -> Self {
         let d = cfg.d_model;
-        let norm = || RmsNormConfig::new(d).with_epsilon(cfg.norm_eps).init(device);
+        let norm = || {
+            RmsNormConfig::new(d)
+                .with_epsilon(cfg.norm_eps)
+                .init(device)
+        };
         let layers = (0..cfg.n_layers)
             .map(|_| Block {
                 input_layernorm: norm(),

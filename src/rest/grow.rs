@@ -119,10 +119,13 @@ pub fn grow(
         .filter(|(_, r)| !done.contains(r.id.as_str()))
         .collect();
     let per_batch = (setup.sample.batch_size / n).max(1);
-    let bar = ProgressBar::new(records.len() as u64).with_position((records.len() - todo.len()) as u64);
+    let bar =
+        ProgressBar::new(records.len() as u64).with_position((records.len() - todo.len()) as u64);
     bar.set_style(
-        ProgressStyle::with_template("{prefix:>14} {bar:30} {pos}/{len} prompts {msg} [{elapsed}<{eta}]")
-            .expect("template"),
+        ProgressStyle::with_template(
+            "{prefix:>14} {bar:30} {pos}/{len} prompts {msg} [{elapsed}<{eta}]",
+        )
+        .expect("template"),
     );
     bar.set_prefix(setup.label.to_string());
     for chunk in todo.chunks(per_batch) {

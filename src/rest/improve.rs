@@ -20,7 +20,13 @@ pub fn weights(kept: &[&Grown], loss: LossKind) -> Vec<f32> {
         LossKind::RewardWeighted => {
             let top = kept.iter().map(|g| g.reward).fold(f64::MIN, f64::max);
             kept.iter()
-                .map(|g| if top > 0.0 { (g.reward / top).max(0.0) as f32 } else { 1.0 })
+                .map(|g| {
+                    if top > 0.0 {
+                        (g.reward / top).max(0.0) as f32
+                    } else {
+                        1.0
+                    }
+                })
                 .collect()
         }
     }

@@ -18,8 +18,8 @@ use crate::io::{read_json, read_jsonl, write_atomic, write_json_atomic};
 use crate::model::checkpoint::TrainState;
 use crate::policy::Policy;
 use crate::report::{self, EvalRow, Metrics};
-use crate::reward::{self, Reward};
 use crate::rest::grow::{GrowSetup, Grown};
+use crate::reward::{self, Reward};
 use crate::sample::{PickOptions, SampleOptions};
 use crate::tokenizer::Tokenizer;
 use crate::train::{self, Stage};
@@ -98,7 +98,14 @@ impl Ctx<'_> {
     }
 
     /// Evaluates the policy after `unit`, keeps the best, records the unit.
-    fn finish(&mut self, unit: &str, policy: &Policy, ckpt: Option<PathBuf>, kept: usize, steps: usize) -> Result<()> {
+    fn finish(
+        &mut self,
+        unit: &str,
+        policy: &Policy,
+        ckpt: Option<PathBuf>,
+        kept: usize,
+        steps: usize,
+    ) -> Result<()> {
         let setup = EvalSetup {
             records: self.eval,
             max_prompt: self.cfg.data.max_prompt_tokens,
@@ -116,7 +123,12 @@ impl Ctx<'_> {
             "{unit:>14}: held-out reward {:.2} (sampled {:.2}), chrF {:.2}, BLEU {:.2}",
             row.greedy_reward, row.sampled_reward, row.chrf, row.bleu
         );
-        if self.state.best.as_ref().is_none_or(|b| row.greedy_reward > b.1) {
+        if self
+            .state
+            .best
+            .as_ref()
+            .is_none_or(|b| row.greedy_reward > b.1)
+        {
             policy.save(&self.dir.join("best"), &TrainState::default())?;
             self.state.best = Some((unit.to_string(), row.greedy_reward));
         }
@@ -148,14 +160,25 @@ fn pin_config(cfg: &RunConfig, dir: &Path) -> Result<()> {
     write_atomic(&path, text.as_bytes())
 }
 
-fn tokenizer(cfg: &RunConfig, dir: &Path, train: &[Record], init: Option<&Path>) -> Result<Tokenizer> {
+fn tokenizer(
+    cfg: &RunConfig,
+    dir: &Path,
+    train: &[Record],
+    init: Option<&Path>,
+) -> Result<Tokenizer> {
     let path = dir.join("tokenizer.json");
     let tok = if path.exists() {
         Tokenizer::load(&path)?
-    } else if let Some(p) = init.map(|d| d.join("tokenizer.json")).or(cfg.tokenizer.path.clone()) {
+    } else if let Some(p) = init
+        .map(|d| d.join("tokenizer.json"))
+        .or(cfg.tokenizer.path.clone())
+    {
         Tokenizer::load(&p)?
     } else {
-        let texts: Vec<&str> = train.iter().flat_map(|r| [r.prompt.as_str(), r.target.as_str()]).collect();
+        let texts: Vec<&str> = train
+            .iter()
+            .flat_map(|r| [r.prompt.as_str(), r.target.as_str()])
+            .collect();
         Tokenizer::train(&texts, cfg.tokenizer.vocab_size)?
     };
     tok.save(&path)?;
@@ -171,7 +194,11 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions, device: &Device) -> Result<Vec<Ev
     let tok = tokenizer(cfg, dir, &train_set, opts.init.as_deref())?;
     let tok_json = tok.to_json()?;
     let state_path = dir.join("state.json");
-    let state: RunState = if state_path.exists() { read_json(&state_path)? } else { RunState::default() };
+    let state: RunState = if state_path.exists() {
+        read_json(&state_path)?
+    } else {
+        RunState::default()
+    };
     let mut ctx = Ctx {
         cfg,
         dir,
@@ -197,10 +224,14 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions, device: &Device) -> Result<Vec<Ev
     let first = if opts.init.is_some() { "init" } else { "sft" };
     if !ctx.done(first) {
         let steps = if opts.init.is_none() {
-            let pairs = train_set.iter().map(|r| (r.prompt.as_str(), r.target.as_str(), 1.0));
+            let pairs = train_set
+                .iter()
+                .map(|r| (r.prompt.as_str(), r.target.as_str(), 1.0));
             let (data, cut) = encode_all(&tok, pairs, max_prompt, max_seq)?;
             cut.warn("training data", data.len());
-            let pairs = eval_set.iter().map(|r| (r.prompt.as_str(), r.target.as_str(), 1.0));
+            let pairs = eval_set
+                .iter()
+                .map(|r| (r.prompt.as_str(), r.target.as_str(), 1.0));
             let (held, _) = encode_all(&tok, pairs, max_prompt, max_seq)?;
             let ckpt = dir.join("ckpt").join("sft");
             let stage = Stage {
@@ -211,7 +242,15 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions, device: &Device) -> Result<Vec<Ev
                 total_steps_before: 0,
                 tokenizer_json: Some(&tok_json),
             };
-            policy.model = train::train(policy.model, &policy.cfg, &data, &held, tok.pad, stage, &mut ctx.metrics)?;
+            policy.model = train::train(
+                policy.model,
+                &policy.cfg,
+                &data,
+                &held,
+                tok.pad,
+                stage,
+                &mut ctx.metrics,
+            )?;
             cfg.sft.steps
         } else {
             0
@@ -239,17 +278,31 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions, device: &Device) -> Result<Vec<Ev
                 label: &grow_unit,
             };
             let rows = grow(&policy, &train_set, ctx.reward.as_mut(), &setup, &grow_path)?;
-            let samples: Vec<f64> = rows.iter().filter(|r| r.sample_index.is_some()).map(|r| r.reward).collect();
+            let samples: Vec<f64> = rows
+                .iter()
+                .filter(|r| r.sample_index.is_some())
+                .map(|r| r.reward)
+                .collect();
             let mean = samples.iter().sum::<f64>() / samples.len().max(1) as f64;
-            eprintln!("{grow_unit:>14}: {} samples, mean reward {mean:.2}", samples.len());
+            eprintln!(
+                "{grow_unit:>14}: {} samples, mean reward {mean:.2}",
+                samples.len()
+            );
             ctx.metrics.log(serde_json::json!({"stage": grow_unit, "samples": samples.len(), "mean_reward": mean}))?;
             ctx.state.completed.push(grow_unit.clone());
             ctx.save_state()?;
             units += 1;
             rows
         };
-        let sample_rewards: Vec<f64> = grown.iter().filter(|r| r.sample_index.is_some()).map(|r| r.reward).collect();
-        for (i, tau) in thresholds(&cfg.rest, &sample_rewards).into_iter().enumerate() {
+        let sample_rewards: Vec<f64> = grown
+            .iter()
+            .filter(|r| r.sample_index.is_some())
+            .map(|r| r.reward)
+            .collect();
+        for (i, tau) in thresholds(&cfg.rest, &sample_rewards)
+            .into_iter()
+            .enumerate()
+        {
             let unit = format!("g{g}-i{}", i + 1);
             if ctx.done(&unit) {
                 continue;
@@ -258,16 +311,24 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions, device: &Device) -> Result<Vec<Ev
                 break;
             }
             let kept = filter(&grown, tau);
-            eprintln!("{unit:>14}: τ = {tau:.2} keeps {} of {} records", kept.len(), grown.len());
+            eprintln!(
+                "{unit:>14}: τ = {tau:.2} keeps {} of {} records",
+                kept.len(),
+                grown.len()
+            );
             if kept.is_empty() {
-                eprintln!("{unit:>14}: no record has reward ≥ {tau:.2}; this Improve step leaves the policy as it is");
+                eprintln!(
+                    "{unit:>14}: no record has reward ≥ {tau:.2}; this Improve step leaves the policy as it is"
+                );
                 ctx.finish(&unit, &policy, None, 0, 0)?;
                 units += 1;
                 continue;
             }
             let (data, cut) = improve_examples(&tok, &kept, cfg.rest.loss, max_prompt, max_seq)?;
             cut.warn(&unit, data.len());
-            let pairs = eval_set.iter().map(|r| (r.prompt.as_str(), r.target.as_str(), 1.0));
+            let pairs = eval_set
+                .iter()
+                .map(|r| (r.prompt.as_str(), r.target.as_str(), 1.0));
             let (held, _) = encode_all(&tok, pairs, max_prompt, max_seq)?;
             let rel = PathBuf::from("ckpt").join(&unit);
             let ckpt = dir.join(&rel);
@@ -279,7 +340,15 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions, device: &Device) -> Result<Vec<Ev
                 total_steps_before: ctx.state.total_steps,
                 tokenizer_json: Some(&tok_json),
             };
-            policy.model = train::train(policy.model, &policy.cfg, &data, &held, tok.pad, stage, &mut ctx.metrics)?;
+            policy.model = train::train(
+                policy.model,
+                &policy.cfg,
+                &data,
+                &held,
+                tok.pad,
+                stage,
+                &mut ctx.metrics,
+            )?;
             ctx.finish(&unit, &policy, Some(rel), kept.len(), cfg.improve.steps)?;
             units += 1;
         }

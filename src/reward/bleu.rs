@@ -23,7 +23,10 @@ pub fn tokenize_13a(line: &str) -> String {
         .map(|(re, rep)| (Regex::new(re).expect("13a rule"), rep))
         .collect()
     });
-    let mut s = line.replace("<skipped>", "").replace("-\n", "").replace('\n', " ");
+    let mut s = line
+        .replace("<skipped>", "")
+        .replace("-\n", "")
+        .replace('\n', " ");
     if s.contains('&') {
         s = s
             .replace("&quot;", "\"")
@@ -41,7 +44,8 @@ pub fn tokenize_13a(line: &str) -> String {
 fn counts(words: &[&str], n: usize) -> HashMap<Vec<String>, usize> {
     let mut m = HashMap::new();
     for w in words.windows(n) {
-        *m.entry(w.iter().map(|s| s.to_string()).collect()).or_insert(0) += 1;
+        *m.entry(w.iter().map(|s| s.to_string()).collect())
+            .or_insert(0) += 1;
     }
     m
 }

@@ -66,13 +66,24 @@ impl External {
                 let _ = child.wait();
                 return Err(self.fail(
                     batch,
-                    format!("no answer within {:.1}s (killed)", self.timeout.as_secs_f64()),
+                    format!(
+                        "no answer within {:.1}s (killed)",
+                        self.timeout.as_secs_f64()
+                    ),
                 ));
             }
         };
         let status = child.wait().map_err(|e| self.fail(batch, e))?;
         if !status.success() {
-            let tail: String = err.trim().chars().rev().take(400).collect::<Vec<_>>().into_iter().rev().collect();
+            let tail: String = err
+                .trim()
+                .chars()
+                .rev()
+                .take(400)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
             return Err(self.fail(batch, format!("exited with {status}; stderr: {tail}")));
         }
         if !ok {
@@ -122,7 +133,9 @@ impl Reward for External {
         lines
             .iter()
             .enumerate()
-            .map(|(k, l)| parse_score(l).map_err(|m| self.fail(batch, format!("line {}: {m}", k + 1))))
+            .map(|(k, l)| {
+                parse_score(l).map_err(|m| self.fail(batch, format!("line {}: {m}", k + 1)))
+            })
             .collect()
     }
 }

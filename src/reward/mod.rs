@@ -59,7 +59,11 @@ pub fn from_config(cfg: &RewardConfig) -> Result<Box<dyn Reward>> {
 }
 
 /// Scores `items` in batches of `batch_size`, checking every score is finite.
-pub fn score_all(reward: &mut dyn Reward, items: &[Item<'_>], batch_size: usize) -> Result<Vec<f64>> {
+pub fn score_all(
+    reward: &mut dyn Reward,
+    items: &[Item<'_>],
+    batch_size: usize,
+) -> Result<Vec<f64>> {
     let mut out = Vec::with_capacity(items.len());
     for chunk in items.chunks(batch_size.max(1)) {
         let scores = reward.score(chunk)?;

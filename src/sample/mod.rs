@@ -48,10 +48,20 @@ pub fn generate(
     n: usize,
     opts: &SampleOptions,
 ) -> Vec<Vec<Generation>> {
-    let rows: Vec<&Vec<u32>> = prompts.iter().flat_map(|p| std::iter::repeat_n(p, n)).collect();
+    let rows: Vec<&Vec<u32>> = prompts
+        .iter()
+        .flat_map(|p| std::iter::repeat_n(p, n))
+        .collect();
     let mut out = Vec::with_capacity(rows.len());
     for (c, chunk) in rows.chunks(opts.batch_size).enumerate() {
-        out.extend(generate_rows(model, cfg, special, chunk, c * opts.batch_size, opts));
+        out.extend(generate_rows(
+            model,
+            cfg,
+            special,
+            chunk,
+            c * opts.batch_size,
+            opts,
+        ));
     }
     let mut grouped = Vec::with_capacity(prompts.len());
     let mut it = out.into_iter();
@@ -113,8 +123,11 @@ fn generate_rows(
             }
             None => {
                 let bias = decode_bias(&pad, 0, pos + t, pos + t, &device);
-                let all = Tensor::from_data(TensorData::new(history.clone(), [b, pos + t]), &device);
-                model.forward(all, &rope, 0, bias, None).slice_dim(1, pos..pos + t)
+                let all =
+                    Tensor::from_data(TensorData::new(history.clone(), [b, pos + t]), &device);
+                model
+                    .forward(all, &rope, 0, bias, None)
+                    .slice_dim(1, pos..pos + t)
             }
         };
         let last = logits.slice_dim(1, t - 1..t).reshape([b, vocab]);

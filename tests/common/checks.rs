@@ -26,9 +26,18 @@ pub fn causality(device: &Device, tol: f32) {
     for row in 0..2 {
         let base = row * per_row;
         let before = max_abs_diff(&a[base..base + 8 * 64], &b[base..base + 8 * 64]);
-        assert!(before <= tol, "row {row}: logits before the change moved by {before}");
-        let at = max_abs_diff(&a[base + 8 * 64..base + 9 * 64], &b[base + 8 * 64..base + 9 * 64]);
-        assert!(at > 1e-3, "row {row}: the changed position's logits did not move ({at})");
+        assert!(
+            before <= tol,
+            "row {row}: logits before the change moved by {before}"
+        );
+        let at = max_abs_diff(
+            &a[base + 8 * 64..base + 9 * 64],
+            &b[base + 8 * 64..base + 9 * 64],
+        );
+        assert!(
+            at > 1e-3,
+            "row {row}: the changed position's logits did not move ({at})"
+        );
     }
 }
 
@@ -47,7 +56,9 @@ pub fn kv_cache_matches_full_forward(device: &Device, tol: f32) {
     let cap = cfg.max_seq_len;
     let mut cache = KvCache::new(&cfg, b, cap, device);
     let pad = vec![0; b];
-    let first: Vec<i64> = (0..b).flat_map(|r| ids[r * len..r * len + prefill].to_vec()).collect();
+    let first: Vec<i64> = (0..b)
+        .flat_map(|r| ids[r * len..r * len + prefill].to_vec())
+        .collect();
     let logits = model.forward(
         Tensor::from_data(TensorData::new(first, [b, prefill]), device),
         &rope,
@@ -87,8 +98,14 @@ pub fn kv_cache_matches_full_forward(device: &Device, tol: f32) {
 pub fn cached_generation_equals_naive(device: &Device) {
     let (tok, cfg, model, data) = trained_tiny(device, 40);
     let prompts: Vec<Vec<u32>> = data.iter().take(5).map(|e| e.prompt.clone()).collect();
-    assert!(prompts.iter().any(|p| p.len() != prompts[0].len()), "prompts of several lengths");
-    let special = Special { eos: tok.eos, pad: tok.pad };
+    assert!(
+        prompts.iter().any(|p| p.len() != prompts[0].len()),
+        "prompts of several lengths"
+    );
+    let special = Special {
+        eos: tok.eos,
+        pad: tok.pad,
+    };
     let opts = SampleOptions {
         pick: PickOptions::GREEDY,
         max_new_tokens: 16,
@@ -97,24 +114,73 @@ pub fn cached_generation_equals_naive(device: &Device) {
         use_cache: true,
     };
     let cached = generate(&model, &cfg, &special, &prompts, 1, &opts);
-    let naive = generate(&model, &cfg, &special, &prompts, 1, &SampleOptions { use_cache: false, ..opts });
+    let naive = generate(
+        &model,
+        &cfg,
+        &special,
+        &prompts,
+        1,
+        &SampleOptions {
+            use_cache: false,
+            ..opts
+        },
+    );
     for (c, n) in cached.iter().zip(&naive) {
         assert_eq!(c[0].tokens, n[0].tokens);
-        assert!((c[0].logprob - n[0].logprob).abs() < 1e-4, "{} vs {}", c[0].logprob, n[0].logprob);
+        assert!(
+            (c[0].logprob - n[0].logprob).abs() < 1e-4,
+            "{} vs {}",
+            c[0].logprob,
+            n[0].logprob
+        );
     }
-    let distinct: std::collections::HashSet<&Vec<u32>> = cached.iter().map(|r| &r[0].tokens).collect();
-    assert!(distinct.len() > 1, "a trained model answers different prompts differently");
+    let distinct: std::collections::HashSet<&Vec<u32>> =
+        cached.iter().map(|r| &r[0].tokens).collect();
+    assert!(
+        distinct.len() > 1,
+        "a trained model answers different prompts differently"
+    );
 }
 
 /// A tiny model trained `steps` steps on 64 task records.
-pub fn trained_tiny(device: &Device, steps: usize) -> (restlm::tokenizer::Tokenizer, ModelConfig, Transformer, Vec<Encoded>) {
+pub fn trained_tiny(
+    device: &Device,
+    steps: usize,
+) -> (
+    restlm::tokenizer::Tokenizer,
+    ModelConfig,
+    Transformer,
+    Vec<Encoded>,
+) {
     let tok = task_tokenizer();
     let cfg = tiny_model(tok.vocab_size());
     let data = encoded_task(&tok, 64, cfg.max_seq_len);
     let model = seeded_model(&cfg, device, 4);
-    let tc = restlm::config::TrainConfig { steps, batch_size: 16, lr: 1e-2, eval_every: steps, ..Default::default() };
-    let stage = Stage { name: "warm", cfg: &tc, seed: 0, ckpt_dir: None, total_steps_before: 0, tokenizer_json: None };
-    let model = train::train(model, &cfg, &data, &[], tok.pad, stage, &mut Metrics::none()).expect("trains");
+    let tc = restlm::config::TrainConfig {
+        steps,
+        batch_size: 16,
+        lr: 1e-2,
+        eval_every: steps,
+        ..Default::default()
+    };
+    let stage = Stage {
+        name: "warm",
+        cfg: &tc,
+        seed: 0,
+        ckpt_dir: None,
+        total_steps_before: 0,
+        tokenizer_json: None,
+    };
+    let model = train::train(
+        model,
+        &cfg,
+        &data,
+        &[],
+        tok.pad,
+        stage,
+        &mut Metrics::none(),
+    )
+    .expect("trains");
     (tok, cfg, model, data)
 }
 
@@ -141,8 +207,20 @@ pub fn sft_memorises(device: &Device, steps: usize, bound: f64) -> f64 {
         tokenizer_json: None,
     };
     let before = train::eval_loss(&model, &cfg, &data, 8, tok.pad);
-    let model = train::train(model, &cfg, &data, &data, tok.pad, stage, &mut Metrics::none()).expect("trains");
+    let model = train::train(
+        model,
+        &cfg,
+        &data,
+        &data,
+        tok.pad,
+        stage,
+        &mut Metrics::none(),
+    )
+    .expect("trains");
     let after = train::eval_loss(&model, &cfg, &data, 8, tok.pad);
-    assert!(after < bound, "training loss {after:.4} (from {before:.4}) is not under {bound}");
+    assert!(
+        after < bound,
+        "training loss {after:.4} (from {before:.4}) is not under {bound}"
+    );
     after
 }

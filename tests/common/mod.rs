@@ -23,7 +23,10 @@ pub fn tiny_model(vocab: usize) -> ModelConfig {
 
 pub fn task_tokenizer() -> Tokenizer {
     let (train, _) = task::generate(200, 0, 7);
-    let texts: Vec<&str> = train.iter().flat_map(|r| [r.prompt.as_str(), r.target.as_str()]).collect();
+    let texts: Vec<&str> = train
+        .iter()
+        .flat_map(|r| [r.prompt.as_str(), r.target.as_str()])
+        .collect();
     Tokenizer::train(&texts, 300).expect("tokenizer trains")
 }
 
@@ -34,7 +37,9 @@ pub fn seeded_model(cfg: &ModelConfig, device: &Device, seed: u64) -> Transforme
 
 pub fn encoded_task(tok: &Tokenizer, n: usize, max_seq: usize) -> Vec<Encoded> {
     let (train, _) = task::generate(n, 0, 11);
-    let pairs = train.iter().map(|r| (r.prompt.as_str(), r.target.as_str(), 1.0));
+    let pairs = train
+        .iter()
+        .map(|r| (r.prompt.as_str(), r.target.as_str(), 1.0));
     encode_all(tok, pairs, 20, max_seq).expect("encodes").0
 }
 
@@ -44,7 +49,10 @@ pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 /// A small, fast run config for loop tests.
