@@ -3,7 +3,7 @@
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use restlm::config::{LossKind, RunConfig};
-use restlm::data::{encode_all, read_records};
+use restlm::data::{encode_records, read_records};
 use restlm::model::checkpoint::TrainState;
 use restlm::report::{self, Metrics};
 use restlm::rest::grow::GrowSetup;
@@ -178,37 +178,14 @@ fn real_main() -> Result<()> {
             dev.seed(cfg.seed);
             let mut policy = Policy::new(cfg.model.clone(), tok, &dev);
             let (mp, ms) = (cfg.data.max_prompt_tokens, cfg.model.max_seq_len);
-            let enc = |rs: &[restlm::data::Record]| {
-                encode_all(
-                    &policy.tok,
-                    rs.iter()
-                        .map(|r| (r.prompt.as_str(), r.target.as_str(), 1.0)),
-                    mp,
-                    ms,
-                )
-            };
+            let enc = |rs: &[restlm::data::Record]| encode_records(&policy.tok, rs, mp, ms);
             let (data, cut) = enc(&train_set)?;
             cut.warn("training data", data.len());
             let (held, _) = enc(&eval_set)?;
             let json = policy.tok.to_json()?;
             let mut metrics = Metrics::to_file(&out.join("metrics.jsonl"))?;
-            let stage = Stage {
-                name: "sft",
-                cfg: &cfg.sft,
-                seed: cfg.seed,
-                ckpt_dir: Some(&out),
-                total_steps_before: 0,
-                tokenizer_json: Some(&json),
-            };
-            policy.model = train::train(
-                policy.model,
-                &policy.cfg,
-                &data,
-                &held,
-                policy.tok.pad,
-                stage,
-                &mut metrics,
-            )?;
+            let stage = Stage::standalone("sft", &cfg.sft, cfg.seed, &out, &json);
+            policy.fine_tune(&data, &held, stage, &mut metrics)?;
             let loss = train::eval_loss(
                 &policy.model,
                 &policy.cfg,
@@ -287,23 +264,8 @@ fn real_main() -> Result<()> {
             cut.warn("improve", data.len());
             let json = policy.tok.to_json()?;
             let mut metrics = Metrics::to_file(&out.join("metrics.jsonl"))?;
-            let stage = Stage {
-                name: "improve",
-                cfg: &cfg.improve,
-                seed: cfg.seed,
-                ckpt_dir: Some(&out),
-                total_steps_before: 0,
-                tokenizer_json: Some(&json),
-            };
-            policy.model = train::train(
-                policy.model,
-                &policy.cfg,
-                &data,
-                &[],
-                policy.tok.pad,
-                stage,
-                &mut metrics,
-            )?;
+            let stage = Stage::standalone("improve", &cfg.improve, cfg.seed, &out, &json);
+            policy.fine_tune(&data, &[], stage, &mut metrics)?;
             policy.save(
                 &out,
                 &TrainState {

@@ -45,6 +45,20 @@ impl Policy {
         )
     }
 
+    /// Trains this policy in place (SFT or an Improve step).
+    pub fn fine_tune(
+        &mut self,
+        data: &[crate::data::Encoded],
+        held: &[crate::data::Encoded],
+        stage: crate::train::Stage<'_>,
+        metrics: &mut crate::report::Metrics,
+    ) -> Result<()> {
+        let model = self.model.clone();
+        self.model =
+            crate::train::train(model, &self.cfg, data, held, self.tok.pad, stage, metrics)?;
+        Ok(())
+    }
+
     pub fn device(&self) -> Device {
         self.model.embed_tokens.weight.device()
     }

@@ -105,6 +105,27 @@ pub struct Stage<'a> {
     pub tokenizer_json: Option<&'a str>,
 }
 
+impl<'a> Stage<'a> {
+    /// A stage on its own (the `sft` and `improve` commands): checkpoints,
+    /// with the tokenizer, go to `dir`.
+    pub fn standalone(
+        name: &'a str,
+        cfg: &'a TrainConfig,
+        seed: u64,
+        dir: &'a Path,
+        tokenizer_json: &'a str,
+    ) -> Self {
+        Self {
+            name,
+            cfg,
+            seed,
+            ckpt_dir: Some(dir),
+            total_steps_before: 0,
+            tokenizer_json: Some(tokenizer_json),
+        }
+    }
+}
+
 /// Trains `model` (on a non-autodiff device) for `stage.cfg.steps` steps on
 /// `data`; returns the trained model, on the same device, without autodiff.
 pub fn train(

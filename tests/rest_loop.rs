@@ -53,6 +53,18 @@ fn lines(path: &Path) -> usize {
     std::fs::read_to_string(path).map_or(0, |s| s.lines().count())
 }
 
+fn run_to_end(config: &Path) {
+    let out = Command::new(env!("CARGO_BIN_EXE_restlm"))
+        .args(["--config", config.to_str().unwrap(), "run"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Starts `restlm run`, waits until `ready` holds, SIGKILLs it.
 fn kill_when(config: &Path, ready: impl Fn() -> bool) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_restlm"))
@@ -97,15 +109,7 @@ fn killed_during_grow_and_improve_resumes_with_every_sample_once() {
     // Reference: the same run, never interrupted.
     let reference = fresh("reference");
     let (cfg, path) = write(&reference);
-    let out = Command::new(env!("CARGO_BIN_EXE_restlm"))
-        .args(["--config", path.to_str().unwrap(), "run"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_to_end(&path);
 
     let dir = fresh("killed");
     let (_, path) = write(&dir);
@@ -127,15 +131,7 @@ fn killed_during_grow_and_improve_resumes_with_every_sample_once() {
     });
     assert!(!state(&dir).unwrap().completed.iter().any(|u| u == "g1-i2"));
     // 3. finish.
-    let out = Command::new(env!("CARGO_BIN_EXE_restlm"))
-        .args(["--config", path.to_str().unwrap(), "run"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_to_end(&path);
     let s = state(&dir).unwrap();
     assert_eq!(s.completed, ["sft", "g1-grow", "g1-i1", "g1-i2"]);
 

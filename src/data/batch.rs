@@ -74,6 +74,19 @@ pub fn encode_all<'a>(
     Ok((out, cut))
 }
 
+/// `encode_all` over records of D, each with weight 1.
+pub fn encode_records(
+    tok: &Tokenizer,
+    records: &[super::Record],
+    max_prompt: usize,
+    max_seq: usize,
+) -> Result<(Vec<Encoded>, Truncation)> {
+    let pairs = records
+        .iter()
+        .map(|r| (r.prompt.as_str(), r.target.as_str(), 1.0));
+    encode_all(tok, pairs, max_prompt, max_seq)
+}
+
 /// A right-padded batch for teacher forcing. Position t predicts
 /// `targets[t]` from `inputs[..=t]`; `weights` is zero on prompt and pad
 /// positions, so only target tokens carry loss.

@@ -5,5 +5,5 @@ mod batch;
 mod record;
 pub mod task;
 
-pub use batch::{Encoded, TrainBatch, Truncation, bucket_len, encode_all};
+pub use batch::{Encoded, TrainBatch, Truncation, bucket_len, encode_all, encode_records};
 pub use record::{Record, read_records};

@@ -33,8 +33,16 @@ impl Rope {
     /// x: [B, H, T, Dh] at positions start..start+T.
     pub fn apply(&self, x: Tensor<4>, start: usize) -> Tensor<4> {
         let [_, _, t, d] = x.dims();
-        let cos = self.cos.clone().slice([start..start + t]).unsqueeze::<4>();
-        let sin = self.sin.clone().slice([start..start + t]).unsqueeze::<4>();
+        let cos = self
+            .cos
+            .clone()
+            .slice_dim(0, start..start + t)
+            .unsqueeze::<4>();
+        let sin = self
+            .sin
+            .clone()
+            .slice_dim(0, start..start + t)
+            .unsqueeze::<4>();
         let half = d / 2;
         let x1 = x.clone().slice_dim(3, 0..half);
         let x2 = x.clone().slice_dim(3, half..d);

@@ -11,7 +11,7 @@
 
 use super::{filter, grow, improve_examples, thresholds};
 use crate::config::RunConfig;
-use crate::data::{Record, encode_all, read_records, task};
+use crate::data::{Record, encode_records, read_records, task};
 use crate::error::{Error, Result};
 use crate::eval::{EvalSetup, evaluate};
 use crate::io::{read_json, read_jsonl, write_atomic, write_json_atomic};
@@ -22,7 +22,7 @@ use crate::rest::grow::{GrowSetup, Grown};
 use crate::reward::{self, Reward};
 use crate::sample::{PickOptions, SampleOptions};
 use crate::tokenizer::Tokenizer;
-use crate::train::{self, Stage};
+use crate::train::Stage;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -219,20 +219,14 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions, device: &Device) -> Result<Vec<Ev
         }
     };
     let (max_prompt, max_seq) = (cfg.data.max_prompt_tokens, policy.cfg.max_seq_len);
+    let (held, _) = encode_records(&tok, &eval_set, max_prompt, max_seq)?;
     let mut units = 0;
     let budget = |units: usize| opts.max_units.is_none_or(|m| units < m);
     let first = if opts.init.is_some() { "init" } else { "sft" };
     if !ctx.done(first) {
         let steps = if opts.init.is_none() {
-            let pairs = train_set
-                .iter()
-                .map(|r| (r.prompt.as_str(), r.target.as_str(), 1.0));
-            let (data, cut) = encode_all(&tok, pairs, max_prompt, max_seq)?;
+            let (data, cut) = encode_records(&tok, &train_set, max_prompt, max_seq)?;
             cut.warn("training data", data.len());
-            let pairs = eval_set
-                .iter()
-                .map(|r| (r.prompt.as_str(), r.target.as_str(), 1.0));
-            let (held, _) = encode_all(&tok, pairs, max_prompt, max_seq)?;
             let ckpt = dir.join("ckpt").join("sft");
             let stage = Stage {
                 name: "sft",
@@ -242,15 +236,7 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions, device: &Device) -> Result<Vec<Ev
                 total_steps_before: 0,
                 tokenizer_json: Some(&tok_json),
             };
-            policy.model = train::train(
-                policy.model,
-                &policy.cfg,
-                &data,
-                &held,
-                tok.pad,
-                stage,
-                &mut ctx.metrics,
-            )?;
+            policy.fine_tune(&data, &held, stage, &mut ctx.metrics)?;
             cfg.sft.steps
         } else {
             0
@@ -326,10 +312,6 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions, device: &Device) -> Result<Vec<Ev
             }
             let (data, cut) = improve_examples(&tok, &kept, cfg.rest.loss, max_prompt, max_seq)?;
             cut.warn(&unit, data.len());
-            let pairs = eval_set
-                .iter()
-                .map(|r| (r.prompt.as_str(), r.target.as_str(), 1.0));
-            let (held, _) = encode_all(&tok, pairs, max_prompt, max_seq)?;
             let rel = PathBuf::from("ckpt").join(&unit);
             let ckpt = dir.join(&rel);
             let stage = Stage {
@@ -340,15 +322,7 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions, device: &Device) -> Result<Vec<Ev
                 total_steps_before: ctx.state.total_steps,
                 tokenizer_json: Some(&tok_json),
             };
-            policy.model = train::train(
-                policy.model,
-                &policy.cfg,
-                &data,
-                &held,
-                tok.pad,
-                stage,
-                &mut ctx.metrics,
-            )?;
+            policy.fine_tune(&data, &held, stage, &mut ctx.metrics)?;
             ctx.finish(&unit, &policy, Some(rel), kept.len(), cfg.improve.steps)?;
             units += 1;
         }
