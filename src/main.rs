@@ -203,13 +203,11 @@ fn real_main() -> Result<()> {
             grow_step,
         } => {
             let policy = Policy::load(&policy, &dev)?;
-            cfg.data.train = data.or(cfg.data.train);
-            let (train_set, _) = load_data(&cfg).or_else(|_| {
-                Ok::<_, anyhow::Error>((
-                    read_records(cfg.data.train.as_ref().context("--data")?)?,
-                    vec![],
-                ))
-            })?;
+            // Grow needs only the prompts (and references): no held-out set.
+            let train_set = match data.or(cfg.data.train.clone()) {
+                Some(path) => read_records(&path)?,
+                None => load_data(&cfg)?.0,
+            };
             let mut reward = reward::from_config(&cfg.reward)?;
             let setup = GrowSetup {
                 grow_step,
