@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
+use restlm::burn::module::Module;
 use restlm::config::{LossKind, RunConfig};
 use restlm::data::{encode_records, read_records};
 use restlm::model::checkpoint::TrainState;
@@ -38,12 +39,17 @@ enum Command {
     Run {
         #[arg(long)]
         run_dir: Option<PathBuf>,
-        /// Start from this policy directory instead of SFT.
+        /// Start from this policy instead of SFT: a restlm checkpoint or a
+        /// Hugging Face model directory (Llama, Qwen2, GPT-2).
         #[arg(long)]
         init: Option<PathBuf>,
     },
     /// Supervised fine-tuning on (prompt, target) JSONL.
     Sft {
+        /// Fine-tune this policy (restlm checkpoint or Hugging Face model
+        /// directory) instead of a fresh model.
+        #[arg(long)]
+        init: Option<PathBuf>,
         #[arg(long)]
         data: Option<PathBuf>,
         #[arg(long)]
@@ -101,6 +107,14 @@ enum Command {
         reward: String,
         #[arg(long)]
         reference: Vec<String>,
+    },
+    /// Write a policy as a Hugging Face model directory (config.json,
+    /// model.safetensors, tokenizer.json) that `transformers` loads.
+    Export {
+        #[arg(long)]
+        policy: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Training and sampling throughput on each available device.
     Bench {
@@ -162,7 +176,12 @@ fn real_main() -> Result<()> {
                 t0.elapsed().as_secs_f64()
             );
         }
-        Command::Sft { data, eval, out } => {
+        Command::Sft {
+            init,
+            data,
+            eval,
+            out,
+        } => {
             cfg.data.train = data.or(cfg.data.train);
             cfg.data.eval = eval.or(cfg.data.eval);
             let (train_set, eval_set) = load_data(&cfg)?;
@@ -170,21 +189,29 @@ fn real_main() -> Result<()> {
                 .iter()
                 .flat_map(|r| [r.prompt.as_str(), r.target.as_str()])
                 .collect();
-            let tok = match &cfg.tokenizer.path {
-                Some(p) => restlm::tokenizer::Tokenizer::load(p)?,
-                None => restlm::tokenizer::Tokenizer::train(&texts, cfg.tokenizer.vocab_size)?,
+            let mut policy = match &init {
+                Some(dir) => Policy::load(dir, &dev)
+                    .with_context(|| format!("loading --init {}", dir.display()))?,
+                None => {
+                    let tok = match &cfg.tokenizer.path {
+                        Some(p) => restlm::tokenizer::Tokenizer::load_file(p, None)?,
+                        None => {
+                            restlm::tokenizer::Tokenizer::train(&texts, cfg.tokenizer.vocab_size)?
+                        }
+                    };
+                    cfg.model.vocab_size = tok.vocab_size();
+                    dev.seed(cfg.seed);
+                    Policy::new(cfg.model.clone(), tok, &dev)
+                }
             };
-            cfg.model.vocab_size = tok.vocab_size();
-            dev.seed(cfg.seed);
-            let mut policy = Policy::new(cfg.model.clone(), tok, &dev);
-            let (mp, ms) = (cfg.data.max_prompt_tokens, cfg.model.max_seq_len);
+            let (mp, ms) = (cfg.data.max_prompt_tokens, policy.cfg.max_seq_len);
             let enc = |rs: &[restlm::data::Record]| encode_records(&policy.tok, rs, mp, ms);
             let (data, cut) = enc(&train_set)?;
             cut.warn("training data", data.len());
             let (held, _) = enc(&eval_set)?;
-            let json = policy.tok.to_json()?;
             let mut metrics = Metrics::to_file(&out.join("metrics.jsonl"))?;
-            let stage = Stage::standalone("sft", &cfg.sft, cfg.seed, &out, &json);
+            let tok = policy.tok.clone();
+            let stage = Stage::standalone("sft", &cfg.sft, cfg.seed, &out, &tok);
             policy.fine_tune(&data, &held, stage, &mut metrics)?;
             let loss = train::eval_loss(
                 &policy.model,
@@ -260,9 +287,9 @@ fn real_main() -> Result<()> {
             let (mp, ms) = (cfg.data.max_prompt_tokens, policy.cfg.max_seq_len);
             let (data, cut) = rest::improve_examples(&policy.tok, &kept, loss, mp, ms)?;
             cut.warn("improve", data.len());
-            let json = policy.tok.to_json()?;
             let mut metrics = Metrics::to_file(&out.join("metrics.jsonl"))?;
-            let stage = Stage::standalone("improve", &cfg.improve, cfg.seed, &out, &json);
+            let tok = policy.tok.clone();
+            let stage = Stage::standalone("improve", &cfg.improve, cfg.seed, &out, &tok);
             policy.fine_tune(&data, &[], stage, &mut metrics)?;
             policy.save(
                 &out,
@@ -340,6 +367,18 @@ fn real_main() -> Result<()> {
                     }
                 }
             }
+        }
+        Command::Export { policy, out } => {
+            let p = Policy::load(&policy, &dev)?;
+            p.export_hf(&out)?;
+            println!(
+                "{:?} model ({} parameters) written to {}; load it with \
+                 AutoModelForCausalLM.from_pretrained({:?})",
+                p.cfg.arch,
+                p.model.num_params(),
+                out.display(),
+                out.display().to_string()
+            );
         }
         Command::Bench { .. } => unreachable!(),
     }

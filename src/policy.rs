@@ -3,9 +3,10 @@
 
 use crate::error::Result;
 use crate::model::checkpoint::{self, Saved, TrainState};
+use crate::model::hf;
 use crate::model::{ModelConfig, Transformer};
 use crate::sample::{self, Generation, SampleOptions, Special};
-use crate::tokenizer::Tokenizer;
+use crate::tokenizer::{LAYOUT_FILE, Tokenizer};
 use burn::prelude::*;
 use std::path::Path;
 
@@ -25,14 +26,35 @@ impl Policy {
         }
     }
 
+    /// A restlm checkpoint, or a Hugging Face model directory (imported).
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
-        let tok = Tokenizer::load(&dir.join("tokenizer.json"))?;
+        if hf::is_hf_dir(dir)? {
+            let tok = Self::load_tokenizer(dir)?;
+            let (cfg, model) = hf::load(dir, device)?;
+            return Ok(Self { cfg, model, tok });
+        }
+        let tok = Tokenizer::load(dir)?;
         let (cfg, model) = checkpoint::load_model(dir, device)?;
         Ok(Self { cfg, model, tok })
     }
 
+    /// The tokenizer of a checkpoint or of a Hugging Face model directory.
+    /// A directory restlm exported keeps its layout in `tokens.json`.
+    pub fn load_tokenizer(dir: &Path) -> Result<Tokenizer> {
+        if hf::is_hf_dir(dir)? && !dir.join(LAYOUT_FILE).exists() {
+            let ids = hf::special_ids(dir)?;
+            Tokenizer::imported(dir, ids.eos, ids.pad)
+        } else {
+            Tokenizer::load(dir)
+        }
+    }
+
+    /// Writes a Hugging Face model directory that `transformers` loads.
+    pub fn export_hf(&self, dir: &Path) -> Result<()> {
+        hf::export(dir, &self.cfg, &self.model, &self.tok)
+    }
+
     pub fn save(&self, dir: &Path, state: &TrainState) -> Result<()> {
-        let json = self.tok.to_json()?;
         checkpoint::save(
             dir,
             Saved {
@@ -40,7 +62,7 @@ impl Policy {
                 model: &self.model,
                 optim: None,
                 state,
-                tokenizer_json: Some(&json),
+                tokenizer: Some(&self.tok),
             },
         )
     }

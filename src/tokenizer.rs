@@ -1,8 +1,10 @@
 //! A thin layer over Hugging Face `tokenizers`: byte-level BPE trained on
-//! the run's data, with four special tokens. A sequence is laid out as
-//! `<bos> prompt <sep> target <eos>`, right-padded with `<pad>`.
+//! the run's data, with four special tokens, or an imported model's own
+//! tokenizer. A sequence is laid out as `[bos] prompt sep target eos`,
+//! right-padded with `pad`; [`Layout`] says which ids those are.
 
 use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 use tokenizers::models::TrainerWrapper;
 use tokenizers::models::bpe::{BPE, BpeTrainerBuilder};
@@ -14,13 +16,28 @@ pub const BOS: &str = "<bos>";
 pub const EOS: &str = "<eos>";
 pub const SEP: &str = "<sep>";
 
+/// The file beside `tokenizer.json` that records the [`Layout`].
+pub const LAYOUT_FILE: &str = "tokens.json";
+
+/// The ids that frame a record. For restlm's own tokenizer these are the
+/// four special tokens; for an imported model, its bos (if its tokenizer
+/// adds one), its eos, and the encoding of "\n" as the separator: the
+/// plain prompt format `prompt\ntarget<eos>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Layout {
+    pub bos: Option<u32>,
+    pub sep: Vec<u32>,
+    pub eos: u32,
+    pub pad: u32,
+}
+
 #[derive(Clone)]
 pub struct Tokenizer {
     inner: HfTokenizer,
     pub pad: u32,
-    pub bos: u32,
+    pub bos: Option<u32>,
     pub eos: u32,
-    pub sep: u32,
+    pub sep: Vec<u32>,
 }
 
 fn tk_err(e: impl std::fmt::Display) -> Error {
@@ -53,10 +70,31 @@ impl Tokenizer {
         Self::from_hf(inner)
     }
 
-    pub fn load(path: &Path) -> Result<Self> {
+    /// `dir/tokenizer.json`, with the layout from `dir/tokens.json` when
+    /// present, else restlm's four special tokens.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let layout_path = dir.join(LAYOUT_FILE);
+        let layout = if layout_path.exists() {
+            Some(crate::io::read_json(&layout_path)?)
+        } else {
+            None
+        };
+        Self::load_with(dir, layout)
+    }
+
+    /// `dir/tokenizer.json` with an explicit layout (None: restlm's specials).
+    pub fn load_with(dir: &Path, layout: Option<Layout>) -> Result<Self> {
+        Self::load_file(&dir.join("tokenizer.json"), layout)
+    }
+
+    /// A `tokenizer.json` file with an explicit layout (None: restlm's specials).
+    pub fn load_file(path: &Path, layout: Option<Layout>) -> Result<Self> {
         let inner = HfTokenizer::from_file(path)
             .map_err(|e| Error::file(path, format!("not a tokenizer.json: {e}")))?;
-        Self::from_hf(inner)
+        match layout {
+            Some(layout) => Ok(Self::with_layout(inner, layout)),
+            None => Self::from_hf(inner),
+        }
     }
 
     pub fn from_json(json: &str) -> Result<Self> {
@@ -67,8 +105,29 @@ impl Tokenizer {
         self.inner.to_string(false).map_err(tk_err)
     }
 
-    pub fn save(&self, path: &Path) -> Result<()> {
-        crate::io::write_atomic(path, self.to_json()?.as_bytes())
+    /// Writes `dir/tokenizer.json` and `dir/tokens.json`.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        crate::io::write_atomic(&dir.join("tokenizer.json"), self.to_json()?.as_bytes())?;
+        crate::io::write_json_atomic(&dir.join(LAYOUT_FILE), &self.layout())
+    }
+
+    pub fn layout(&self) -> Layout {
+        Layout {
+            bos: self.bos,
+            sep: self.sep.clone(),
+            eos: self.eos,
+            pad: self.pad,
+        }
+    }
+
+    fn with_layout(inner: HfTokenizer, l: Layout) -> Self {
+        Self {
+            inner,
+            pad: l.pad,
+            bos: l.bos,
+            eos: l.eos,
+            sep: l.sep,
+        }
     }
 
     fn from_hf(inner: HfTokenizer) -> Result<Self> {
@@ -79,11 +138,31 @@ impl Tokenizer {
         };
         Ok(Self {
             pad: id(PAD)?,
-            bos: id(BOS)?,
+            bos: Some(id(BOS)?),
             eos: id(EOS)?,
-            sep: id(SEP)?,
+            sep: vec![id(SEP)?],
             inner,
         })
+    }
+
+    /// The plain-format layout for an imported model's tokenizer: its own
+    /// bos if its post-processor adds one, `eos` and `pad` as its config
+    /// gives them, and "\n" between prompt and target.
+    pub fn imported(dir: &Path, eos: u32, pad: u32) -> Result<Self> {
+        let path = dir.join("tokenizer.json");
+        let inner = HfTokenizer::from_file(&path)
+            .map_err(|e| Error::file(&path, format!("not a tokenizer.json: {e}")))?;
+        let with_specials = inner.encode("", true).map_err(tk_err)?;
+        let bos = with_specials.get_ids().first().copied();
+        let sep = inner
+            .encode("\n", false)
+            .map_err(tk_err)?
+            .get_ids()
+            .to_vec();
+        if sep.is_empty() {
+            return Err(Error::file(&path, "encodes \"\\n\" as nothing"));
+        }
+        Ok(Self::with_layout(inner, Layout { bos, sep, eos, pad }))
     }
 
     pub fn vocab_size(&self) -> usize {
@@ -95,17 +174,22 @@ impl Tokenizer {
         Ok(enc.get_ids().to_vec())
     }
 
+    /// The token string of `id`, if there is one.
+    pub fn token(&self, id: u32) -> Option<String> {
+        self.inner.id_to_token(id)
+    }
+
     /// Text of `ids`, special tokens dropped.
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
         self.inner.decode(ids, true).map_err(tk_err)
     }
 
-    /// `<bos> prompt <sep>`: what generation starts from.
+    /// `[bos] prompt sep`: what generation starts from.
     pub fn prompt_ids(&self, prompt: &[u32]) -> Vec<u32> {
-        let mut ids = Vec::with_capacity(prompt.len() + 2);
-        ids.push(self.bos);
+        let mut ids = Vec::with_capacity(prompt.len() + 1 + self.sep.len());
+        ids.extend(self.bos);
         ids.extend_from_slice(prompt);
-        ids.push(self.sep);
+        ids.extend_from_slice(&self.sep);
         ids
     }
 }

@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::model::checkpoint::{self, Saved, TrainState};
 use crate::model::{ModelConfig, Rope, Transformer};
 use crate::report::Metrics;
+use crate::tokenizer::Tokenizer;
 use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
@@ -102,7 +103,7 @@ pub struct Stage<'a> {
     /// Optimizer steps taken before this stage (for the run-wide counter).
     pub total_steps_before: usize,
     /// Saved into each checkpoint so it is a complete policy directory.
-    pub tokenizer_json: Option<&'a str>,
+    pub tokenizer: Option<&'a Tokenizer>,
 }
 
 impl<'a> Stage<'a> {
@@ -113,7 +114,7 @@ impl<'a> Stage<'a> {
         cfg: &'a TrainConfig,
         seed: u64,
         dir: &'a Path,
-        tokenizer_json: &'a str,
+        tokenizer: &'a Tokenizer,
     ) -> Self {
         Self {
             name,
@@ -121,7 +122,7 @@ impl<'a> Stage<'a> {
             seed,
             ckpt_dir: Some(dir),
             total_steps_before: 0,
-            tokenizer_json: Some(tokenizer_json),
+            tokenizer: Some(tokenizer),
         }
     }
 }
@@ -203,7 +204,7 @@ pub fn train(
                             model: &valid,
                             optim: Some(&optim),
                             state: &state,
-                            tokenizer_json: stage.tokenizer_json,
+                            tokenizer: stage.tokenizer,
                         },
                     )?;
                 }

@@ -34,6 +34,9 @@ fn model_training_sampling_and_the_loop_on_wgpu() {
     checks::kv_cache_matches_full_forward(&device, TOL);
     checks::cached_generation_equals_naive(&device);
     checks::sft_memorises(&device, 120, 0.3);
+    for name in common::hf::FIXTURES {
+        common::hf::matches_transformers(name, &device, TOL);
+    }
 
     let dir = std::env::temp_dir().join(format!("restlm-wgpu-loop-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -13,18 +13,22 @@ pub struct Attention {
     n_heads: usize,
     #[module(skip)]
     n_kv_heads: usize,
+    /// false for GPT-2, whose positions are added to the embeddings.
+    #[module(skip)]
+    rotary: bool,
 }
 
 impl Attention {
     pub fn new(cfg: &ModelConfig, device: &Device) -> Self {
         let (d, dh) = (cfg.d_model, cfg.head_dim());
         Self {
-            q_proj: linear(d, cfg.n_heads * dh, device),
-            k_proj: linear(d, cfg.n_kv_heads * dh, device),
-            v_proj: linear(d, cfg.n_kv_heads * dh, device),
-            o_proj: linear(cfg.n_heads * dh, d, device),
+            q_proj: linear(d, cfg.n_heads * dh, cfg.qkv_bias, device),
+            k_proj: linear(d, cfg.n_kv_heads * dh, cfg.qkv_bias, device),
+            v_proj: linear(d, cfg.n_kv_heads * dh, cfg.qkv_bias, device),
+            o_proj: linear(cfg.n_heads * dh, d, cfg.o_bias, device),
             n_heads: cfg.n_heads,
             n_kv_heads: cfg.n_kv_heads,
+            rotary: !cfg.is_gpt2(),
         }
     }
 
@@ -44,8 +48,12 @@ impl Attention {
                 .reshape([b, t, n, dh])
                 .swap_dims(1, 2)
         };
-        let q = rope.apply(heads(&self.q_proj, h), start);
-        let k = rope.apply(heads(&self.k_proj, hkv), start);
+        let (q, k) = (heads(&self.q_proj, h), heads(&self.k_proj, hkv));
+        let (q, k) = if self.rotary {
+            (rope.apply(q, start), rope.apply(k, start))
+        } else {
+            (q, k)
+        };
         let v = heads(&self.v_proj, hkv);
         let (k, v) = match cache {
             Some(slot) => slot.write(k, v, start),

@@ -6,6 +6,7 @@
 use super::{ModelConfig, Transformer};
 use crate::error::{Error, Result};
 use crate::io::{read_json, write_atomic, write_json_atomic};
+use crate::tokenizer::Tokenizer;
 use burn::module::Module;
 use burn::prelude::*;
 use burn::store::ModuleRecord;
@@ -28,8 +29,9 @@ pub struct Saved<'a> {
     pub model: &'a Transformer,
     pub optim: Option<&'a burn::optim::ModuleOptimizer>,
     pub state: &'a TrainState,
-    /// Written as `tokenizer.json`, so the directory is a whole policy.
-    pub tokenizer_json: Option<&'a str>,
+    /// Written as `tokenizer.json` + `tokens.json`, so the directory is a
+    /// whole policy.
+    pub tokenizer: Option<&'a Tokenizer>,
 }
 
 pub fn save(dir: &Path, saved: Saved<'_>) -> Result<()> {
@@ -49,8 +51,8 @@ pub fn save(dir: &Path, saved: Saved<'_>) -> Result<()> {
         write_atomic(&tmp.join("optim.bpk"), &bytes)?;
     }
     write_json_atomic(&tmp.join("train.json"), saved.state)?;
-    if let Some(json) = saved.tokenizer_json {
-        write_atomic(&tmp.join("tokenizer.json"), json.as_bytes())?;
+    if let Some(tok) = saved.tokenizer {
+        tok.save(&tmp)?;
     }
     if dir.exists() {
         fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;

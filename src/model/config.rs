@@ -1,11 +1,24 @@
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
+/// Which block layout the transformer uses. Llama and Qwen2 share one
+/// (RMSNorm, RoPE, SwiGLU; Qwen2 adds q/k/v biases); GPT-2 has LayerNorm,
+/// learned absolute positions and a GELU MLP.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Arch {
+    #[default]
+    Llama,
+    Qwen2,
+    Gpt2,
+}
+
 /// Shape of the decoder-only transformer. Field meanings follow Hugging
 /// Face's `LlamaConfig` so that checkpoints map one to one.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct ModelConfig {
+    pub arch: Arch,
     pub vocab_size: usize,
     pub d_model: usize,
     pub n_layers: usize,
@@ -18,6 +31,12 @@ pub struct ModelConfig {
     pub rope_theta: f32,
     pub norm_eps: f64,
     pub tie_embeddings: bool,
+    /// Biases on the q, k and v projections (Qwen2, GPT-2).
+    pub qkv_bias: bool,
+    /// Bias on the attention output projection (GPT-2).
+    pub o_bias: bool,
+    /// Biases in the MLP (GPT-2).
+    pub mlp_bias: bool,
 }
 
 impl Default for ModelConfig {
@@ -33,6 +52,10 @@ impl Default for ModelConfig {
             rope_theta: 10_000.0,
             norm_eps: 1e-5,
             tie_embeddings: true,
+            arch: Arch::Llama,
+            qkv_bias: false,
+            o_bias: false,
+            mlp_bias: false,
         }
     }
 }
@@ -40,6 +63,11 @@ impl Default for ModelConfig {
 impl ModelConfig {
     pub fn head_dim(&self) -> usize {
         self.d_model / self.n_heads
+    }
+
+    /// GPT-2's layout: LayerNorm, learned positions, GELU MLP.
+    pub fn is_gpt2(&self) -> bool {
+        self.arch == Arch::Gpt2
     }
 
     pub fn validate(&self) -> Result<()> {

@@ -40,3 +40,14 @@ pub fn decode_bias(
     }
     Tensor::from_data(TensorData::new(data, [b, 1, t, capacity]), device)
 }
+
+/// [B, T] positions of the tokens at slots start..start+T of left-padded
+/// rows: row b's first real token is position 0. Padding slots get 0; they
+/// are never attended to.
+pub fn position_ids(pad: &[usize], start: usize, t: usize, device: &Device) -> Tensor<2, Int> {
+    let data: Vec<i64> = pad
+        .iter()
+        .flat_map(|&p| (start..start + t).map(move |slot| slot.saturating_sub(p) as i64))
+        .collect();
+    Tensor::from_data(TensorData::new(data, [pad.len(), t]), device)
+}

@@ -1,66 +1,121 @@
 //! The decoder-only transformer: pre-norm RMSNorm, rotary positions, SwiGLU
 //! MLP, causal self-attention with grouped KV heads, optional tied
 //! embeddings. Parameter names follow Hugging Face's Llama layout
-//! (`embed_tokens`, `layers.N.self_attn.q_proj`, …).
+//! (`embed_tokens`, `layers.N.self_attn.q_proj`, …). The GPT-2 layout
+//! (LayerNorm, learned positions, GELU MLP, biases) is the same code with
+//! those parts switched by `ModelConfig::arch`.
 
 mod attention;
 mod cache;
 pub mod checkpoint;
 mod config;
+pub mod hf;
 mod mask;
 mod rope;
 
 pub use attention::Attention;
 pub use cache::KvCache;
-pub use config::ModelConfig;
-pub use mask::{causal_bias, decode_bias};
+pub use config::{Arch, ModelConfig};
+pub use mask::{causal_bias, decode_bias, position_ids};
 pub use rope::Rope;
 
 use burn::nn::{
-    Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig, RmsNorm, RmsNormConfig,
+    Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
+    RmsNorm, RmsNormConfig,
 };
 use burn::prelude::*;
-use burn::tensor::activation::silu;
+use burn::tensor::activation::{gelu_approximate, silu};
 
 const INIT_STD: f64 = 0.02;
 
-fn linear(d_in: usize, d_out: usize, device: &Device) -> Linear {
+fn normal() -> Initializer {
+    Initializer::Normal {
+        mean: 0.0,
+        std: INIT_STD,
+    }
+}
+
+fn linear(d_in: usize, d_out: usize, bias: bool, device: &Device) -> Linear {
     LinearConfig::new(d_in, d_out)
-        .with_bias(false)
-        .with_initializer(Initializer::Normal {
-            mean: 0.0,
-            std: INIT_STD,
-        })
+        .with_bias(bias)
+        .with_initializer(normal())
         .init(device)
 }
 
+/// RMSNorm (Llama, Qwen2) or LayerNorm with a bias (GPT-2).
+#[derive(Module, Debug)]
+pub enum Norm {
+    Rms(RmsNorm),
+    Layer(LayerNorm),
+}
+
+impl Norm {
+    fn new(cfg: &ModelConfig, device: &Device) -> Self {
+        if cfg.is_gpt2() {
+            Norm::Layer(
+                LayerNormConfig::new(cfg.d_model)
+                    .with_epsilon(cfg.norm_eps)
+                    .init(device),
+            )
+        } else {
+            Norm::Rms(
+                RmsNormConfig::new(cfg.d_model)
+                    .with_epsilon(cfg.norm_eps)
+                    .init(device),
+            )
+        }
+    }
+
+    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        match self {
+            Norm::Rms(n) => n.forward(x),
+            Norm::Layer(n) => n.forward(x),
+        }
+    }
+}
+
+/// SwiGLU when `gate_proj` is present, else GPT-2's GELU (tanh form) MLP.
 #[derive(Module, Debug)]
 pub struct Mlp {
-    pub gate_proj: Linear,
+    pub gate_proj: Option<Linear>,
     pub up_proj: Linear,
     pub down_proj: Linear,
 }
 
 impl Mlp {
+    fn new(cfg: &ModelConfig, device: &Device) -> Self {
+        let (d, ff, bias) = (cfg.d_model, cfg.d_ff, cfg.mlp_bias);
+        Self {
+            gate_proj: (!cfg.is_gpt2()).then(|| linear(d, ff, bias, device)),
+            up_proj: linear(d, ff, bias, device),
+            down_proj: linear(ff, d, bias, device),
+        }
+    }
+
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let gate = silu(self.gate_proj.forward(x.clone()));
-        self.down_proj.forward(gate * self.up_proj.forward(x))
+        let hidden = match &self.gate_proj {
+            Some(gate) => silu(gate.forward(x.clone())) * self.up_proj.forward(x),
+            None => gelu_approximate(self.up_proj.forward(x)),
+        };
+        self.down_proj.forward(hidden)
     }
 }
 
 #[derive(Module, Debug)]
 pub struct Block {
-    pub input_layernorm: RmsNorm,
+    pub input_layernorm: Norm,
     pub self_attn: Attention,
-    pub post_attention_layernorm: RmsNorm,
+    pub post_attention_layernorm: Norm,
     pub mlp: Mlp,
 }
 
 #[derive(Module, Debug)]
 pub struct Transformer {
     pub embed_tokens: Embedding,
+    /// Learned absolute positions (GPT-2); None with rotary positions.
+    pub embed_positions: Option<Embedding>,
     pub layers: Vec<Block>,
-    pub norm: RmsNorm,
+    pub norm: Norm,
     /// None when the output projection is tied to `embed_tokens`.
     pub lm_head: Option<Linear>,
 }
@@ -68,33 +123,25 @@ pub struct Transformer {
 impl Transformer {
     pub fn new(cfg: &ModelConfig, device: &Device) -> Self {
         let d = cfg.d_model;
-        let norm = || {
-            RmsNormConfig::new(d)
-                .with_epsilon(cfg.norm_eps)
+        let embedding = |n: usize| {
+            EmbeddingConfig::new(n, d)
+                .with_initializer(normal())
                 .init(device)
         };
         let layers = (0..cfg.n_layers)
             .map(|_| Block {
-                input_layernorm: norm(),
+                input_layernorm: Norm::new(cfg, device),
                 self_attn: Attention::new(cfg, device),
-                post_attention_layernorm: norm(),
-                mlp: Mlp {
-                    gate_proj: linear(d, cfg.d_ff, device),
-                    up_proj: linear(d, cfg.d_ff, device),
-                    down_proj: linear(cfg.d_ff, d, device),
-                },
+                post_attention_layernorm: Norm::new(cfg, device),
+                mlp: Mlp::new(cfg, device),
             })
             .collect();
         Self {
-            embed_tokens: EmbeddingConfig::new(cfg.vocab_size, d)
-                .with_initializer(Initializer::Normal {
-                    mean: 0.0,
-                    std: INIT_STD,
-                })
-                .init(device),
+            embed_tokens: embedding(cfg.vocab_size),
+            embed_positions: cfg.is_gpt2().then(|| embedding(cfg.max_seq_len)),
             layers,
-            norm: norm(),
-            lm_head: (!cfg.tie_embeddings).then(|| linear(d, cfg.vocab_size, device)),
+            norm: Norm::new(cfg, device),
+            lm_head: (!cfg.tie_embeddings).then(|| linear(d, cfg.vocab_size, false, device)),
         }
     }
 
@@ -104,15 +151,29 @@ impl Transformer {
     /// query may look and a large negative number where it may not. Without a
     /// cache Tk = T; with one, Tk is the cache capacity and this call's keys
     /// and values are written into it at `start`.
+    ///
+    /// `positions` [B, T] gives each token's position for learned position
+    /// embeddings when rows are left-padded (see [`position_ids`]); without
+    /// it they are start..start+T. Rotary positions need no such ids: a
+    /// shift common to a whole row leaves q·k unchanged.
     pub fn forward(
         &self,
         tokens: Tensor<2, Int>,
         rope: &Rope,
         start: usize,
+        positions: Option<Tensor<2, Int>>,
         bias: Tensor<4>,
         mut cache: Option<&mut KvCache>,
     ) -> Tensor<3> {
-        let mut x = self.embed_tokens.forward(tokens);
+        let t = tokens.dims()[1];
+        let mut x = self.embed_tokens.forward(tokens.clone());
+        if let Some(table) = &self.embed_positions {
+            let ids = positions.unwrap_or_else(|| {
+                let end = (start + t) as i64;
+                Tensor::arange(start as i64..end, &tokens.device()).unsqueeze()
+            });
+            x = x + table.forward(ids);
+        }
         for (i, layer) in self.layers.iter().enumerate() {
             let slot = cache.as_deref_mut().map(|c| c.layer(i));
             let h = layer.input_layernorm.forward(x.clone());
@@ -131,6 +192,6 @@ impl Transformer {
     pub fn forward_causal(&self, tokens: Tensor<2, Int>, rope: &Rope) -> Tensor<3> {
         let device = tokens.device();
         let t = tokens.dims()[1];
-        self.forward(tokens, rope, 0, causal_bias(t, &device), None)
+        self.forward(tokens, rope, 0, None, causal_bias(t, &device), None)
     }
 }

@@ -166,14 +166,12 @@ fn tokenizer(
     train: &[Record],
     init: Option<&Path>,
 ) -> Result<Tokenizer> {
-    let path = dir.join("tokenizer.json");
-    let tok = if path.exists() {
-        Tokenizer::load(&path)?
-    } else if let Some(p) = init
-        .map(|d| d.join("tokenizer.json"))
-        .or(cfg.tokenizer.path.clone())
-    {
-        Tokenizer::load(&p)?
+    let tok = if dir.join("tokenizer.json").exists() {
+        Tokenizer::load(dir)?
+    } else if let Some(init) = init {
+        Policy::load_tokenizer(init)?
+    } else if let Some(p) = &cfg.tokenizer.path {
+        Tokenizer::load_file(p, None)?
     } else {
         let texts: Vec<&str> = train
             .iter()
@@ -181,7 +179,7 @@ fn tokenizer(
             .collect();
         Tokenizer::train(&texts, cfg.tokenizer.vocab_size)?
     };
-    tok.save(&path)?;
+    tok.save(dir)?;
     Ok(tok)
 }
 
@@ -192,7 +190,6 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions, device: &Device) -> Result<Vec<Ev
     pin_config(cfg, dir)?;
     let (train_set, eval_set) = load_data(cfg)?;
     let tok = tokenizer(cfg, dir, &train_set, opts.init.as_deref())?;
-    let tok_json = tok.to_json()?;
     let state_path = dir.join("state.json");
     let state: RunState = if state_path.exists() {
         read_json(&state_path)?
@@ -234,7 +231,7 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions, device: &Device) -> Result<Vec<Ev
                 seed: cfg.seed,
                 ckpt_dir: Some(&ckpt),
                 total_steps_before: 0,
-                tokenizer_json: Some(&tok_json),
+                tokenizer: Some(&tok),
             };
             policy.fine_tune(&data, &held, stage, &mut ctx.metrics)?;
             cfg.sft.steps
@@ -320,7 +317,7 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions, device: &Device) -> Result<Vec<Ev
                 seed: cfg.seed.wrapping_add(1000 * g as u64 + i as u64),
                 ckpt_dir: Some(&ckpt),
                 total_steps_before: ctx.state.total_steps,
-                tokenizer_json: Some(&tok_json),
+                tokenizer: Some(&tok),
             };
             policy.fine_tune(&data, &held, stage, &mut ctx.metrics)?;
             ctx.finish(&unit, &policy, Some(rel), kept.len(), cfg.improve.steps)?;

@@ -6,7 +6,7 @@ mod pick;
 pub use pick::{PickOptions, argmax, candidates, logsumexp, pick};
 
 use crate::data::bucket_len;
-use crate::model::{KvCache, ModelConfig, Rope, Transformer, decode_bias};
+use crate::model::{KvCache, ModelConfig, Rope, Transformer, decode_bias, position_ids};
 use burn::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -81,9 +81,17 @@ fn generate_rows(
 ) -> Vec<Generation> {
     let device = model.embed_tokens.weight.device();
     let b = opts.batch_size;
-    let cap = cfg.max_seq_len;
-    let longest = rows.iter().map(|r| r.len()).max().unwrap_or(1).min(cap - 1);
-    let p = bucket_len(longest, cap - 1);
+    let limit = cfg.max_seq_len;
+    let longest = rows
+        .iter()
+        .map(|r| r.len())
+        .max()
+        .unwrap_or(1)
+        .min(limit - 1);
+    let p = bucket_len(longest, limit - 1);
+    // The cache holds what this batch can reach, not the model's whole
+    // context (thousands of positions for an imported model).
+    let cap = bucket_len(p + opts.max_new_tokens, limit);
     let steps = opts.max_new_tokens.min(cap - p);
     let mut pad = vec![p - 1; b];
     let mut seqs = vec![special.pad as i64; b * p];
@@ -114,19 +122,22 @@ fn generate_rows(
     let mut input = Tensor::<2, Int>::from_data(TensorData::new(seqs, [b, p]), &device);
     let mut pos = 0;
     let vocab = cfg.vocab_size;
+    let learned = model.embed_positions.is_some();
     for _ in 0..steps {
         let t = input.dims()[1];
         let logits = match cache.as_mut() {
             Some(cache) => {
                 let bias = decode_bias(&pad, pos, t, cap, &device);
-                model.forward(input, &rope, pos, bias, Some(cache))
+                let ids = learned.then(|| position_ids(&pad, pos, t, &device));
+                model.forward(input, &rope, pos, ids, bias, Some(cache))
             }
             None => {
                 let bias = decode_bias(&pad, 0, pos + t, pos + t, &device);
+                let ids = learned.then(|| position_ids(&pad, 0, pos + t, &device));
                 let all =
                     Tensor::from_data(TensorData::new(history.clone(), [b, pos + t]), &device);
                 model
-                    .forward(all, &rope, 0, bias, None)
+                    .forward(all, &rope, 0, ids, bias, None)
                     .slice_dim(1, pos..pos + t)
             }
         };

@@ -63,6 +63,7 @@ pub fn kv_cache_matches_full_forward(device: &Device, tol: f32) {
         Tensor::from_data(TensorData::new(first, [b, prefill]), device),
         &rope,
         0,
+        None,
         decode_bias(&pad, 0, prefill, cap, device),
         Some(&mut cache),
     );
@@ -73,6 +74,7 @@ pub fn kv_cache_matches_full_forward(device: &Device, tol: f32) {
             Tensor::from_data(TensorData::new(step, [b, 1]), device),
             &rope,
             pos,
+            None,
             decode_bias(&pad, pos, 1, cap, device),
             Some(&mut cache),
         );
@@ -185,7 +187,7 @@ fn train_tiny(
         seed: 0,
         ckpt_dir: None,
         total_steps_before: 0,
-        tokenizer_json: None,
+        tokenizer: None,
     };
     let model = train::train(
         model,

@@ -1,6 +1,7 @@
 #![allow(dead_code)]
 
 pub mod checks;
+pub mod hf;
 
 use restlm::burn::prelude::*;
 use restlm::config::RunConfig;

@@ -1,0 +1,298 @@
+//! Hugging Face model directories: `config.json`, `model.safetensors` (or
+//! shards with their index) and `tokenizer.json`, for `LlamaForCausalLM`,
+//! `Qwen2ForCausalLM` and `GPT2LMHeadModel`. [`load`] imports one;
+//! [`export`] writes the same layout back, in f32, for `transformers`.
+
+mod config;
+mod names;
+mod weights;
+
+pub use config::SUPPORTED;
+pub use names::{Source, source};
+pub use weights::{HostTensor, Weights};
+
+use super::{ModelConfig, Transformer};
+use crate::error::{Error, Result};
+use crate::io::{read_json, write_json_atomic};
+use crate::tokenizer::Tokenizer;
+use burn::module::{ModuleMapper, ModuleVisitor, Param};
+use burn::prelude::*;
+use config::HfConfig;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// A directory whose `config.json` is a Hugging Face one (restlm's own
+/// `config.json` has neither `architectures` nor `model_type`).
+pub fn is_hf_dir(dir: &Path) -> Result<bool> {
+    let path = dir.join("config.json");
+    if !path.exists() {
+        return Ok(false);
+    }
+    let v: serde_json::Value = read_json(&path)?;
+    Ok(v.get("architectures").is_some() || v.get("model_type").is_some())
+}
+
+fn read_config(path: &Path) -> Result<HfConfig<'_>> {
+    Ok(HfConfig {
+        v: read_json(path)?,
+        path,
+    })
+}
+
+/// The model shape a Hugging Face `config.json` describes.
+pub fn model_config(dir: &Path) -> Result<ModelConfig> {
+    read_config(&dir.join("config.json"))?.model_config()
+}
+
+pub struct SpecialIds {
+    pub eos: u32,
+    pub pad: u32,
+}
+
+/// EOS and padding ids from `config.json`, else `generation_config.json`;
+/// padding falls back to EOS (it is always masked out).
+pub fn special_ids(dir: &Path) -> Result<SpecialIds> {
+    let path = dir.join("config.json");
+    let cfg = read_config(&path)?;
+    let gen_path = dir.join("generation_config.json");
+    let from_gen = |key: &str| -> Result<Option<u32>> {
+        if gen_path.exists() {
+            read_config(&gen_path)?.token_id(key)
+        } else {
+            Ok(None)
+        }
+    };
+    let eos = match cfg.token_id("eos_token_id")? {
+        Some(id) => id,
+        None => from_gen("eos_token_id")?
+            .ok_or_else(|| Error::file(&path, "no eos_token_id (nor in generation_config.json)"))?,
+    };
+    let pad = cfg.token_id("pad_token_id")?.unwrap_or(eos);
+    Ok(SpecialIds { eos, pad })
+}
+
+/// Imports the model in `dir` onto `device`, one tensor at a time.
+pub fn load(dir: &Path, device: &Device) -> Result<(ModelConfig, Transformer)> {
+    let cfg = model_config(dir)?;
+    let weights = Weights::open(dir)?;
+    // Parameters are created lazily, so the random init never runs: each
+    // one is replaced by its checkpoint tensor before anything reads it.
+    let model = Transformer::new(&cfg, device);
+    let mut loader = Loader {
+        cfg: &cfg,
+        weights: &weights,
+        dir,
+        path: Vec::new(),
+        used: BTreeSet::new(),
+        error: None,
+    };
+    let model = model.map(&mut loader);
+    if let Some(e) = loader.error {
+        return Err(e);
+    }
+    let unused: Vec<&String> = weights
+        .names()
+        .filter(|n| !loader.used.contains(*n) && !names::is_buffer(n))
+        .filter(|n| !(cfg.tie_embeddings && n.as_str() == "lm_head.weight"))
+        .collect();
+    if !unused.is_empty() {
+        return Err(Error::file(
+            dir,
+            format!(
+                "{} checkpoint tensors do not fit a {:?} model from config.json, e.g. {}",
+                unused.len(),
+                cfg.arch,
+                unused[0]
+            ),
+        ));
+    }
+    Ok((cfg, model))
+}
+
+/// Module path tracking shared by the loader and the exporter: struct
+/// fields and Vec indices make the path, enum variants (`Norm::Rms`) do not.
+fn enter(path: &mut Vec<String>, name: &str, container: &str) {
+    if !container.starts_with("Enum:") {
+        path.push(name.to_string());
+    }
+}
+
+fn exit(path: &mut Vec<String>, container: &str) {
+    if !container.starts_with("Enum:") {
+        path.pop();
+    }
+}
+
+struct Loader<'a> {
+    cfg: &'a ModelConfig,
+    weights: &'a Weights,
+    dir: &'a Path,
+    path: Vec<String>,
+    used: BTreeSet<String>,
+    error: Option<Error>,
+}
+
+impl Loader<'_> {
+    fn fetch(&mut self, expected: &[usize]) -> Result<HostTensor> {
+        let path = self.path.join(".");
+        let src = source(self.cfg, &path)
+            .ok_or_else(|| Error::Config(format!("no checkpoint name for parameter {path}")))?;
+        let prefixed = format!("{}{}", names::GPT2_PREFIX, src.name);
+        let name = if self.weights.contains(&src.name) {
+            src.name.clone()
+        } else if self.cfg.is_gpt2() && self.weights.contains(&prefixed) {
+            prefixed
+        } else {
+            return Err(Error::file(
+                self.dir,
+                format!("missing tensor {}", src.name),
+            ));
+        };
+        let mut t = self.weights.read(&name)?;
+        // The shape the checkpoint should hold, in its own orientation.
+        let mut want = expected.to_vec();
+        if src.transpose {
+            want.reverse();
+        }
+        if let Some((_, parts)) = src.part {
+            *want.last_mut().expect("a tensor with axes") *= parts;
+        }
+        if t.shape != want {
+            return Err(Error::file(
+                self.dir,
+                format!(
+                    "tensor {name} has shape {:?}; config.json implies {want:?}",
+                    t.shape
+                ),
+            ));
+        }
+        if let Some((part, parts)) = src.part {
+            t = t.part(part, parts);
+        }
+        if src.transpose {
+            t = t.transposed();
+        }
+        self.used.insert(name);
+        Ok(t)
+    }
+}
+
+impl ModuleMapper for Loader<'_> {
+    fn enter_module(&mut self, name: &str, container: &str) {
+        enter(&mut self.path, name, container);
+    }
+
+    fn exit_module(&mut self, _name: &str, container: &str) {
+        exit(&mut self.path, container);
+    }
+
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        if self.error.is_some() {
+            return param;
+        }
+        let shape = param.lazy_shape();
+        match self.fetch(shape.as_slice()) {
+            Ok(t) => {
+                let tensor =
+                    Tensor::from_data(TensorData::new(t.data, t.shape), &param.lazy_device());
+                let id = param.id;
+                param.transform_for_load(tensor, id)
+            }
+            Err(e) => {
+                self.error = Some(e);
+                param
+            }
+        }
+    }
+}
+
+struct Collector<'a> {
+    cfg: &'a ModelConfig,
+    path: Vec<String>,
+    /// Checkpoint name → its parts in order (one unless fused, as c_attn).
+    out: BTreeMap<String, Vec<(usize, HostTensor)>>,
+}
+
+impl ModuleVisitor for Collector<'_> {
+    fn enter_module(&mut self, name: &str, container: &str) {
+        enter(&mut self.path, name, container);
+    }
+
+    fn exit_module(&mut self, _name: &str, container: &str) {
+        exit(&mut self.path, container);
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let path = self.path.join(".");
+        let src = source(self.cfg, &path).expect("every parameter has a checkpoint name");
+        let value = param.val();
+        let shape = value.dims().to_vec();
+        let data = value.into_data().convert::<f32>().try_into_vec::<f32>();
+        let mut t = HostTensor {
+            shape,
+            data: data.expect("f32 data"),
+        };
+        if src.transpose {
+            t = t.transposed();
+        }
+        let part = src.part.map_or(0, |(p, _)| p);
+        self.out.entry(src.name).or_default().push((part, t));
+    }
+}
+
+/// Writes `cfg`/`model`/`tok` as a Hugging Face model directory (f32
+/// safetensors). `dir` must not exist yet: an export never overwrites.
+pub fn export(dir: &Path, cfg: &ModelConfig, model: &Transformer, tok: &Tokenizer) -> Result<()> {
+    if dir.exists() {
+        return Err(Error::file(
+            dir,
+            "already exists; export writes a new directory",
+        ));
+    }
+    let hf_config = config::to_hf(cfg, tok.bos, tok.eos, tok.pad)?;
+    let mut collector = Collector {
+        cfg,
+        path: Vec::new(),
+        out: BTreeMap::new(),
+    };
+    model.visit(&mut collector);
+    let prefix = if cfg.is_gpt2() {
+        names::GPT2_PREFIX
+    } else {
+        ""
+    };
+    let tensors: Vec<(String, HostTensor)> = collector
+        .out
+        .into_iter()
+        .map(|(name, mut parts)| {
+            parts.sort_by_key(|(i, _)| *i);
+            let parts: Vec<HostTensor> = parts.into_iter().map(|(_, t)| t).collect();
+            let t = if parts.len() == 1 {
+                parts.into_iter().next().expect("one part")
+            } else {
+                HostTensor::concat_last(&parts)
+            };
+            (format!("{prefix}{name}"), t)
+        })
+        .collect();
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+    let tmp = dir.with_file_name(format!(".{}.tmp", name.unwrap_or_default()));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    weights::write(&tmp.join(weights::SINGLE), &tensors)?;
+    write_json_atomic(&tmp.join("config.json"), &hf_config)?;
+    tok.save(&tmp)?;
+    let token = |id: u32| tok.token(id).map(serde_json::Value::String);
+    write_json_atomic(
+        &tmp.join("tokenizer_config.json"),
+        &serde_json::json!({
+            "tokenizer_class": "PreTrainedTokenizerFast",
+            "bos_token": tok.bos.and_then(token),
+            "eos_token": token(tok.eos),
+            "pad_token": token(tok.pad),
+        }),
+    )?;
+    std::fs::rename(&tmp, dir).map_err(|e| Error::io(dir, e))
+}

@@ -1,0 +1,77 @@
+//! Checks against the outputs of Hugging Face `transformers` saved by
+//! scripts/make_hf_fixtures.py (tiny random-weight models, committed).
+
+use super::{max_abs_diff, to_vec};
+use restlm::burn::prelude::*;
+use restlm::model::Rope;
+use restlm::policy::Policy;
+use restlm::sample::{self, PickOptions, SampleOptions, Special};
+use serde::Deserialize;
+use std::path::PathBuf;
+
+pub const FIXTURES: [&str; 3] = ["llama", "qwen2", "gpt2"];
+
+#[derive(Deserialize)]
+pub struct Reference {
+    pub ids: Vec<Vec<i64>>,
+    pub logits: Vec<f32>,
+    pub shape: Vec<usize>,
+    pub prompts: Vec<Vec<u32>>,
+    pub greedy: Vec<Vec<u32>>,
+}
+
+pub fn fixture_dir(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/hf")
+        .join(name)
+}
+
+pub fn reference(name: &str) -> Reference {
+    let path = fixture_dir(name).join("reference.json");
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("json")
+}
+
+/// Logits [B·T·V] of `policy` on `ids` (rows of equal length).
+pub fn logits(policy: &Policy, ids: &[Vec<i64>]) -> Vec<f32> {
+    let device = policy.device();
+    let (b, t) = (ids.len(), ids[0].len());
+    let flat: Vec<i64> = ids.concat();
+    let tokens = Tensor::<2, Int>::from_data(TensorData::new(flat, [b, t]), &device);
+    let cfg = &policy.cfg;
+    let rope = Rope::new(cfg.head_dim(), t, cfg.rope_theta, &device);
+    to_vec(policy.model.forward_causal(tokens, &rope))
+}
+
+/// Greedy continuations of the reference prompts, decoded together in one
+/// left-padded batch (the prompts differ in length).
+pub fn greedy(policy: &Policy, r: &Reference) -> Vec<Vec<u32>> {
+    let opts = SampleOptions {
+        pick: PickOptions::GREEDY,
+        max_new_tokens: r.greedy[0].len(),
+        batch_size: 4,
+        seed: 0,
+        use_cache: true,
+    };
+    // No stop token: transformers generated with eos disabled.
+    let special = Special {
+        eos: u32::MAX,
+        pad: policy.tok.pad,
+    };
+    let gens = sample::generate(&policy.model, &policy.cfg, &special, &r.prompts, 1, &opts);
+    gens.into_iter().map(|g| g[0].tokens.clone()).collect()
+}
+
+/// Imports the fixture `name` on `device` and compares logits (max |Δ| ≤
+/// `tol`) and greedy tokens (identical) with transformers'.
+pub fn matches_transformers(name: &str, device: &Device, tol: f32) -> Policy {
+    let r = reference(name);
+    let policy = Policy::load(&fixture_dir(name), device).expect("fixture imports");
+    let got = logits(&policy, &r.ids);
+    assert_eq!(got.len(), r.shape.iter().product::<usize>());
+    let diff = max_abs_diff(&got, &r.logits);
+    let scale = r.logits.iter().fold(0f32, |m, x| m.max(x.abs()));
+    eprintln!("{name}: max |Δlogit| = {diff:.2e} (logits up to {scale:.2})");
+    assert!(diff <= tol, "{name}: max |Δlogit| {diff} > {tol}");
+    assert_eq!(greedy(&policy, &r), r.greedy, "{name}: greedy tokens");
+    policy
+}
