@@ -67,6 +67,7 @@ pub fn run(device: &Device, cfg: &ModelConfig, train_steps: usize) -> BenchResul
             batch_size: 64,
             seed: 0,
             use_cache,
+            on_device: true,
         };
         let small = SampleOptions {
             max_new_tokens: 2,
@@ -82,5 +83,84 @@ pub fn run(device: &Device, cfg: &ModelConfig, train_steps: usize) -> BenchResul
         train_tokens_per_s,
         cached_tokens_per_s: rate(true),
         naive_tokens_per_s: rate(false),
+    }
+}
+
+/// Milliseconds per sampling step for B × V logits already on the device,
+/// from logits to (token, log-prob) on the host, three ways.
+pub struct StepTimes {
+    /// Our kernel (shaders/sample.wgsl; the reference on the CPU backend).
+    pub kernel_ms: f64,
+    /// burn's unfused ops: softmax, cumsum, compare, sum, log-softmax, gather.
+    pub burn_ops_ms: f64,
+    /// Copy the logits to the host and sample there.
+    pub host_ms: f64,
+    /// Our kernel with top-k 40 and top-p 0.9.
+    pub kernel_cuts_ms: f64,
+    /// The host path with top-k 40 and top-p 0.9.
+    pub host_cuts_ms: f64,
+}
+
+pub fn sampling_step(device: &Device, b: usize, v: usize, reps: usize) -> StepTimes {
+    use crate::sample::reference::{RowParams, sample_row};
+    use crate::sample::sample_rows;
+    use burn::tensor::Distribution;
+    use burn::tensor::activation::{log_softmax, softmax};
+    device.seed(0);
+    let logits = Tensor::<2>::random([b, v], Distribution::Normal(0.0, 2.0), device);
+    let rows = |k: u32, p: f32| -> Vec<RowParams> {
+        (0..b)
+            .map(|i| RowParams {
+                temperature: 1.0,
+                top_k: k,
+                top_p: p,
+                u: ((i * 7919) % 1000) as f32 / 1000.0,
+            })
+            .collect()
+    };
+    let plain = rows(0, 1.0);
+    let cuts = rows(40, 0.9);
+    let u = Tensor::<2>::from_data(
+        TensorData::new(plain.iter().map(|r| r.u).collect::<Vec<f32>>(), [b, 1]),
+        device,
+    );
+    let kernel = |params: &[RowParams]| sample_rows(logits.clone(), params);
+    let burn_ops = || {
+        let probs = softmax(logits.clone(), 1);
+        let below = probs.cumsum(1).lower(u.clone().expand([b, v]));
+        let idx = below.int().sum_dim(1).clamp_max(v as i64 - 1);
+        let lp = log_softmax(logits.clone(), 1).gather(1, idx.clone());
+        let toks: Vec<i64> = idx.into_data().convert::<i64>().try_to_vec().expect("ids");
+        let lps: Vec<f32> = lp.into_data().try_to_vec().expect("f32");
+        toks.into_iter()
+            .zip(lps)
+            .map(|(t, l)| (t as u32, l))
+            .collect::<Vec<_>>()
+    };
+    let host = |params: &[RowParams]| {
+        let xs: Vec<f32> = logits.clone().into_data().try_to_vec().expect("f32");
+        xs.chunks_exact(v)
+            .zip(params)
+            .map(|(row, p)| sample_row(row, p))
+            .collect::<Vec<_>>()
+    };
+    // `reps` runs after a warm-up (which compiles kernels on GPU backends),
+    // or fewer when a path is so slow that 5 s pass first.
+    let time = |f: &dyn Fn() -> Vec<(u32, f32)>| {
+        f();
+        let t0 = Instant::now();
+        let mut n = 0;
+        while n < reps.max(1) && (n == 0 || t0.elapsed().as_secs_f64() < 5.0) {
+            std::hint::black_box(f());
+            n += 1;
+        }
+        t0.elapsed().as_secs_f64() * 1e3 / n as f64
+    };
+    StepTimes {
+        kernel_ms: time(&|| kernel(&plain)),
+        burn_ops_ms: time(&burn_ops),
+        host_ms: time(&|| host(&plain)),
+        kernel_cuts_ms: time(&|| kernel(&cuts)),
+        host_cuts_ms: time(&|| host(&cuts)),
     }
 }

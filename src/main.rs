@@ -400,6 +400,7 @@ fn bench(cfg: &RunConfig, steps: usize) -> Result<()> {
         "{:<72} {:>12} {:>16} {:>16} {:>8}",
         "device", "train tok/s", "KV-cache tok/s", "re-forward tok/s", "speedup"
     );
+    let mut devices = Vec::new();
     for name in names {
         let selected = match device::select(name) {
             Ok(s) => s,
@@ -416,6 +417,38 @@ fn bench(cfg: &RunConfig, steps: usize) -> Result<()> {
             r.cached_tokens_per_s,
             r.naive_tokens_per_s,
             r.cached_tokens_per_s / r.naive_tokens_per_s
+        );
+        devices.push(selected);
+    }
+    let (b, v) = (64, 32_000);
+    println!(
+        "\nsampling step, {b} × {v} logits on the device → tokens on the host (ms per step; T = 1)"
+    );
+    println!(
+        "{:<72} {:>9} {:>10} {:>9} {:>12} {:>9} | {:>15} {:>13} {:>9}",
+        "device",
+        "kernel",
+        "burn ops",
+        "host",
+        "vs burn ops",
+        "vs host",
+        "top-k/p kernel",
+        "top-k/p host",
+        "vs host"
+    );
+    for selected in devices {
+        let t = restlm::bench::sampling_step(&selected.device, b, v, steps);
+        println!(
+            "{:<72} {:>9.2} {:>10.2} {:>9.2} {:>11.1}× {:>8.1}× | {:>15.2} {:>13.2} {:>8.1}×",
+            selected.description,
+            t.kernel_ms,
+            t.burn_ops_ms,
+            t.host_ms,
+            t.burn_ops_ms / t.kernel_ms,
+            t.host_ms / t.kernel_ms,
+            t.kernel_cuts_ms,
+            t.host_cuts_ms,
+            t.host_cuts_ms / t.kernel_cuts_ms
         );
     }
     Ok(())

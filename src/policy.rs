@@ -81,6 +81,25 @@ impl Policy {
         Ok(())
     }
 
+    /// Σ log π(target | prompt) of each record's target (and eos), with
+    /// the fused log-prob kernel where the device runs it.
+    pub fn score(
+        &self,
+        records: &[crate::data::Record],
+        max_prompt: usize,
+        batch_size: usize,
+    ) -> Result<Vec<f64>> {
+        let (enc, _) =
+            crate::data::encode_records(&self.tok, records, max_prompt, self.cfg.max_seq_len)?;
+        Ok(crate::train::sequence_logprobs(
+            &self.model,
+            &self.cfg,
+            &enc,
+            batch_size,
+            self.tok.pad,
+        ))
+    }
+
     pub fn device(&self) -> Device {
         self.model.embed_tokens.weight.device()
     }

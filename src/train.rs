@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::model::checkpoint::{self, Saved, TrainState};
 use crate::model::{ModelConfig, Rope, Transformer};
 use crate::report::Metrics;
+use crate::sample::kernels;
 use crate::tokenizer::Tokenizer;
 use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
@@ -54,15 +55,53 @@ pub fn batch_rows(n: usize, batch_size: usize, seed: u64, step: usize) -> Vec<us
 /// Sum over target tokens of weight · NLL, divided by the number of target
 /// tokens. Returns a scalar tensor (differentiable on an autodiff device).
 pub fn batch_loss(model: &Transformer, rope: &Rope, batch: &TrainBatch) -> Tensor<1> {
-    let logits = model.forward_causal(batch.inputs.clone(), rope);
-    let logp = log_softmax(logits, 2);
-    let picked = logp
-        .gather(2, batch.targets.clone().unsqueeze_dim(2))
-        .squeeze_dim::<2>(2);
+    let picked = token_logprobs(model, rope, batch);
     (picked * batch.weights.clone())
         .sum()
         .neg()
         .div_scalar(batch.tokens.max(1) as f32)
+}
+
+/// log π(target) [B, T] at every position of `batch`: our fused kernel
+/// (shaders/logprob.wgsl) where the device runs it, else log-softmax and
+/// gather (which is also what autodiff differentiates while training).
+pub fn token_logprobs(model: &Transformer, rope: &Rope, batch: &TrainBatch) -> Tensor<2> {
+    let logits = model.forward_causal(batch.inputs.clone(), rope);
+    if kernels::supported(&logits.device()) {
+        return kernels::target_logprobs(logits, batch.targets.clone());
+    }
+    log_softmax(logits, 2)
+        .gather(2, batch.targets.clone().unsqueeze_dim(2))
+        .squeeze_dim::<2>(2)
+}
+
+/// Σ log π(target tokens | prompt) for each record (no gradients): the
+/// behaviour log-prob of records that were not sampled (D in a grown set).
+pub fn sequence_logprobs(
+    model: &Transformer,
+    cfg: &ModelConfig,
+    data: &[Encoded],
+    batch_size: usize,
+    pad: u32,
+) -> Vec<f64> {
+    let device = first_device(model);
+    let rope = Rope::new(cfg.head_dim(), cfg.max_seq_len, cfg.rope_theta, &device);
+    let mut out = Vec::with_capacity(data.len());
+    for chunk in data.chunks(batch_size) {
+        let plain: Vec<Encoded> = chunk
+            .iter()
+            .map(|e| Encoded {
+                weight: 1.0,
+                ..e.clone()
+            })
+            .collect();
+        let rows: Vec<&Encoded> = plain.iter().collect();
+        let batch = TrainBatch::new(&rows, batch_size, cfg.max_seq_len, pad, &device);
+        let per_row = (token_logprobs(model, &rope, &batch) * batch.weights).sum_dim(1);
+        let v: Vec<f32> = per_row.into_data().try_to_vec().expect("f32");
+        out.extend(v.iter().take(chunk.len()).map(|&x| x as f64));
+    }
+    out
 }
 
 /// Mean NLL per target token over `data` (no gradients).

@@ -40,6 +40,7 @@ fn sample_opts(pick: PickOptions, seed: u64) -> SampleOptions {
         batch_size: 8,
         seed,
         use_cache: true,
+        on_device: true,
     }
 }
 

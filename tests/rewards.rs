@@ -149,6 +149,7 @@ fn grow_keeps_what_was_scored_before_a_scorer_failure() {
             batch_size: 4,
             seed: 0,
             use_cache: true,
+            on_device: true,
         },
         reward_batch: 64,
         label: "grow",

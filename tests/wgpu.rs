@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::checks;
+use common::{checks, kernels};
 use restlm::burn::prelude::Device;
 use restlm::rest::run::RunOptions;
 
@@ -34,6 +34,12 @@ fn model_training_sampling_and_the_loop_on_wgpu() {
     checks::kv_cache_matches_full_forward(&device, TOL);
     checks::cached_generation_equals_naive(&device);
     checks::sft_memorises(&device, 120, 0.3);
+    assert!(restlm::sample::kernels::supported(&device), "{device:?}");
+    kernels::logprob_matches_reference(&device);
+    kernels::sampler_statistics(&device);
+    kernels::sampler_respects_cuts(&device);
+    kernels::sampler_matches_reference(&device);
+    checks::device_sampling_equals_host(&device, false);
     for name in common::hf::FIXTURES {
         common::hf::matches_transformers(name, &device, TOL);
     }

@@ -23,7 +23,8 @@ pub struct Grown {
     pub prompt: String,
     pub sample: String,
     pub reward: f64,
-    /// log π(sample | prompt) under the policy that sampled it (None for D).
+    /// log π(sample | prompt) under the policy that grew the set: recorded
+    /// while sampling, and scored with the log-prob kernel for D's targets.
     pub logprob: Option<f64>,
     /// Ended with <eos> rather than at the length limit.
     pub finished: bool,
@@ -91,17 +92,20 @@ pub fn grow(
             })
             .collect();
         let scores = reward::score_all(reward, &items, setup.reward_batch)?;
+        // D's targets were not sampled: record π's log-prob of them too.
+        let logprobs = policy.score(records, setup.max_prompt, setup.sample.batch_size)?;
         let batch: Vec<Grown> = records
             .iter()
             .zip(scores)
-            .map(|(r, s)| Grown {
+            .zip(logprobs)
+            .map(|((r, s), lp)| Grown {
                 grow: setup.grow_step,
                 prompt_id: r.id.clone(),
                 sample_index: None,
                 prompt: r.prompt.clone(),
                 sample: r.target.clone(),
                 reward: s,
-                logprob: None,
+                logprob: Some(lp),
                 finished: true,
             })
             .collect();

@@ -75,6 +75,7 @@ pub fn sample_options(cfg: &RunConfig, seed: u64) -> SampleOptions {
         batch_size: cfg.sample.batch_size,
         seed,
         use_cache: true,
+        on_device: true,
     }
 }
 

@@ -1,9 +1,15 @@
 //! Generation: batched over prompts × samples, left-padded, decoded through
-//! a fixed-capacity KV cache so every step has the same shapes.
+//! a fixed-capacity KV cache so every step has the same shapes. The next
+//! token is chosen on the device by our sampling kernel (`kernels.rs`), so
+//! only B × 2 numbers per step come back to the host.
 
+pub mod kernels;
 mod pick;
+pub mod reference;
 
-pub use pick::{PickOptions, argmax, candidates, logsumexp, pick};
+pub use kernels::{sample_rows, target_logprobs};
+pub use pick::{PickOptions, candidates, pick, row_params};
+pub use reference::{RowParams, argmax, logsumexp};
 
 use crate::data::bucket_len;
 use crate::model::{KvCache, ModelConfig, Rope, Transformer, decode_bias, position_ids};
@@ -20,6 +26,9 @@ pub struct SampleOptions {
     pub seed: u64,
     /// false: re-run the whole sequence every step (the benchmark baseline).
     pub use_cache: bool,
+    /// Choose tokens on the device (our kernel) where the backend supports
+    /// it; false copies each step's logits to the host (a baseline).
+    pub on_device: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -123,6 +132,7 @@ fn generate_rows(
     let mut pos = 0;
     let vocab = cfg.vocab_size;
     let learned = model.embed_positions.is_some();
+    let on_device = opts.on_device && kernels::supported(&device);
     for _ in 0..steps {
         let t = input.dims()[1];
         let logits = match cache.as_mut() {
@@ -142,15 +152,30 @@ fn generate_rows(
             }
         };
         let last = logits.slice_dim(1, t - 1..t).reshape([b, vocab]);
-        let host: Vec<f32> = last.into_data().try_to_vec::<f32>().expect("f32 logits");
+        // Finished and filler rows decode greedily and draw nothing.
+        let mut params = vec![reference::GREEDY; b];
+        for (i, g) in gens.iter().enumerate() {
+            if !g.finished {
+                params[i] = row_params(&opts.pick, &mut rngs[i]);
+            }
+        }
+        let picks = if on_device {
+            sample_rows(last, &params)
+        } else {
+            let host: Vec<f32> = last.into_data().try_to_vec::<f32>().expect("f32 logits");
+            host.chunks_exact(vocab)
+                .zip(&params)
+                .map(|(row, p)| reference::sample_row(row, p))
+                .collect()
+        };
         pos += t;
         let mut next = vec![special.pad as i64; b];
         for (i, g) in gens.iter_mut().enumerate() {
             if g.finished {
                 continue;
             }
-            let (tok, lp) = pick(&host[i * vocab..(i + 1) * vocab], &opts.pick, &mut rngs[i]);
-            g.logprob += lp;
+            let (tok, lp) = picks[i];
+            g.logprob += lp as f64;
             if tok == special.eos {
                 g.finished = true;
             } else {

@@ -1,13 +1,15 @@
-//! Choosing the next token from one row of logits on the host: temperature,
-//! top-k, top-p, seeded. The reference the GPU sampler is checked against.
+//! Sampling options, and the sets they allow: [`candidates`] defines top-k
+//! and top-p by sorting, independently of the threshold search the sampler
+//! uses, so tests can hold one to the other.
 
+use super::reference::{RowParams, sample_row};
 use rand::Rng;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PickOptions {
     /// 0 (or below) means greedy.
     pub temperature: f32,
-    /// 0 means no top-k cut.
+    /// 0 means no top-k cut. Ties at the k-th logit are all kept.
     pub top_k: usize,
     /// 1 means no nucleus cut.
     pub top_p: f32,
@@ -23,26 +25,6 @@ impl PickOptions {
     pub fn is_greedy(&self) -> bool {
         self.temperature <= 0.0 || self.top_k == 1
     }
-}
-
-/// log Σ exp(x), stable.
-pub fn logsumexp(xs: &[f32]) -> f64 {
-    let max = xs.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    if !max.is_finite() {
-        return max;
-    }
-    max + xs.iter().map(|&x| (x as f64 - max).exp()).sum::<f64>().ln()
-}
-
-/// Index of the largest logit; the lowest index among ties.
-pub fn argmax(xs: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &x) in xs.iter().enumerate() {
-        if x > xs[best] {
-            best = i;
-        }
-    }
-    best
 }
 
 /// The candidates sampling may return, most likely first, with their
@@ -76,25 +58,22 @@ pub fn candidates(logits: &[f32], opts: &PickOptions) -> Vec<(usize, f64)> {
     order.into_iter().zip(weights).take(keep).collect()
 }
 
-/// Picks a token; returns it with its log-probability under the model's
-/// own distribution (temperature 1, no cuts): the behaviour policy's
-/// log-prob that ReST records.
-pub fn pick(logits: &[f32], opts: &PickOptions, rng: &mut impl Rng) -> (u32, f64) {
-    let token = if opts.is_greedy() {
-        argmax(logits)
-    } else {
-        let cands = candidates(logits, opts);
-        let total: f64 = cands.iter().map(|c| c.1).sum();
-        let mut u = rng.random::<f64>() * total;
-        let mut chosen = cands[cands.len() - 1].0;
-        for (i, w) in &cands {
-            if u < *w {
-                chosen = *i;
-                break;
-            }
-            u -= w;
-        }
-        chosen
-    };
-    (token as u32, logits[token] as f64 - logsumexp(logits))
+/// This step's parameters for one row, drawing its uniform from the row's
+/// stream (only when sampling, so greedy rows consume no randomness).
+pub fn row_params(opts: &PickOptions, rng: &mut impl Rng) -> RowParams {
+    RowParams {
+        temperature: opts.temperature,
+        top_k: opts.top_k as u32,
+        top_p: opts.top_p,
+        u: if opts.is_greedy() {
+            0.0
+        } else {
+            rng.random::<f32>()
+        },
+    }
+}
+
+/// Host-side sampling of one row: the reference sampler on host logits.
+pub fn pick(logits: &[f32], opts: &PickOptions, rng: &mut impl Rng) -> (u32, f32) {
+    sample_row(logits, &row_params(opts, rng))
 }

@@ -114,6 +114,7 @@ pub fn cached_generation_equals_naive(device: &Device) {
         batch_size: 4,
         seed: 0,
         use_cache: true,
+        on_device: true,
     };
     let cached = generate(&model, &cfg, &special, &prompts, 1, &opts);
     let naive = generate(
@@ -124,6 +125,7 @@ pub fn cached_generation_equals_naive(device: &Device) {
         1,
         &SampleOptions {
             use_cache: false,
+            on_device: true,
             ..opts
         },
     );
@@ -211,4 +213,50 @@ pub fn sft_memorises(device: &Device, steps: usize, bound: f64) -> f64 {
         "training loss {after:.4} is not under {bound}"
     );
     after
+}
+
+/// Inside the real sampling loop, choosing tokens on the device (our
+/// kernel on wgpu, its reference on CPU) gives the host path's greedy
+/// outputs and log-probs. With `sampled_too`, sampled outputs as well
+/// (exact where both run the same code, the CPU backend).
+pub fn device_sampling_equals_host(device: &Device, sampled_too: bool) {
+    let (tok, cfg, model, data) = trained_tiny(device, 40);
+    let prompts: Vec<Vec<u32>> = data.iter().take(6).map(|e| e.prompt.clone()).collect();
+    let special = Special {
+        eos: tok.eos,
+        pad: tok.pad,
+    };
+    let mut picks = vec![PickOptions::GREEDY];
+    if sampled_too {
+        picks.push(PickOptions {
+            temperature: 1.0,
+            top_k: 20,
+            top_p: 0.9,
+        });
+    }
+    for pick in picks {
+        let opts = SampleOptions {
+            pick,
+            max_new_tokens: 16,
+            batch_size: 8,
+            seed: 3,
+            use_cache: true,
+            on_device: true,
+        };
+        let dev = generate(&model, &cfg, &special, &prompts, 2, &opts);
+        let host_opts = SampleOptions {
+            on_device: false,
+            ..opts
+        };
+        let host = generate(&model, &cfg, &special, &prompts, 2, &host_opts);
+        for (d, h) in dev.iter().flatten().zip(host.iter().flatten()) {
+            assert_eq!(d.tokens, h.tokens, "{pick:?}");
+            assert!(
+                (d.logprob - h.logprob).abs() < 1e-3,
+                "{} vs {}",
+                d.logprob,
+                h.logprob
+            );
+        }
+    }
 }

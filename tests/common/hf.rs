@@ -51,6 +51,7 @@ pub fn greedy(policy: &Policy, r: &Reference) -> Vec<Vec<u32>> {
         batch_size: 4,
         seed: 0,
         use_cache: true,
+        on_device: true,
     };
     // No stop token: transformers generated with eos disabled.
     let special = Special {

@@ -2,6 +2,7 @@
 
 pub mod checks;
 pub mod hf;
+pub mod kernels;
 
 use restlm::burn::prelude::*;
 use restlm::config::RunConfig;

@@ -1,0 +1,202 @@
+//! Checks of the sampling and log-prob kernels (shaders/), run on any
+//! device: on wgpu they test the WGSL, on the CPU backend the reference.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use restlm::burn::prelude::*;
+use restlm::sample::reference::{self, RowParams};
+use restlm::sample::{PickOptions, candidates, sample_rows, target_logprobs};
+
+fn rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}
+
+fn normal(r: &mut ChaCha8Rng) -> f32 {
+    // Box–Muller: logits shaped like a model's.
+    let (a, b): (f32, f32) = (r.random::<f32>().max(1e-7), r.random());
+    (-2.0 * a.ln()).sqrt() * (std::f32::consts::TAU * b).cos()
+}
+
+fn random_logits(r: &mut ChaCha8Rng, rows: usize, v: usize, scale: f32) -> Vec<f32> {
+    (0..rows * v).map(|_| normal(r) * scale).collect()
+}
+
+/// log softmax(row)[t] in f64, written independently of the library.
+fn exact_logprob(row: &[f32], t: usize) -> f64 {
+    let m = row.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x as f64));
+    let z: f64 = row.iter().map(|&x| (x as f64 - m).exp()).sum();
+    row[t] as f64 - m - z.ln()
+}
+
+/// The fused log-softmax + gather equals an f64 log-softmax within
+/// 1e-4 · max(1, |value|): f32 sums over V terms lose at most ~V·2^-24
+/// relative, 1e-4 at V = 32000 is the worst case; typical errors are 1e-6.
+/// Rows include huge (±3e4) and tiny (1e-6) logits.
+pub fn logprob_matches_reference(device: &Device) {
+    let mut r = rng(1);
+    for (b, t, v) in [(3usize, 5usize, 1000usize), (2, 2, 32_000)] {
+        let mut xs = random_logits(&mut r, b * t, v, 3.0);
+        for x in &mut xs[..v] {
+            *x *= 1e4; // a row with a huge spread
+        }
+        for x in &mut xs[v..2 * v] {
+            *x *= 3e-7; // a nearly uniform row
+        }
+        let targets: Vec<i64> = (0..b * t).map(|_| r.random_range(0..v) as i64).collect();
+        let logits = Tensor::<3>::from_data(TensorData::new(xs.clone(), [b, t, v]), device);
+        let ids = Tensor::<2, Int>::from_data(TensorData::new(targets.clone(), [b, t]), device);
+        let got: Vec<f32> = target_logprobs(logits, ids)
+            .into_data()
+            .try_to_vec()
+            .unwrap();
+        for (n, &tg) in targets.iter().enumerate() {
+            let want = exact_logprob(&xs[n * v..(n + 1) * v], tg as usize);
+            let err = (got[n] as f64 - want).abs();
+            assert!(
+                err <= 1e-4 * want.abs().max(1.0),
+                "row {n} (V {v}): {} vs {want}",
+                got[n]
+            );
+        }
+    }
+}
+
+fn draw(device: &Device, row: &[f32], p: RowParams, n: usize, seed: u64) -> Vec<u32> {
+    let v = row.len();
+    let logits: Vec<f32> = row.iter().copied().cycle().take(n * v).collect();
+    let mut r = rng(seed);
+    let params: Vec<RowParams> = (0..n).map(|_| RowParams { u: r.random(), ..p }).collect();
+    let t = Tensor::<2>::from_data(TensorData::new(logits, [n, v]), device);
+    sample_rows(t, &params)
+        .into_iter()
+        .map(|(tok, _)| tok)
+        .collect()
+}
+
+/// Token frequencies over 20 000 seeded draws match softmax(x / T): total
+/// variation below 0.04 (its expectation here is about 0.015).
+pub fn sampler_statistics(device: &Device) {
+    let mut r = rng(2);
+    let row = random_logits(&mut r, 1, 50, 1.5);
+    for temperature in [1.0f32, 0.7] {
+        let n = 20_000;
+        let p = RowParams {
+            temperature,
+            top_k: 0,
+            top_p: 1.0,
+            u: 0.0,
+        };
+        let toks = draw(device, &row, p, n, 3);
+        let mut freq = vec![0.0f64; row.len()];
+        for t in toks {
+            freq[t as usize] += 1.0 / n as f64;
+        }
+        let scaled: Vec<f32> = row.iter().map(|x| x / temperature).collect();
+        let tv: f64 = (0..row.len())
+            .map(|i| (freq[i] - exact_logprob(&scaled, i).exp()).abs())
+            .sum::<f64>()
+            / 2.0;
+        assert!(tv < 0.04, "T = {temperature}: total variation {tv}");
+    }
+}
+
+/// top-k and top-p never leave the sets that sorting defines
+/// ([`candidates`]); temperature 0 and top-k 1 return the argmax.
+pub fn sampler_respects_cuts(device: &Device) {
+    let mut r = rng(4);
+    let row = random_logits(&mut r, 1, 300, 2.0);
+    let cases = [(5usize, 1.0f32), (0, 0.6), (20, 0.5)];
+    for (top_k, top_p) in cases {
+        let opts = PickOptions {
+            temperature: 1.0,
+            top_k,
+            top_p,
+        };
+        let allowed: Vec<u32> = candidates(&row, &opts).iter().map(|c| c.0 as u32).collect();
+        let p = RowParams {
+            temperature: 1.0,
+            top_k: top_k as u32,
+            top_p,
+            u: 0.0,
+        };
+        let toks = draw(device, &row, p, 3000, 5);
+        let seen: std::collections::BTreeSet<u32> = toks.iter().copied().collect();
+        assert!(
+            seen.iter().all(|t| allowed.contains(t)),
+            "k {top_k} p {top_p}: drew {seen:?}, allowed {allowed:?}"
+        );
+        assert!(seen.len() > 1, "k {top_k} p {top_p}: only {seen:?}");
+    }
+    let best = reference::argmax(&row) as u32;
+    for p in [
+        RowParams {
+            temperature: 0.0,
+            top_k: 0,
+            top_p: 1.0,
+            u: 0.9,
+        },
+        RowParams {
+            temperature: 1.0,
+            top_k: 1,
+            top_p: 1.0,
+            u: 0.9,
+        },
+        RowParams {
+            temperature: 1e-3,
+            top_k: 0,
+            top_p: 1.0,
+            u: 0.5,
+        },
+    ] {
+        assert!(
+            draw(device, &row, p, 4, 6).iter().all(|&t| t == best),
+            "{p:?}"
+        );
+    }
+}
+
+/// Per row, the device's token is the reference's for the same inputs, or
+/// for inputs within 1e-4 of them (u and top-p nudged): f32 sums in
+/// another order may only move a draw that sits on a boundary.
+pub fn sampler_matches_reference(device: &Device) {
+    let mut r = rng(7);
+    for v in [384usize, 32_000] {
+        let b = 64;
+        let xs = random_logits(&mut r, b, v, 2.5);
+        let params: Vec<RowParams> = (0..b)
+            .map(|i| RowParams {
+                temperature: [0.0, 1.0, 0.8, 1.3][i % 4],
+                top_k: [0, 0, 40, 1][(i / 4) % 4],
+                top_p: [1.0, 0.9, 0.5][(i / 16) % 3],
+                u: r.random(),
+            })
+            .collect();
+        let t = Tensor::<2>::from_data(TensorData::new(xs.clone(), [b, v]), device);
+        let got = sample_rows(t, &params);
+        for (i, (&(tok, lp), p)) in got.iter().zip(&params).enumerate() {
+            let row = &xs[i * v..(i + 1) * v];
+            let (want, want_lp) = reference::sample_row(row, p);
+            if tok != want {
+                let nudged = [(1e-4, 0.0), (-1e-4, 0.0), (0.0, 1e-4), (0.0, -1e-4)]
+                    .iter()
+                    .any(|&(du, dp)| {
+                        let q = RowParams {
+                            u: (p.u + du).clamp(0.0, 0.999_999),
+                            top_p: p.top_p + dp,
+                            ..*p
+                        };
+                        reference::sample_row(row, &q).0 == tok
+                    });
+                assert!(
+                    nudged,
+                    "V {v} row {i} {p:?}: device {tok}, reference {want}"
+                );
+            } else {
+                assert!(
+                    (lp - want_lp).abs() < 1e-3,
+                    "row {i}: log-prob {lp} vs {want_lp}"
+                );
+            }
+        }
+    }
+}

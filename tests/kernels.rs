@@ -1,0 +1,62 @@
+//! The sampling and log-prob ops on the CPU backend (their plain-Rust
+//! reference). tests/wgpu.rs runs the same checks on the WGSL kernels.
+
+mod common;
+
+use common::kernels;
+
+fn cpu() -> restlm::burn::prelude::Device {
+    restlm::device::select("cpu").expect("cpu").device
+}
+
+#[test]
+fn the_cpu_backend_runs_the_device_path() {
+    assert!(restlm::sample::kernels::supported(&cpu()));
+}
+
+#[test]
+fn logprob_matches_an_f64_log_softmax() {
+    kernels::logprob_matches_reference(&cpu());
+}
+
+#[test]
+fn sampler_frequencies_follow_the_softmax() {
+    kernels::sampler_statistics(&cpu());
+}
+
+#[test]
+fn sampler_respects_top_k_top_p_and_greedy() {
+    kernels::sampler_respects_cuts(&cpu());
+}
+
+#[test]
+fn device_and_host_sampling_agree_inside_generation() {
+    common::checks::device_sampling_equals_host(&cpu(), true);
+}
+
+#[test]
+fn fused_token_logprobs_equal_log_softmax_under_autodiff() {
+    use restlm::data::TrainBatch;
+    use restlm::model::Rope;
+    use restlm::sample::kernels::supported;
+    let device = cpu();
+    let ad = device.clone().autodiff();
+    assert!(
+        supported(&device) && !supported(&ad),
+        "autodiff takes burn's ops"
+    );
+    let tok = common::task_tokenizer();
+    let cfg = common::tiny_model(tok.vocab_size());
+    let data = common::encoded_task(&tok, 6, cfg.max_seq_len);
+    let rows: Vec<_> = data.iter().collect();
+    let rope = |d| Rope::new(cfg.head_dim(), cfg.max_seq_len, cfg.rope_theta, d);
+    let plain = common::seeded_model(&cfg, &device, 5);
+    let batch = TrainBatch::new(&rows, 8, cfg.max_seq_len, tok.pad, &device);
+    let fused = restlm::train::token_logprobs(&plain, &rope(&device), &batch);
+    use restlm::burn::module::Module;
+    let graph = plain.clone().fork(&ad);
+    let batch = TrainBatch::new(&rows, 8, cfg.max_seq_len, tok.pad, &ad);
+    let unfused = restlm::train::token_logprobs(&graph, &rope(&ad), &batch);
+    let diff = common::max_abs_diff(&common::to_vec(fused), &common::to_vec(unfused));
+    assert!(diff < 1e-5, "max |Δ| {diff}");
+}
