@@ -1,18 +1,33 @@
 #!/usr/bin/env bash
-# Runs every test. On a machine without a Vulkan driver it first installs
-# Mesa's lavapipe (software Vulkan) so the wgpu backend is tested too.
+# Runs every test: the Rust tests (CPU and wgpu), then the browser demo in
+# a real headless Chromium (WebGPU on SwiftShader, and the CPU fallback).
+# On a fresh machine it installs what those need: Mesa's lavapipe (software
+# Vulkan) when no Vulkan driver is present, Debian's chromium, the wasm32
+# target, wasm-bindgen-cli at the Cargo.lock version, and playwright-core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+apt_install() {
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq "$@" > /dev/null
+}
 have_vulkan() {
     compgen -G "/usr/share/vulkan/icd.d/*.json" > /dev/null || compgen -G "/etc/vulkan/icd.d/*.json" > /dev/null
 }
 if ! have_vulkan; then
     echo "no Vulkan driver: installing mesa-vulkan-drivers (lavapipe)"
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq mesa-vulkan-drivers > /dev/null
+    apt_install mesa-vulkan-drivers
 fi
 
 cargo test --release
+
+# The browser demo.
+if [ ! -x /usr/bin/chromium ]; then
+    echo "installing Debian's chromium for the browser test"
+    apt_install chromium
+fi
+bash web/build.sh
+(cd web/test && npm ci --no-audit --no-fund --silent)
+node web/test/browser.mjs

@@ -30,7 +30,14 @@ pub fn select(name: &str) -> Result<Selected> {
     let selected = match name {
         "cpu" => cpu(),
         "auto" => auto()?,
+        #[cfg(not(target_family = "wasm"))]
         "wgpu" | "vulkan" | "metal" | "webgpu" => gpu(name)?,
+        #[cfg(target_family = "wasm")]
+        "wgpu" | "vulkan" | "metal" | "webgpu" => {
+            return Err(Error::Device(
+                "in a browser, start GPU devices with device::select_async".into(),
+            ));
+        }
         other => {
             return Err(Error::Device(format!(
                 "unknown device `{other}`; expected one of {}",
@@ -54,7 +61,7 @@ fn cpu() -> Selected {
     }
 }
 
-#[cfg(feature = "wgpu")]
+#[cfg(all(feature = "wgpu", not(target_family = "wasm")))]
 fn auto() -> Result<Selected> {
     use burn::tensor::wgpu::wgpu;
     // Probe without initialising burn's runtime: a software adapter (Mesa's
@@ -79,15 +86,43 @@ fn auto() -> Result<Selected> {
     Ok(s)
 }
 
-#[cfg(not(feature = "wgpu"))]
+#[cfg(any(not(feature = "wgpu"), target_family = "wasm"))]
 fn auto() -> Result<Selected> {
     let mut s = cpu();
-    s.description += " (built without the `wgpu` feature)";
+    s.description += if cfg!(target_family = "wasm") {
+        " (in a browser, device::select_async probes WebGPU)"
+    } else {
+        " (built without the `wgpu` feature)"
+    };
     Ok(s)
 }
 
-#[cfg(feature = "wgpu")]
+#[cfg(all(feature = "wgpu", not(target_family = "wasm")))]
 fn gpu(name: &str) -> Result<Selected> {
+    pollster::block_on(gpu_async(name))
+}
+
+/// In a browser, where nothing may block: `webgpu` (or `wgpu`) starts
+/// burn's WebGPU device when `navigator.gpu` gives an adapter; `auto`
+/// falls back to the CPU backend when it does not; `cpu` is Flex.
+#[cfg(feature = "wgpu")]
+pub async fn select_async(name: &str) -> Result<Selected> {
+    match name {
+        "cpu" => Ok(cpu()),
+        "auto" => match gpu_async("webgpu").await {
+            Ok(s) => Ok(s),
+            Err(e) => {
+                let mut s = cpu();
+                s.description += &format!(" (WebGPU unavailable: {e})");
+                Ok(s)
+            }
+        },
+        other => gpu_async(other).await,
+    }
+}
+
+#[cfg(feature = "wgpu")]
+async fn gpu_async(name: &str) -> Result<Selected> {
     use burn::tensor::wgpu::{WgpuBackend, wgpu};
     let api = match name {
         "wgpu" => WgpuBackend::Auto,
@@ -105,14 +140,26 @@ fn gpu(name: &str) -> Result<Selected> {
     };
     let (device, setup) = Device::wgpu_options()
         .graphics_api(api)
-        .init_with_setup()
+        .init_with_setup_async()
+        .await
         .map_err(|e| Error::Device(format!("no usable `{name}` adapter: {e}")))?;
     let info = setup.adapter.get_info();
+    // A browser's WebGPU adapter does not tell its name or driver.
+    let adapter = if info.name.is_empty() {
+        "adapter"
+    } else {
+        &info.name
+    };
+    let driver = if info.driver.is_empty() {
+        "not reported"
+    } else {
+        &info.driver
+    };
     Ok(Selected {
         device,
         description: format!(
-            "{name}: {} ({:?}, {:?}, driver {})",
-            info.name, info.backend, info.device_type, info.driver
+            "{name}: {adapter} ({:?}, {:?}, driver {driver})",
+            info.backend, info.device_type
         ),
         is_gpu: info.device_type != wgpu::DeviceType::Cpu,
     })

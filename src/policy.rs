@@ -38,6 +38,28 @@ impl Policy {
         Ok(Self { cfg, model, tok })
     }
 
+    /// A checkpoint's files given as contents rather than paths (the
+    /// browser demo fetches them): `config.json`, `model.bpk`,
+    /// `tokenizer.json`, `tokens.json`.
+    pub fn from_bytes(
+        config_json: &str,
+        model_bpk: Vec<u8>,
+        tokenizer_json: &str,
+        tokens_json: &str,
+        device: &Device,
+    ) -> Result<Self> {
+        let parse =
+            |what: &str, e: serde_json::Error| crate::error::Error::Config(format!("{what}: {e}"));
+        let cfg: ModelConfig =
+            serde_json::from_str(config_json).map_err(|e| parse("config.json", e))?;
+        cfg.validate()?;
+        let layout = serde_json::from_str(tokens_json).map_err(|e| parse("tokens.json", e))?;
+        let tok = Tokenizer::from_json_with(tokenizer_json, layout)?;
+        let model = checkpoint::model_from_bytes(&cfg, model_bpk, device)
+            .map_err(|e| crate::error::Error::Config(format!("model.bpk: {e}")))?;
+        Ok(Self { cfg, model, tok })
+    }
+
     /// The tokenizer of a checkpoint or of a Hugging Face model directory.
     /// A directory restlm exported keeps its layout in `tokens.json`.
     pub fn load_tokenizer(dir: &Path) -> Result<Tokenizer> {
@@ -121,6 +143,17 @@ impl Policy {
         max_prompt: usize,
         opts: &SampleOptions,
     ) -> Result<Vec<Vec<(String, Generation)>>> {
+        pollster::block_on(self.complete_async(prompts, n, max_prompt, opts))
+    }
+
+    /// [`Policy::complete`] without blocking (WebGPU in a browser).
+    pub async fn complete_async(
+        &self,
+        prompts: &[&str],
+        n: usize,
+        max_prompt: usize,
+        opts: &SampleOptions,
+    ) -> Result<Vec<Vec<(String, Generation)>>> {
         let ids = prompts
             .iter()
             .map(|p| self.prompt_ids(p, max_prompt))
@@ -129,7 +162,7 @@ impl Policy {
             eos: self.tok.eos,
             pad: self.tok.pad,
         };
-        let gens = sample::generate(&self.model, &self.cfg, &special, &ids, n, opts);
+        let gens = sample::generate_async(&self.model, &self.cfg, &special, &ids, n, opts).await;
         gens.into_iter()
             .map(|row| {
                 row.into_iter()

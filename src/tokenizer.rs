@@ -101,6 +101,12 @@ impl Tokenizer {
         Self::from_hf(json.parse::<HfTokenizer>().map_err(tk_err)?)
     }
 
+    /// A `tokenizer.json` text with an explicit layout.
+    pub fn from_json_with(json: &str, layout: Layout) -> Result<Self> {
+        let inner = json.parse::<HfTokenizer>().map_err(tk_err)?;
+        Ok(Self::with_layout(inner, layout))
+    }
+
     pub fn to_json(&self) -> Result<String> {
         self.inner.to_string(false).map_err(tk_err)
     }

@@ -166,6 +166,86 @@ impl<'a> Stage<'a> {
     }
 }
 
+/// One stage's optimizer, schedule and model, stepped one batch at a time
+/// with no I/O. [`train`] drives it with checkpoints, progress and
+/// metrics; the browser demo drives it between frames.
+pub struct Trainer {
+    /// On the autodiff device while training.
+    pub model: Transformer,
+    optim: ModuleOptimizer,
+    rope: Rope,
+    cfg: ModelConfig,
+    tc: TrainConfig,
+    seed: u64,
+    pad: u32,
+    /// Optimizer steps taken in this stage.
+    pub step: usize,
+}
+
+/// What one step did; the loss stays on the device until someone reads it.
+pub struct StepOutput {
+    pub loss: Tensor<1>,
+    pub tokens: usize,
+    pub lr: f64,
+}
+
+impl Trainer {
+    /// Starts a stage from `model` (on a non-autodiff device).
+    pub fn new(
+        model: Transformer,
+        cfg: &ModelConfig,
+        tc: &TrainConfig,
+        seed: u64,
+        pad: u32,
+    ) -> Self {
+        let device = first_device(&model).autodiff();
+        Self {
+            model: model.fork(&device).train(),
+            optim: AdamWConfig::new()
+                .with_weight_decay(tc.weight_decay)
+                .with_grad_clipping(Some(GradientClippingConfig::Norm(tc.grad_clip)))
+                .init(),
+            rope: Rope::new(cfg.head_dim(), cfg.max_seq_len, cfg.rope_theta, &device),
+            cfg: cfg.clone(),
+            tc: tc.clone(),
+            seed,
+            pad,
+            step: 0,
+        }
+    }
+
+    /// One optimizer step on the seeded batch for `self.step` of `data`.
+    pub fn step(&mut self, data: &[Encoded]) -> StepOutput {
+        let (tc, device) = (&self.tc, first_device(&self.model));
+        let rows: Vec<&Encoded> = batch_rows(data.len(), tc.batch_size, self.seed, self.step)
+            .into_iter()
+            .map(|i| &data[i])
+            .collect();
+        let batch = TrainBatch::new(
+            &rows,
+            tc.batch_size,
+            self.cfg.max_seq_len,
+            self.pad,
+            &device,
+        );
+        let loss = batch_loss(&self.model, &self.rope, &batch);
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        let lr = lr_at(tc, self.step);
+        self.model = self.optim.step(lr, self.model.clone(), grads);
+        self.step += 1;
+        StepOutput {
+            loss,
+            tokens: batch.tokens,
+            lr,
+        }
+    }
+
+    /// The model without autodiff, for sampling and evaluation.
+    pub fn policy_model(&self) -> Transformer {
+        self.model.valid()
+    }
+}
+
 /// Trains `model` (on a non-autodiff device) for `stage.cfg.steps` steps on
 /// `data`; returns the trained model, on the same device, without autodiff.
 pub fn train(
@@ -178,49 +258,36 @@ pub fn train(
     metrics: &mut Metrics,
 ) -> Result<Transformer> {
     let tc = stage.cfg;
-    let device = first_device(&model).autodiff();
-    let mut optim: ModuleOptimizer = AdamWConfig::new()
-        .with_weight_decay(tc.weight_decay)
-        .with_grad_clipping(Some(GradientClippingConfig::Norm(tc.grad_clip)))
-        .init();
-    let mut model = model.fork(&device).train();
-    let mut start = 0;
+    let mut trainer = Trainer::new(model, cfg, tc, stage.seed, pad);
     if let Some(dir) = stage.ckpt_dir.filter(|d| d.join("train.json").exists()) {
+        let device = first_device(&trainer.model);
         let (_, m) = checkpoint::load_model(dir, &device)?;
-        model = m.train();
-        optim = checkpoint::load_optim(dir, optim)?;
-        start = checkpoint::load_state(dir)?.step;
+        trainer.model = m.train();
+        trainer.optim = checkpoint::load_optim(dir, trainer.optim)?;
+        trainer.step = checkpoint::load_state(dir)?.step;
         eprintln!(
-            "{}: resuming at step {start} from {}",
+            "{}: resuming at step {} from {}",
             stage.name,
+            trainer.step,
             dir.display()
         );
     }
-    if data.is_empty() || start >= tc.steps {
-        return Ok(model.valid());
+    if data.is_empty() || trainer.step >= tc.steps {
+        return Ok(trainer.policy_model());
     }
-    let rope = Rope::new(cfg.head_dim(), cfg.max_seq_len, cfg.rope_theta, &device);
-    let bar = ProgressBar::new(tc.steps as u64).with_position(start as u64);
+    let bar = ProgressBar::new(tc.steps as u64).with_position(trainer.step as u64);
     bar.set_style(
         ProgressStyle::with_template("{prefix:>14} {bar:30} {pos}/{len} {msg} [{elapsed}<{eta}]")
             .expect("template"),
     );
     bar.set_prefix(stage.name.to_string());
     let (mut tokens, mut t0) = (0usize, Instant::now());
-    for step in start..tc.steps {
-        let rows: Vec<&Encoded> = batch_rows(data.len(), tc.batch_size, stage.seed, step)
-            .into_iter()
-            .map(|i| &data[i])
-            .collect();
-        let batch = TrainBatch::new(&rows, tc.batch_size, cfg.max_seq_len, pad, &device);
-        let loss = batch_loss(&model, &rope, &batch);
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        let lr = lr_at(tc, step);
-        model = optim.step(lr, model, grads);
-        tokens += batch.tokens;
-        let done = step + 1;
+    while trainer.step < tc.steps {
+        let out = trainer.step(data);
+        tokens += out.tokens;
+        let (done, lr) = (trainer.step, out.lr);
         if done % 10 == 0 || done == tc.steps || done % tc.eval_every == 0 {
-            let loss: f32 = loss.into_scalar();
+            let loss: f32 = out.loss.into_scalar();
             let tps = tokens as f64 / t0.elapsed().as_secs_f64();
             bar.set_message(format!("loss {loss:.3} lr {lr:.1e} {tps:.0} tok/s"));
             let mut row = serde_json::json!({
@@ -228,20 +295,20 @@ pub fn train(
                 "loss": loss, "lr": lr, "tokens_per_s": tps,
             });
             if done % tc.eval_every == 0 || done == tc.steps {
-                let held = eval_loss(&model.valid(), cfg, eval, tc.batch_size, pad);
+                let valid = trainer.policy_model();
+                let held = eval_loss(&valid, cfg, eval, tc.batch_size, pad);
                 row["eval_loss"] = held.into();
                 if let Some(dir) = stage.ckpt_dir {
                     let state = TrainState {
                         step: done,
                         total_steps: stage.total_steps_before + done,
                     };
-                    let valid = model.valid();
                     checkpoint::save(
                         dir,
                         Saved {
                             config: cfg,
                             model: &valid,
-                            optim: Some(&optim),
+                            optim: Some(&trainer.optim),
                             state: &state,
                             tokenizer: stage.tokenizer,
                         },
@@ -254,5 +321,5 @@ pub fn train(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    Ok(model.valid())
+    Ok(trainer.policy_model())
 }

@@ -72,12 +72,22 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<(ModelConfig, Transform
     let cfg = load_config(dir)?;
     let path = dir.join("model.bpk");
     let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
-    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
-        .map_err(|e| Error::file(&path, format!("not a weights file: {e}")))?;
-    let model = Transformer::new(&cfg, device)
-        .try_load_record(record)
-        .map_err(|e| Error::file(&path, format!("weights do not fit config.json: {e}")))?;
+    let model = model_from_bytes(&cfg, bytes, device).map_err(|e| Error::file(&path, e))?;
     Ok((cfg, model))
+}
+
+/// A model of shape `cfg` from the bytes of a `model.bpk` (a checkpoint
+/// fetched over the network by the browser demo, or read from disk).
+pub fn model_from_bytes(
+    cfg: &ModelConfig,
+    bytes: Vec<u8>,
+    device: &Device,
+) -> std::result::Result<Transformer, String> {
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
+        .map_err(|e| format!("not a weights file: {e}"))?;
+    Transformer::new(cfg, device)
+        .try_load_record(record)
+        .map_err(|e| format!("weights do not fit config.json: {e}"))
 }
 
 pub fn load_optim(

@@ -31,12 +31,19 @@ pub fn supported(device: &Device) -> bool {
 /// The next token of every row of `logits` [B, V], chosen on the device:
 /// only B × 2 numbers come back to the host.
 pub fn sample_rows(logits: Tensor<2>, rows: &[RowParams]) -> Vec<(u32, f32)> {
+    pollster::block_on(sample_rows_async(logits, rows))
+}
+
+/// [`sample_rows`] for callers that must not block (WebGPU in a browser).
+pub async fn sample_rows_async(logits: Tensor<2>, rows: &[RowParams]) -> Vec<(u32, f32)> {
     let device = logits.device();
     let b = rows.len();
     let params = Tensor::<2>::from_data(TensorData::new(RowParams::packed(rows), [b, 4]), &device);
     let out = <Dispatch as KernelOps>::sample_rows(logits.into_dispatch(), params.into_dispatch());
     let host: Vec<f32> = Tensor::<2>::from_dispatch(out)
-        .into_data()
+        .into_data_async()
+        .await
+        .expect("sampling kernel output")
         .try_to_vec()
         .expect("f32 output");
     host.chunks_exact(2).map(|c| (c[0] as u32, c[1])).collect()

@@ -7,7 +7,7 @@ pub mod kernels;
 mod pick;
 pub mod reference;
 
-pub use kernels::{sample_rows, target_logprobs};
+pub use kernels::{sample_rows, sample_rows_async, target_logprobs};
 pub use pick::{PickOptions, candidates, pick, row_params};
 pub use reference::{RowParams, argmax, logsumexp};
 
@@ -57,20 +57,26 @@ pub fn generate(
     n: usize,
     opts: &SampleOptions,
 ) -> Vec<Vec<Generation>> {
+    pollster::block_on(generate_async(model, cfg, special, prompts, n, opts))
+}
+
+/// [`generate`] for callers that must not block: in a browser, WebGPU
+/// hands data back only through the event loop.
+pub async fn generate_async(
+    model: &Transformer,
+    cfg: &ModelConfig,
+    special: &Special,
+    prompts: &[Vec<u32>],
+    n: usize,
+    opts: &SampleOptions,
+) -> Vec<Vec<Generation>> {
     let rows: Vec<&Vec<u32>> = prompts
         .iter()
         .flat_map(|p| std::iter::repeat_n(p, n))
         .collect();
     let mut out = Vec::with_capacity(rows.len());
     for (c, chunk) in rows.chunks(opts.batch_size).enumerate() {
-        out.extend(generate_rows(
-            model,
-            cfg,
-            special,
-            chunk,
-            c * opts.batch_size,
-            opts,
-        ));
+        out.extend(generate_rows(model, cfg, special, chunk, c * opts.batch_size, opts).await);
     }
     let mut grouped = Vec::with_capacity(prompts.len());
     let mut it = out.into_iter();
@@ -80,7 +86,7 @@ pub fn generate(
     grouped
 }
 
-fn generate_rows(
+async fn generate_rows(
     model: &Transformer,
     cfg: &ModelConfig,
     special: &Special,
@@ -160,9 +166,10 @@ fn generate_rows(
             }
         }
         let picks = if on_device {
-            sample_rows(last, &params)
+            sample_rows_async(last, &params).await
         } else {
-            let host: Vec<f32> = last.into_data().try_to_vec::<f32>().expect("f32 logits");
+            let data = last.into_data_async().await.expect("logits");
+            let host: Vec<f32> = data.try_to_vec::<f32>().expect("f32 logits");
             host.chunks_exact(vocab)
                 .zip(&params)
                 .map(|(row, p)| reference::sample_row(row, p))

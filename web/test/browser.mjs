@@ -1,0 +1,111 @@
+// Runs the demo (web/dist, built by web/build.sh) in Debian's headless
+// Chromium through playwright-core, twice: with WebGPU on SwiftShader, and
+// with WebGPU disabled so the page falls back to burn's CPU backend. Each
+// run does one Grow and one Improve and checks that rewards are shown and
+// that the held-out reward was recomputed; screenshots go to web/test/out/.
+import { chromium } from "playwright-core";
+import http from "node:http";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const dist = path.resolve(here, "../dist");
+const out = path.resolve(here, "out");
+fs.mkdirSync(out, { recursive: true });
+if (!fs.existsSync(path.join(dist, "index.html"))) {
+  console.error(`${dist}/index.html missing: run web/build.sh first`);
+  process.exit(2);
+}
+
+const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".json": "application/json" };
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, "http://x");
+  const file = path.join(dist, url.pathname === "/" ? "index.html" : decodeURIComponent(url.pathname));
+  if (!file.startsWith(dist) || !fs.existsSync(file)) {
+    res.writeHead(404).end();
+    return;
+  }
+  res.writeHead(200, { "content-type": types[path.extname(file)] || "application/octet-stream" });
+  fs.createReadStream(file).pipe(res);
+});
+await new Promise((r) => server.listen(0, "127.0.0.1", r));
+const port = server.address().port;
+
+// A fresh profile each run (playwright's persistent context owns
+// --user-data-dir); headless comes from playwright's own flag.
+const common = [
+  "--no-sandbox", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+];
+const modes = [
+  { name: "webgpu", expect: /^webgpu:/, args: ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-webgpu-adapter=swiftshader"] },
+  { name: "cpu", expect: /^cpu:/, args: ["--disable-features=WebGPU"] },
+];
+const only = process.argv[2];
+// Small sizes: SwiftShader compiles every shader shape in software.
+const query = process.env.QUERY ||
+  "backend=auto&prompts=8&samples=2&heldout=8&steps=4&thresholds=30,50&chunk=8&max_new_tokens=32";
+const minutes = 20;
+let failed = false;
+
+for (const mode of modes.filter((m) => !only || m.name === only)) {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "restlm-chromium-"));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: [...common, ...mode.args],
+    viewport: { width: 1000, height: 1100 },
+  });
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  const state = (s) => page.waitForSelector(`body[data-state="${s}"], body[data-state="error"]`, { timeout: minutes * 60e3 });
+  const check = async (what, ok) => {
+    if (!ok) throw new Error(`${mode.name}: ${what}`);
+  };
+  try {
+    const t0 = Date.now();
+    await page.goto(`http://127.0.0.1:${port}/?${query}`);
+    await state("ready");
+    const status = await page.textContent("#status");
+    await check(`page failed: ${status}`, (await page.getAttribute("body", "data-state")) === "ready");
+    const backend = await page.getAttribute("body", "data-backend");
+    await check(`backend "${backend}" is not ${mode.expect}`, mode.expect.test(backend));
+    const start = Number(await page.getAttribute("#heldout li", "data-value"));
+    await check("no starting held-out reward", Number.isFinite(start));
+
+    await page.click("#grow");
+    await state("grown");
+    const rewards = await page.$$eval("tr.sample td.r", (tds) => tds.map((td) => Number(td.textContent)));
+    await check("Grow showed no rewards", rewards.length > 0 && rewards.every((r) => r >= 0 && r <= 100));
+    const growSecs = Number(await page.getAttribute("body", "data-grow-seconds"));
+
+    await page.click("#improve");
+    await state("improved");
+    const held = await page.$$eval("#heldout li", (lis) => lis.map((li) => [li.dataset.step, Number(li.dataset.value)]));
+    await check(`held-out not recomputed after Improve: ${JSON.stringify(held)}`,
+      held.length === 3 && held.slice(1).every(([s, v]) => s.startsWith("g1-i") && Number.isFinite(v)));
+    const improveSecs = Number(await page.getAttribute("body", "data-improve-seconds"));
+    const shot = path.join(out, `${mode.name}.png`);
+    await page.screenshot({ path: shot, fullPage: true });
+    console.log(`${mode.name}: ${backend}`);
+    console.log(`  ${rewards.length} grown samples shown; Grow ${growSecs.toFixed(1)} s, Improve (${held.length - 1} thresholds) ${improveSecs.toFixed(1)} s, page total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(`  held-out reward: ${held.map(([s, v]) => `${s} ${v.toFixed(2)}`).join(", ")}`);
+    console.log(`  screenshot ${shot}`);
+    if (errors.length) console.log(`  console errors: ${errors.join(" | ")}`);
+  } catch (e) {
+    failed = true;
+    console.error(`FAIL ${e.message}`);
+    console.error(`  status: ${await page.textContent("#status").catch(() => "?")}`);
+    if (errors.length) console.error(`  console errors: ${errors.join(" | ")}`);
+    await page.screenshot({ path: path.join(out, `${mode.name}-failed.png`), fullPage: true }).catch(() => {});
+  } finally {
+    await browser.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+server.close();
+process.exit(failed ? 1 : 0);

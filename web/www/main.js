@@ -1,0 +1,150 @@
+// The page: loads the policy, then drives restlm's Demo one awaited unit
+// of work at a time (a batch of prompts, one optimizer step), yielding to
+// the event loop in between so the page stays responsive.
+import init, { Demo } from "./pkg/restlm_web.js";
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const backend = params.get("backend") || "auto";
+const sizes = {};
+for (const k of ["prompts", "samples", "heldout", "steps", "chunk", "max_new_tokens"]) {
+  if (params.has(k)) sizes[k] = Number(params.get(k));
+}
+if (params.has("thresholds")) sizes.thresholds = params.get("thresholds").split(",").map(Number);
+
+const yieldToPage = () => new Promise((r) => setTimeout(r, 0));
+const points = []; // [label, held-out reward]
+
+function setState(state, text) {
+  document.body.dataset.state = state;
+  $("status").textContent = text;
+}
+
+function draw() {
+  const c = $("chart"), g = c.getContext("2d");
+  const W = c.width, H = c.height, L = 48, B = 28, T = 14, R = 16;
+  g.clearRect(0, 0, W, H);
+  g.strokeStyle = "#c9cfdc"; g.fillStyle = "#5a6275"; g.font = "12px system-ui";
+  for (let y = 0; y <= 100; y += 20) {
+    const py = T + (H - T - B) * (1 - y / 100);
+    g.beginPath(); g.moveTo(L, py); g.lineTo(W - R, py); g.stroke();
+    g.fillText(String(y), 16, py + 4);
+  }
+  g.save(); g.translate(12, H / 2 + 40); g.rotate(-Math.PI / 2);
+  g.fillText("held-out chrF", 0, 0); g.restore();
+  if (!points.length) return;
+  const n = Math.max(points.length - 1, 1);
+  const xy = points.map(([, v], i) => [L + (W - L - R) * (i / n), T + (H - T - B) * (1 - v / 100)]);
+  g.strokeStyle = "#3a5bd9"; g.lineWidth = 2; g.beginPath();
+  xy.forEach(([x, y], i) => (i ? g.lineTo(x, y) : g.moveTo(x, y))); g.stroke();
+  g.fillStyle = "#3a5bd9";
+  xy.forEach(([x, y], i) => {
+    g.beginPath(); g.arc(x, y, 4, 0, 2 * Math.PI); g.fill();
+    g.fillStyle = "#1d2330"; g.fillText(points[i][0], x - 14, H - 8);
+    g.fillText(points[i][1].toFixed(1), x - 12, y - 9); g.fillStyle = "#3a5bd9";
+  });
+}
+
+function addHeldout(label, value) {
+  points.push([label, value]);
+  const li = document.createElement("li");
+  li.dataset.step = label;
+  li.dataset.value = value;
+  li.textContent = `${label}: ${value.toFixed(2)}`;
+  $("heldout").appendChild(li);
+  draw();
+}
+
+function showSamples(rows) {
+  const body = $("samples").querySelector("tbody");
+  for (const r of rows) {
+    const tr = document.createElement("tr");
+    const cls = r.reward >= 60 ? "hi" : r.reward < 30 ? "lo" : "";
+    for (const [text, c] of [[r.prompt, ""], [r.sample, ""], [r.reference, ""], [r.reward.toFixed(1), `r ${cls}`]]) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      if (c) td.className = c;
+      tr.appendChild(td);
+    }
+    tr.className = "sample";
+    body.appendChild(tr);
+  }
+}
+
+let demo, growN = 0, improveN = 0;
+
+async function grow() {
+  $("grow").disabled = $("improve").disabled = true;
+  const body = $("samples").querySelector("tbody");
+  body.replaceChildren();
+  const chunks = demo.start_grow();
+  growN += 1;
+  const t0 = performance.now();
+  let all = [];
+  for (let i = 0; i < chunks; i++) {
+    setState("growing", `Grow ${growN}: batch ${i + 1}/${chunks}…`);
+    const rows = JSON.parse(await demo.grow_chunk(i));
+    all = all.concat(rows);
+    if (i === 0) showSamples(rows.slice(0, 24));
+    await yieldToPage();
+  }
+  const mean = all.reduce((s, r) => s + r.reward, 0) / all.length;
+  const secs = (performance.now() - t0) / 1000;
+  $("growinfo").textContent = `(${all.length} samples, mean chrF ${mean.toFixed(1)}, ${secs.toFixed(1)} s)`;
+  document.body.dataset.growSeconds = secs.toFixed(2);
+  setState("grown", `Grow ${growN}: ${all.length} samples, mean reward ${mean.toFixed(1)}`);
+  $("grow").disabled = $("improve").disabled = false;
+}
+
+async function improve() {
+  $("grow").disabled = $("improve").disabled = true;
+  const t0 = performance.now();
+  const taus = JSON.parse(demo.thresholds());
+  improveN += 1;
+  for (const [k, tau] of taus.entries()) {
+    const kept = demo.start_improve(tau);
+    const steps = sizes.steps ?? 20;
+    let loss = NaN;
+    for (let s = 0; s < steps; s++) {
+      loss = await demo.improve_step();
+      setState("improving", `Improve τ = ${tau}: kept ${kept}, step ${s + 1}/${steps}, loss ${loss.toFixed(3)}`);
+      await yieldToPage();
+    }
+    setState("evaluating", `τ = ${tau}: scoring held-out prompts…`);
+    addHeldout(`g${growN}-i${k + 1}`, await demo.evaluate());
+  }
+  const secs = (performance.now() - t0) / 1000;
+  document.body.dataset.improveSeconds = secs.toFixed(2);
+  setState("improved", `Improve done in ${secs.toFixed(1)} s; held-out reward ${points.at(-1)[1].toFixed(2)}`);
+  $("grow").disabled = $("improve").disabled = false;
+}
+
+async function main() {
+  try {
+    await init();
+    const get = (f) => fetch(`policy/${f}`).then((r) => {
+      if (!r.ok) throw new Error(`policy/${f}: HTTP ${r.status}`);
+      return r;
+    });
+    const [cfg, bpk, tok, layout] = await Promise.all([
+      get("config.json").then((r) => r.text()),
+      get("model.bpk").then((r) => r.arrayBuffer()),
+      get("tokenizer.json").then((r) => r.text()),
+      get("tokens.json").then((r) => r.text()),
+    ]);
+    demo = await Demo.create(backend, JSON.stringify(sizes), cfg, new Uint8Array(bpk), tok, layout);
+    $("backend").textContent = demo.backend();
+    document.body.dataset.backend = demo.backend();
+    setState("evaluating", "scoring the starting policy on held-out prompts…");
+    addHeldout("start", await demo.evaluate());
+    setState("ready", "ready: press Grow");
+    $("grow").disabled = false;
+    $("grow").onclick = grow;
+    $("improve").onclick = improve;
+  } catch (e) {
+    setState("error", `error: ${e}`);
+    console.error(e);
+  }
+}
+
+main();
