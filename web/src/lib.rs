@@ -98,7 +98,7 @@ impl Demo {
     ) -> Result<Demo, JsValue> {
         console_error_panic_hook::set_once();
         let selected = restlm::device::select_async(&backend).await.map_err(js)?;
-        let device: Device = selected.device;
+        let device: Device = selected.device.clone();
         let sizes: Sizes = serde_json::from_str(&sizes_json).map_err(js)?;
         let mut cfg = RunConfig::default();
         cfg.sample.max_new_tokens = sizes.max_new_tokens;
@@ -126,9 +126,14 @@ impl Demo {
             improving: None,
             reward,
         };
+        let sampler = if restlm::sample::kernels::supported(&device) {
+            "next token chosen on the device"
+        } else {
+            "next token chosen on the host"
+        };
         Ok(Demo {
             state: Rc::new(RefCell::new(state)),
-            backend: selected.description,
+            backend: format!("{}; {sampler}", selected.description),
         })
     }
 

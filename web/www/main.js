@@ -103,7 +103,8 @@ async function improve() {
   improveN += 1;
   for (const [k, tau] of taus.entries()) {
     const kept = demo.start_improve(tau);
-    const steps = sizes.steps ?? 20;
+    // Nothing reached τ: no training, as the CLI skips an empty filter.
+    const steps = kept === 0 ? 0 : (sizes.steps ?? 20);
     let loss = NaN;
     for (let s = 0; s < steps; s++) {
       loss = await demo.improve_step();
