@@ -7,7 +7,7 @@ use super::reference::{self, RowParams};
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Backend, Dispatch, backend_extension};
+use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension};
 use burn::prelude::*;
 
 #[backend_extension(Cube: cfg(feature = "wgpu"), Flex)]
@@ -19,13 +19,23 @@ pub trait KernelOps: Backend {
     fn target_logprobs(logits: FloatTensor<Self>, targets: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
-/// Whether `device` runs these ops (wgpu with WGSL, or the CPU backend).
-/// Elsewhere callers take the host path.
+/// Whether `device` runs these ops: the wgpu runtime compiling WGSL (a
+/// `vulkan` build compiles SPIR-V, which takes no WGSL template), or the CPU
+/// backend. Autodiff devices and anything else take the host path (or
+/// burn's differentiable ops).
 pub fn supported(device: &Device) -> bool {
-    let name = format!("{device:?}").to_lowercase();
-    let wgsl = cfg!(feature = "wgpu") && !cfg!(feature = "vulkan") && name.contains("wgpu");
-    let autodiff = name.contains("autodiff");
-    !autodiff && (wgsl || name.contains("flex"))
+    if device.is_autodiff() {
+        return false;
+    }
+    match device.as_dispatch() {
+        DispatchDevice::Flex(_) => true,
+        #[cfg(feature = "wgpu")]
+        DispatchDevice::Cube(cube) => {
+            !cfg!(feature = "vulkan") && matches!(cube, burn_cubecl::CubeDevice::Wgpu(_))
+        }
+        #[allow(unreachable_patterns)]
+        _ => false,
+    }
 }
 
 /// The next token of every row of `logits` [B, V], chosen on the device:
