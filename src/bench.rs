@@ -102,7 +102,7 @@ pub struct StepTimes {
 }
 
 pub fn sampling_step(device: &Device, b: usize, v: usize, reps: usize) -> StepTimes {
-    use crate::sample::reference::{RowParams, sample_row};
+    use crate::sample::reference::{RowParams, sample_rows as sample_rows_host};
     use crate::sample::sample_rows;
     use burn::tensor::Distribution;
     use burn::tensor::activation::{log_softmax, softmax};
@@ -139,10 +139,7 @@ pub fn sampling_step(device: &Device, b: usize, v: usize, reps: usize) -> StepTi
     };
     let host = |params: &[RowParams]| {
         let xs: Vec<f32> = logits.clone().into_data().try_to_vec().expect("f32");
-        xs.chunks_exact(v)
-            .zip(params)
-            .map(|(row, p)| sample_row(row, p))
-            .collect::<Vec<_>>()
+        sample_rows_host(&xs, params)
     };
     // `reps` runs after a warm-up (which compiles kernels on GPU backends),
     // or fewer when a path is so slow that 5 s pass first.

@@ -44,6 +44,11 @@ fn tk_err(e: impl std::fmt::Display) -> Error {
     Error::Tokenizer(e.to_string())
 }
 
+fn read(path: &Path) -> Result<HfTokenizer> {
+    HfTokenizer::from_file(path)
+        .map_err(|e| Error::file(path, format!("not a tokenizer.json: {e}")))
+}
+
 impl Tokenizer {
     /// Trains a byte-level BPE with `vocab_size` entries (specials included)
     /// on `texts`. Any byte sequence stays encodable: the 256 byte symbols
@@ -89,8 +94,7 @@ impl Tokenizer {
 
     /// A `tokenizer.json` file with an explicit layout (None: restlm's specials).
     pub fn load_file(path: &Path, layout: Option<Layout>) -> Result<Self> {
-        let inner = HfTokenizer::from_file(path)
-            .map_err(|e| Error::file(path, format!("not a tokenizer.json: {e}")))?;
+        let inner = read(path)?;
         match layout {
             Some(layout) => Ok(Self::with_layout(inner, layout)),
             None => Self::from_hf(inner),
@@ -156,8 +160,7 @@ impl Tokenizer {
     /// gives them, and "\n" between prompt and target.
     pub fn imported(dir: &Path, eos: u32, pad: u32) -> Result<Self> {
         let path = dir.join("tokenizer.json");
-        let inner = HfTokenizer::from_file(&path)
-            .map_err(|e| Error::file(&path, format!("not a tokenizer.json: {e}")))?;
+        let inner = read(&path)?;
         let with_specials = inner.encode("", true).map_err(tk_err)?;
         let bos = with_specials.get_ids().first().copied();
         let sep = inner

@@ -75,15 +75,11 @@ fn host(t: FlexTensor) -> Vec<f32> {
 
 impl KernelOps for Flex {
     fn sample_rows(logits: FlexTensor, params: FlexTensor) -> FlexTensor {
-        let v = logits.layout().shape()[1];
         let (xs, ps) = (host(logits), host(params));
-        let out: Vec<f32> = xs
-            .chunks_exact(v)
-            .zip(ps.chunks_exact(4))
-            .flat_map(|(row, p)| {
-                let (tok, lp) = reference::sample_row(row, &RowParams::unpack(p));
-                [tok as f32, lp]
-            })
+        let rows: Vec<RowParams> = ps.chunks_exact(4).map(RowParams::unpack).collect();
+        let out: Vec<f32> = reference::sample_rows(&xs, &rows)
+            .into_iter()
+            .flat_map(|(tok, lp)| [tok as f32, lp])
             .collect();
         let b = out.len() / 2;
         FlexTensor::from_data(TensorData::new(out, [b, 2]))

@@ -170,10 +170,7 @@ async fn generate_rows(
         } else {
             let data = last.into_data_async().await.expect("logits");
             let host: Vec<f32> = data.try_to_vec::<f32>().expect("f32 logits");
-            host.chunks_exact(vocab)
-                .zip(&params)
-                .map(|(row, p)| reference::sample_row(row, p))
-                .collect()
+            reference::sample_rows(&host, &params)
         };
         pos += t;
         let mut next = vec![special.pad as i64; b];

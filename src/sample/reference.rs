@@ -152,6 +152,17 @@ pub fn sample_row(logits: &[f32], p: &RowParams) -> (u32, f32) {
     )
 }
 
+/// [`sample_row`] for each row of `logits` ([rows, V] row-major), with
+/// that row's parameters.
+pub fn sample_rows(logits: &[f32], params: &[RowParams]) -> Vec<(u32, f32)> {
+    let v = logits.len() / params.len().max(1);
+    logits
+        .chunks_exact(v)
+        .zip(params)
+        .map(|(row, p)| sample_row(row, p))
+        .collect()
+}
+
 /// log softmax(logits)[target]; NaN for a target outside the row.
 pub fn target_logprob(logits: &[f32], target: usize) -> f32 {
     match logits.get(target) {
