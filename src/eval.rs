@@ -1,5 +1,6 @@
 //! Held-out scoring: the policy's greedy and sampled outputs on prompts it
-//! never trained on, under the run's reward, plus chrF and BLEU.
+//! never trained on, under the run's reward, plus the reward's own second
+//! metric and chrF and BLEU against the references where there are some.
 
 use crate::data::Record;
 use crate::error::Result;
@@ -17,7 +18,7 @@ pub struct EvalSetup<'a> {
     pub reward_batch: usize,
 }
 
-fn mean(xs: &[f64]) -> f64 {
+pub fn mean(xs: &[f64]) -> f64 {
     if xs.is_empty() {
         0.0
     } else {
@@ -31,51 +32,70 @@ pub fn evaluate(
     reward: &mut dyn Reward,
     step: &str,
 ) -> Result<EvalRow> {
+    pollster::block_on(evaluate_async(policy, setup, reward, step))
+}
+
+/// [`evaluate`] without blocking (the browser page awaits it). With
+/// `setup.samples == 0` the sampled reward is skipped (NaN).
+pub async fn evaluate_async(
+    policy: &Policy,
+    setup: &EvalSetup<'_>,
+    reward: &mut dyn Reward,
+    step: &str,
+) -> Result<EvalRow> {
     let prompts: Vec<&str> = setup.records.iter().map(|r| r.prompt.as_str()).collect();
     let greedy_opts = SampleOptions {
         pick: PickOptions::GREEDY,
         ..setup.sample.clone()
     };
-    let greedy = policy.complete(&prompts, 1, setup.max_prompt, &greedy_opts)?;
+    let greedy = policy
+        .complete_async(&prompts, 1, setup.max_prompt, &greedy_opts)
+        .await?;
     let greedy_items: Vec<Item> = setup
         .records
         .iter()
         .zip(&greedy)
-        .map(|(r, g)| Item {
-            prompt: &r.prompt,
-            sample: &g[0].0,
-            reference: &r.target,
-        })
+        .map(|(r, g)| Item::of(r, &g[0].0))
         .collect();
     let greedy_scores = reward::score_all(reward, &greedy_items, setup.reward_batch)?;
-    let chrf: Vec<f64> = greedy_items
-        .iter()
-        .map(|i| reward::sentence_chrf(i.sample, i.reference))
-        .collect();
-    let bleu: Vec<f64> = greedy_items
-        .iter()
-        .map(|i| reward::sentence_bleu(i.sample, i.reference))
-        .collect();
-    let sampled = policy.complete(&prompts, setup.samples, setup.max_prompt, &setup.sample)?;
+    // Metrics against the references, where every held-out prompt has some.
+    let referenced = greedy_items.iter().all(|i| !i.references.is_empty());
+    let over_refs = |f: fn(&str, &[String]) -> f64| {
+        referenced.then(|| mean(&greedy_items.iter().map(|i| f(i.sample, i.references)).collect::<Vec<_>>()))
+    };
+    let chrf = over_refs(reward::sentence_chrf_multi);
+    let bleu = over_refs(reward::sentence_bleu_multi);
+    let second = reward
+        .second_metric()
+        .map(|m| mean(&greedy_items.iter().map(|i| (m.score)(i)).collect::<Vec<_>>()));
+    if setup.samples == 0 {
+        return Ok(EvalRow {
+            step: step.to_string(),
+            greedy_reward: mean(&greedy_scores),
+            sampled_reward: f64::NAN,
+            second,
+            chrf,
+            bleu,
+            kept: 0,
+        });
+    }
+    let sampled = policy
+        .complete_async(&prompts, setup.samples, setup.max_prompt, &setup.sample)
+        .await?;
     let sampled_items: Vec<Item> = setup
         .records
         .iter()
         .zip(&sampled)
-        .flat_map(|(r, row)| {
-            row.iter().map(move |(text, _)| Item {
-                prompt: &r.prompt,
-                sample: text,
-                reference: &r.target,
-            })
-        })
+        .flat_map(|(r, row)| row.iter().map(move |(text, _)| Item::of(r, text)))
         .collect();
     let sampled_scores = reward::score_all(reward, &sampled_items, setup.reward_batch)?;
     Ok(EvalRow {
         step: step.to_string(),
         greedy_reward: mean(&greedy_scores),
         sampled_reward: mean(&sampled_scores),
-        chrf: mean(&chrf),
-        bleu: mean(&bleu),
+        second,
+        chrf,
+        bleu,
         kept: 0,
     })
 }

@@ -3,12 +3,12 @@
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use restlm::burn::module::Module;
-use restlm::config::{LossKind, RunConfig};
+use restlm::config::{LossKind, RewardKind, RunConfig};
 use restlm::data::{encode_records, read_records};
 use restlm::model::checkpoint::TrainState;
 use restlm::report::{self, Metrics};
 use restlm::rest::grow::GrowSetup;
-use restlm::rest::run::{RunOptions, load_data, sample_options};
+use restlm::rest::run::{RunOptions, load_data, reward_for, sample_options};
 use restlm::reward::{self, Item};
 use restlm::sample::PickOptions;
 use restlm::train::{self, Stage};
@@ -44,7 +44,16 @@ enum Command {
         #[arg(long)]
         init: Option<PathBuf>,
     },
-    /// Supervised fine-tuning on (prompt, target) JSONL.
+    /// ReST against equal-step SFT, best-of-N, ReST-EM and an unfiltered
+    /// control, over several seeds: prints a table, writes compare.json
+    /// and compare.svg (resumable).
+    Compare {
+        #[arg(long, default_value_t = 3)]
+        seeds: usize,
+        #[arg(long, default_value = "runs/compare")]
+        out: PathBuf,
+    },
+    /// Supervised fine-tuning on the records of a JSONL file that have a target.
     Sft {
         /// Fine-tune this policy (restlm checkpoint or Hugging Face model
         /// directory) instead of a fresh model.
@@ -103,8 +112,8 @@ enum Command {
         #[arg(long)]
         best_of: Option<usize>,
         /// chrf | bleu | exact | external (scored against --reference).
-        #[arg(long, default_value = "chrf")]
-        reward: String,
+        #[arg(long, value_enum, default_value = "chrf")]
+        reward: SampleReward,
         #[arg(long)]
         reference: Vec<String>,
     },
@@ -121,6 +130,14 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         steps: usize,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SampleReward {
+    Chrf,
+    Bleu,
+    Exact,
+    External,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -169,12 +186,25 @@ fn real_main() -> Result<()> {
                 },
                 &dev,
             )?;
-            println!("\n{}", report::table(&rows));
+            let (train_set, eval_set) = load_data(&cfg)?;
+            let reward = reward_for(&cfg, &train_set, &eval_set)?;
+            let second = reward.second_metric().map(|m| m.name);
+            println!("\nheld-out reward `{}`", reward.name());
+            println!("{}", report::table(&rows, second));
             println!(
                 "run dir {}: metrics.jsonl, reward.svg, best/ ({:.0} s)",
                 cfg.run_dir.display(),
                 t0.elapsed().as_secs_f64()
             );
+            println!(
+                "is it better than more SFT? `restlm compare` runs this config against \
+                 equal-step SFT, best-of-N and ReST-EM over 3 seeds"
+            );
+        }
+        Command::Compare { seeds, out } => {
+            let c = rest::compare::compare(&cfg, seeds, &out, &dev)?;
+            println!("\n{}", rest::compare::table(&c));
+            println!("{}: compare.json, compare.svg, one run directory per arm and seed", out.display());
         }
         Command::Sft {
             init,
@@ -187,7 +217,8 @@ fn real_main() -> Result<()> {
             let (train_set, eval_set) = load_data(&cfg)?;
             let texts: Vec<&str> = train_set
                 .iter()
-                .flat_map(|r| [r.prompt.as_str(), r.target.as_str()])
+                .flat_map(|r| std::iter::once(&r.prompt).chain(&r.references))
+                .map(String::as_str)
                 .collect();
             let mut policy = match &init {
                 Some(dir) => Policy::load(dir, &dev)
@@ -231,11 +262,13 @@ fn real_main() -> Result<()> {
         } => {
             let policy = Policy::load(&policy, &dev)?;
             // Grow needs only the prompts (and references): no held-out set.
-            let train_set = match data.or(cfg.data.train.clone()) {
+            let train_set = match data.clone().or(cfg.data.train.clone()) {
                 Some(path) => read_records(&path)?,
                 None => load_data(&cfg)?.0,
             };
-            let mut reward = reward::from_config(&cfg.reward)?;
+            let task = data.is_none().then_some(cfg.data.task);
+            let mut reward = reward::from_config(&cfg.reward, cfg.data.embedded_task().and(task))?;
+            reward::check_records(reward.as_ref(), &train_set, "grow data")?;
             let setup = GrowSetup {
                 grow_step,
                 samples_per_prompt: n.unwrap_or(cfg.rest.samples_per_prompt),
@@ -332,8 +365,13 @@ fn real_main() -> Result<()> {
                         );
                     }
                     let mut rc = cfg.reward.clone();
-                    rc.kind = reward_kind;
-                    Some(reward::from_config(&rc)?)
+                    rc.kind = match reward_kind {
+                        SampleReward::Chrf => RewardKind::Chrf,
+                        SampleReward::Bleu => RewardKind::Bleu,
+                        SampleReward::Exact => RewardKind::Exact,
+                        SampleReward::External => RewardKind::External,
+                    };
+                    Some(reward::from_config(&rc, None)?)
                 }
                 None => None,
             };
@@ -341,14 +379,13 @@ fn real_main() -> Result<()> {
                 println!("> {p}");
                 match scorer.as_mut() {
                     Some(r) => {
-                        let items: Vec<Item> = row
-                            .iter()
-                            .map(|(s, _)| Item {
-                                prompt: p,
-                                sample: s,
-                                reference: &reference[i],
-                            })
-                            .collect();
+                        let record = restlm::data::Record::labeled(
+                            "",
+                            p.to_string(),
+                            reference[i].clone(),
+                        );
+                        let items: Vec<Item> =
+                            row.iter().map(|(s, _)| Item::of(&record, s)).collect();
                         let scores = reward::score_all(r.as_mut(), &items, cfg.reward.batch_size)?;
                         let best = (0..scores.len())
                             .max_by(|&a, &b| scores[a].total_cmp(&scores[b]))

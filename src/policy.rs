@@ -89,18 +89,20 @@ impl Policy {
         )
     }
 
-    /// Trains this policy in place (SFT or an Improve step).
+    /// Trains this policy in place (SFT or an Improve step); returns the
+    /// target tokens trained on.
     pub fn fine_tune(
         &mut self,
         data: &[crate::data::Encoded],
         held: &[crate::data::Encoded],
         stage: crate::train::Stage<'_>,
         metrics: &mut crate::report::Metrics,
-    ) -> Result<()> {
+    ) -> Result<usize> {
         let model = self.model.clone();
-        self.model =
+        let (model, tokens) =
             crate::train::train(model, &self.cfg, data, held, self.tok.pad, stage, metrics)?;
-        Ok(())
+        self.model = model;
+        Ok(tokens)
     }
 
     /// Σ log π(target | prompt) of each record's target (and eos), with

@@ -9,6 +9,9 @@ use std::path::Path;
 use tokenizers::models::TrainerWrapper;
 use tokenizers::models::bpe::{BPE, BpeTrainerBuilder};
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+use tokenizers::pre_tokenizers::digits::Digits;
+use tokenizers::pre_tokenizers::sequence::Sequence;
+use tokenizers::pre_tokenizers::PreTokenizerWrapper;
 use tokenizers::{AddedToken, Tokenizer as HfTokenizer};
 
 pub const PAD: &str = "<pad>";
@@ -51,7 +54,7 @@ fn read(path: &Path) -> Result<HfTokenizer> {
 
 impl Tokenizer {
     /// Trains a byte-level BPE with `vocab_size` entries (specials included)
-    /// on `texts`. Any byte sequence stays encodable: the 256 byte symbols
+    /// on `texts`, digits split one by one. Any byte sequence stays encodable: the 256 byte symbols
     /// are always in the vocabulary.
     pub fn train<S: AsRef<str> + Send + Sync>(texts: &[S], vocab_size: usize) -> Result<Self> {
         let specials: Vec<AddedToken> = [PAD, BOS, EOS, SEP]
@@ -67,7 +70,12 @@ impl Tokenizer {
             .build()
             .into();
         let mut inner = HfTokenizer::new(BPE::default());
-        inner.with_pre_tokenizer(Some(ByteLevel::new(false, true, true)));
+        // Every digit its own token, so numbers are read and written digit
+        // by digit (arithmetic cannot be learnt over merged number tokens).
+        inner.with_pre_tokenizer(Some(Sequence::new(vec![
+            PreTokenizerWrapper::Digits(Digits::new(true)),
+            PreTokenizerWrapper::ByteLevel(ByteLevel::new(false, true, true)),
+        ])));
         inner.with_decoder(Some(ByteLevel::default()));
         inner
             .train(&mut trainer, texts.iter().map(|s| s.as_ref()))

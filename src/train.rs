@@ -247,7 +247,9 @@ impl Trainer {
 }
 
 /// Trains `model` (on a non-autodiff device) for `stage.cfg.steps` steps on
-/// `data`; returns the trained model, on the same device, without autodiff.
+/// `data`; returns the trained model, on the same device, without autodiff,
+/// and the number of target tokens this call trained on (steps a resumed
+/// stage had already taken are not counted again).
 pub fn train(
     model: Transformer,
     cfg: &ModelConfig,
@@ -256,7 +258,7 @@ pub fn train(
     pad: u32,
     stage: Stage<'_>,
     metrics: &mut Metrics,
-) -> Result<Transformer> {
+) -> Result<(Transformer, usize)> {
     let tc = stage.cfg;
     let mut trainer = Trainer::new(model, cfg, tc, stage.seed, pad);
     if let Some(dir) = stage.ckpt_dir.filter(|d| d.join("train.json").exists()) {
@@ -273,7 +275,7 @@ pub fn train(
         );
     }
     if data.is_empty() || trainer.step >= tc.steps {
-        return Ok(trainer.policy_model());
+        return Ok((trainer.policy_model(), 0));
     }
     let bar = ProgressBar::new(tc.steps as u64).with_position(trainer.step as u64);
     bar.set_style(
@@ -281,10 +283,11 @@ pub fn train(
             .expect("template"),
     );
     bar.set_prefix(stage.name.to_string());
-    let (mut tokens, mut t0) = (0usize, Instant::now());
+    let (mut tokens, mut t0, mut all_tokens) = (0usize, Instant::now(), 0usize);
     while trainer.step < tc.steps {
         let out = trainer.step(data);
         tokens += out.tokens;
+        all_tokens += out.tokens;
         let (done, lr) = (trainer.step, out.lr);
         if done % 10 == 0 || done == tc.steps || done % tc.eval_every == 0 {
             let loss: f32 = out.loss.into_scalar();
@@ -321,5 +324,5 @@ pub fn train(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    Ok(trainer.policy_model())
+    Ok((trainer.policy_model(), all_tokens))
 }

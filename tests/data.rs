@@ -61,11 +61,11 @@ fn malformed_jsonl_line_is_an_error_naming_file_and_line() {
     assert!(e.contains("invalid JSON"), "{e}");
     let p = write(
         &dir,
-        "{\"prompt\": \"a\", \"target\": \"b\"}\n{\"prompt\": \"c\"}\n",
+        "{\"prompt\": \"a\", \"target\": \"b\"}\n{\"target\": \"c\"}\n",
     );
     let e = read_records(&p).unwrap_err().to_string();
     assert!(
-        e.contains("d.jsonl:2:") && e.contains("missing field `target`"),
+        e.contains("d.jsonl:2:") && e.contains("missing field `prompt`"),
         "{e}"
     );
     let p = write(&dir, "{\"prompt\": 3, \"target\": \"b\"}\n");
@@ -143,4 +143,93 @@ fn appended_jsonl_survives_a_torn_tail() {
             .collect::<Vec<_>>(),
         vec![1, 2, 4]
     );
+}
+
+#[test]
+fn mixed_records_parse_and_each_malformed_combination_is_named() {
+    let dir = tmp("mixed");
+    let p = write(
+        &dir,
+        concat!(
+            "{\"prompt\": \"a\", \"target\": \"b\"}\n",
+            "{\"prompt\": \"c\"}\n",
+            "{\"prompt\": \"d\", \"references\": [\"e\", \"f\"]}\n",
+            "{\"prompt\": \"g\", \"target\": \"h\", \"references\": [\"i\", \"h\"], \"meta\": {\"answer\": 3}}\n",
+            "{\"prompt\": \"j\", \"meta\": {\"k\": [1]}}\n",
+        ),
+    );
+    let r = read_records(&p).unwrap();
+    assert_eq!(r.len(), 5);
+    assert_eq!((r[0].target.as_deref(), &r[0].references[..]), (Some("b"), &["b".to_string()][..]));
+    assert!(r[1].is_prompt_only() && r[1].meta.is_none());
+    assert!(r[2].target.is_none() && !r[2].is_prompt_only());
+    assert_eq!(r[2].references, ["e", "f"]);
+    // The target leads the references, and is not repeated.
+    assert_eq!(r[3].references, ["h", "i"]);
+    assert_eq!(r[3].meta.as_ref().unwrap()["answer"], 3);
+    assert!(r[4].is_prompt_only() && r[4].meta.is_some());
+    let bad = [
+        ("{\"prompt\": \"a\", \"references\": \"x\"}", "must be a list of strings"),
+        ("{\"prompt\": \"a\", \"references\": []}", "empty list"),
+        ("{\"prompt\": \"a\", \"references\": [\"x\", 3]}", "`references[1]` must be a string"),
+        ("{\"prompt\": \"a\", \"references\": [\" \"]}", "`references[0]` is empty"),
+        ("{\"prompt\": \"a\", \"meta\": 5}", "`meta` must be a JSON object"),
+        ("{\"prompt\": \"a\", \"target\": \"\"}", "`target` is empty"),
+        ("{\"prompt\": \"a\", \"answer\": 5}", "unknown field `answer`"),
+        ("[1, 2]", "expected a JSON object"),
+    ];
+    for (line, want) in bad {
+        let p = write(&dir, &format!("{{\"prompt\": \"ok\"}}\n{line}\n"));
+        let e = read_records(&p).unwrap_err().to_string();
+        assert!(e.contains("d.jsonl:2:") && e.contains(want), "{line}: {e}");
+    }
+}
+
+#[test]
+fn prompt_only_records_never_reach_sft_or_d() {
+    use restlm::burn::prelude::Device;
+    use restlm::data::{Record, encode_records};
+    use restlm::rest::grow::{GrowSetup, Grown, grow};
+    let mut records: Vec<Record> = (0..6)
+        .map(|i| Record::labeled(format!("l{i}"), format!("labeled {i}"), format!("target {i}")))
+        .collect();
+    for i in 0..5 {
+        records.push(Record {
+            id: format!("u{i}"),
+            prompt: format!("unlabeled {i}"),
+            ..Record::default()
+        });
+    }
+    let texts: Vec<&str> = records.iter().map(|r| r.prompt.as_str()).chain(["target"]).collect();
+    let tok = Tokenizer::train(&texts, 280).unwrap();
+    let (enc, _) = encode_records(&tok, &records, 20, 48).unwrap();
+    assert_eq!(enc.len(), 6, "SFT encodes the labeled records only");
+    let cfg = restlm::model::ModelConfig {
+        vocab_size: tok.vocab_size(),
+        d_model: 32,
+        n_layers: 1,
+        d_ff: 64,
+        max_seq_len: 48,
+        ..Default::default()
+    };
+    let policy = restlm::Policy::new(cfg, tok, &Device::flex());
+    let setup = GrowSetup {
+        grow_step: 1,
+        samples_per_prompt: 2,
+        include_dataset: true,
+        max_prompt: 20,
+        sample: restlm::rest::run::sample_options(&restlm::RunConfig::default(), 0),
+        reward_batch: 64,
+        label: "grow",
+    };
+    let dir = tmp("grow-mixed");
+    // A length reward: scores any record, labeled or not.
+    let mut reward = restlm::reward::External::new("awk '{ print length($0) % 50 }'".into(), 30.0);
+    let rows: Vec<Grown> = grow(&policy, &records, &mut reward, &setup, &dir.join("g.jsonl")).unwrap();
+    let d: Vec<&str> = rows.iter().filter(|g| g.sample_index.is_none()).map(|g| g.prompt_id.as_str()).collect();
+    assert_eq!(d, ["l0", "l1", "l2", "l3", "l4", "l5"], "D is the labeled records");
+    for r in &records {
+        let n = rows.iter().filter(|g| g.prompt_id == r.id && g.sample_index.is_some()).count();
+        assert_eq!(n, 2, "{} sampled twice", r.id);
+    }
 }

@@ -93,7 +93,7 @@ fn killed_during_grow_and_improve_resumes_with_every_sample_once() {
     let run = |dir: &Path| {
         let mut cfg = common::small_run(dir, "cpu");
         // A slow external scorer (0.2 s a batch) so the kill lands inside Grow.
-        cfg.reward.kind = "external".into();
+        cfg.reward.kind = restlm::config::RewardKind::External;
         cfg.reward.command = Some("sleep 0.2; awk '{ print length($0) % 97 }'".into());
         cfg.reward.batch_size = 16;
         cfg.rest.thresholds = vec![60.0, 80.0];
@@ -114,7 +114,7 @@ fn killed_during_grow_and_improve_resumes_with_every_sample_once() {
     let dir = fresh("killed");
     let (_, path) = write(&dir);
     let grow_file = dir.join("grow/g1.jsonl");
-    let prompts = cfg.data.task_train;
+    let prompts = cfg.data.task_train.unwrap();
     // 1. during Grow: some batches flushed, not all.
     kill_when(&path, || {
         let n = lines(&grow_file);

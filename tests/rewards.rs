@@ -3,12 +3,12 @@
 
 use restlm::config::RestConfig;
 use restlm::rest::{Grown, filter, thresholds};
-use restlm::reward::{External, Item, score_all, sentence_bleu, sentence_chrf};
+use restlm::reward::{External, Item, score_all, sentence_bleu_multi, sentence_chrf_multi};
 
 #[derive(serde::Deserialize)]
 struct Row {
     hypothesis: String,
-    reference: String,
+    references: Vec<String>,
     chrf: f64,
     bleu: f64,
 }
@@ -19,43 +19,51 @@ struct Row {
 const TOL: f64 = 1e-6;
 
 #[test]
-fn chrf_and_bleu_equal_sacrebleu() {
+fn chrf_and_bleu_equal_sacrebleu_with_one_and_several_references() {
     let text = include_str!("fixtures/sacrebleu_scores.jsonl");
-    let mut n = 0;
+    let (mut n, mut multi) = (0, 0);
     for line in text.lines() {
         let r: Row = serde_json::from_str(line).unwrap();
-        let c = sentence_chrf(&r.hypothesis, &r.reference);
-        let b = sentence_bleu(&r.hypothesis, &r.reference);
+        let c = sentence_chrf_multi(&r.hypothesis, &r.references);
+        let b = sentence_bleu_multi(&r.hypothesis, &r.references);
+        multi += (r.references.len() > 1) as usize;
         assert!(
             (c - r.chrf).abs() < TOL,
             "chrF {c} vs sacrebleu {} for {:?} / {:?}",
             r.chrf,
             r.hypothesis,
-            r.reference
+            r.references
         );
         assert!(
             (b - r.bleu).abs() < TOL,
             "BLEU {b} vs sacrebleu {} for {:?} / {:?}",
             r.bleu,
             r.hypothesis,
-            r.reference
+            r.references
         );
         n += 1;
     }
-    assert!(n >= 50);
+    assert!(n >= 50 && multi >= 30, "{n} rows, {multi} with several references");
+}
+
+fn refs(r: &[&str]) -> &'static [String] {
+    Box::leak(r.iter().map(|s| s.to_string()).collect::<Vec<_>>().into_boxed_slice())
 }
 
 fn items() -> Vec<Item<'static>> {
+    let meta: &'static serde_json::Value = Box::leak(Box::new(serde_json::json!({"answer": 7})));
     vec![
         Item {
             prompt: "p1",
             sample: "la kato",
-            reference: "la kato",
+            references: refs(&["la kato", "kato"]),
+            meta: Some(meta),
         },
         Item {
             prompt: "p2",
             sample: "hundo",
-            reference: "la hundo",
+            references: refs(&[]),
+            meta: None,
         },
     ]
 }
@@ -72,6 +80,19 @@ fn external_scorer_round_trips_jsonl() {
 for l in sys.stdin: print(json.dumps({"reward": len(json.loads(l)["sample"])}))'"#;
     let mut r = External::new(cmd.into(), 30.0);
     assert_eq!(score_all(&mut r, &items(), 1).unwrap(), vec![7.0, 5.0]);
+}
+
+#[test]
+fn external_scorer_receives_references_and_meta() {
+    // Echoes back: number of references + 10 × meta.answer (0 without).
+    let cmd = r#"python3 -c 'import sys, json
+for l in sys.stdin:
+    d = json.loads(l)
+    m = d["meta"] or {}
+    assert d["reference"] == (d["references"][0] if d["references"] else None)
+    print(len(d["references"]) + 10 * m.get("answer", 0))'"#;
+    let mut r = External::new(cmd.into(), 30.0);
+    assert_eq!(score_all(&mut r, &items(), 8).unwrap(), vec![72.0, 0.0]);
 }
 
 #[test]
@@ -119,10 +140,10 @@ fn grow_keeps_what_was_scored_before_a_scorer_failure() {
         "n=$(cat {f} 2>/dev/null || echo 0); echo $((n+1)) > {f}; [ $n -ge 1 ] && exit 9; while read l; do echo 50; done",
         f = flag.display()
     );
-    let (records, _) = restlm::data::task::generate(6, 0, 3);
+    let (records, _) = restlm::data::task::toy::generate(6, 0, 3);
     let texts: Vec<&str> = records
         .iter()
-        .flat_map(|r| [r.prompt.as_str(), r.target.as_str()])
+        .flat_map(|r| [r.prompt.as_str(), r.reference().unwrap()])
         .collect();
     let tok = restlm::tokenizer::Tokenizer::train(&texts, 280).unwrap();
     let mut cfg = restlm::model::ModelConfig {

@@ -74,7 +74,8 @@ pub fn encode_all<'a>(
     Ok((out, cut))
 }
 
-/// `encode_all` over records of D, each with weight 1.
+/// `encode_all` over the records that carry a target (prompt-only records
+/// have nothing to imitate and are skipped), each with weight 1.
 pub fn encode_records(
     tok: &Tokenizer,
     records: &[super::Record],
@@ -83,7 +84,7 @@ pub fn encode_records(
 ) -> Result<(Vec<Encoded>, Truncation)> {
     let pairs = records
         .iter()
-        .map(|r| (r.prompt.as_str(), r.target.as_str(), 1.0));
+        .filter_map(|r| Some((r.prompt.as_str(), r.target.as_deref()?, 1.0)));
     encode_all(tok, pairs, max_prompt, max_seq)
 }
 

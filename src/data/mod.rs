@@ -1,4 +1,4 @@
-//! Prompt/target records: reading JSONL, the embedded default task, and
+//! Records (prompt, target, references, meta): reading JSONL, the embedded tasks, and
 //! turning records into padded token batches.
 
 mod batch;
@@ -6,4 +6,4 @@ mod record;
 pub mod task;
 
 pub use batch::{Encoded, TrainBatch, Truncation, bucket_len, encode_all, encode_records};
-pub use record::{Record, read_records};
+pub use record::{Record, demonstrations, read_records};

@@ -1,6 +1,7 @@
 //! ReST (Gulcehre et al. 2023): Grow samples and scores, Improve filters by
 //! rising thresholds and fine-tunes, the loop repeats and resumes.
 
+pub mod compare;
 pub mod grow;
 pub mod improve;
 pub mod run;

@@ -11,7 +11,7 @@
 
 use super::{filter, grow, improve_examples, thresholds};
 use crate::config::RunConfig;
-use crate::data::{Record, encode_records, read_records, task};
+use crate::data::{Record, encode_records, read_records};
 use crate::error::{Error, Result};
 use crate::eval::{EvalSetup, evaluate};
 use crate::io::{read_json, read_jsonl, write_atomic, write_json_atomic};
@@ -36,8 +36,14 @@ pub struct RunState {
     pub best: Option<(String, f64)>,
     pub evals: Vec<EvalRow>,
     pub total_steps: usize,
+    /// Target tokens trained on and tokens sampled in Grow, over the run.
+    #[serde(default)]
+    pub tokens_trained: usize,
+    #[serde(default)]
+    pub tokens_sampled: usize,
 }
 
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// Start from this policy directory instead of SFT.
     pub init: Option<PathBuf>,
@@ -47,21 +53,31 @@ pub struct RunOptions {
 
 /// Training and held-out records: the JSONL files, or the embedded task.
 pub fn load_data(cfg: &RunConfig) -> Result<(Vec<Record>, Vec<Record>)> {
-    let (task_train, task_eval) = task::generate(cfg.data.task_train, cfg.data.task_eval, cfg.seed);
-    let train = match &cfg.data.train {
-        Some(p) => read_records(p)?,
-        None => task_train,
+    let sizes = cfg.data.task_sizes();
+    let embedded = || {
+        cfg.data
+            .task
+            .generate(sizes.train, sizes.eval, sizes.labeled_fraction, cfg.seed)
     };
-    let eval = match &cfg.data.eval {
-        Some(p) => read_records(p)?,
-        None if cfg.data.train.is_none() => task_eval,
-        None => {
+    let (train, eval) = match (&cfg.data.train, &cfg.data.eval) {
+        (Some(t), Some(e)) => (read_records(t)?, read_records(e)?),
+        (None, None) => embedded(),
+        (None, Some(e)) => (embedded().0, read_records(e)?),
+        (Some(_), None) => {
             return Err(Error::Config(
                 "data.train is set but data.eval is not: give held-out records".into(),
             ));
         }
     };
     Ok((train, eval))
+}
+
+/// The run's reward, checked against every record it will score.
+pub fn reward_for(cfg: &RunConfig, train: &[Record], eval: &[Record]) -> Result<Box<dyn Reward>> {
+    let reward = reward::from_config(&cfg.reward, cfg.data.embedded_task())?;
+    reward::check_records(reward.as_ref(), train, "training data")?;
+    reward::check_records(reward.as_ref(), eval, "held-out data")?;
+    Ok(reward)
 }
 
 pub fn sample_options(cfg: &RunConfig, seed: u64) -> SampleOptions {
@@ -120,9 +136,16 @@ impl Ctx<'_> {
             "stage": unit, "eval": row, "total_step": self.state.total_steps + steps,
             "elapsed_s": self.started.elapsed().as_secs_f64(),
         }))?;
+        let extra: String = [
+            (self.reward.second_metric().map(|m| m.name), row.second),
+            (Some("chrF"), row.chrf),
+        ]
+        .iter()
+        .filter_map(|(name, v)| Some(format!(", {} {:.2}", (*name)?, (*v)?)))
+        .collect();
         eprintln!(
-            "{unit:>14}: held-out reward {:.2} (sampled {:.2}), chrF {:.2}, BLEU {:.2}",
-            row.greedy_reward, row.sampled_reward, row.chrf, row.bleu
+            "{unit:>14}: held-out reward {:.2} (sampled {:.2}){extra}",
+            row.greedy_reward, row.sampled_reward
         );
         if self
             .state
@@ -176,7 +199,8 @@ fn tokenizer(
     } else {
         let texts: Vec<&str> = train
             .iter()
-            .flat_map(|r| [r.prompt.as_str(), r.target.as_str()])
+            .flat_map(|r| std::iter::once(&r.prompt).chain(&r.references))
+            .map(String::as_str)
             .collect();
         Tokenizer::train(&texts, cfg.tokenizer.vocab_size)?
     };
@@ -184,12 +208,16 @@ fn tokenizer(
     Ok(tok)
 }
 
+/// Algorithm 1 of the paper: SFT (or a given policy), then G times Grow
+/// and I Improve steps with rising τ, evaluating after every step. Each
+/// unit is skipped when `state.json` says it is done, so a re-run resumes.
 pub fn run(cfg: &RunConfig, opts: &RunOptions, device: &Device) -> Result<Vec<EvalRow>> {
     cfg.validate()?;
     let dir = cfg.run_dir.as_path();
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     pin_config(cfg, dir)?;
     let (train_set, eval_set) = load_data(cfg)?;
+    let reward = reward_for(cfg, &train_set, &eval_set)?;
     let tok = tokenizer(cfg, dir, &train_set, opts.init.as_deref())?;
     let state_path = dir.join("state.json");
     let state: RunState = if state_path.exists() {
@@ -202,19 +230,22 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions, device: &Device) -> Result<Vec<Ev
         dir,
         state,
         metrics: Metrics::to_file(&dir.join("metrics.jsonl"))?,
-        reward: reward::from_config(&cfg.reward)?,
+        reward,
         eval: &eval_set,
         started: Instant::now(),
     };
     let mut model_cfg = cfg.model.clone();
     model_cfg.vocab_size = tok.vocab_size();
-    let mut policy = match (&ctx.state.policy, &opts.init) {
-        (Some(p), _) => Policy::load(&dir.join(p), device)?,
-        (None, Some(init)) => Policy::load(init, device)?,
-        (None, None) => {
+    let start = |device: &Device| match &opts.init {
+        Some(init) => Policy::load(init, device),
+        None => {
             device.seed(cfg.seed);
-            Policy::new(model_cfg, tok.clone(), device)
+            Ok(Policy::new(model_cfg.clone(), tok.clone(), device))
         }
+    };
+    let mut policy = match &ctx.state.policy {
+        Some(p) => Policy::load(&dir.join(p), device)?,
+        None => start(device)?,
     };
     let (max_prompt, max_seq) = (cfg.data.max_prompt_tokens, policy.cfg.max_seq_len);
     let (held, _) = encode_records(&tok, &eval_set, max_prompt, max_seq)?;
@@ -222,27 +253,21 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions, device: &Device) -> Result<Vec<Ev
     let budget = |units: usize| opts.max_units.is_none_or(|m| units < m);
     let first = if opts.init.is_some() { "init" } else { "sft" };
     if !ctx.done(first) {
-        let steps = if opts.init.is_none() {
-            let (data, cut) = encode_records(&tok, &train_set, max_prompt, max_seq)?;
-            cut.warn("training data", data.len());
-            let ckpt = dir.join("ckpt").join("sft");
-            let stage = Stage {
-                name: "sft",
-                cfg: &cfg.sft,
-                seed: cfg.seed,
-                ckpt_dir: Some(&ckpt),
-                total_steps_before: 0,
-                tokenizer: Some(&tok),
-            };
-            policy.fine_tune(&data, &held, stage, &mut ctx.metrics)?;
-            cfg.sft.steps
-        } else {
-            0
+        let (steps, ckpt) = match opts.init {
+            Some(_) => (0, None),
+            None => {
+                sft(&mut ctx, &mut policy, &train_set, &held, &tok)?;
+                (cfg.sft.steps, Some(PathBuf::from("ckpt/sft")))
+            }
         };
-        let ckpt = (opts.init.is_none()).then(|| PathBuf::from("ckpt/sft"));
         ctx.finish(first, &policy, ckpt, 0, steps)?;
         units += 1;
     }
+    // ReST-EM fine-tunes this policy afresh at every Improve.
+    let sft_policy = |device: &Device| match opts.init {
+        Some(_) => start(device),
+        None => Policy::load(&dir.join("ckpt/sft"), device),
+    };
     for g in 1..=cfg.rest.grow_steps {
         if !budget(units) {
             break;
@@ -252,29 +277,7 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions, device: &Device) -> Result<Vec<Ev
         let grown: Vec<Grown> = if ctx.done(&grow_unit) {
             read_jsonl(&grow_path, false)?
         } else {
-            let setup = GrowSetup {
-                grow_step: g,
-                samples_per_prompt: cfg.rest.samples_per_prompt,
-                include_dataset: cfg.rest.include_dataset,
-                max_prompt,
-                sample: sample_options(cfg, cfg.seed ^ 0x5EED),
-                reward_batch: cfg.reward.batch_size,
-                label: &grow_unit,
-            };
-            let rows = grow(&policy, &train_set, ctx.reward.as_mut(), &setup, &grow_path)?;
-            let samples: Vec<f64> = rows
-                .iter()
-                .filter(|r| r.sample_index.is_some())
-                .map(|r| r.reward)
-                .collect();
-            let mean = samples.iter().sum::<f64>() / samples.len().max(1) as f64;
-            eprintln!(
-                "{grow_unit:>14}: {} samples, mean reward {mean:.2}",
-                samples.len()
-            );
-            ctx.metrics.log(serde_json::json!({"stage": grow_unit, "samples": samples.len(), "mean_reward": mean}))?;
-            ctx.state.completed.push(grow_unit.clone());
-            ctx.save_state()?;
+            let rows = grow_step(&mut ctx, &policy, &train_set, g, &grow_path)?;
             units += 1;
             rows
         };
@@ -294,38 +297,123 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions, device: &Device) -> Result<Vec<Ev
             if !budget(units) {
                 break;
             }
-            let kept = filter(&grown, tau);
-            eprintln!(
-                "{unit:>14}: τ = {tau:.2} keeps {} of {} records",
-                kept.len(),
-                grown.len()
-            );
-            if kept.is_empty() {
-                eprintln!(
-                    "{unit:>14}: no record has reward ≥ {tau:.2}; this Improve step leaves the policy as it is"
-                );
-                ctx.finish(&unit, &policy, None, 0, 0)?;
-                units += 1;
-                continue;
+            if cfg.rest.restart_from_sft {
+                policy = sft_policy(device)?;
             }
-            let (data, cut) = improve_examples(&tok, &kept, cfg.rest.loss, max_prompt, max_seq)?;
-            cut.warn(&unit, data.len());
-            let rel = PathBuf::from("ckpt").join(&unit);
-            let ckpt = dir.join(&rel);
-            let stage = Stage {
-                name: &unit,
-                cfg: &cfg.improve,
-                seed: cfg.seed.wrapping_add(1000 * g as u64 + i as u64),
-                ckpt_dir: Some(&ckpt),
-                total_steps_before: ctx.state.total_steps,
-                tokenizer: Some(&tok),
-            };
-            policy.fine_tune(&data, &held, stage, &mut ctx.metrics)?;
-            ctx.finish(&unit, &policy, Some(rel), kept.len(), cfg.improve.steps)?;
+            let seed = cfg.seed.wrapping_add(1000 * g as u64 + i as u64);
+            improve_step(&mut ctx, &mut policy, &grown, tau, &unit, seed, &held)?;
             units += 1;
         }
     }
     let rows = ctx.state.evals.clone();
     report::plot(&rows, &dir.join("reward.svg"))?;
     Ok(rows)
+}
+
+fn sft(
+    ctx: &mut Ctx<'_>,
+    policy: &mut Policy,
+    train_set: &[Record],
+    held: &[crate::data::Encoded],
+    tok: &Tokenizer,
+) -> Result<()> {
+    let cfg = ctx.cfg;
+    let (max_prompt, max_seq) = (cfg.data.max_prompt_tokens, policy.cfg.max_seq_len);
+    let (data, cut) = encode_records(tok, train_set, max_prompt, max_seq)?;
+    cut.warn("training data", data.len());
+    if data.is_empty() {
+        return Err(Error::Config(
+            "no training record has a target: SFT needs demonstrations (or start from --init)"
+                .into(),
+        ));
+    }
+    let ckpt = ctx.dir.join("ckpt").join("sft");
+    let stage = Stage {
+        name: "sft",
+        cfg: &cfg.sft,
+        seed: cfg.seed,
+        ckpt_dir: Some(&ckpt),
+        total_steps_before: 0,
+        tokenizer: Some(tok),
+    };
+    ctx.state.tokens_trained += policy.fine_tune(&data, held, stage, &mut ctx.metrics)?;
+    Ok(())
+}
+
+/// Grow step `g`: N samples of every prompt, scored, appended to `path`.
+fn grow_step(
+    ctx: &mut Ctx<'_>,
+    policy: &Policy,
+    train_set: &[Record],
+    g: usize,
+    path: &Path,
+) -> Result<Vec<Grown>> {
+    let cfg = ctx.cfg;
+    let unit = format!("g{g}-grow");
+    let setup = GrowSetup {
+        grow_step: g,
+        samples_per_prompt: cfg.rest.samples_per_prompt,
+        include_dataset: cfg.rest.include_dataset,
+        max_prompt: cfg.data.max_prompt_tokens,
+        sample: sample_options(cfg, cfg.seed ^ 0x5EED),
+        reward_batch: cfg.reward.batch_size,
+        label: &unit,
+    };
+    let rows = grow(policy, train_set, ctx.reward.as_mut(), &setup, path)?;
+    let samples: Vec<&Grown> = rows.iter().filter(|r| r.sample_index.is_some()).collect();
+    let mean = samples.iter().map(|r| r.reward).sum::<f64>() / samples.len().max(1) as f64;
+    for r in &samples {
+        ctx.state.tokens_sampled += policy.tok.encode(&r.sample)?.len() + r.finished as usize;
+    }
+    match samples.len() {
+        0 => eprintln!("{unit:>14}: no samples (N = 0): D alone, {} records", rows.len()),
+        n => eprintln!("{unit:>14}: {n} samples, mean reward {mean:.2}"),
+    }
+    ctx.metrics.log(
+        serde_json::json!({"stage": unit, "samples": samples.len(), "mean_reward": mean}),
+    )?;
+    ctx.state.completed.push(unit);
+    ctx.save_state()?;
+    Ok(rows)
+}
+
+/// One Improve step: keep the records with R ≥ τ and fine-tune on them.
+fn improve_step(
+    ctx: &mut Ctx<'_>,
+    policy: &mut Policy,
+    grown: &[Grown],
+    tau: f64,
+    unit: &str,
+    seed: u64,
+    held: &[crate::data::Encoded],
+) -> Result<()> {
+    let cfg = ctx.cfg;
+    let kept = filter(grown, tau);
+    eprintln!(
+        "{unit:>14}: τ = {tau:.2} keeps {} of {} records",
+        kept.len(),
+        grown.len()
+    );
+    if kept.is_empty() {
+        eprintln!(
+            "{unit:>14}: no record has reward ≥ {tau:.2}; this Improve step leaves the policy as it is"
+        );
+        return ctx.finish(unit, policy, None, 0, 0);
+    }
+    let (max_prompt, max_seq) = (cfg.data.max_prompt_tokens, policy.cfg.max_seq_len);
+    let tok = policy.tok.clone();
+    let (data, cut) = improve_examples(&tok, &kept, cfg.rest.loss, max_prompt, max_seq)?;
+    cut.warn(unit, data.len());
+    let rel = PathBuf::from("ckpt").join(unit);
+    let ckpt = ctx.dir.join(&rel);
+    let stage = Stage {
+        name: unit,
+        cfg: &cfg.improve,
+        seed,
+        ckpt_dir: Some(&ckpt),
+        total_steps_before: ctx.state.total_steps,
+        tokenizer: Some(&tok),
+    };
+    ctx.state.tokens_trained += policy.fine_tune(&data, held, stage, &mut ctx.metrics)?;
+    ctx.finish(unit, policy, Some(rel), kept.len(), cfg.improve.steps)
 }

@@ -51,15 +51,54 @@ fn counts(words: &[&str], n: usize) -> HashMap<Vec<String>, usize> {
 }
 
 pub fn sentence_bleu(hypothesis: &str, reference: &str) -> f64 {
-    let (h, r) = (tokenize_13a(hypothesis), tokenize_13a(reference));
+    sentence_bleu_multi(hypothesis, &[reference])
+}
+
+/// sacrebleu's multi-reference rule: the reference length closest to the
+/// hypothesis' (the shorter on a tie).
+fn closest_ref_len(hyp_len: usize, ref_lens: &[usize]) -> usize {
+    let mut best: Option<(usize, usize)> = None; // (diff, len)
+    for &len in ref_lens {
+        let diff = hyp_len.abs_diff(len);
+        best = match best {
+            Some((d, l)) if diff > d || (diff == d && l <= len) => Some((d, l)),
+            _ => Some((diff, len)),
+        };
+    }
+    best.map_or(0, |(_, l)| l)
+}
+
+/// Sentence BLEU against several references as sacrebleu computes it:
+/// each n-gram's count is clipped by its largest count in any reference,
+/// and the brevity penalty uses the closest reference length. With no
+/// reference the score is 0.
+pub fn sentence_bleu_multi<S: AsRef<str>>(hypothesis: &str, references: &[S]) -> f64 {
+    if references.is_empty() {
+        return 0.0;
+    }
+    let h = tokenize_13a(hypothesis);
     let hyp: Vec<&str> = h.split(' ').filter(|w| !w.is_empty()).collect();
-    let refr: Vec<&str> = r.split(' ').filter(|w| !w.is_empty()).collect();
+    let refs: Vec<String> = references
+        .iter()
+        .map(|r| tokenize_13a(r.as_ref()))
+        .collect();
+    let refs: Vec<Vec<&str>> = refs
+        .iter()
+        .map(|r| r.split(' ').filter(|w| !w.is_empty()).collect())
+        .collect();
+    let ref_len = closest_ref_len(hyp.len(), &refs.iter().map(Vec::len).collect::<Vec<_>>());
     let mut correct = [0usize; MAX_ORDER];
     let mut total = [0usize; MAX_ORDER];
     for n in 1..=MAX_ORDER {
         total[n - 1] = hyp.len().saturating_sub(n - 1);
         let hc = counts(&hyp, n);
-        let rc = counts(&refr, n);
+        let mut rc: HashMap<Vec<String>, usize> = HashMap::new();
+        for r in &refs {
+            for (g, c) in counts(r, n) {
+                let e = rc.entry(g).or_insert(0);
+                *e = (*e).max(c);
+            }
+        }
         correct[n - 1] = hc
             .iter()
             .map(|(g, c)| (*c).min(rc.get(g).copied().unwrap_or(0)))
@@ -84,8 +123,8 @@ pub fn sentence_bleu(hypothesis: &str, reference: &str) -> f64 {
             100.0 * correct[n - 1] as f64 / total[n - 1] as f64
         };
     }
-    let bp = if hyp.len() < refr.len() {
-        (1.0 - refr.len() as f64 / hyp.len() as f64).exp()
+    let bp = if hyp.len() < ref_len {
+        (1.0 - ref_len as f64 / hyp.len() as f64).exp()
     } else {
         1.0
     };
@@ -103,10 +142,14 @@ impl Reward for Bleu {
         "bleu"
     }
 
+    fn needs_references(&self) -> bool {
+        true
+    }
+
     fn score(&mut self, items: &[Item<'_>]) -> Result<Vec<f64>> {
-        Ok(items
+        items
             .iter()
-            .map(|i| sentence_bleu(i.sample, i.reference))
-            .collect())
+            .map(|i| Ok(sentence_bleu_multi(i.sample, i.references(self.name())?)))
+            .collect()
     }
 }

@@ -17,6 +17,15 @@ fn ngrams(chars: &[char], n: usize) -> HashMap<&[char], usize> {
     counts
 }
 
+/// chrF against several references, as sacrebleu does: the best score
+/// over the references (0 with none).
+pub fn sentence_chrf_multi<S: AsRef<str>>(hypothesis: &str, references: &[S]) -> f64 {
+    references
+        .iter()
+        .map(|r| sentence_chrf(hypothesis, r.as_ref()))
+        .fold(0.0, f64::max)
+}
+
 pub fn sentence_chrf(hypothesis: &str, reference: &str) -> f64 {
     let hyp: Vec<char> = hypothesis.chars().filter(|c| !c.is_whitespace()).collect();
     let refr: Vec<char> = reference.chars().filter(|c| !c.is_whitespace()).collect();
@@ -55,10 +64,14 @@ impl Reward for Chrf {
         "chrf"
     }
 
+    fn needs_references(&self) -> bool {
+        true
+    }
+
     fn score(&mut self, items: &[Item<'_>]) -> Result<Vec<f64>> {
-        Ok(items
+        items
             .iter()
-            .map(|i| sentence_chrf(i.sample, i.reference))
-            .collect())
+            .map(|i| Ok(sentence_chrf_multi(i.sample, i.references(self.name())?)))
+            .collect()
     }
 }

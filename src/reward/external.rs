@@ -1,6 +1,8 @@
 //! A reward computed by a user's program. For each batch restlm runs the
 //! command (through `sh -c`), writes one JSON object per line to its stdin
-//! (`{"prompt", "sample", "reference"}`), closes stdin, and reads one line
+//! (`{"prompt", "sample", "reference", "references", "meta"}`: `reference`
+//! is the first reference or null, `meta` the record's or null), closes
+//! stdin, and reads one line
 //! per item from its stdout: a number, or an object with a `reward` number.
 //! A crash, a timeout, a wrong line count, a malformed line or a NaN is an
 //! error naming the command and the batch.
@@ -118,7 +120,10 @@ impl Reward for External {
         let batch = self.batches;
         let mut input = Vec::new();
         for i in items {
-            let row = serde_json::json!({"prompt": i.prompt, "sample": i.sample, "reference": i.reference});
+            let row = serde_json::json!({
+                "prompt": i.prompt, "sample": i.sample, "reference": i.references.first(),
+                "references": i.references, "meta": i.meta,
+            });
             serde_json::to_writer(&mut input, &row).expect("json");
             input.push(b'\n');
         }

@@ -191,7 +191,7 @@ fn train_tiny(
         total_steps_before: 0,
         tokenizer: None,
     };
-    let model = train::train(
+    let (model, _) = train::train(
         model,
         &cfg,
         &data,

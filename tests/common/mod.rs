@@ -6,7 +6,8 @@ pub mod kernels;
 
 use restlm::burn::prelude::*;
 use restlm::config::RunConfig;
-use restlm::data::{Encoded, encode_all, task};
+use restlm::data::task::toy;
+use restlm::data::{Encoded, encode_all};
 use restlm::model::{ModelConfig, Transformer};
 use restlm::tokenizer::Tokenizer;
 
@@ -24,10 +25,10 @@ pub fn tiny_model(vocab: usize) -> ModelConfig {
 }
 
 pub fn task_tokenizer() -> Tokenizer {
-    let (train, _) = task::generate(200, 0, 7);
+    let (train, _) = toy::generate(200, 0, 7);
     let texts: Vec<&str> = train
         .iter()
-        .flat_map(|r| [r.prompt.as_str(), r.target.as_str()])
+        .flat_map(|r| [r.prompt.as_str(), r.reference().unwrap()])
         .collect();
     Tokenizer::train(&texts, 300).expect("tokenizer trains")
 }
@@ -38,10 +39,10 @@ pub fn seeded_model(cfg: &ModelConfig, device: &Device, seed: u64) -> Transforme
 }
 
 pub fn encoded_task(tok: &Tokenizer, n: usize, max_seq: usize) -> Vec<Encoded> {
-    let (train, _) = task::generate(n, 0, 11);
+    let (train, _) = toy::generate(n, 0, 11);
     let pairs = train
         .iter()
-        .map(|r| (r.prompt.as_str(), r.target.as_str(), 1.0));
+        .map(|r| (r.prompt.as_str(), r.reference().unwrap(), 1.0));
     encode_all(tok, pairs, 20, max_seq).expect("encodes").0
 }
 
@@ -57,15 +58,16 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         .fold(0.0, f32::max)
 }
 
-/// A small, fast run config for loop tests.
+/// A small, fast run config for loop tests (the `toy` task, chrF).
 pub fn small_run(dir: &std::path::Path, device: &str) -> RunConfig {
     let mut cfg = RunConfig {
         run_dir: dir.to_path_buf(),
         device: device.into(),
         ..RunConfig::default()
     };
-    cfg.data.task_train = 160;
-    cfg.data.task_eval = 24;
+    cfg.data.task = restlm::data::task::TaskKind::Toy;
+    cfg.data.task_train = Some(160);
+    cfg.data.task_eval = Some(24);
     cfg.model.d_model = 64;
     cfg.model.d_ff = 160;
     cfg.model.max_seq_len = 64;
@@ -73,6 +75,8 @@ pub fn small_run(dir: &std::path::Path, device: &str) -> RunConfig {
     cfg.tokenizer.vocab_size = 320;
     cfg.sft.steps = 30;
     cfg.improve.steps = 30;
+    cfg.improve.lr = 3e-3;
+    cfg.sample.temperature = 1.0;
     cfg.rest.grow_steps = 1;
     cfg.rest.samples_per_prompt = 2;
     cfg.rest.thresholds = vec![40.0, 70.0];

@@ -7,11 +7,12 @@
 use restlm::Policy;
 use restlm::burn::prelude::Device;
 use restlm::config::{LossKind, RunConfig};
-use restlm::data::{Encoded, Record};
-use restlm::rest::run::{load_data, sample_options};
+use restlm::data::{Encoded, Record, demonstrations, encode_records};
+use restlm::eval::{EvalSetup, evaluate_async};
+use restlm::rest::grow::{GrowSetup, dataset_rows, prompts_per_batch, sample_batch};
+use restlm::rest::run::{load_data, reward_for, sample_options};
 use restlm::rest::{Grown, filter, improve_examples};
-use restlm::reward::{self, Item, Reward};
-use restlm::sample::PickOptions;
+use restlm::reward::Reward;
 use restlm::train::Trainer;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -22,7 +23,7 @@ use wasm_bindgen::prelude::*;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct Sizes {
-    /// Training prompts Grow samples from.
+    /// Training prompts Grow samples from (labeled or not).
     pub prompts: usize,
     /// Samples per prompt (N).
     pub samples: usize,
@@ -30,9 +31,10 @@ pub struct Sizes {
     pub heldout: usize,
     /// Optimizer steps per Improve threshold.
     pub steps: usize,
-    /// Improve thresholds τ1 < τ2 < … (chrF).
+    /// Improve thresholds τ1 < τ2 < … (the task's reward, 0–100).
     pub thresholds: Vec<f64>,
-    /// Prompts per Grow call (one call = one await for the page).
+    /// Prompts per Grow call (one call = one await for the page), at most
+    /// as many as fill one sampling batch.
     pub chunk: usize,
     pub max_new_tokens: usize,
 }
@@ -40,28 +42,53 @@ pub struct Sizes {
 impl Default for Sizes {
     fn default() -> Self {
         Self {
-            prompts: 64,
+            prompts: 96,
             samples: 4,
             heldout: 32,
             steps: 20,
-            thresholds: vec![40.0, 60.0],
+            thresholds: vec![60.0, 100.0],
             chunk: 16,
-            max_new_tokens: 40,
+            max_new_tokens: 32,
         }
     }
+}
+
+/// A policy being trained: its trainer and examples.
+struct Training {
+    trainer: Trainer,
+    data: Vec<Encoded>,
 }
 
 struct State {
     cfg: RunConfig,
     sizes: Sizes,
+    /// ReST's policy, and the equal-step SFT reference: the same start
+    /// trained for as many steps on the demonstrations alone.
     policy: Policy,
+    sft: Policy,
     train: Vec<Record>,
+    /// Every demonstration of the task (D), for both policies.
+    dataset: Vec<Record>,
     eval: Vec<Record>,
     grown: Vec<Grown>,
     grow_step: usize,
-    /// The Improve in progress: its trainer and examples.
-    improving: Option<(Trainer, Vec<Encoded>)>,
+    /// The Improve in progress, and the SFT reference's matching steps.
+    improving: Option<(Training, Training)>,
     reward: Box<dyn Reward>,
+}
+
+impl State {
+    fn grow_setup(&self) -> GrowSetup<'static> {
+        GrowSetup {
+            grow_step: self.grow_step,
+            samples_per_prompt: self.sizes.samples,
+            include_dataset: true,
+            max_prompt: self.cfg.data.max_prompt_tokens,
+            sample: sample_options(&self.cfg, self.cfg.seed ^ 0x5EED),
+            reward_batch: self.cfg.reward.batch_size,
+            label: "grow",
+        }
+    }
 }
 
 /// One row the page shows after Grow.
@@ -69,7 +96,8 @@ struct State {
 struct Shown<'a> {
     prompt: &'a str,
     sample: &'a str,
-    reference: &'a str,
+    /// The record's reference, when it has one (most prompts have none).
+    reference: Option<&'a str>,
     reward: f64,
 }
 
@@ -81,6 +109,37 @@ fn js(e: impl std::fmt::Display) -> JsValue {
 pub struct Demo {
     state: Rc<RefCell<State>>,
     backend: String,
+}
+
+/// Held-out greedy reward of `policy` under the page's reward, through the
+/// library's evaluation.
+async fn held_out(state: &Rc<RefCell<State>>, reference: bool) -> Result<JsValue, JsValue> {
+    let (policy, eval, sample, max_prompt, reward_batch) = {
+        let st = state.borrow();
+        let policy = if reference { &st.sft } else { &st.policy };
+        (
+            policy.clone(),
+            st.eval.clone(),
+            sample_options(&st.cfg, st.cfg.seed ^ 0xE7A1),
+            st.cfg.data.max_prompt_tokens,
+            st.cfg.reward.batch_size,
+        )
+    };
+    let setup = EvalSetup {
+        records: &eval,
+        max_prompt,
+        sample,
+        samples: 0,
+        reward_batch,
+    };
+    // The reward is taken out of the state while the evaluation awaits.
+    let mut reward = std::mem::replace(
+        &mut state.borrow_mut().reward,
+        Box::new(restlm::reward::ExactMatch),
+    );
+    let row = evaluate_async(&policy, &setup, reward.as_mut(), "page").await;
+    state.borrow_mut().reward = reward;
+    Ok(JsValue::from_f64(row.map_err(js)?.greedy_reward))
 }
 
 #[wasm_bindgen]
@@ -111,15 +170,20 @@ impl Demo {
             &device,
         )
         .map_err(js)?;
+        // The default task, as `restlm run` makes it; the page grows on its
+        // first prompts and scores the first held-out ones.
         let (mut train, mut eval) = load_data(&cfg).map_err(js)?;
+        let reward = reward_for(&cfg, &train, &eval).map_err(js)?;
+        let dataset: Vec<Record> = demonstrations(&train).into_iter().cloned().collect();
         train.truncate(sizes.prompts);
         eval.truncate(sizes.heldout);
-        let reward = reward::from_config(&cfg.reward).map_err(js)?;
         let state = State {
             cfg,
             sizes,
+            sft: policy.clone(),
             policy,
             train,
+            dataset,
             eval,
             grown: Vec::new(),
             grow_step: 0,
@@ -142,100 +206,58 @@ impl Demo {
         self.backend.clone()
     }
 
-    /// Starts a Grow: forgets the previous grown set. Returns how many
+    /// The reward's name (the task's verifier by default).
+    pub fn reward_name(&self) -> String {
+        self.state.borrow().reward.name().to_string()
+    }
+
+    /// Starts a Grow: forgets the previous grown set and puts D (every
+    /// demonstration, scored) in the new one. Returns how many
     /// `grow_chunk` calls it takes.
-    pub fn start_grow(&self) -> usize {
-        let mut st = self.state.borrow_mut();
+    pub fn start_grow(&self) -> Result<usize, JsValue> {
+        let mut guard = self.state.borrow_mut();
+        let st = &mut *guard;
         st.grown.clear();
         st.grow_step += 1;
-        st.train.len().div_ceil(st.sizes.chunk.max(1))
+        let setup = st.grow_setup();
+        let dataset: Vec<&Record> = st.dataset.iter().collect();
+        let rows = dataset_rows(&dataset, st.reward.as_mut(), &setup, None).map_err(js)?;
+        st.grown.extend(rows);
+        let per = prompts_per_batch(&setup).min(st.sizes.chunk.max(1));
+        Ok(st.train.len().div_ceil(per))
     }
 
     /// Samples N outputs for chunk `i` of the training prompts and scores
-    /// them with chrF; the first chunk also adds D (the references).
-    /// Resolves to the chunk's scored samples as JSON.
+    /// them (the library's Grow batch). Resolves to the scored samples as JSON.
     pub fn grow_chunk(&self, i: usize) -> js_sys::Promise {
         let state = self.state.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let (policy, records, opts, n, max_prompt, g) = {
-                let st = state.borrow();
-                let c = st.sizes.chunk.max(1);
-                let records: Vec<Record> = st.train.iter().skip(i * c).take(c).cloned().collect();
-                let opts = sample_options(
-                    &st.cfg,
-                    st.cfg.seed ^ (st.grow_step as u64) << 32 ^ i as u64,
-                );
-                (
-                    st.policy.clone(),
-                    records,
-                    opts,
-                    st.sizes.samples,
-                    st.cfg.data.max_prompt_tokens,
-                    st.grow_step,
-                )
+            let (policy, records, setup, mut reward, per) = {
+                let mut st = state.borrow_mut();
+                let setup = st.grow_setup();
+                let per = prompts_per_batch(&setup).min(st.sizes.chunk.max(1));
+                let records: Vec<Record> = st.train.iter().skip(i * per).take(per).cloned().collect();
+                let reward = std::mem::replace(&mut st.reward, Box::new(restlm::reward::ExactMatch));
+                (st.policy.clone(), records, setup, reward, per)
             };
-            let prompts: Vec<&str> = records.iter().map(|r| r.prompt.as_str()).collect();
-            let out = policy
-                .complete_async(&prompts, n, max_prompt, &opts)
-                .await
-                .map_err(js)?;
+            let chunk: Vec<(usize, &Record)> =
+                records.iter().enumerate().map(|(k, r)| (i * per + k, r)).collect();
+            let batch = sample_batch(&policy, &chunk, reward.as_mut(), &setup).await;
             let mut st = state.borrow_mut();
-            let mut rows = Vec::new();
-            for (r, samples) in records.iter().zip(&out) {
-                for (s, (text, generation)) in samples.iter().enumerate() {
-                    rows.push(Grown {
-                        grow: g,
-                        prompt_id: r.id.clone(),
-                        sample_index: Some(s),
-                        prompt: r.prompt.clone(),
-                        sample: text.clone(),
-                        reward: 0.0,
-                        logprob: Some(generation.logprob),
-                        finished: generation.finished,
-                    });
-                }
-                // D: the reference itself, as in the CLI's grown sets.
-                rows.push(Grown {
-                    grow: g,
-                    prompt_id: r.id.clone(),
-                    sample_index: None,
-                    prompt: r.prompt.clone(),
-                    sample: r.target.clone(),
-                    reward: 0.0,
-                    logprob: None,
-                    finished: true,
-                });
-            }
-            let refs: Vec<&str> = records
+            st.reward = reward;
+            let batch = batch.map_err(js)?;
+            let shown: Vec<Shown> = batch
                 .iter()
-                .flat_map(|r| std::iter::repeat_n(r.target.as_str(), n + 1))
-                .collect();
-            let items: Vec<Item> = rows
-                .iter()
-                .zip(&refs)
-                .map(|(g, reference)| Item {
+                .zip(records.iter().flat_map(|r| std::iter::repeat_n(r, setup.samples_per_prompt)))
+                .map(|(g, r)| Shown {
                     prompt: &g.prompt,
                     sample: &g.sample,
-                    reference,
-                })
-                .collect();
-            let scores = reward::score_all(st.reward.as_mut(), &items, 256).map_err(js)?;
-            for (g, s) in rows.iter_mut().zip(scores) {
-                g.reward = s;
-            }
-            let shown: Vec<Shown> = rows
-                .iter()
-                .zip(&refs)
-                .filter(|(g, _)| g.sample_index.is_some())
-                .map(|(g, reference)| Shown {
-                    prompt: &g.prompt,
-                    sample: &g.sample,
-                    reference,
+                    reference: r.reference(),
                     reward: g.reward,
                 })
                 .collect();
             let json = serde_json::to_string(&shown).map_err(js)?;
-            st.grown.extend(rows);
+            st.grown.extend(batch);
             Ok(JsValue::from_str(&json))
         })
     }
@@ -246,41 +268,46 @@ impl Demo {
     }
 
     /// Starts an Improve at threshold `tau`: keeps the grown records with
-    /// reward ≥ τ (D included) and returns how many it kept.
+    /// reward ≥ τ (D included) and returns how many it kept. The SFT
+    /// reference takes as many steps on D alone.
     pub fn start_improve(&self, tau: f64) -> Result<usize, JsValue> {
         let mut st = self.state.borrow_mut();
         let kept = filter(&st.grown, tau);
         let (mp, ms) = (st.cfg.data.max_prompt_tokens, st.policy.cfg.max_seq_len);
         let (data, _) =
             improve_examples(&st.policy.tok, &kept, LossKind::Bc, mp, ms).map_err(js)?;
+        let (demos, _) = encode_records(&st.sft.tok, &st.dataset, mp, ms).map_err(js)?;
         let n = data.len();
-        let trainer = Trainer::new(
-            st.policy.model.clone(),
-            &st.policy.cfg,
-            &st.cfg.improve,
-            st.cfg.seed ^ tau.to_bits(),
-            st.policy.tok.pad,
-        );
-        st.improving = Some((trainer, data));
+        let seed = st.cfg.seed ^ tau.to_bits();
+        let trainer = |p: &Policy| {
+            Trainer::new(p.model.clone(), &p.cfg, &st.cfg.improve, seed, p.tok.pad)
+        };
+        st.improving = Some((
+            Training { trainer: trainer(&st.policy), data },
+            Training { trainer: trainer(&st.sft), data: demos },
+        ));
         Ok(n)
     }
 
-    /// One optimizer step of the Improve in progress; resolves to its loss.
-    /// After the last step the policy is the improved one.
+    /// One optimizer step of the Improve in progress (and of the SFT
+    /// reference); resolves to ReST's loss. After the last step both
+    /// policies are the trained ones.
     pub fn improve_step(&self) -> js_sys::Promise {
         let state = self.state.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let loss = {
                 let mut st = state.borrow_mut();
                 let steps = st.cfg.improve.steps;
-                let (trainer, data) = st
+                let (rest, sft) = st
                     .improving
                     .as_mut()
                     .ok_or_else(|| js("no Improve in progress"))?;
-                let out = trainer.step(data);
-                if trainer.step >= steps {
-                    let model = trainer.policy_model();
-                    st.policy.model = model;
+                let out = rest.trainer.step(&rest.data);
+                sft.trainer.step(&sft.data);
+                if rest.trainer.step >= steps {
+                    let (rest, sft) = (rest.trainer.policy_model(), sft.trainer.policy_model());
+                    st.policy.model = rest;
+                    st.sft.model = sft;
                     st.improving = None;
                 }
                 out.loss
@@ -290,40 +317,16 @@ impl Demo {
         })
     }
 
-    /// Held-out greedy chrF of the current policy (mean over the held-out
+    /// Held-out greedy reward of ReST's policy (mean over the held-out
     /// prompts, which Grow never samples).
     pub fn evaluate(&self) -> js_sys::Promise {
         let state = self.state.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            let (policy, eval, opts, max_prompt) = {
-                let st = state.borrow();
-                let mut opts = sample_options(&st.cfg, st.cfg.seed);
-                opts.pick = PickOptions::GREEDY;
-                (
-                    st.policy.clone(),
-                    st.eval.clone(),
-                    opts,
-                    st.cfg.data.max_prompt_tokens,
-                )
-            };
-            let prompts: Vec<&str> = eval.iter().map(|r| r.prompt.as_str()).collect();
-            let out = policy
-                .complete_async(&prompts, 1, max_prompt, &opts)
-                .await
-                .map_err(js)?;
-            let items: Vec<Item> = eval
-                .iter()
-                .zip(&out)
-                .map(|(r, o)| Item {
-                    prompt: &r.prompt,
-                    sample: &o[0].0,
-                    reference: &r.target,
-                })
-                .collect();
-            let mut st = state.borrow_mut();
-            let scores = reward::score_all(st.reward.as_mut(), &items, 256).map_err(js)?;
-            let mean = scores.iter().sum::<f64>() / scores.len().max(1) as f64;
-            Ok(JsValue::from_f64(mean))
-        })
+        wasm_bindgen_futures::future_to_promise(async move { held_out(&state, false).await })
+    }
+
+    /// Held-out greedy reward of the equal-step SFT reference.
+    pub fn evaluate_sft(&self) -> js_sys::Promise {
+        let state = self.state.clone();
+        wasm_bindgen_futures::future_to_promise(async move { held_out(&state, true).await })
     }
 }

@@ -39,14 +39,16 @@ const common = [
   "--no-sandbox", "--disable-quic", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ];
+// Small sizes: SwiftShader compiles every shader shape in software.
+const small = process.env.QUERY ||
+  "backend=auto&prompts=8&samples=2&heldout=8&steps=4&thresholds=30,50&chunk=8&max_new_tokens=32";
 const modes = [
-  { name: "webgpu", expect: /^webgpu:/, args: ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-webgpu-adapter=swiftshader"] },
-  { name: "cpu", expect: /^cpu:/, args: ["--disable-features=WebGPU"] },
+  { name: "webgpu", expect: /^webgpu:/, query: small, args: ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-webgpu-adapter=swiftshader"] },
+  { name: "cpu", expect: /^cpu:/, query: small, args: ["--disable-features=WebGPU"] },
+  // The page's own default sizes, where held-out reward must end above its start.
+  { name: "cpu-default-sizes", expect: /^cpu:/, query: "backend=auto", mustImprove: true, args: ["--disable-features=WebGPU"] },
 ];
 const only = process.argv[2];
-// Small sizes: SwiftShader compiles every shader shape in software.
-const query = process.env.QUERY ||
-  "backend=auto&prompts=8&samples=2&heldout=8&steps=4&thresholds=30,50&chunk=8&max_new_tokens=32";
 const minutes = 20;
 let failed = false;
 
@@ -68,7 +70,7 @@ for (const mode of modes.filter((m) => !only || m.name === only)) {
   };
   try {
     const t0 = Date.now();
-    await page.goto(`http://127.0.0.1:${port}/?${query}`);
+    await page.goto(`http://127.0.0.1:${port}/?${mode.query}`);
     await state("ready");
     const status = await page.textContent("#status");
     await check(`page failed: ${status}`, (await page.getAttribute("body", "data-state")) === "ready");
@@ -85,15 +87,18 @@ for (const mode of modes.filter((m) => !only || m.name === only)) {
 
     await page.click("#improve");
     await state("improved");
-    const held = await page.$$eval("#heldout li", (lis) => lis.map((li) => [li.dataset.step, Number(li.dataset.value)]));
+    const held = await page.$$eval("#heldout li", (lis) => lis.map((li) => [li.dataset.step, Number(li.dataset.value), Number(li.dataset.sft)]));
     await check(`held-out not recomputed after Improve: ${JSON.stringify(held)}`,
-      held.length === 3 && held.slice(1).every(([s, v]) => s.startsWith("g1-i") && Number.isFinite(v)));
+      held.length === 3 && held.slice(1).every(([s, v, sft]) => s.startsWith("g1-i") && Number.isFinite(v) && Number.isFinite(sft)));
+    if (mode.mustImprove) {
+      await check(`held-out reward did not end above its start: ${JSON.stringify(held)}`, held.at(-1)[1] > held[0][1]);
+    }
     const improveSecs = Number(await page.getAttribute("body", "data-improve-seconds"));
     const shot = path.join(out, `${mode.name}.png`);
     await page.screenshot({ path: shot, fullPage: true });
     console.log(`${mode.name}: ${backend}`);
     console.log(`  ${rewards.length} grown samples shown; Grow ${growSecs.toFixed(1)} s, Improve (${held.length - 1} thresholds) ${improveSecs.toFixed(1)} s, page total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    console.log(`  held-out reward: ${held.map(([s, v]) => `${s} ${v.toFixed(2)}`).join(", ")}`);
+    console.log(`  held-out reward: ${held.map(([s, v, sft]) => `${s} ${v.toFixed(2)} (SFT ${sft.toFixed(2)})`).join(", ")}`);
     console.log(`  screenshot ${shot}`);
     if (errors.length) console.log(`  console errors: ${errors.join(" | ")}`);
   } catch (e) {

@@ -13,7 +13,8 @@ for (const k of ["prompts", "samples", "heldout", "steps", "chunk", "max_new_tok
 if (params.has("thresholds")) sizes.thresholds = params.get("thresholds").split(",").map(Number);
 
 const yieldToPage = () => new Promise((r) => setTimeout(r, 0));
-const points = []; // [label, held-out reward]
+const points = []; // [label, held-out reward of ReST's policy]
+const sftPoints = []; // [label, held-out reward of the equal-step SFT reference]
 
 function setState(state, text) {
   document.body.dataset.state = state;
@@ -31,10 +32,16 @@ function draw() {
     g.fillText(String(y), 16, py + 4);
   }
   g.save(); g.translate(12, H / 2 + 40); g.rotate(-Math.PI / 2);
-  g.fillText("held-out chrF", 0, 0); g.restore();
+  g.fillText("held-out reward", 0, 0); g.restore();
   if (!points.length) return;
   const n = Math.max(points.length - 1, 1);
-  const xy = points.map(([, v], i) => [L + (W - L - R) * (i / n), T + (H - T - B) * (1 - v / 100)]);
+  const at = (i, v) => [L + (W - L - R) * (i / n), T + (H - T - B) * (1 - v / 100)];
+  // The equal-step SFT reference, dashed, under ReST's line.
+  const ref = sftPoints.map(([, v], i) => at(i, v));
+  g.strokeStyle = "#9aa1ae"; g.lineWidth = 2; g.setLineDash([6, 4]); g.beginPath();
+  ref.forEach(([x, y], i) => (i ? g.lineTo(x, y) : g.moveTo(x, y))); g.stroke();
+  g.setLineDash([]);
+  const xy = points.map(([, v], i) => at(i, v));
   g.strokeStyle = "#3a5bd9"; g.lineWidth = 2; g.beginPath();
   xy.forEach(([x, y], i) => (i ? g.lineTo(x, y) : g.moveTo(x, y))); g.stroke();
   g.fillStyle = "#3a5bd9";
@@ -43,14 +50,18 @@ function draw() {
     g.fillStyle = "#1d2330"; g.fillText(points[i][0], x - 14, H - 8);
     g.fillText(points[i][1].toFixed(1), x - 12, y - 9); g.fillStyle = "#3a5bd9";
   });
+  g.fillStyle = "#3a5bd9"; g.fillText("ReST", W - R - 120, T + 12);
+  g.fillStyle = "#9aa1ae"; g.fillText("SFT, equal steps", W - R - 120, T + 28);
 }
 
-function addHeldout(label, value) {
+function addHeldout(label, value, sft) {
   points.push([label, value]);
+  sftPoints.push([label, sft]);
   const li = document.createElement("li");
   li.dataset.step = label;
   li.dataset.value = value;
-  li.textContent = `${label}: ${value.toFixed(2)}`;
+  li.dataset.sft = sft;
+  li.textContent = `${label}: ReST ${value.toFixed(2)}, SFT with equal steps ${sft.toFixed(2)}`;
   $("heldout").appendChild(li);
   draw();
 }
@@ -60,7 +71,7 @@ function showSamples(rows) {
   for (const r of rows) {
     const tr = document.createElement("tr");
     const cls = r.reward >= 60 ? "hi" : r.reward < 30 ? "lo" : "";
-    for (const [text, c] of [[r.prompt, ""], [r.sample, ""], [r.reference, ""], [r.reward.toFixed(1), `r ${cls}`]]) {
+    for (const [text, c] of [[r.prompt, ""], [r.sample, ""], [r.reference ?? "— (none)", ""], [r.reward.toFixed(1), `r ${cls}`]]) {
       const td = document.createElement("td");
       td.textContent = text;
       if (c) td.className = c;
@@ -90,7 +101,7 @@ async function grow() {
   }
   const mean = all.reduce((s, r) => s + r.reward, 0) / all.length;
   const secs = (performance.now() - t0) / 1000;
-  $("growinfo").textContent = `(${all.length} samples, mean chrF ${mean.toFixed(1)}, ${secs.toFixed(1)} s)`;
+  $("growinfo").textContent = `(${all.length} samples, mean reward ${mean.toFixed(1)}, ${secs.toFixed(1)} s)`;
   document.body.dataset.growSeconds = secs.toFixed(2);
   setState("grown", `Grow ${growN}: ${all.length} samples, mean reward ${mean.toFixed(1)}`);
   $("grow").disabled = $("improve").disabled = false;
@@ -108,11 +119,12 @@ async function improve() {
     let loss = NaN;
     for (let s = 0; s < steps; s++) {
       loss = await demo.improve_step();
-      setState("improving", `Improve τ = ${tau}: kept ${kept}, step ${s + 1}/${steps}, loss ${loss.toFixed(3)}`);
+      setState("improving", `Improve τ = ${tau}: kept ${kept}, step ${s + 1}/${steps}, loss ${loss.toFixed(3)} (and the SFT reference's step)`);
       await yieldToPage();
     }
     setState("evaluating", `τ = ${tau}: scoring held-out prompts…`);
-    addHeldout(`g${growN}-i${k + 1}`, await demo.evaluate());
+    const rest = await demo.evaluate();
+    addHeldout(`g${growN}-i${k + 1}`, rest, await demo.evaluate_sft());
   }
   const secs = (performance.now() - t0) / 1000;
   document.body.dataset.improveSeconds = secs.toFixed(2);
@@ -137,7 +149,8 @@ async function main() {
     $("backend").textContent = demo.backend();
     document.body.dataset.backend = demo.backend();
     setState("evaluating", "scoring the starting policy on held-out prompts…");
-    addHeldout("start", await demo.evaluate());
+    const start = await demo.evaluate();
+    addHeldout("start", start, start);
     setState("ready", "ready: press Grow");
     $("grow").disabled = false;
     $("grow").onclick = grow;

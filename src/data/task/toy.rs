@@ -1,12 +1,12 @@
-//! The embedded default task: translating a toy English into an
-//! Esperanto-like language. It is "translation-like" in the ways that make
+//! `toy`: translating a toy English into an Esperanto-like language with
+//! exactly one correct translation per sentence, every prompt labeled. It is "translation-like" in the ways that make
 //! chrF a graded reward: a lexicon to learn, word order to change (the
 //! adjective follows its noun, the verb goes last), and agreement to get
 //! right (plural -j and accusative -n spread from noun to adjective).
 //!
 //!   the big dog sees a red bird  →  la hundo granda birdon ruĝan vidas
 
-use super::Record;
+use crate::data::Record;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -108,11 +108,11 @@ fn sentence(rng: &mut ChaCha8Rng) -> Record {
     let object = phrase(rng, true);
     let (singular, plural, eo_verb) = *VERBS.choose(rng).expect("verbs");
     let en_verb = if subject.plural { plural } else { singular };
-    Record {
-        id: String::new(),
-        prompt: format!("{} {} {}", subject.en, en_verb, object.en),
-        target: format!("{} {} {}", subject.eo, object.eo, eo_verb),
-    }
+    Record::labeled(
+        "",
+        format!("{} {} {}", subject.en, en_verb, object.en),
+        format!("{} {} {}", subject.eo, object.eo, eo_verb),
+    )
 }
 
 /// `n_train` training and `n_eval` held-out records, all prompts distinct,

@@ -1,0 +1,314 @@
+//! `restlm compare`: does ReST beat what it costs? From one config and for
+//! several seeds, the same SFT policy is continued by arms with equal
+//! optimizer-step budgets (SFT's steps, then G · I · improve.steps more)
+//! and judged by the same held-out evaluation after every step:
+//!
+//! - `sft`: more SFT on the demonstrations (a grown set of D alone);
+//! - `best-of-N`, `best-of-4N`: no training; the best of N samples of the
+//!   SFT policy under the reward, per held-out prompt;
+//! - `rest`: the configured ReST (continues, D included, rising τ);
+//! - `rest-em`: ReST-EM (fine-tunes the SFT policy afresh each Grow on its
+//!   samples alone, one τ: the last of the schedule);
+//! - `no-filter`: ReST with every τ below every reward, so what the reward
+//!   filter adds shows as `rest` minus `no-filter`.
+//!
+//! Every arm is an ordinary run directory under `<out>/seed-<s>/`, so an
+//! interrupted comparison resumes where it stopped.
+
+use super::run::{RunOptions, RunState, load_data, reward_for, run, sample_options};
+use crate::config::RunConfig;
+use crate::error::{Error, Result};
+use crate::eval::mean;
+use crate::io::{read_json, write_json_atomic};
+use crate::policy::Policy;
+use crate::reward::Item;
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// One arm on one seed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ArmRun {
+    pub arm: String,
+    pub seed: u64,
+    /// Held-out greedy reward of the last policy, and of the best one
+    /// (chosen on the same held-out set, the same way for every arm).
+    pub final_reward: f64,
+    pub best_reward: f64,
+    /// The reward's second metric (else chrF against references) of the
+    /// last policy.
+    pub final_second: Option<f64>,
+    pub optimizer_steps: usize,
+    pub tokens_trained: usize,
+    pub tokens_sampled: usize,
+    /// Wall time of the arm itself (the shared SFT not included).
+    pub wall_s: f64,
+}
+
+/// An arm's mean over seeds with a 95% t-interval.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ArmSummary {
+    pub arm: String,
+    pub final_reward: (f64, f64),
+    pub best_reward: (f64, f64),
+    pub final_second: Option<(f64, f64)>,
+    pub optimizer_steps: usize,
+    pub tokens_trained: f64,
+    pub tokens_sampled: f64,
+    pub wall_s: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Comparison {
+    pub second_metric: String,
+    pub sft_wall_s: Vec<f64>,
+    pub runs: Vec<ArmRun>,
+    pub arms: Vec<ArmSummary>,
+}
+
+/// Two-sided 95% Student t quantile for `df` degrees of freedom.
+fn t95(df: usize) -> f64 {
+    const T: [f64; 10] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    ];
+    match df {
+        0 => f64::NAN,
+        1..=10 => T[df - 1],
+        11..=30 => 2.1,
+        _ => 1.96,
+    }
+}
+
+/// Mean and half-width of the 95% interval (0 for a single value).
+pub fn mean_ci(xs: &[f64]) -> (f64, f64) {
+    let m = mean(xs);
+    if xs.len() < 2 {
+        return (m, 0.0);
+    }
+    let var = xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() - 1) as f64;
+    (m, t95(xs.len() - 1) * (var / xs.len() as f64).sqrt())
+}
+
+/// The arms' configs, all continuing the SFT policy for the same number of
+/// optimizer steps.
+fn arm_configs(cfg: &RunConfig) -> Vec<(&'static str, RunConfig)> {
+    let i = cfg.improve_steps();
+    let keep_all: Vec<f64> = (0..i).map(|k| k as f64 - i as f64).collect();
+    let mut sft = cfg.clone();
+    sft.rest.samples_per_prompt = 0;
+    sft.rest.include_dataset = true;
+    sft.rest.quantiles.clear();
+    sft.rest.thresholds = keep_all.clone();
+    let rest = cfg.clone();
+    let mut em = cfg.clone();
+    em.rest.include_dataset = false;
+    em.rest.restart_from_sft = true;
+    if let Some(&q) = cfg.rest.quantiles.last() {
+        em.rest.quantiles = vec![q];
+    } else {
+        em.rest.thresholds = vec![*cfg.rest.thresholds.last().expect("validated")];
+    }
+    em.improve.steps = cfg.improve.steps * i;
+    em.improve.eval_every = em.improve.eval_every.max(1);
+    let mut open = cfg.clone();
+    open.rest.quantiles.clear();
+    open.rest.thresholds = keep_all;
+    vec![
+        ("sft", sft),
+        ("rest", rest),
+        ("rest-em", em),
+        ("no-filter", open),
+    ]
+}
+
+fn state_of(dir: &Path) -> Result<RunState> {
+    read_json(&dir.join("state.json"))
+}
+
+/// Runs (or resumes) every arm for `seeds` seeds under `out`.
+pub fn compare(cfg: &RunConfig, seeds: usize, out: &Path, device: &Device) -> Result<Comparison> {
+    cfg.validate()?;
+    if seeds == 0 {
+        return Err(Error::Config("compare needs at least one seed".into()));
+    }
+    let mut runs = Vec::new();
+    let mut sft_wall = Vec::new();
+    let mut second_name = String::from("chrF");
+    for s in 0..seeds as u64 {
+        let seed = cfg.seed + s;
+        let base = out.join(format!("seed-{seed}"));
+        let mut seeded = cfg.clone();
+        seeded.seed = seed;
+        // The shared start: SFT alone (a run with no Grow).
+        let mut start_cfg = seeded.clone();
+        start_cfg.rest.grow_steps = 0;
+        start_cfg.run_dir = base.join("sft-start");
+        let t0 = Instant::now();
+        eprintln!("seed {seed}: SFT ({} steps)", cfg.sft.steps);
+        run(&start_cfg, &RunOptions::default(), device)?;
+        sft_wall.push(t0.elapsed().as_secs_f64());
+        let sft_dir = start_cfg.run_dir.join("ckpt").join("sft");
+        for (name, mut arm) in arm_configs(&seeded) {
+            arm.run_dir = base.join(name);
+            let result = arm.run_dir.join("result.json");
+            if result.exists() {
+                runs.push(read_json(&result)?);
+                continue;
+            }
+            eprintln!("seed {seed}: arm {name}");
+            let t0 = Instant::now();
+            let opts = RunOptions {
+                init: Some(sft_dir.clone()),
+                max_units: None,
+            };
+            let rows = run(&arm, &opts, device)?;
+            let state = state_of(&arm.run_dir)?;
+            let last = rows.last().ok_or_else(|| Error::Other("an arm without evaluations".into()))?;
+            let r = ArmRun {
+                arm: name.into(),
+                seed,
+                final_reward: last.greedy_reward,
+                best_reward: rows.iter().map(|r| r.greedy_reward).fold(f64::MIN, f64::max),
+                final_second: last.second.or(last.chrf),
+                optimizer_steps: cfg.sft.steps + state.total_steps,
+                tokens_trained: state.tokens_trained,
+                tokens_sampled: state.tokens_sampled,
+                wall_s: t0.elapsed().as_secs_f64(),
+            };
+            write_json_atomic(&result, &r)?;
+            runs.push(r);
+        }
+        let policy = Policy::load(&sft_dir, device)?;
+        let n = cfg.rest.samples_per_prompt.max(1);
+        for draws in [n, 4 * n] {
+            let (r, name) = best_of(&seeded, &policy, draws, &base)?;
+            second_name = name;
+            runs.push(r);
+        }
+    }
+    let arms = summarise(&runs);
+    let c = Comparison {
+        second_metric: second_name,
+        sft_wall_s: sft_wall,
+        runs,
+        arms,
+    };
+    write_json_atomic(&out.join("compare.json"), &c)?;
+    crate::report::plot_compare(&c, &out.join("compare.svg"))?;
+    Ok(c)
+}
+
+/// Best of `draws` samples of the SFT policy per held-out prompt under the
+/// reward (no training); also returns the second metric's name.
+fn best_of(cfg: &RunConfig, policy: &Policy, draws: usize, base: &Path) -> Result<(ArmRun, String)> {
+    let name = format!("best-of-{draws}");
+    let result: PathBuf = base.join(format!("{name}.json"));
+    let (train, eval) = load_data(cfg)?;
+    let mut reward = reward_for(cfg, &train, &eval)?;
+    let second = reward.second_metric();
+    let second_name = second.map_or("chrF".to_string(), |m| m.name.to_string());
+    if result.exists() {
+        return Ok((read_json(&result)?, second_name));
+    }
+    eprintln!("seed {}: arm {name}", cfg.seed);
+    let t0 = Instant::now();
+    let prompts: Vec<&str> = eval.iter().map(|r| r.prompt.as_str()).collect();
+    let opts = sample_options(cfg, cfg.seed ^ 0xB357);
+    let out = policy.complete(&prompts, draws, cfg.data.max_prompt_tokens, &opts)?;
+    let (mut best, mut seconds, mut sampled) = (Vec::new(), Vec::new(), 0);
+    for (r, row) in eval.iter().zip(&out) {
+        let items: Vec<Item> = row.iter().map(|(t, _)| Item::of(r, t)).collect();
+        let scores = crate::reward::score_all(reward.as_mut(), &items, cfg.reward.batch_size)?;
+        let k = (0..scores.len())
+            .max_by(|&a, &b| scores[a].total_cmp(&scores[b]))
+            .expect("draws ≥ 1");
+        best.push(scores[k]);
+        let chosen = &items[k];
+        seconds.push(match second {
+            Some(m) => Some((m.score)(chosen)),
+            None if !r.references.is_empty() => Some(crate::reward::sentence_chrf_multi(
+                chosen.sample,
+                chosen.references,
+            )),
+            None => None,
+        });
+        sampled += row.iter().map(|(_, g)| g.tokens.len()).sum::<usize>();
+    }
+    let second_mean: Option<Vec<f64>> = seconds.into_iter().collect();
+    let r = ArmRun {
+        arm: name,
+        seed: cfg.seed,
+        final_reward: mean(&best),
+        best_reward: mean(&best),
+        final_second: second_mean.map(|v| mean(&v)),
+        optimizer_steps: cfg.sft.steps,
+        tokens_trained: 0,
+        tokens_sampled: sampled,
+        wall_s: t0.elapsed().as_secs_f64(),
+    };
+    write_json_atomic(&result, &r)?;
+    Ok((r, second_name))
+}
+
+fn summarise(runs: &[ArmRun]) -> Vec<ArmSummary> {
+    let mut names: Vec<&str> = Vec::new();
+    for r in runs {
+        if !names.contains(&r.arm.as_str()) {
+            names.push(&r.arm);
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            let rs: Vec<&ArmRun> = runs.iter().filter(|r| r.arm == name).collect();
+            let get = |f: fn(&ArmRun) -> f64| rs.iter().map(|r| f(r)).collect::<Vec<f64>>();
+            let seconds: Option<Vec<f64>> = rs.iter().map(|r| r.final_second).collect();
+            ArmSummary {
+                arm: name.to_string(),
+                final_reward: mean_ci(&get(|r| r.final_reward)),
+                best_reward: mean_ci(&get(|r| r.best_reward)),
+                final_second: seconds.map(|v| mean_ci(&v)),
+                optimizer_steps: rs[0].optimizer_steps,
+                tokens_trained: mean(&get(|r| r.tokens_trained as f64)),
+                tokens_sampled: mean(&get(|r| r.tokens_sampled as f64)),
+                wall_s: mean(&get(|r| r.wall_s)),
+            }
+        })
+        .collect()
+}
+
+/// The comparison as a table: mean ± 95% interval over seeds.
+pub fn table(c: &Comparison) -> String {
+    let pm = |(m, h): (f64, f64)| format!("{m:.2} ± {h:.2}");
+    let mut s = format!(
+        "{:<12} {:>16} {:>16} {:>16} {:>6} {:>14} {:>14} {:>8}\n",
+        "arm",
+        "final reward",
+        "best reward",
+        format!("final {}", c.second_metric),
+        "steps",
+        "tokens trained",
+        "tokens sampled",
+        "wall s"
+    );
+    for a in &c.arms {
+        s += &format!(
+            "{:<12} {:>16} {:>16} {:>16} {:>6} {:>14.0} {:>14.0} {:>8.1}\n",
+            a.arm,
+            pm(a.final_reward),
+            pm(a.best_reward),
+            a.final_second.map_or("-".into(), pm),
+            a.optimizer_steps,
+            a.tokens_trained,
+            a.tokens_sampled,
+            a.wall_s
+        );
+    }
+    let sft = mean(&c.sft_wall_s);
+    s += &format!(
+        "(the shared SFT took {sft:.1} s per seed; wall s is each arm after it; {} seeds)\n",
+        c.sft_wall_s.len()
+    );
+    s
+}
