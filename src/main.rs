@@ -239,6 +239,12 @@ fn real_main() -> Result<()> {
             let enc = |rs: &[restlm::data::Record]| encode_records(&policy.tok, rs, mp, ms);
             let (data, cut) = enc(&train_set)?;
             cut.warn("training data", data.len());
+            if data.is_empty() {
+                bail!(
+                    "no training record has a `target`: SFT needs demonstrations \
+                     (prompt-only records are for Grow and evaluation)"
+                );
+            }
             let (held, _) = enc(&eval_set)?;
             let mut metrics = Metrics::to_file(&out.join("metrics.jsonl"))?;
             let tok = policy.tok.clone();

@@ -23,7 +23,7 @@ wasm-bindgen --target web --no-typescript --out-dir web/dist/pkg \
 cp web/www/index.html web/www/main.js web/dist/
 
 # The starting policy, exported by the CLI: the default run's SFT stage
-# (deliberately short, so ReST has room to improve it in the page).
+# (SFT on the default task's demonstrations, as `restlm run` starts).
 policy=target/web-policy
 if [ ! -f "$policy/model.bpk" ]; then
   cargo run --release -- --device cpu sft --out "$policy"

@@ -53,6 +53,9 @@ pub struct ArmSummary {
     pub final_reward: (f64, f64),
     pub best_reward: (f64, f64),
     pub final_second: Option<(f64, f64)>,
+    /// Final reward minus the `sft` arm's on the same seed: the paired
+    /// difference, which the seed-to-seed spread of the task hides less.
+    pub vs_sft: Option<(f64, f64)>,
     pub optimizer_steps: usize,
     pub tokens_trained: f64,
     pub tokens_sampled: f64,
@@ -264,11 +267,21 @@ fn summarise(runs: &[ArmRun]) -> Vec<ArmSummary> {
             let rs: Vec<&ArmRun> = runs.iter().filter(|r| r.arm == name).collect();
             let get = |f: fn(&ArmRun) -> f64| rs.iter().map(|r| f(r)).collect::<Vec<f64>>();
             let seconds: Option<Vec<f64>> = rs.iter().map(|r| r.final_second).collect();
+            let sft_of = |seed: u64| {
+                runs.iter()
+                    .find(|r| r.arm == "sft" && r.seed == seed)
+                    .map(|r| r.final_reward)
+            };
+            let paired: Option<Vec<f64>> = rs
+                .iter()
+                .map(|r| sft_of(r.seed).map(|s| r.final_reward - s))
+                .collect();
             ArmSummary {
                 arm: name.to_string(),
                 final_reward: mean_ci(&get(|r| r.final_reward)),
                 best_reward: mean_ci(&get(|r| r.best_reward)),
                 final_second: seconds.map(|v| mean_ci(&v)),
+                vs_sft: paired.filter(|_| name != "sft").map(|v| mean_ci(&v)),
                 optimizer_steps: rs[0].optimizer_steps,
                 tokens_trained: mean(&get(|r| r.tokens_trained as f64)),
                 tokens_sampled: mean(&get(|r| r.tokens_sampled as f64)),
@@ -282,10 +295,11 @@ fn summarise(runs: &[ArmRun]) -> Vec<ArmSummary> {
 pub fn table(c: &Comparison) -> String {
     let pm = |(m, h): (f64, f64)| format!("{m:.2} ± {h:.2}");
     let mut s = format!(
-        "{:<12} {:>16} {:>16} {:>16} {:>6} {:>14} {:>14} {:>8}\n",
+        "{:<12} {:>16} {:>16} {:>16} {:>16} {:>6} {:>14} {:>14} {:>8}\n",
         "arm",
         "final reward",
         "best reward",
+        "final − sft",
         format!("final {}", c.second_metric),
         "steps",
         "tokens trained",
@@ -294,10 +308,11 @@ pub fn table(c: &Comparison) -> String {
     );
     for a in &c.arms {
         s += &format!(
-            "{:<12} {:>16} {:>16} {:>16} {:>6} {:>14.0} {:>14.0} {:>8.1}\n",
+            "{:<12} {:>16} {:>16} {:>16} {:>16} {:>6} {:>14.0} {:>14.0} {:>8.1}\n",
             a.arm,
             pm(a.final_reward),
             pm(a.best_reward),
+            a.vs_sft.map_or("-".into(), |(m, h)| format!("{m:+.2} ± {h:.2}")),
             a.final_second.map_or("-".into(), pm),
             a.optimizer_steps,
             a.tokens_trained,
@@ -307,7 +322,8 @@ pub fn table(c: &Comparison) -> String {
     }
     let sft = mean(&c.sft_wall_s);
     s += &format!(
-        "(the shared SFT took {sft:.1} s per seed; wall s is each arm after it; {} seeds)\n",
+        "(mean ± 95% interval over {} seeds; final − sft is paired by seed; the shared SFT took \
+         {sft:.1} s per seed, and wall s is each arm after it)\n",
         c.sft_wall_s.len()
     );
     s

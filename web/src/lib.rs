@@ -46,7 +46,7 @@ impl Default for Sizes {
             samples: 4,
             heldout: 32,
             steps: 20,
-            thresholds: vec![60.0, 100.0],
+            thresholds: vec![40.0, 70.0],
             chunk: 16,
             max_new_tokens: 32,
         }
