@@ -147,10 +147,14 @@ pub fn compare(cfg: &RunConfig, seeds: usize, out: &Path, device: &Device) -> Re
         let mut start_cfg = seeded.clone();
         start_cfg.rest.grow_steps = 0;
         start_cfg.run_dir = base.join("sft-start");
+        let timing = base.join("sft-start.json");
         let t0 = Instant::now();
         eprintln!("seed {seed}: SFT ({} steps)", cfg.sft.steps);
         run(&start_cfg, &RunOptions::default(), device)?;
-        sft_wall.push(t0.elapsed().as_secs_f64());
+        if !timing.exists() {
+            write_json_atomic(&timing, &t0.elapsed().as_secs_f64())?;
+        }
+        sft_wall.push(read_json(&timing)?);
         let sft_dir = start_cfg.run_dir.join("ckpt").join("sft");
         for (name, mut arm) in arm_configs(&seeded) {
             arm.run_dir = base.join(name);

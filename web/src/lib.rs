@@ -23,7 +23,8 @@ use wasm_bindgen::prelude::*;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct Sizes {
-    /// Training prompts Grow samples from (labeled or not).
+    /// Training prompts Grow samples from (labeled or not); the first
+    /// this many of the task's.
     pub prompts: usize,
     /// Samples per prompt (N).
     pub samples: usize,
@@ -41,11 +42,13 @@ pub struct Sizes {
 
 impl Default for Sizes {
     fn default() -> Self {
+        // As `restlm run` grows: every training prompt, N = 4, 60 steps per
+        // τ (smaller Grows did not lift the held-out reward in the page).
         Self {
-            prompts: 96,
+            prompts: usize::MAX,
             samples: 4,
-            heldout: 32,
-            steps: 20,
+            heldout: 64,
+            steps: 60,
             thresholds: vec![40.0, 70.0],
             chunk: 16,
             max_new_tokens: 32,
@@ -260,6 +263,11 @@ impl Demo {
             st.grown.extend(batch);
             Ok(JsValue::from_str(&json))
         })
+    }
+
+    /// Optimizer steps per Improve threshold.
+    pub fn steps(&self) -> usize {
+        self.state.borrow().sizes.steps
     }
 
     /// Improve thresholds τ1 < τ2 < … as JSON.

@@ -115,7 +115,7 @@ async function improve() {
   for (const [k, tau] of taus.entries()) {
     const kept = demo.start_improve(tau);
     // Nothing reached τ: no training, as the CLI skips an empty filter.
-    const steps = kept === 0 ? 0 : (sizes.steps ?? 20);
+    const steps = kept === 0 ? 0 : demo.steps();
     let loss = NaN;
     for (let s = 0; s < steps; s++) {
       loss = await demo.improve_step();
