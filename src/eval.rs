@@ -61,13 +61,25 @@ pub async fn evaluate_async(
     // Metrics against the references, where every held-out prompt has some.
     let referenced = greedy_items.iter().all(|i| !i.references.is_empty());
     let over_refs = |f: fn(&str, &[String]) -> f64| {
-        referenced.then(|| mean(&greedy_items.iter().map(|i| f(i.sample, i.references)).collect::<Vec<_>>()))
+        referenced.then(|| {
+            mean(
+                &greedy_items
+                    .iter()
+                    .map(|i| f(i.sample, i.references))
+                    .collect::<Vec<_>>(),
+            )
+        })
     };
     let chrf = over_refs(reward::sentence_chrf_multi);
     let bleu = over_refs(reward::sentence_bleu_multi);
-    let second = reward
-        .second_metric()
-        .map(|m| mean(&greedy_items.iter().map(|i| (m.score)(i)).collect::<Vec<_>>()));
+    let second = reward.second_metric().map(|m| {
+        mean(
+            &greedy_items
+                .iter()
+                .map(|i| (m.score)(i))
+                .collect::<Vec<_>>(),
+        )
+    });
     if setup.samples == 0 {
         return Ok(EvalRow {
             step: step.to_string(),

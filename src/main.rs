@@ -204,7 +204,10 @@ fn real_main() -> Result<()> {
         Command::Compare { seeds, out } => {
             let c = rest::compare::compare(&cfg, seeds, &out, &dev)?;
             println!("\n{}", rest::compare::table(&c));
-            println!("{}: compare.json, compare.svg, one run directory per arm and seed", out.display());
+            println!(
+                "{}: compare.json, compare.svg, one run directory per arm and seed",
+                out.display()
+            );
         }
         Command::Sft {
             init,
@@ -385,11 +388,8 @@ fn real_main() -> Result<()> {
                 println!("> {p}");
                 match scorer.as_mut() {
                     Some(r) => {
-                        let record = restlm::data::Record::labeled(
-                            "",
-                            p.to_string(),
-                            reference[i].clone(),
-                        );
+                        let record =
+                            restlm::data::Record::labeled("", p.to_string(), reference[i].clone());
                         let items: Vec<Item> =
                             row.iter().map(|(s, _)| Item::of(&record, s)).collect();
                         let scores = reward::score_all(r.as_mut(), &items, cfg.reward.batch_size)?;

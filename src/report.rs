@@ -168,7 +168,9 @@ pub fn plot_compare(c: &crate::rest::compare::Comparison, path: &Path) -> Result
                 if (x - i).abs() > 0.01 || i < 0.0 {
                     return String::new();
                 }
-                c.arms.get(i as usize).map_or(String::new(), |a| a.arm.clone())
+                c.arms
+                    .get(i as usize)
+                    .map_or(String::new(), |a| a.arm.clone())
             })
             .y_desc("held-out reward")
             .draw()
@@ -176,12 +178,22 @@ pub fn plot_compare(c: &crate::rest::compare::Comparison, path: &Path) -> Result
         for (i, a) in c.arms.iter().enumerate() {
             let (m, h) = a.final_reward;
             let x = i as f64;
-            let color = if a.arm == "rest" { BLUE } else { RGBColor(120, 130, 150) };
+            let color = if a.arm == "rest" {
+                BLUE
+            } else {
+                RGBColor(120, 130, 150)
+            };
             chart
-                .draw_series([Rectangle::new([(x - 0.3, 0.0), (x + 0.3, m)], color.filled())])
+                .draw_series([Rectangle::new(
+                    [(x - 0.3, 0.0), (x + 0.3, m)],
+                    color.filled(),
+                )])
                 .map_err(|e| err(&e))?;
             chart
-                .draw_series([PathElement::new(vec![(x, m - h), (x, m + h)], BLACK.stroke_width(2))])
+                .draw_series([PathElement::new(
+                    vec![(x, m - h), (x, m + h)],
+                    BLACK.stroke_width(2),
+                )])
                 .map_err(|e| err(&e))?;
         }
         root.present().map_err(|e| err(&e))?;

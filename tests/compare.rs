@@ -39,9 +39,23 @@ fn rest_beats_equal_step_sft_and_the_reward_filter_is_why() {
     };
     let (rest, sft, open) = (reward("rest"), reward("sft"), reward("no-filter"));
     eprintln!("{}", restlm::rest::compare::table(&c));
-    assert!(rest > sft + MARGIN, "ReST {rest:.2} vs equal-step SFT {sft:.2}");
-    assert!(rest > open + MARGIN, "ReST {rest:.2} vs no filter {open:.2}");
-    let steps: Vec<usize> = c.arms.iter().filter(|a| !a.arm.starts_with("best-of")).map(|a| a.optimizer_steps).collect();
-    assert!(steps.windows(2).all(|w| w[0] == w[1]), "equal step budgets: {steps:?}");
+    assert!(
+        rest > sft + MARGIN,
+        "ReST {rest:.2} vs equal-step SFT {sft:.2}"
+    );
+    assert!(
+        rest > open + MARGIN,
+        "ReST {rest:.2} vs no filter {open:.2}"
+    );
+    let steps: Vec<usize> = c
+        .arms
+        .iter()
+        .filter(|a| !a.arm.starts_with("best-of"))
+        .map(|a| a.optimizer_steps)
+        .collect();
+    assert!(
+        steps.windows(2).all(|w| w[0] == w[1]),
+        "equal step budgets: {steps:?}"
+    );
     assert!(dir.join("compare.json").exists() && dir.join("compare.svg").exists());
 }

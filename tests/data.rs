@@ -160,7 +160,10 @@ fn mixed_records_parse_and_each_malformed_combination_is_named() {
     );
     let r = read_records(&p).unwrap();
     assert_eq!(r.len(), 5);
-    assert_eq!((r[0].target.as_deref(), &r[0].references[..]), (Some("b"), &["b".to_string()][..]));
+    assert_eq!(
+        (r[0].target.as_deref(), &r[0].references[..]),
+        (Some("b"), &["b".to_string()][..])
+    );
     assert!(r[1].is_prompt_only() && r[1].meta.is_none());
     assert!(r[2].target.is_none() && !r[2].is_prompt_only());
     assert_eq!(r[2].references, ["e", "f"]);
@@ -169,13 +172,28 @@ fn mixed_records_parse_and_each_malformed_combination_is_named() {
     assert_eq!(r[3].meta.as_ref().unwrap()["answer"], 3);
     assert!(r[4].is_prompt_only() && r[4].meta.is_some());
     let bad = [
-        ("{\"prompt\": \"a\", \"references\": \"x\"}", "must be a list of strings"),
+        (
+            "{\"prompt\": \"a\", \"references\": \"x\"}",
+            "must be a list of strings",
+        ),
         ("{\"prompt\": \"a\", \"references\": []}", "empty list"),
-        ("{\"prompt\": \"a\", \"references\": [\"x\", 3]}", "`references[1]` must be a string"),
-        ("{\"prompt\": \"a\", \"references\": [\" \"]}", "`references[0]` is empty"),
-        ("{\"prompt\": \"a\", \"meta\": 5}", "`meta` must be a JSON object"),
+        (
+            "{\"prompt\": \"a\", \"references\": [\"x\", 3]}",
+            "`references[1]` must be a string",
+        ),
+        (
+            "{\"prompt\": \"a\", \"references\": [\" \"]}",
+            "`references[0]` is empty",
+        ),
+        (
+            "{\"prompt\": \"a\", \"meta\": 5}",
+            "`meta` must be a JSON object",
+        ),
         ("{\"prompt\": \"a\", \"target\": \"\"}", "`target` is empty"),
-        ("{\"prompt\": \"a\", \"answer\": 5}", "unknown field `answer`"),
+        (
+            "{\"prompt\": \"a\", \"answer\": 5}",
+            "unknown field `answer`",
+        ),
         ("[1, 2]", "expected a JSON object"),
     ];
     for (line, want) in bad {
@@ -191,7 +209,13 @@ fn prompt_only_records_never_reach_sft_or_d() {
     use restlm::data::{Record, encode_records};
     use restlm::rest::grow::{GrowSetup, Grown, grow};
     let mut records: Vec<Record> = (0..6)
-        .map(|i| Record::labeled(format!("l{i}"), format!("labeled {i}"), format!("target {i}")))
+        .map(|i| {
+            Record::labeled(
+                format!("l{i}"),
+                format!("labeled {i}"),
+                format!("target {i}"),
+            )
+        })
         .collect();
     for i in 0..5 {
         records.push(Record {
@@ -200,7 +224,11 @@ fn prompt_only_records_never_reach_sft_or_d() {
             ..Record::default()
         });
     }
-    let texts: Vec<&str> = records.iter().map(|r| r.prompt.as_str()).chain(["target"]).collect();
+    let texts: Vec<&str> = records
+        .iter()
+        .map(|r| r.prompt.as_str())
+        .chain(["target"])
+        .collect();
     let tok = Tokenizer::train(&texts, 280).unwrap();
     let (enc, _) = encode_records(&tok, &records, 20, 48).unwrap();
     assert_eq!(enc.len(), 6, "SFT encodes the labeled records only");
@@ -225,11 +253,23 @@ fn prompt_only_records_never_reach_sft_or_d() {
     let dir = tmp("grow-mixed");
     // A length reward: scores any record, labeled or not.
     let mut reward = restlm::reward::External::new("awk '{ print length($0) % 50 }'".into(), 30.0);
-    let rows: Vec<Grown> = grow(&policy, &records, &mut reward, &setup, &dir.join("g.jsonl")).unwrap();
-    let d: Vec<&str> = rows.iter().filter(|g| g.sample_index.is_none()).map(|g| g.prompt_id.as_str()).collect();
-    assert_eq!(d, ["l0", "l1", "l2", "l3", "l4", "l5"], "D is the labeled records");
+    let rows: Vec<Grown> =
+        grow(&policy, &records, &mut reward, &setup, &dir.join("g.jsonl")).unwrap();
+    let d: Vec<&str> = rows
+        .iter()
+        .filter(|g| g.sample_index.is_none())
+        .map(|g| g.prompt_id.as_str())
+        .collect();
+    assert_eq!(
+        d,
+        ["l0", "l1", "l2", "l3", "l4", "l5"],
+        "D is the labeled records"
+    );
     for r in &records {
-        let n = rows.iter().filter(|g| g.prompt_id == r.id && g.sample_index.is_some()).count();
+        let n = rows
+            .iter()
+            .filter(|g| g.prompt_id == r.id && g.sample_index.is_some())
+            .count();
         assert_eq!(n, 2, "{} sampled twice", r.id);
     }
 }

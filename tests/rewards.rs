@@ -43,11 +43,19 @@ fn chrf_and_bleu_equal_sacrebleu_with_one_and_several_references() {
         );
         n += 1;
     }
-    assert!(n >= 50 && multi >= 30, "{n} rows, {multi} with several references");
+    assert!(
+        n >= 50 && multi >= 30,
+        "{n} rows, {multi} with several references"
+    );
 }
 
 fn refs(r: &[&str]) -> &'static [String] {
-    Box::leak(r.iter().map(|s| s.to_string()).collect::<Vec<_>>().into_boxed_slice())
+    Box::leak(
+        r.iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .into_boxed_slice(),
+    )
 }
 
 fn items() -> Vec<Item<'static>> {

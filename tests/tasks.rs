@@ -76,19 +76,25 @@ fn wrong_meaning_and_malformed_outputs_lose_what_the_rules_say() {
     let m = dog_sees_bird();
     let cases = [
         // One fact of 8 wrong, well-formed: 100 · 7/8.
-        ("la kato granda birdon ruĝan vidas", 87.5),     // wrong noun
-        ("la hundoj grandaj birdon ruĝan vidas", 87.5),  // wrong number
-        ("la hundo birdon ruĝan vidas", 87.5),           // adjective missing
-        ("la hundo granda birdon ruĝan manĝas", 87.5),   // wrong verb
+        ("la kato granda birdon ruĝan vidas", 87.5), // wrong noun
+        ("la hundoj grandaj birdon ruĝan vidas", 87.5), // wrong number
+        ("la hundo birdon ruĝan vidas", 87.5),       // adjective missing
+        ("la hundo granda birdon ruĝan manĝas", 87.5), // wrong verb
         ("la hundo granda la birdon ruĝan vidas", 87.5), // article on "a red bird"
         // Roles swapped by case: nouns and adjectives wrong, and "la" now
         // opens the indefinite object: 3 of 8 right.
         ("la hundon grandan birdo ruĝa vidas", 37.5),
         // An adjective agreeing with no neighbour: adjective facts off for
         // the subject and object (6/8), and one check of 5 fails (4/5).
-        ("la hundo grandan birdon ruĝan vidas", 100.0 * 6.0 / 8.0 * 4.0 / 5.0),
+        (
+            "la hundo grandan birdon ruĝan vidas",
+            100.0 * 6.0 / 8.0 * 4.0 / 5.0,
+        ),
         // An unknown word and no verb: 2 checks of 5 fail; verb fact off.
-        ("la hundo granda birdon ruĝan xyz", 100.0 * 7.0 / 8.0 * 3.0 / 5.0),
+        (
+            "la hundo granda birdon ruĝan xyz",
+            100.0 * 7.0 / 8.0 * 3.0 / 5.0,
+        ),
         ("", 0.0),
         ("la la la", 0.0),
         // Only the verb conveyed (1/8); two verbs and no nouns (3/5).
@@ -109,15 +115,27 @@ fn mt_verifier_needs_the_meaning() {
         meta: None,
     };
     let e = MtVerifier.score(&[item]).unwrap_err().to_string();
-    assert!(e.contains("no `meta`") && e.contains("the dog sees a cat"), "{e}");
+    assert!(
+        e.contains("no `meta`") && e.contains("the dog sees a cat"),
+        "{e}"
+    );
 }
 
 #[test]
 fn mt_task_labels_a_fraction_and_covers_the_lexicon() {
     let (train, eval) = TaskKind::Mt.generate(400, 64, 0.15, 1);
     let labeled: Vec<_> = train.iter().filter(|r| r.target.is_some()).collect();
-    assert!(labeled.len() >= 60 && labeled.len() < 80, "{}", labeled.len());
-    assert!(train.iter().filter(|r| r.target.is_none()).all(|r| r.is_prompt_only()));
+    assert!(
+        labeled.len() >= 60 && labeled.len() < 80,
+        "{}",
+        labeled.len()
+    );
+    assert!(
+        train
+            .iter()
+            .filter(|r| r.target.is_none())
+            .all(|r| r.is_prompt_only())
+    );
     let words: HashSet<String> = labeled
         .iter()
         .flat_map(|r| r.target.as_deref().unwrap().split_whitespace())
@@ -126,9 +144,16 @@ fn mt_task_labels_a_fraction_and_covers_the_lexicon() {
     for w in mt::lexicon() {
         assert!(words.contains(&w), "{w} missing from the labeled part");
     }
-    let prompts: HashSet<&str> = train.iter().chain(&eval).map(|r| r.prompt.as_str()).collect();
+    let prompts: HashSet<&str> = train
+        .iter()
+        .chain(&eval)
+        .map(|r| r.prompt.as_str())
+        .collect();
     assert_eq!(prompts.len(), 464, "prompts are distinct");
-    assert!(eval.iter().all(|r| r.references.len() > 1 && r.references[0] == *r.target.as_ref().unwrap()));
+    assert!(
+        eval.iter()
+            .all(|r| r.references.len() > 1 && r.references[0] == *r.target.as_ref().unwrap())
+    );
 }
 
 fn arith_item<'a>(sample: &'a str, meta: &'a serde_json::Value) -> Item<'a> {
@@ -160,11 +185,18 @@ fn arith_verifier_checks_the_answer_and_its_second_metric_every_step() {
     ];
     for (sample, reward, right) in cases {
         let item = arith_item(sample, &meta);
-        assert_eq!(ArithVerifier.score(&[item]).unwrap(), vec![reward], "{sample:?}");
+        assert_eq!(
+            ArithVerifier.score(&[item]).unwrap(),
+            vec![reward],
+            "{sample:?}"
+        );
         assert_eq!((steps.score)(&item), right, "{sample:?}");
     }
     let no_key = serde_json::json!({"terms": terms});
-    let e = ArithVerifier.score(&[arith_item("1", &no_key)]).unwrap_err().to_string();
+    let e = ArithVerifier
+        .score(&[arith_item("1", &no_key)])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("meta.answer"), "{e}");
 }
 
@@ -173,10 +205,14 @@ fn arith_task_has_answer_keys_everywhere_and_traces_for_a_few() {
     let (train, eval) = TaskKind::Arith.generate(2000, 200, 0.075, 1);
     assert_eq!(train.iter().filter(|r| r.target.is_some()).count(), 150);
     for r in train.iter().chain(&eval) {
-        let terms: Vec<u32> = serde_json::from_value(r.meta.as_ref().unwrap()["terms"].clone()).unwrap();
+        let terms: Vec<u32> =
+            serde_json::from_value(r.meta.as_ref().unwrap()["terms"].clone()).unwrap();
         assert!((2..=6).contains(&terms.len()) && terms.iter().all(|t| (10..=99).contains(t)));
         assert_eq!(r.prompt, arith::prompt(&terms));
-        assert_eq!(r.meta.as_ref().unwrap()["answer"], terms.iter().sum::<u32>());
+        assert_eq!(
+            r.meta.as_ref().unwrap()["answer"],
+            terms.iter().sum::<u32>()
+        );
         if let Some(t) = &r.target {
             assert_eq!(*t, arith::trace(&terms));
         }

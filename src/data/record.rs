@@ -110,12 +110,13 @@ fn parse_line(line: &str, n: usize) -> std::result::Result<Record, String> {
         None => n.to_string(),
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(x)) => x.to_string(),
-        Some(other) => return Err(format!("field `id` must be a string or number, got {other}")),
+        Some(other) => {
+            return Err(format!(
+                "field `id` must be a string or number, got {other}"
+            ));
+        }
     };
-    let prompt = text(
-        "prompt",
-        obj.get("prompt").ok_or("missing field `prompt`")?,
-    )?;
+    let prompt = text("prompt", obj.get("prompt").ok_or("missing field `prompt`")?)?;
     let target = obj.get("target").map(|v| text("target", v)).transpose()?;
     let mut references: Vec<String> = target.iter().cloned().collect();
     match obj.get("references") {

@@ -171,12 +171,17 @@ pub fn compare(cfg: &RunConfig, seeds: usize, out: &Path, device: &Device) -> Re
             };
             let rows = run(&arm, &opts, device)?;
             let state = state_of(&arm.run_dir)?;
-            let last = rows.last().ok_or_else(|| Error::Other("an arm without evaluations".into()))?;
+            let last = rows
+                .last()
+                .ok_or_else(|| Error::Other("an arm without evaluations".into()))?;
             let r = ArmRun {
                 arm: name.into(),
                 seed,
                 final_reward: last.greedy_reward,
-                best_reward: rows.iter().map(|r| r.greedy_reward).fold(f64::MIN, f64::max),
+                best_reward: rows
+                    .iter()
+                    .map(|r| r.greedy_reward)
+                    .fold(f64::MIN, f64::max),
                 final_second: last.second.or(last.chrf),
                 optimizer_steps: cfg.sft.steps + state.total_steps,
                 tokens_trained: state.tokens_trained,
@@ -208,7 +213,12 @@ pub fn compare(cfg: &RunConfig, seeds: usize, out: &Path, device: &Device) -> Re
 
 /// Best of `draws` samples of the SFT policy per held-out prompt under the
 /// reward (no training); also returns the second metric's name.
-fn best_of(cfg: &RunConfig, policy: &Policy, draws: usize, base: &Path) -> Result<(ArmRun, String)> {
+fn best_of(
+    cfg: &RunConfig,
+    policy: &Policy,
+    draws: usize,
+    base: &Path,
+) -> Result<(ArmRun, String)> {
     let name = format!("best-of-{draws}");
     let result: PathBuf = base.join(format!("{name}.json"));
     let (train, eval) = load_data(cfg)?;
@@ -316,7 +326,8 @@ pub fn table(c: &Comparison) -> String {
             a.arm,
             pm(a.final_reward),
             pm(a.best_reward),
-            a.vs_sft.map_or("-".into(), |(m, h)| format!("{m:+.2} ± {h:.2}")),
+            a.vs_sft
+                .map_or("-".into(), |(m, h)| format!("{m:+.2} ± {h:.2}")),
             a.final_second.map_or("-".into(), pm),
             a.optimizer_steps,
             a.tokens_trained,

@@ -170,7 +170,9 @@ pub fn grow(
     let mut rows = resume(path, n, setup.include_dataset)?;
     let mut out = JsonlAppender::open(path)?;
     let dataset = demonstrations(records);
-    if setup.include_dataset && !dataset.is_empty() && !rows.iter().any(|r| r.sample_index.is_none())
+    if setup.include_dataset
+        && !dataset.is_empty()
+        && !rows.iter().any(|r| r.sample_index.is_none())
     {
         // D's targets were not sampled: record π's log-prob of them too.
         let owned: Vec<Record> = dataset.iter().map(|r| (*r).clone()).collect();

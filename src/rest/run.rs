@@ -366,12 +366,14 @@ fn grow_step(
         ctx.state.tokens_sampled += policy.tok.encode(&r.sample)?.len() + r.finished as usize;
     }
     match samples.len() {
-        0 => eprintln!("{unit:>14}: no samples (N = 0): D alone, {} records", rows.len()),
+        0 => eprintln!(
+            "{unit:>14}: no samples (N = 0): D alone, {} records",
+            rows.len()
+        ),
         n => eprintln!("{unit:>14}: {n} samples, mean reward {mean:.2}"),
     }
-    ctx.metrics.log(
-        serde_json::json!({"stage": unit, "samples": samples.len(), "mean_reward": mean}),
-    )?;
+    ctx.metrics
+        .log(serde_json::json!({"stage": unit, "samples": samples.len(), "mean_reward": mean}))?;
     ctx.state.completed.push(unit);
     ctx.save_state()?;
     Ok(rows)

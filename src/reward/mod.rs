@@ -58,10 +58,12 @@ impl<'a> Item<'a> {
 
     /// `meta[key]`, or an error naming the reward and prompt.
     pub fn meta_field(&self, reward: &str, key: &str) -> Result<&'a serde_json::Value> {
-        self.meta.and_then(|m| m.get(key)).ok_or_else(|| Error::Reward {
-            name: reward.into(),
-            msg: format!("prompt {:?} has no `meta.{key}`", self.prompt),
-        })
+        self.meta
+            .and_then(|m| m.get(key))
+            .ok_or_else(|| Error::Reward {
+                name: reward.into(),
+                msg: format!("prompt {:?} has no `meta.{key}`", self.prompt),
+            })
     }
 }
 

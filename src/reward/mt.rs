@@ -23,8 +23,16 @@ pub struct MtVerifier;
 #[derive(Debug, Clone, PartialEq)]
 enum Word {
     Article,
-    Noun { lemma: &'static str, plural: bool, accusative: bool },
-    Adjective { lemma: &'static str, plural: bool, accusative: bool },
+    Noun {
+        lemma: &'static str,
+        plural: bool,
+        accusative: bool,
+    },
+    Adjective {
+        lemma: &'static str,
+        plural: bool,
+        accusative: bool,
+    },
     Verb(&'static str),
     Unknown,
 }
@@ -41,12 +49,20 @@ fn classify(w: &str) -> Word {
     if let Some(stem) = base.strip_suffix('o')
         && let Some(n) = NOUNS.iter().find(|n| n.2.contains(&stem))
     {
-        return Word::Noun { lemma: n.0, plural, accusative };
+        return Word::Noun {
+            lemma: n.0,
+            plural,
+            accusative,
+        };
     }
     if let Some(stem) = base.strip_suffix('a')
         && let Some(a) = ADJECTIVES.iter().find(|a| a.1.contains(&stem))
     {
-        return Word::Adjective { lemma: a.0, plural, accusative };
+        return Word::Adjective {
+            lemma: a.0,
+            plural,
+            accusative,
+        };
     }
     Word::Unknown
 }
@@ -61,8 +77,14 @@ struct Parse {
 fn agrees(words: &[Word], adj: usize, noun: usize) -> bool {
     match (&words[adj], words.get(noun)) {
         (
-            Word::Adjective { plural: p, accusative: a, .. },
-            Some(Word::Noun { plural, accusative, .. }),
+            Word::Adjective {
+                plural: p,
+                accusative: a,
+                ..
+            },
+            Some(Word::Noun {
+                plural, accusative, ..
+            }),
         ) => p == plural && a == accusative,
         _ => false,
     }
@@ -76,7 +98,9 @@ fn parse(sample: &str) -> Parse {
         if !matches!(words[i], Word::Adjective { .. }) {
             continue;
         }
-        let left = i.checked_sub(1).filter(|&j| agrees(&words, i, j) && !taken[j]);
+        let left = i
+            .checked_sub(1)
+            .filter(|&j| agrees(&words, i, j) && !taken[j]);
         let right = Some(i + 1).filter(|&j| agrees(&words, i, j) && !taken[j]);
         if let Some(j) = left.or(right) {
             attached[i] = Some(j);
@@ -89,7 +113,9 @@ fn parse(sample: &str) -> Parse {
 impl Parse {
     fn nouns(&self, accusative: bool) -> Vec<usize> {
         (0..self.words.len())
-            .filter(|&i| matches!(self.words[i], Word::Noun { accusative: a, .. } if a == accusative))
+            .filter(
+                |&i| matches!(self.words[i], Word::Noun { accusative: a, .. } if a == accusative),
+            )
             .collect()
     }
 
@@ -118,9 +144,7 @@ impl Parse {
         let w = &self.words;
         let verbs = w.iter().filter(|x| matches!(x, Word::Verb(_))).count();
         let articles_ok = (0..w.len()).filter(|&i| w[i] == Word::Article).all(|i| {
-            (0..w.len()).any(|n| {
-                matches!(w[n], Word::Noun { .. }) && self.phrase_start(n) == i + 1
-            })
+            (0..w.len()).any(|n| matches!(w[n], Word::Noun { .. }) && self.phrase_start(n) == i + 1)
         });
         let adjectives_ok = (0..w.len())
             .filter(|&i| matches!(w[i], Word::Adjective { .. }))
@@ -156,7 +180,8 @@ impl Parse {
             Word::Verb(v) => Some(*v),
             _ => None,
         });
-        let right = s + o + (verb == Some(want.verb.as_str())) as usize + (s_article && o_article) as usize;
+        let right =
+            s + o + (verb == Some(want.verb.as_str())) as usize + (s_article && o_article) as usize;
         right as f64 / 8.0
     }
 }
@@ -180,10 +205,11 @@ impl Reward for MtVerifier {
                     name: "mt".into(),
                     msg: format!("prompt {:?} has no `meta` (the source's meaning)", i.prompt),
                 })?;
-                let m: Meaning = serde_json::from_value(meta.clone()).map_err(|e| Error::Reward {
-                    name: "mt".into(),
-                    msg: format!("prompt {:?}: `meta` is not a meaning: {e}", i.prompt),
-                })?;
+                let m: Meaning =
+                    serde_json::from_value(meta.clone()).map_err(|e| Error::Reward {
+                        name: "mt".into(),
+                        msg: format!("prompt {:?}: `meta` is not a meaning: {e}", i.prompt),
+                    })?;
                 Ok(score(i.sample, &m))
             })
             .collect()

@@ -239,19 +239,28 @@ impl Demo {
                 let mut st = state.borrow_mut();
                 let setup = st.grow_setup();
                 let per = prompts_per_batch(&setup).min(st.sizes.chunk.max(1));
-                let records: Vec<Record> = st.train.iter().skip(i * per).take(per).cloned().collect();
-                let reward = std::mem::replace(&mut st.reward, Box::new(restlm::reward::ExactMatch));
+                let records: Vec<Record> =
+                    st.train.iter().skip(i * per).take(per).cloned().collect();
+                let reward =
+                    std::mem::replace(&mut st.reward, Box::new(restlm::reward::ExactMatch));
                 (st.policy.clone(), records, setup, reward, per)
             };
-            let chunk: Vec<(usize, &Record)> =
-                records.iter().enumerate().map(|(k, r)| (i * per + k, r)).collect();
+            let chunk: Vec<(usize, &Record)> = records
+                .iter()
+                .enumerate()
+                .map(|(k, r)| (i * per + k, r))
+                .collect();
             let batch = sample_batch(&policy, &chunk, reward.as_mut(), &setup).await;
             let mut st = state.borrow_mut();
             st.reward = reward;
             let batch = batch.map_err(js)?;
             let shown: Vec<Shown> = batch
                 .iter()
-                .zip(records.iter().flat_map(|r| std::iter::repeat_n(r, setup.samples_per_prompt)))
+                .zip(
+                    records
+                        .iter()
+                        .flat_map(|r| std::iter::repeat_n(r, setup.samples_per_prompt)),
+                )
                 .map(|(g, r)| Shown {
                     prompt: &g.prompt,
                     sample: &g.sample,
@@ -287,12 +296,17 @@ impl Demo {
         let (demos, _) = encode_records(&st.sft.tok, &st.dataset, mp, ms).map_err(js)?;
         let n = data.len();
         let seed = st.cfg.seed ^ tau.to_bits();
-        let trainer = |p: &Policy| {
-            Trainer::new(p.model.clone(), &p.cfg, &st.cfg.improve, seed, p.tok.pad)
-        };
+        let trainer =
+            |p: &Policy| Trainer::new(p.model.clone(), &p.cfg, &st.cfg.improve, seed, p.tok.pad);
         st.improving = Some((
-            Training { trainer: trainer(&st.policy), data },
-            Training { trainer: trainer(&st.sft), data: demos },
+            Training {
+                trainer: trainer(&st.policy),
+                data,
+            },
+            Training {
+                trainer: trainer(&st.sft),
+                data: demos,
+            },
         ));
         Ok(n)
     }

@@ -127,7 +127,10 @@ pub fn noun_stems(lemma: &str) -> &'static [&'static str] {
 }
 
 pub fn adjective_stems(lemma: &str) -> &'static [&'static str] {
-    ADJECTIVES.iter().find(|a| a.0 == lemma).map_or(&[], |a| a.1)
+    ADJECTIVES
+        .iter()
+        .find(|a| a.0 == lemma)
+        .map_or(&[], |a| a.1)
 }
 
 pub fn verb_forms(lemma: &str) -> &'static [&'static str] {
@@ -141,7 +144,11 @@ fn np_variants(np: &NounPhrase, accusative: bool) -> Vec<String> {
         if np.plural { "j" } else { "" },
         if accusative { "n" } else { "" }
     );
-    let articles: &[bool] = if np.definite { &[true, false] } else { &[false] };
+    let articles: &[bool] = if np.definite {
+        &[true, false]
+    } else {
+        &[false]
+    };
     let mut out = Vec::new();
     for &article in articles {
         for stem in noun_stems(&np.noun) {
