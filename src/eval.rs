@@ -80,31 +80,28 @@ pub async fn evaluate_async(
                 .collect::<Vec<_>>(),
         )
     });
-    if setup.samples == 0 {
-        return Ok(EvalRow {
-            step: step.to_string(),
-            greedy_reward: mean(&greedy_scores),
-            sampled_reward: f64::NAN,
-            second,
-            chrf,
-            bleu,
-            kept: 0,
-        });
-    }
-    let sampled = policy
-        .complete_async(&prompts, setup.samples, setup.max_prompt, &setup.sample)
-        .await?;
-    let sampled_items: Vec<Item> = setup
-        .records
-        .iter()
-        .zip(&sampled)
-        .flat_map(|(r, row)| row.iter().map(move |(text, _)| Item::of(r, text)))
-        .collect();
-    let sampled_scores = reward::score_all(reward, &sampled_items, setup.reward_batch)?;
+    let sampled_reward = if setup.samples == 0 {
+        f64::NAN
+    } else {
+        let sampled = policy
+            .complete_async(&prompts, setup.samples, setup.max_prompt, &setup.sample)
+            .await?;
+        let sampled_items: Vec<Item> = setup
+            .records
+            .iter()
+            .zip(&sampled)
+            .flat_map(|(r, row)| row.iter().map(move |(text, _)| Item::of(r, text)))
+            .collect();
+        mean(&reward::score_all(
+            reward,
+            &sampled_items,
+            setup.reward_batch,
+        )?)
+    };
     Ok(EvalRow {
         step: step.to_string(),
         greedy_reward: mean(&greedy_scores),
-        sampled_reward: mean(&sampled_scores),
+        sampled_reward,
         second,
         chrf,
         bleu,

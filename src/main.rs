@@ -8,7 +8,7 @@ use restlm::data::{encode_records, read_records};
 use restlm::model::checkpoint::TrainState;
 use restlm::report::{self, Metrics};
 use restlm::rest::grow::GrowSetup;
-use restlm::rest::run::{RunOptions, load_data, reward_for, sample_options};
+use restlm::rest::run::{RunOptions, load_data, sample_options};
 use restlm::reward::{self, Item};
 use restlm::sample::PickOptions;
 use restlm::train::{self, Stage};
@@ -186,8 +186,8 @@ fn real_main() -> Result<()> {
                 },
                 &dev,
             )?;
-            let (train_set, eval_set) = load_data(&cfg)?;
-            let reward = reward_for(&cfg, &train_set, &eval_set)?;
+            // The run checked the reward against the data; only its names here.
+            let reward = reward::from_config(&cfg.reward, cfg.data.embedded_task())?;
             let second = reward.second_metric().map(|m| m.name);
             println!("\nheld-out reward `{}`", reward.name());
             println!("{}", report::table(&rows, second));
@@ -275,8 +275,12 @@ fn real_main() -> Result<()> {
                 Some(path) => read_records(&path)?,
                 None => load_data(&cfg)?.0,
             };
-            let task = data.is_none().then_some(cfg.data.task);
-            let mut reward = reward::from_config(&cfg.reward, cfg.data.embedded_task().and(task))?;
+            let task = if data.is_none() {
+                cfg.data.embedded_task()
+            } else {
+                None
+            };
+            let mut reward = reward::from_config(&cfg.reward, task)?;
             reward::check_records(reward.as_ref(), &train_set, "grow data")?;
             let setup = GrowSetup {
                 grow_step,

@@ -54,8 +54,8 @@ fn read(path: &Path) -> Result<HfTokenizer> {
 
 impl Tokenizer {
     /// Trains a byte-level BPE with `vocab_size` entries (specials included)
-    /// on `texts`, digits split one by one. Any byte sequence stays encodable: the 256 byte symbols
-    /// are always in the vocabulary.
+    /// on `texts`, digits split one by one. Any byte sequence stays
+    /// encodable: the 256 byte symbols are always in the vocabulary.
     pub fn train<S: AsRef<str> + Send + Sync>(texts: &[S], vocab_size: usize) -> Result<Self> {
         let specials: Vec<AddedToken> = [PAD, BOS, EOS, SEP]
             .iter()

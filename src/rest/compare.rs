@@ -17,14 +17,15 @@
 
 use super::run::{RunOptions, RunState, load_data, reward_for, run, sample_options};
 use crate::config::RunConfig;
+use crate::data::Record;
 use crate::error::{Error, Result};
 use crate::eval::mean;
 use crate::io::{read_json, write_json_atomic};
 use crate::policy::Policy;
-use crate::reward::Item;
+use crate::reward::{Item, Reward};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 /// One arm on one seed.
@@ -113,7 +114,6 @@ fn arm_configs(cfg: &RunConfig) -> Vec<(&'static str, RunConfig)> {
         em.rest.thresholds = vec![*cfg.rest.thresholds.last().expect("validated")];
     }
     em.improve.steps = cfg.improve.steps * i;
-    em.improve.eval_every = em.improve.eval_every.max(1);
     let mut open = cfg.clone();
     open.rest.quantiles.clear();
     open.rest.thresholds = keep_all;
@@ -137,7 +137,6 @@ pub fn compare(cfg: &RunConfig, seeds: usize, out: &Path, device: &Device) -> Re
     }
     let mut runs = Vec::new();
     let mut sft_wall = Vec::new();
-    let mut second_name = String::from("chrF");
     for s in 0..seeds as u64 {
         let seed = cfg.seed + s;
         let base = out.join(format!("seed-{seed}"));
@@ -191,17 +190,14 @@ pub fn compare(cfg: &RunConfig, seeds: usize, out: &Path, device: &Device) -> Re
             write_json_atomic(&result, &r)?;
             runs.push(r);
         }
-        let policy = Policy::load(&sft_dir, device)?;
-        let n = cfg.rest.samples_per_prompt.max(1);
-        for draws in [n, 4 * n] {
-            let (r, name) = best_of(&seeded, &policy, draws, &base)?;
-            second_name = name;
-            runs.push(r);
-        }
+        runs.extend(best_of_arms(&seeded, &sft_dir, &base, device)?);
     }
     let arms = summarise(&runs);
+    let reward = crate::reward::from_config(&cfg.reward, cfg.data.embedded_task())?;
     let c = Comparison {
-        second_metric: second_name,
+        second_metric: reward
+            .second_metric()
+            .map_or("chrF".to_string(), |m| m.name.to_string()),
         sft_wall_s: sft_wall,
         runs,
         arms,
@@ -211,23 +207,43 @@ pub fn compare(cfg: &RunConfig, seeds: usize, out: &Path, device: &Device) -> Re
     Ok(c)
 }
 
+/// The best-of-N and best-of-4N arms of one seed: read back when done,
+/// else run with the data, reward and SFT policy loaded once for both.
+fn best_of_arms(
+    cfg: &RunConfig,
+    sft_dir: &Path,
+    base: &Path,
+    device: &Device,
+) -> Result<Vec<ArmRun>> {
+    let n = cfg.rest.samples_per_prompt.max(1);
+    let result = |draws: usize| base.join(format!("best-of-{draws}.json"));
+    if [n, 4 * n].iter().all(|&d| result(d).exists()) {
+        return [n, 4 * n].iter().map(|&d| read_json(&result(d))).collect();
+    }
+    let (train, eval) = load_data(cfg)?;
+    let mut reward = reward_for(cfg, &train, &eval)?;
+    let policy = Policy::load(sft_dir, device)?;
+    [n, 4 * n]
+        .iter()
+        .map(|&d| match result(d).exists() {
+            true => read_json(&result(d)),
+            false => best_of(cfg, &policy, &eval, reward.as_mut(), d, &result(d)),
+        })
+        .collect()
+}
+
 /// Best of `draws` samples of the SFT policy per held-out prompt under the
-/// reward (no training); also returns the second metric's name.
+/// reward (no training), written to `result`.
 fn best_of(
     cfg: &RunConfig,
     policy: &Policy,
+    eval: &[Record],
+    reward: &mut dyn Reward,
     draws: usize,
-    base: &Path,
-) -> Result<(ArmRun, String)> {
+    result: &Path,
+) -> Result<ArmRun> {
     let name = format!("best-of-{draws}");
-    let result: PathBuf = base.join(format!("{name}.json"));
-    let (train, eval) = load_data(cfg)?;
-    let mut reward = reward_for(cfg, &train, &eval)?;
     let second = reward.second_metric();
-    let second_name = second.map_or("chrF".to_string(), |m| m.name.to_string());
-    if result.exists() {
-        return Ok((read_json(&result)?, second_name));
-    }
     eprintln!("seed {}: arm {name}", cfg.seed);
     let t0 = Instant::now();
     let prompts: Vec<&str> = eval.iter().map(|r| r.prompt.as_str()).collect();
@@ -236,7 +252,7 @@ fn best_of(
     let (mut best, mut seconds, mut sampled) = (Vec::new(), Vec::new(), 0);
     for (r, row) in eval.iter().zip(&out) {
         let items: Vec<Item> = row.iter().map(|(t, _)| Item::of(r, t)).collect();
-        let scores = crate::reward::score_all(reward.as_mut(), &items, cfg.reward.batch_size)?;
+        let scores = crate::reward::score_all(reward, &items, cfg.reward.batch_size)?;
         let k = (0..scores.len())
             .max_by(|&a, &b| scores[a].total_cmp(&scores[b]))
             .expect("draws ≥ 1");
@@ -264,8 +280,8 @@ fn best_of(
         tokens_sampled: sampled,
         wall_s: t0.elapsed().as_secs_f64(),
     };
-    write_json_atomic(&result, &r)?;
-    Ok((r, second_name))
+    write_json_atomic(result, &r)?;
+    Ok(r)
 }
 
 fn summarise(runs: &[ArmRun]) -> Vec<ArmSummary> {

@@ -17,6 +17,7 @@
 use super::{Item, Reward};
 use crate::data::task::mt::{ADJECTIVES, Meaning, NOUNS, NounPhrase, VERBS};
 use crate::error::{Error, Result};
+use serde::Deserialize;
 
 pub struct MtVerifier;
 
@@ -205,11 +206,10 @@ impl Reward for MtVerifier {
                     name: "mt".into(),
                     msg: format!("prompt {:?} has no `meta` (the source's meaning)", i.prompt),
                 })?;
-                let m: Meaning =
-                    serde_json::from_value(meta.clone()).map_err(|e| Error::Reward {
-                        name: "mt".into(),
-                        msg: format!("prompt {:?}: `meta` is not a meaning: {e}", i.prompt),
-                    })?;
+                let m = Meaning::deserialize(meta).map_err(|e| Error::Reward {
+                    name: "mt".into(),
+                    msg: format!("prompt {:?}: `meta` is not a meaning: {e}", i.prompt),
+                })?;
                 Ok(score(i.sample, &m))
             })
             .collect()

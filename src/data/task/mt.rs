@@ -201,10 +201,8 @@ pub fn translations(m: &Meaning) -> Vec<String> {
 }
 
 /// The Esperanto words of a translation, for checking lexicon coverage.
-fn words_of(texts: &[&str]) -> HashSet<String> {
-    texts
-        .iter()
-        .flat_map(|t| t.split_whitespace())
+fn words_of(text: &str) -> HashSet<String> {
+    text.split_whitespace()
         // hundojn → hundo: citation forms end in o, a or s.
         .map(|w| w.trim_end_matches(['j', 'n']).to_string())
         .collect()
@@ -219,14 +217,15 @@ pub fn lexicon() -> Vec<String> {
     nouns.chain(adjectives).chain(verbs).collect()
 }
 
-/// A labeled record's reference: one correct translation at random,
-/// preferring one that uses a word the labeled part still lacks.
-fn labeled_target(m: &Meaning, rng: &mut ChaCha8Rng, missing: &HashSet<String>) -> String {
-    let all = translations(m);
-    let helpful: Vec<&String> = all
-        .iter()
-        .filter(|t| words_of(&[t.as_str()]).iter().any(|w| missing.contains(w)))
-        .collect();
+/// Whether `translation` uses a word the labeled part still lacks.
+fn brings(translation: &str, missing: &HashSet<String>) -> bool {
+    words_of(translation).iter().any(|w| missing.contains(w))
+}
+
+/// A labeled record's reference: one of its correct translations `all` at
+/// random, preferring one that uses a word the labeled part still lacks.
+fn labeled_target(all: &[String], rng: &mut ChaCha8Rng, missing: &HashSet<String>) -> String {
+    let helpful: Vec<&String> = all.iter().filter(|t| brings(t, missing)).collect();
     match helpful.choose(rng) {
         Some(t) => (*t).clone(),
         None => all.choose(rng).expect("a translation").clone(),
@@ -264,15 +263,13 @@ pub fn generate(
     let mut missing: HashSet<String> = lexicon().into_iter().collect();
     let mut targets: Vec<Option<String>> = vec![None; meanings.len()];
     for (count, &i) in order.iter().enumerate() {
-        let m = &meanings[i];
-        let brings = || {
-            translations(m)
-                .iter()
-                .any(|t| words_of(&[t]).iter().any(|w| missing.contains(w)))
-        };
-        if count < n_labeled || !missing.is_empty() && brings() {
-            let t = labeled_target(m, &mut rng, &missing);
-            for w in words_of(&[&t]) {
+        if count >= n_labeled && missing.is_empty() {
+            break;
+        }
+        let all = translations(&meanings[i]);
+        if count < n_labeled || all.iter().any(|t| brings(t, &missing)) {
+            let t = labeled_target(&all, &mut rng, &missing);
+            for w in words_of(&t) {
                 missing.remove(&w);
             }
             targets[i] = Some(t);
@@ -300,21 +297,18 @@ pub fn generate(
         .iter()
         .enumerate()
         .map(|(i, m)| {
-            let references = translations(m);
+            let mut references = translations(m);
+            let target = references.choose(&mut rng).expect("a translation").clone();
+            // The target leads the references, as in records read from files.
+            references.retain(|x| *x != target);
+            references.insert(0, target.clone());
             Record {
                 id: format!("mt-eval-{i}"),
                 prompt: english(m),
-                target: Some(references.choose(&mut rng).expect("a translation").clone()),
+                target: Some(target),
                 references,
                 meta: Some(serde_json::to_value(m).expect("meaning serialises")),
             }
-        })
-        .map(|mut r| {
-            // The target leads the references, as in records read from files.
-            let t = r.target.clone().expect("set above");
-            r.references.retain(|x| *x != t);
-            r.references.insert(0, t);
-            r
         })
         .collect();
     (train, eval)

@@ -1,8 +1,9 @@
 //! `toy`: translating a toy English into an Esperanto-like language with
-//! exactly one correct translation per sentence, every prompt labeled. It is "translation-like" in the ways that make
-//! chrF a graded reward: a lexicon to learn, word order to change (the
-//! adjective follows its noun, the verb goes last), and agreement to get
-//! right (plural -j and accusative -n spread from noun to adjective).
+//! exactly one correct translation per sentence, every prompt labeled. It
+//! is "translation-like" in the ways that make chrF a graded reward: a
+//! lexicon to learn, word order to change (the adjective follows its noun,
+//! the verb goes last), and agreement to get right (plural -j and
+//! accusative -n spread from noun to adjective).
 //!
 //!   the big dog sees a red bird  →  la hundo granda birdon ruĝan vidas
 
