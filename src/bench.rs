@@ -1,89 +1,288 @@
-//! `restlm bench`: training tokens/s, and sampling tokens/s with the KV
-//! cache against re-running the whole sequence, for one reference config.
+//! `restlm bench`: training and sampling throughput for a fixed workload,
+//! with peak memory and model FLOP utilisation, printed and written as JSON
+//! so that `scripts/bench_torch.py` can run the same workload in PyTorch
+//! and `scripts/bench.sh` can print the two side by side.
 
-use crate::data::{Encoded, TrainBatch};
-use crate::model::{ModelConfig, Rope, Transformer};
+use crate::config::TrainConfig;
+use crate::data::{Encoded, bucket_len};
+use crate::model::{Arch, ModelConfig, Transformer};
 use crate::sample::{PickOptions, SampleOptions, Special, generate};
-use crate::train::batch_loss;
-use burn::optim::{AdamWConfig, GradientsParams};
+use crate::train::Trainer;
 use burn::prelude::*;
+use serde::Serialize;
 use std::time::Instant;
 
-pub struct BenchResult {
-    pub train_tokens_per_s: f64,
-    pub cached_tokens_per_s: f64,
-    pub naive_tokens_per_s: f64,
+/// What is measured: one model shape, one training batch, one sampling batch.
+#[derive(Debug, Clone, Serialize)]
+pub struct Workload {
+    pub name: &'static str,
+    pub model: ModelConfig,
+    /// Training rows of `train_prompt` prompt tokens and `train_target`
+    /// target tokens; only target tokens carry loss (and count as trained).
+    pub train_batch: usize,
+    pub train_prompt: usize,
+    pub train_target: usize,
+    /// Sampling rows × prompt length × new tokens, at temperature 1.
+    pub sample_rows: usize,
+    pub sample_prompt: usize,
+    pub sample_new: usize,
+    /// Also time sampling that re-runs the whole sequence every step.
+    pub reforward: bool,
+    /// Timed training steps (after one warm-up step).
+    pub train_steps: usize,
 }
 
-/// The reference: the default model, batch 32 × 64 tokens for training,
-/// 64 rows × 16-token prompts × 48 new tokens for sampling.
-pub fn run(device: &Device, cfg: &ModelConfig, train_steps: usize) -> BenchResult {
+impl Workload {
+    /// The small model restlm trains by default (`model` from the config,
+    /// vocabulary 384): batch 32 × (16 + 48) tokens, 64 rows × 16-token
+    /// prompts × 48 new tokens.
+    pub fn reference(model: &ModelConfig) -> Self {
+        Self {
+            name: "reference",
+            model: ModelConfig {
+                vocab_size: 384,
+                ..model.clone()
+            },
+            train_batch: 32,
+            train_prompt: 16,
+            train_target: 48,
+            sample_rows: 64,
+            sample_prompt: 16,
+            sample_new: 48,
+            reforward: true,
+            train_steps: 20,
+        }
+    }
+
+    /// SmolLM2-135M's shape with random weights: batch 8 × 128 tokens
+    /// (32 prompt, 97 target: 128 positions after the shift), 32 rows ×
+    /// 32-token prompts × 32 new tokens.
+    pub fn smollm2() -> Self {
+        Self {
+            name: "smollm2-135m",
+            model: ModelConfig {
+                arch: Arch::Llama,
+                vocab_size: 49_152,
+                d_model: 576,
+                n_layers: 30,
+                n_heads: 9,
+                n_kv_heads: 3,
+                d_ff: 1536,
+                max_seq_len: 128,
+                rope_theta: 100_000.0,
+                norm_eps: 1e-5,
+                tie_embeddings: true,
+                qkv_bias: false,
+                o_bias: false,
+                mlp_bias: false,
+            },
+            train_batch: 8,
+            train_prompt: 32,
+            train_target: 97,
+            sample_rows: 32,
+            sample_prompt: 32,
+            sample_new: 32,
+            reforward: false,
+            train_steps: 4,
+        }
+    }
+
+    /// Positions per training row after the one-token shift, as batched.
+    pub fn train_seq(&self) -> usize {
+        bucket_len(
+            self.train_prompt + self.train_target - 1,
+            self.model.max_seq_len,
+        )
+    }
+
+    /// Weights used in matrix products per token: attention and MLP
+    /// projections of every layer, and the output projection.
+    pub fn matmul_params(&self) -> f64 {
+        let m = &self.model;
+        let (d, hd) = (m.d_model, m.head_dim());
+        let (q, kv) = (m.n_heads * hd, m.n_kv_heads * hd);
+        let mlp = if m.is_gpt2() { 2 } else { 3 } * d * m.d_ff;
+        (m.n_layers * (d * q + 2 * d * kv + q * d + mlp) + m.vocab_size * d) as f64
+    }
+
+    /// Forward + backward FLOPs of one training step (PaLM's count: 6 per
+    /// weight per token, plus 12 · layers · width · length for attention).
+    pub fn train_flops_per_step(&self) -> f64 {
+        let m = &self.model;
+        let t = self.train_seq() as f64;
+        let tokens = self.train_batch as f64 * t;
+        let attention = 12.0 * (m.n_layers * m.n_heads * m.head_dim()) as f64 * t;
+        tokens * (6.0 * self.matmul_params() + attention)
+    }
+
+    /// Forward FLOPs of one sampling call: the prompt, then one token per
+    /// step against a cache of growing length.
+    pub fn sample_flops(&self) -> f64 {
+        let m = &self.model;
+        let width = (m.n_layers * m.n_heads * m.head_dim()) as f64;
+        let rows = self.sample_rows as f64;
+        let p = self.sample_prompt as f64;
+        let mut flops = rows * p * (2.0 * self.matmul_params() + 4.0 * width * p);
+        for i in 1..self.sample_new {
+            flops += rows * (2.0 * self.matmul_params() + 4.0 * width * (p + i as f64));
+        }
+        flops
+    }
+}
+
+/// What one device did with a workload.
+#[derive(Debug, Clone, Serialize)]
+pub struct Figures {
+    pub device: String,
+    /// "cpu" (burn's CPU backend) or "gpu" (a wgpu adapter, software ones
+    /// included): which peak the utilisation is measured against.
+    pub kind: &'static str,
+    /// Target (loss-bearing) tokens trained per second.
+    pub train_tokens_per_s: f64,
+    pub train_ms_per_step: f64,
+    /// New tokens per second with the KV cache.
+    pub sample_tokens_per_s: f64,
+    pub sample_ms_per_token_step: f64,
+    /// New tokens per second re-running the whole sequence each step.
+    pub reforward_tokens_per_s: Option<f64>,
+    /// Peak resident set of the process while training and while sampling
+    /// (Linux; the peak is reset before each phase).
+    pub train_peak_rss_mb: Option<f64>,
+    pub sample_peak_rss_mb: Option<f64>,
+    /// Achieved model FLOP/s.
+    pub train_gflops: f64,
+    pub sample_gflops: f64,
+    /// This backend's own f32 matrix product rate (2048³), the ceiling
+    /// for model FLOP utilisation.
+    pub sgemm_gflops: f64,
+}
+
+/// Runs `work` on `device`: one warm-up training step (which compiles
+/// kernels on GPU backends), `work.train_steps` timed steps through the
+/// trainer every stage uses, then sampling with and without the cache.
+pub fn run(device: &Device, description: &str, work: &Workload) -> Figures {
     device.seed(0);
-    let ad = device.clone().autodiff();
-    let model = Transformer::new(cfg, &ad);
-    let rope = Rope::new(cfg.head_dim(), cfg.max_seq_len, cfg.rope_theta, &ad);
+    let cfg = &work.model;
+    let model = Transformer::new(cfg, device);
     let row = Encoded {
-        prompt: (0..16).map(|i| 4 + i % 50).collect(),
-        target: (0..48).map(|i| 4 + (i * 7) % 60).collect(),
+        prompt: (0..work.train_prompt).map(|i| 4 + i as u32 % 50).collect(),
+        target: (0..work.train_target)
+            .map(|i| 4 + (i * 7) as u32 % 60)
+            .collect(),
         weight: 1.0,
     };
-    let rows: Vec<&Encoded> = vec![&row; 32];
-    let mut optim = AdamWConfig::new().init();
-    let mut model = model.train();
-    let mut step = |model: Transformer| {
-        let batch = TrainBatch::new(&rows, 32, cfg.max_seq_len, 0, &ad);
-        let loss = batch_loss(&model, &rope, &batch);
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        (optim.step(1e-3, model, grads), batch.tokens)
+    let data = vec![row; work.train_batch];
+    let tc = TrainConfig {
+        steps: work.train_steps + 1,
+        batch_size: work.train_batch,
+        ..TrainConfig::default()
     };
-    // One warm-up step compiles kernels on GPU backends.
-    model = step(model).0;
+    reset_peak_rss();
+    let mut trainer = Trainer::new(model, cfg, &tc, 0, 0);
+    let _: f32 = trainer.step(&data).loss.into_scalar();
     let t0 = Instant::now();
     let mut tokens = 0;
-    for _ in 0..train_steps {
-        let (m, n) = step(model);
-        model = m;
-        tokens += n;
+    let mut last = None;
+    for _ in 0..work.train_steps {
+        let out = trainer.step(&data);
+        tokens += out.tokens;
+        last = Some(out.loss);
     }
-    let _ = model.embed_tokens.weight.val().into_data();
-    let train_tokens_per_s = tokens as f64 / t0.elapsed().as_secs_f64();
+    if let Some(loss) = last {
+        let _: f32 = loss.into_scalar();
+    }
+    let train_s = t0.elapsed().as_secs_f64();
+    let train_peak_rss_mb = peak_rss_mb();
+    let model = trainer.policy_model();
+    drop(trainer);
 
-    let model = model.valid();
-    let prompts: Vec<Vec<u32>> = (0..64)
-        .map(|i| (0..16).map(|j| 4 + (i + j) as u32 % 50).collect())
+    let prompts: Vec<Vec<u32>> = (0..work.sample_rows)
+        .map(|i| {
+            (0..work.sample_prompt)
+                .map(|j| 4 + (i + j) as u32 % 50)
+                .collect()
+        })
         .collect();
     let special = Special {
         eos: u32::MAX,
         pad: 0,
     };
-    let rate = |use_cache: bool| {
+    let sample_secs = |use_cache: bool| {
         let opts = SampleOptions {
             pick: PickOptions {
                 temperature: 1.0,
                 top_k: 0,
                 top_p: 1.0,
             },
-            max_new_tokens: 48,
-            batch_size: 64,
+            max_new_tokens: work.sample_new,
+            batch_size: work.sample_rows,
             seed: 0,
             use_cache,
             on_device: true,
         };
-        let small = SampleOptions {
-            max_new_tokens: 2,
-            ..opts.clone()
-        };
-        generate(&model, cfg, &special, &prompts, 1, &small);
+        // The warm-up runs every shape the timed call will (prompt, then
+        // each cache length on backends that compile per shape).
+        generate(&model, cfg, &special, &prompts, 1, &opts);
         let t0 = Instant::now();
         let out = generate(&model, cfg, &special, &prompts, 1, &opts);
         let n: usize = out.iter().map(|r| r[0].tokens.len()).sum();
-        n as f64 / t0.elapsed().as_secs_f64()
+        (n, t0.elapsed().as_secs_f64())
     };
-    BenchResult {
-        train_tokens_per_s,
-        cached_tokens_per_s: rate(true),
-        naive_tokens_per_s: rate(false),
+    reset_peak_rss();
+    let (n, cached_s) = sample_secs(true);
+    let sample_peak_rss_mb = peak_rss_mb();
+    let reforward_tokens_per_s = work.reforward.then(|| {
+        let (n, s) = sample_secs(false);
+        n as f64 / s
+    });
+    Figures {
+        device: description.to_string(),
+        kind: match device.as_dispatch() {
+            burn::backend::DispatchDevice::Flex(_) => "cpu",
+            _ => "gpu",
+        },
+        train_tokens_per_s: tokens as f64 / train_s,
+        train_ms_per_step: train_s * 1e3 / work.train_steps as f64,
+        sample_tokens_per_s: n as f64 / cached_s,
+        sample_ms_per_token_step: cached_s * 1e3 / work.sample_new as f64,
+        reforward_tokens_per_s,
+        train_peak_rss_mb,
+        sample_peak_rss_mb,
+        train_gflops: work.train_flops_per_step() * work.train_steps as f64 / train_s / 1e9,
+        sample_gflops: work.sample_flops() / cached_s / 1e9,
+        sgemm_gflops: sgemm_gflops(device, 2048),
     }
+}
+
+/// The best of five n × n × n f32 matrix products, in GFLOP/s.
+pub fn sgemm_gflops(device: &Device, n: usize) -> f64 {
+    use burn::tensor::Distribution;
+    let a = Tensor::<2>::random([n, n], Distribution::Normal(0.0, 1.0), device);
+    let b = Tensor::<2>::random([n, n], Distribution::Normal(0.0, 1.0), device);
+    // Reading one element back waits for the product on asynchronous backends.
+    let wait = |c: Tensor<2>| c.slice([0..1, 0..1]).into_data();
+    wait(a.clone().matmul(b.clone()));
+    let best = (0..5)
+        .map(|_| {
+            let t0 = Instant::now();
+            wait(a.clone().matmul(b.clone()));
+            t0.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min);
+    2.0 * (n as f64).powi(3) / best / 1e9
+}
+
+/// Resets the process's peak resident set (Linux: `clear_refs` 5).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The process's peak resident set since the last reset, in MB (Linux).
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 /// Milliseconds per sampling step for B × V logits already on the device,

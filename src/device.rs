@@ -121,9 +121,29 @@ pub async fn select_async(name: &str) -> Result<Selected> {
     }
 }
 
+/// Autotune results and compiled kernels persist (feature `gpu-cache`) in
+/// the user's cache directory (`~/.cache/cubecl` on Linux) rather than in
+/// the `target/` of whatever checkout the process runs from. A `cubecl.toml`
+/// or a `[cubecl]` table in `burn.toml` that names another place wins.
+#[cfg(all(feature = "gpu-cache", not(target_family = "wasm")))]
+fn use_user_cache() {
+    use burn_cubecl::cubecl::config::{CubeClRuntimeConfig, RuntimeConfig, cache::CacheConfig};
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let mut cfg = CubeClRuntimeConfig::from_current_dir().override_from_env();
+        if matches!(cfg.environment.path, CacheConfig::Target) {
+            cfg.environment.path = CacheConfig::Global;
+        }
+        // Declined when burn already read its configuration: then it keeps it.
+        CubeClRuntimeConfig::try_set(cfg);
+    });
+}
+
 #[cfg(feature = "wgpu")]
 async fn gpu_async(name: &str) -> Result<Selected> {
     use burn::tensor::wgpu::{WgpuBackend, wgpu};
+    #[cfg(all(feature = "gpu-cache", not(target_family = "wasm")))]
+    use_user_cache();
     let api = match name {
         "wgpu" => WgpuBackend::Auto,
         #[cfg(feature = "vulkan")]

@@ -127,9 +127,30 @@ enum Command {
     },
     /// Training and sampling throughput on each available device.
     Bench {
-        #[arg(long, default_value_t = 20)]
-        steps: usize,
+        /// Which model shape and batch sizes: the default small model, or
+        /// SmolLM2-135M's shape with random weights.
+        #[arg(long, value_enum, default_value_t = BenchWorkload::Reference)]
+        workload: BenchWorkload,
+        /// Timed training steps (default: 20 for the reference, 4 for smollm2).
+        #[arg(long)]
+        steps: Option<usize>,
+        /// New tokens per sampled row (default: 48 for the reference, 32 for smollm2).
+        #[arg(long)]
+        sample_new: Option<usize>,
+        /// Also write the workload and figures as JSON (what
+        /// scripts/bench_torch.py reads to run the same workload).
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Skip the per-step sampling micro-benchmark.
+        #[arg(long)]
+        no_sampling_step: bool,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum BenchWorkload {
+    Reference,
+    Smollm2,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -166,8 +187,29 @@ fn real_main() -> Result<()> {
         run_dir: None,
         init: None,
     });
-    if let Command::Bench { steps } = command {
-        return bench(&cfg, steps);
+    if let Command::Bench {
+        workload,
+        steps,
+        sample_new,
+        json,
+        no_sampling_step,
+    } = command
+    {
+        let mut work = match workload {
+            BenchWorkload::Reference => restlm::bench::Workload::reference(&cfg.model),
+            BenchWorkload::Smollm2 => restlm::bench::Workload::smollm2(),
+        };
+        work.train_steps = steps.unwrap_or(work.train_steps).max(1);
+        work.sample_new = sample_new.unwrap_or(work.sample_new).max(1);
+        if work.sample_prompt + work.sample_new > work.model.max_seq_len {
+            bail!(
+                "--sample-new {}: prompts of {} tokens leave room for at most {} new tokens",
+                work.sample_new,
+                work.sample_prompt,
+                work.model.max_seq_len - work.sample_prompt
+            );
+        }
+        return bench(&cfg.device, &work, json.as_deref(), !no_sampling_step);
     }
     let selected = device::select(&cfg.device)?;
     eprintln!("device {}", selected.description);
@@ -432,41 +474,95 @@ fn real_main() -> Result<()> {
     Ok(())
 }
 
-fn bench(cfg: &RunConfig, steps: usize) -> Result<()> {
-    let names: Vec<&str> = match cfg.device.as_str() {
+fn bench(
+    device_name: &str,
+    work: &restlm::bench::Workload,
+    json: Option<&std::path::Path>,
+    sampling_step: bool,
+) -> Result<()> {
+    let names: Vec<&str> = match device_name {
         "auto" => vec!["cpu", "wgpu"],
         other => vec![other],
     };
-    let mut model = cfg.model.clone();
-    model.vocab_size = 384;
+    let m = &work.model;
     println!(
-        "reference: d_model {} × {} layers, {} heads ({} kv), vocab {}; train batch 32 × 64 tokens (tok/s counts the 48 loss-bearing ones); sample 64 rows, 16-token prompts, 48 new tokens",
-        model.d_model, model.n_layers, model.n_heads, model.n_kv_heads, model.vocab_size
+        "workload `{}`: d_model {} × {} layers, {} heads ({} kv), d_ff {}, vocab {}; \
+         train batch {} × {} positions ({} loss-bearing per row; tok/s counts those), {} timed steps; \
+         sample {} rows, {}-token prompts, {} new tokens, T = 1",
+        work.name,
+        m.d_model,
+        m.n_layers,
+        m.n_heads,
+        m.n_kv_heads,
+        m.d_ff,
+        m.vocab_size,
+        work.train_batch,
+        work.train_seq(),
+        work.train_target,
+        work.train_steps,
+        work.sample_rows,
+        work.sample_prompt,
+        work.sample_new
     );
     println!(
-        "{:<72} {:>12} {:>16} {:>16} {:>8}",
-        "device", "train tok/s", "KV-cache tok/s", "re-forward tok/s", "speedup"
+        "{:<60} {:>11} {:>9} {:>8} {:>12} {:>9} {:>11} {:>9} {:>8} {:>7} {:>7}",
+        "device",
+        "train tok/s",
+        "ms/step",
+        "RSS MB",
+        "sample tok/s",
+        "ms/token",
+        "re-forward",
+        "RSS MB",
+        "sgemm",
+        "MFU tr",
+        "MFU smp"
     );
     let mut devices = Vec::new();
+    let mut figures = Vec::new();
     for name in names {
         let selected = match device::select(name) {
             Ok(s) => s,
             Err(e) => {
-                println!("{name:<72} unavailable: {e}");
+                println!("{name:<60} unavailable: {e}");
                 continue;
             }
         };
-        let r = restlm::bench::run(&selected.device, &model, steps);
+        let f = restlm::bench::run(&selected.device, &selected.description, work);
+        let mb = |x: Option<f64>| x.map_or("-".into(), |v| format!("{v:.0}"));
         println!(
-            "{:<72} {:>12.0} {:>16.0} {:>16.0} {:>7.1}×",
+            "{:<60} {:>11.0} {:>9.1} {:>8} {:>12.0} {:>9.2} {:>11} {:>9} {:>8.0} {:>6.1}% {:>6.1}%",
             selected.description,
-            r.train_tokens_per_s,
-            r.cached_tokens_per_s,
-            r.naive_tokens_per_s,
-            r.cached_tokens_per_s / r.naive_tokens_per_s
+            f.train_tokens_per_s,
+            f.train_ms_per_step,
+            mb(f.train_peak_rss_mb),
+            f.sample_tokens_per_s,
+            f.sample_ms_per_token_step,
+            f.reforward_tokens_per_s
+                .map_or("-".into(), |v| format!("{v:.0}")),
+            mb(f.sample_peak_rss_mb),
+            f.sgemm_gflops,
+            100.0 * f.train_gflops / f.sgemm_gflops,
+            100.0 * f.sample_gflops / f.sgemm_gflops,
         );
         devices.push(selected);
+        figures.push(f);
     }
+    if let Some(path) = json {
+        let out = serde_json::json!({
+            "tool": "restlm",
+            "workload": work,
+            "train_seq": work.train_seq(),
+            "train_flops_per_step": work.train_flops_per_step(),
+            "sample_flops": work.sample_flops(),
+            "results": figures,
+        });
+        restlm::io::write_json_atomic(path, &out)?;
+    }
+    if !sampling_step {
+        return Ok(());
+    }
+    let steps = 20;
     let (b, v) = (64, 32_000);
     println!(
         "\nsampling step, {b} × {v} logits on the device → tokens on the host (ms per step; T = 1)"

@@ -10,12 +10,19 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension};
 use burn::prelude::*;
 
-#[backend_extension(Cube: cfg(feature = "wgpu"), Flex)]
+/// With the `wgpu` feature, `Cube` is burn's fusion backend over
+/// `CubeBackend`: the `Fusion` lines below register each kernel as one
+/// opaque operation in the fused stream (its output's shape and dtype known
+/// up front) that runs the `CubeBackend` implementation when the stream is
+/// executed.
+#[backend_extension(Cube: cfg(feature = "wgpu"), Flex, Fusion: cfg(feature = "wgpu"))]
 pub trait KernelOps: Backend {
     /// logits [B, V], params [B, 4] (see [`RowParams::packed`]) → [B, 2]:
     /// token id (as f32) and its log-probability.
+    #[fusion(dtype = logits, shape = Shape::new([logits[0], 2]))]
     fn sample_rows(logits: FloatTensor<Self>, params: FloatTensor<Self>) -> FloatTensor<Self>;
     /// logits [N, V], target ids [N] (as f32) → log π(target) [N].
+    #[fusion(dtype = logits, shape = Shape::new([logits[0]]))]
     fn target_logprobs(logits: FloatTensor<Self>, targets: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
@@ -107,8 +114,8 @@ impl KernelOps for Flex {
 #[cfg(feature = "wgpu")]
 mod wgsl {
     use super::KernelOps;
-    use burn::backend::Cube;
     use burn::tensor::{DType, Shape};
+    use burn_cubecl::CubeBackend;
     use burn_cubecl::cubecl::prelude::{CubeCount, CubeDim, KernelId};
     use burn_cubecl::cubecl::server::KernelArguments;
     use burn_cubecl::kernel::into_contiguous;
@@ -145,7 +152,7 @@ mod wgsl {
         t.client.create_from_slice(bytemuck::cast_slice(values))
     }
 
-    impl KernelOps for Cube {
+    impl KernelOps for CubeBackend {
         fn sample_rows(logits: CubeTensor, params: CubeTensor) -> CubeTensor {
             let (logits, params) = (into_contiguous(logits), into_contiguous(params));
             let (b, v) = (logits.meta.shape()[0], logits.meta.shape()[1]);

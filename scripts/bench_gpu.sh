@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# restlm on a GPU through wgpu, both shader compilers, against PyTorch on
+# the same GPU (CUDA, f32 without TF32), same workloads; one table.
+#
+#   scripts/bench_gpu.sh [WGSL_BINARY [SPIRV_BINARY]]
+#
+# WGSL_BINARY is a default build (`cargo build --release`: WGSL through
+# wgpu, with fusion and autotune); SPIRV_BINARY a `--features vulkan`
+# build (burn's SPIR-V compiler). Either defaults to the build under
+# target/ when present. PYTHON must have torch with CUDA; WORKLOADS, OUT
+# and STEPS as in scripts/bench.sh. Manual benchmark; not part of CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+WORKLOADS=${WORKLOADS:-reference smollm2}
+OUT=${OUT:-runs/bench-gpu}
+WGSL=${1:-target/release/restlm}
+SPIRV=${2:-}
+mkdir -p "$OUT"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || true
+files=()
+for w in $WORKLOADS; do
+    for pair in "wgsl:$WGSL:wgpu" "spirv:$SPIRV:vulkan"; do
+        IFS=: read -r tag bin dev <<< "$pair"
+        [ -n "$bin" ] && [ -x "$bin" ] || { echo "no $tag binary: skipped"; continue; }
+        if "$bin" --device "$dev" bench --workload "$w" --no-sampling-step \
+            ${STEPS:+--steps "$STEPS"} --json "$OUT/restlm-$w-$tag.json"; then
+            files+=("$OUT/restlm-$w-$tag.json")
+        fi
+    done
+    [ ${#files[@]} -gt 0 ] || { echo "restlm ran on no GPU device"; exit 1; }
+    "$PYTHON" scripts/bench_torch.py run --workload "${files[-1]}" \
+        --device cuda --out "$OUT/torch-$w-cuda.json" > /dev/null
+    files+=("$OUT/torch-$w-cuda.json")
+done
+echo "# $(date -u +%F)"
+"$PYTHON" scripts/bench_torch.py table "${files[@]}" | tee "$OUT/table.md"
