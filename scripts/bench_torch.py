@@ -167,8 +167,10 @@ def run(args):
     reset_peak_rss()
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
+    t0 = time.perf_counter()
     step().item()
     sync()
+    first_step_ms = (time.perf_counter() - t0) * 1e3
     steps = work["train_steps"]
     t0 = time.perf_counter()
     for _ in range(steps):
@@ -255,6 +257,7 @@ def run(args):
         "kind": "gpu" if dev.type == "cuda" else "cpu",
         "train_tokens_per_s": tokens_per_step * steps / train_s,
         "train_ms_per_step": train_s * 1e3 / steps,
+        "first_step_ms": first_step_ms,
         "sample_tokens_per_s": n_new / cached_s,
         "sample_ms_per_token_step": cached_s * 1e3 / new,
         "reforward_tokens_per_s": reforward,
@@ -286,14 +289,14 @@ def table(args):
             peak[f["kind"]] = max(peak.get(f["kind"], 0.0), f["sgemm_gflops"])
         print(f"\n### {name}\n")
         print(
-            "| device | train tok/s | ms/step | train RSS MB | MFU | sample tok/s (KV) | ms/token | re-forward tok/s | sample RSS MB |"
+            "| device | train tok/s | ms/step | first step ms | train RSS MB | MFU | sample tok/s (KV) | ms/token | re-forward tok/s | sample RSS MB |"
         )
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         fmt = lambda v, p=0: "-" if v is None else f"{v:,.{p}f}"
         for tool, f in rows:
             mfu = 100.0 * f["train_gflops"] / peak[f["kind"]]
             print(
-                f"| {f['device']} | {fmt(f['train_tokens_per_s'])} | {fmt(f['train_ms_per_step'], 1)} "
+                f"| {f['device']} | {fmt(f['train_tokens_per_s'])} | {fmt(f['train_ms_per_step'], 1)} | {fmt(f.get('first_step_ms'))} "
                 f"| {fmt(f['train_peak_rss_mb'])} | {mfu:.1f}% | {fmt(f['sample_tokens_per_s'])} "
                 f"| {fmt(f['sample_ms_per_token_step'], 2)} | {fmt(f['reforward_tokens_per_s'])} "
                 f"| {fmt(f['sample_peak_rss_mb'])} |"
@@ -307,7 +310,7 @@ def table(args):
                 "-" if f.get(k) is None or not ref.get(k) else f"{f[k] / ref[k]:.2f}×"
             )
             print(
-                f"| **ratio** {f['device']} ÷ PyTorch | {ratio('train_tokens_per_s')} | | "
+                f"| **ratio** {f['device']} ÷ PyTorch | {ratio('train_tokens_per_s')} | | | "
                 f"| | {ratio('sample_tokens_per_s')} | | {ratio('reforward_tokens_per_s')} | |"
             )
         print(f"\nMFU against the measured f32 sgemm peak: {', '.join(f'{k} {v:.0f} GFLOP/s' for k, v in peak.items())}")

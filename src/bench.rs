@@ -140,6 +140,8 @@ pub struct Figures {
     /// Target (loss-bearing) tokens trained per second.
     pub train_tokens_per_s: f64,
     pub train_ms_per_step: f64,
+    /// The warm-up step: compiling (and autotuning) kernels on GPU backends.
+    pub first_step_ms: f64,
     /// New tokens per second with the KV cache.
     pub sample_tokens_per_s: f64,
     pub sample_ms_per_token_step: f64,
@@ -179,7 +181,9 @@ pub fn run(device: &Device, description: &str, work: &Workload) -> Figures {
     };
     reset_peak_rss();
     let mut trainer = Trainer::new(model, cfg, &tc, 0, 0);
+    let t0 = Instant::now();
     let _: f32 = trainer.step(&data).loss.into_scalar();
+    let first_step_ms = t0.elapsed().as_secs_f64() * 1e3;
     let t0 = Instant::now();
     let mut tokens = 0;
     let mut last = None;
@@ -243,6 +247,7 @@ pub fn run(device: &Device, description: &str, work: &Workload) -> Figures {
         },
         train_tokens_per_s: tokens as f64 / train_s,
         train_ms_per_step: train_s * 1e3 / work.train_steps as f64,
+        first_step_ms,
         sample_tokens_per_s: n as f64 / cached_s,
         sample_ms_per_token_step: cached_s * 1e3 / work.sample_new as f64,
         reforward_tokens_per_s,

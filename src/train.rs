@@ -63,11 +63,11 @@ pub fn batch_loss(model: &Transformer, rope: &Rope, batch: &TrainBatch) -> Tenso
 }
 
 /// log π(target) [B, T] at every position of `batch`: our fused kernel
-/// (shaders/logprob.wgsl) where the device runs it, else log-softmax and
-/// gather (which is also what autodiff differentiates while training).
+/// (shaders/logprob.wgsl, with shaders/logprob_grad.wgsl as its backward
+/// under autodiff) where the device runs it, else log-softmax and gather.
 pub fn token_logprobs(model: &Transformer, rope: &Rope, batch: &TrainBatch) -> Tensor<2> {
     let logits = model.forward_causal(batch.inputs.clone(), rope);
-    if kernels::supported(&logits.device()) {
+    if kernels::trains(&logits.device()) {
         return kernels::target_logprobs(logits, batch.targets.clone());
     }
     log_softmax(logits, 2)

@@ -36,6 +36,7 @@ fn model_training_sampling_and_the_loop_on_wgpu() {
     checks::sft_memorises(&device, 120, 0.3);
     assert!(restlm::sample::kernels::supported(&device), "{device:?}");
     kernels::logprob_matches_reference(&device);
+    kernels::logprob_gradient_matches_reference(&device);
     kernels::sampler_statistics(&device);
     kernels::sampler_respects_cuts(&device);
     kernels::sampler_matches_reference(&device);

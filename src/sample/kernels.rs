@@ -10,12 +10,13 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension};
 use burn::prelude::*;
 
-/// With the `wgpu` feature, `Cube` is burn's fusion backend over
+/// With the `fusion` feature, `Cube` is burn's fusion backend over
 /// `CubeBackend`: the `Fusion` lines below register each kernel as one
 /// opaque operation in the fused stream (its output's shape and dtype known
 /// up front) that runs the `CubeBackend` implementation when the stream is
-/// executed.
-#[backend_extension(Cube: cfg(feature = "wgpu"), Flex, Fusion: cfg(feature = "wgpu"))]
+/// executed. `Autodiff` routes training through [`autodiff`]'s backward:
+/// the fused log-prob and its fused gradient, no log-softmax written out.
+#[backend_extension(Cube: cfg(feature = "wgpu"), Flex, Fusion: cfg(feature = "fusion"), Autodiff)]
 pub trait KernelOps: Backend {
     /// logits [B, V], params [B, 4] (see [`RowParams::packed`]) → [B, 2]:
     /// token id (as f32) and its log-probability.
@@ -24,25 +25,45 @@ pub trait KernelOps: Backend {
     /// logits [N, V], target ids [N] (as f32) → log π(target) [N].
     #[fusion(dtype = logits, shape = Shape::new([logits[0]]))]
     fn target_logprobs(logits: FloatTensor<Self>, targets: FloatTensor<Self>) -> FloatTensor<Self>;
+    /// The backward of [`KernelOps::target_logprobs`]: logits [N, V],
+    /// target ids [N], upstream gradient [N] → gradient [N, V] with respect
+    /// to the logits, g · (one-hot(target) − softmax(logits)).
+    #[fusion(dtype = logits, shape = logits)]
+    fn target_logprobs_grad(
+        logits: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
 }
 
 /// Whether `device` runs these ops: the wgpu runtime compiling WGSL (a
 /// `vulkan` build compiles SPIR-V, which takes no WGSL template), or the CPU
-/// backend. Autodiff devices and anything else take the host path (or
-/// burn's differentiable ops).
+/// backend. Autodiff devices take burn's differentiable ops for sampling;
+/// see [`trains`] for the log-probs of training.
 pub fn supported(device: &Device) -> bool {
-    if device.is_autodiff() {
-        return false;
-    }
-    match device.as_dispatch() {
-        DispatchDevice::Flex(_) => true,
-        #[cfg(feature = "wgpu")]
-        DispatchDevice::Cube(cube) => {
-            !cfg!(feature = "vulkan") && matches!(cube, burn_cubecl::CubeDevice::Wgpu(_))
+    !device.is_autodiff() && runs_kernels(device)
+}
+
+/// Whether [`target_logprobs`] on `device` (autodiff or not) goes through
+/// the fused forward and backward.
+pub fn trains(device: &Device) -> bool {
+    runs_kernels(device)
+}
+
+fn runs_kernels(device: &Device) -> bool {
+    fn on(device: &DispatchDevice) -> bool {
+        match device {
+            DispatchDevice::Flex(_) => true,
+            #[cfg(feature = "wgpu")]
+            DispatchDevice::Cube(cube) => {
+                !cfg!(feature = "vulkan") && matches!(cube, burn_cubecl::CubeDevice::Wgpu(_))
+            }
+            DispatchDevice::Autodiff(inner) => on(inner),
+            #[allow(unreachable_patterns)]
+            _ => false,
         }
-        #[allow(unreachable_patterns)]
-        _ => false,
     }
+    on(device.as_dispatch())
 }
 
 /// The next token of every row of `logits` [B, V], chosen on the device:
@@ -80,6 +101,38 @@ fn host(t: FlexTensor) -> Vec<f32> {
     t.into_data().try_to_vec::<f32>().expect("f32 tensor")
 }
 
+/// The rows of a contiguous [N, V] tensor, without a copy when it already is.
+fn rows_of(t: &FlexTensor) -> (std::borrow::Cow<'_, [f32]>, usize) {
+    let v = *t.layout().shape().last().expect("a [N, V] tensor");
+    match t.as_slice::<f32>() {
+        Some(xs) => (xs.into(), v),
+        None => (t.to_contiguous().storage::<f32>().to_vec().into(), v),
+    }
+}
+
+/// `f(row, i, out_i)` for each row of `xs` ([N, V]) and its slot of
+/// `out` ([N, k]): on every core with the `cpu-threads` feature.
+fn per_row(xs: &[f32], v: usize, out: &mut [f32], f: impl Fn(&[f32], usize, &mut [f32]) + Sync) {
+    let k = out.len() / (xs.len() / v).max(1);
+    #[cfg(feature = "cpu-threads")]
+    {
+        use rayon::prelude::*;
+        out.par_chunks_mut(k.max(1))
+            .zip(xs.par_chunks(v))
+            .enumerate()
+            .for_each(|(i, (o, row))| f(row, i, o));
+    }
+    #[cfg(not(feature = "cpu-threads"))]
+    for (i, (o, row)) in out.chunks_mut(k.max(1)).zip(xs.chunks(v)).enumerate() {
+        f(row, i, o);
+    }
+}
+
+/// A target id read back from its f32: None when negative or beyond the row.
+fn target_id(t: f32, v: usize) -> Option<usize> {
+    (t >= 0.0 && (t as usize) < v).then_some(t as usize)
+}
+
 impl KernelOps for Flex {
     fn sample_rows(logits: FlexTensor, params: FlexTensor) -> FlexTensor {
         let (xs, ps) = (host(logits), host(params));
@@ -93,21 +146,109 @@ impl KernelOps for Flex {
     }
 
     fn target_logprobs(logits: FlexTensor, targets: FlexTensor) -> FlexTensor {
-        let v = logits.layout().shape()[1];
-        let (xs, ts) = (host(logits), host(targets));
-        let out: Vec<f32> = xs
-            .chunks_exact(v)
-            .zip(&ts)
-            .map(|(row, &t)| {
-                if t >= 0.0 {
-                    reference::target_logprob(row, t as usize)
-                } else {
-                    f32::NAN
-                }
-            })
-            .collect();
+        let (xs, v) = rows_of(&logits);
+        let ts = host(targets);
+        let mut out = vec![0f32; ts.len()];
+        per_row(&xs, v, &mut out, |row, i, o| {
+            o[0] = match target_id(ts[i], v) {
+                Some(t) => reference::target_logprob_f32(row, t),
+                None => f32::NAN,
+            };
+        });
         let n = out.len();
         FlexTensor::from_data(TensorData::new(out, [n]))
+    }
+
+    fn target_logprobs_grad(
+        logits: FlexTensor,
+        targets: FlexTensor,
+        grad: FlexTensor,
+    ) -> FlexTensor {
+        let (xs, v) = rows_of(&logits);
+        let (ts, gs) = (host(targets), host(grad));
+        let mut out = vec![0f32; xs.len()];
+        per_row(&xs, v, &mut out, |row, i, o| {
+            let t = target_id(ts[i], v).unwrap_or(usize::MAX);
+            reference::target_logprob_grad(row, t, gs[i], o);
+        });
+        let n = ts.len();
+        FlexTensor::from_data(TensorData::new(out, [n, v]))
+    }
+}
+
+/// Training through the fused ops: `target_logprobs` records a backward
+/// that calls `target_logprobs_grad` on the inner backend, so autodiff never
+/// sees (nor stores) a log-softmax of the vocabulary.
+mod autodiff {
+    use super::KernelOps;
+    use burn::backend::Autodiff;
+    use burn::backend::autodiff::NodeId;
+    use burn::backend::autodiff::checkpoint::base::Checkpointer;
+    use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+    use burn::backend::autodiff::grads::Gradients;
+    use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
+    use burn::backend::tensor::FloatTensor;
+
+    #[derive(Debug)]
+    struct TargetLogprobs;
+
+    impl<B: KernelOps> Backward<B, 1> for TargetLogprobs {
+        /// The logits (checkpointed) and the target ids.
+        type State = (NodeId, FloatTensor<B>);
+
+        fn backward(
+            self,
+            ops: Ops<Self::State, 1>,
+            grads: &mut Gradients,
+            checkpointer: &mut Checkpointer,
+        ) {
+            let (logits, targets) = ops.state;
+            let logits = checkpointer.retrieve_node_output(logits);
+            unary::<B, _>(ops.parents, ops.node, grads, |grad| {
+                B::target_logprobs_grad(logits, targets, grad)
+            });
+        }
+    }
+
+    impl<B: KernelOps, C: CheckpointStrategy> KernelOps for Autodiff<B, C> {
+        fn sample_rows(logits: FloatTensor<Self>, params: FloatTensor<Self>) -> FloatTensor<Self> {
+            <FloatTensor<Self>>::new(B::sample_rows(
+                logits.into_primitive(),
+                params.into_primitive(),
+            ))
+        }
+
+        fn target_logprobs(
+            logits: FloatTensor<Self>,
+            targets: FloatTensor<Self>,
+        ) -> FloatTensor<Self> {
+            let targets = targets.into_primitive();
+            match TargetLogprobs
+                .prepare::<C>([logits.node()])
+                .compute_bound()
+                .stateful()
+            {
+                OpsKind::Tracked(mut prep) => {
+                    let state = (prep.checkpoint(&logits), targets.clone());
+                    prep.finish(state, B::target_logprobs(logits.into_primitive(), targets))
+                }
+                OpsKind::UnTracked(prep) => {
+                    prep.finish(B::target_logprobs(logits.into_primitive(), targets))
+                }
+            }
+        }
+
+        fn target_logprobs_grad(
+            logits: FloatTensor<Self>,
+            targets: FloatTensor<Self>,
+            grad: FloatTensor<Self>,
+        ) -> FloatTensor<Self> {
+            <FloatTensor<Self>>::new(B::target_logprobs_grad(
+                logits.into_primitive(),
+                targets.into_primitive(),
+                grad.into_primitive(),
+            ))
+        }
     }
 }
 
@@ -147,9 +288,16 @@ mod wgsl {
 
     wgsl_kernel!(Sample, "../../shaders/sample.wgsl");
     wgsl_kernel!(Logprob, "../../shaders/logprob.wgsl");
+    wgsl_kernel!(LogprobGrad, "../../shaders/logprob_grad.wgsl");
 
     fn info(t: &CubeTensor, values: &[u32]) -> burn_cubecl::cubecl::server::Handle {
         t.client.create_from_slice(bytemuck::cast_slice(values))
+    }
+
+    /// One workgroup per row, rows past 65 535 wrapping into the grid's y.
+    fn row_grid(n: usize) -> (usize, usize) {
+        let gx = n.clamp(1, MAX_GRID);
+        (gx, n.div_ceil(gx))
     }
 
     impl KernelOps for CubeBackend {
@@ -184,8 +332,7 @@ mod wgsl {
             let (n, v) = (logits.meta.shape()[0], logits.meta.shape()[1]);
             let client = logits.client.clone();
             let out = client.empty(n * 4);
-            let gx = n.clamp(1, MAX_GRID);
-            let gy = n.div_ceil(gx);
+            let (gx, gy) = row_grid(n);
             let args = KernelArguments::new().with_buffers(vec![
                 logits.handle.clone().binding(),
                 targets.handle.clone().binding(),
@@ -201,6 +348,38 @@ mod wgsl {
                 client,
                 logits.device.clone(),
                 Shape::new([n]),
+                out,
+                DType::F32,
+            )
+        }
+
+        fn target_logprobs_grad(
+            logits: CubeTensor,
+            targets: CubeTensor,
+            grad: CubeTensor,
+        ) -> CubeTensor {
+            let logits = into_contiguous(logits);
+            let (targets, grad) = (into_contiguous(targets), into_contiguous(grad));
+            let (n, v) = (logits.meta.shape()[0], logits.meta.shape()[1]);
+            let client = logits.client.clone();
+            let out = client.empty(n * v * 4);
+            let (gx, gy) = row_grid(n);
+            let args = KernelArguments::new().with_buffers(vec![
+                logits.handle.clone().binding(),
+                targets.handle.clone().binding(),
+                grad.handle.clone().binding(),
+                out.clone().binding(),
+                info(&logits, &[v as u32, gx as u32, n as u32]).binding(),
+            ]);
+            client.launch(
+                Box::new(SourceKernel::new(LogprobGrad, CubeDim::new_1d(WORKGROUP))),
+                CubeCount::Static(gx as u32, gy as u32, 1),
+                args,
+            );
+            CubeTensor::new_contiguous(
+                client,
+                logits.device.clone(),
+                Shape::new([n, v]),
                 out,
                 DType::F32,
             )

@@ -170,3 +170,36 @@ pub fn target_logprob(logits: &[f32], target: usize) -> f32 {
         None => f32::NAN,
     }
 }
+
+/// The row's max and Σ exp(x − max), in f32: steps (1) and (2) of
+/// shaders/logprob.wgsl and shaders/logprob_grad.wgsl.
+fn max_and_sum(row: &[f32]) -> (f32, f32) {
+    let m = row.iter().copied().fold(f32::MIN, f32::max);
+    (m, row.iter().map(|&x| (x - m).exp()).sum())
+}
+
+/// [`target_logprob`] in f32, as the training path computes it on the CPU
+/// backend (the f64 version above is the tests' oracle).
+pub fn target_logprob_f32(row: &[f32], target: usize) -> f32 {
+    match row.get(target) {
+        Some(&x) => {
+            let (m, z) = max_and_sum(row);
+            x - m - z.ln()
+        }
+        None => f32::NAN,
+    }
+}
+
+/// The backward of [`target_logprob`] for upstream gradient `g`, into
+/// `out`: g · (one-hot(target) − softmax(row)), step (3) of
+/// shaders/logprob_grad.wgsl. A target outside the row adds no one-hot.
+pub fn target_logprob_grad(row: &[f32], target: usize, g: f32, out: &mut [f32]) {
+    let (m, z) = max_and_sum(row);
+    let scale = g / z;
+    for (o, &x) in out.iter_mut().zip(row) {
+        *o = -scale * (x - m).exp();
+    }
+    if let Some(o) = out.get_mut(target) {
+        *o += g;
+    }
+}

@@ -61,6 +61,80 @@ pub fn logprob_matches_reference(device: &Device) {
     }
 }
 
+/// The fused log-prob under autodiff (forward and shaders/logprob_grad.wgsl
+/// or its CPU twin backward) against an f64 gradient written here,
+/// w · (one-hot − softmax), and against burn's own log-softmax + gather on
+/// the same autodiff device: values and gradients within 1e-5 of the f64
+/// (f32 softmax entries are ≤ 1; sums over V lose ~V·2^-24 relative).
+/// Rows include a huge spread, a nearly uniform row and a zero weight.
+pub fn logprob_gradient_matches_reference(device: &Device) {
+    use restlm::burn::tensor::activation::log_softmax;
+    let ad = device.clone().autodiff();
+    let mut r = rng(7);
+    for (b, t, v) in [(2usize, 3usize, 1000usize), (1, 2, 32_000)] {
+        let n = b * t;
+        let mut xs = random_logits(&mut r, n, v, 3.0);
+        for x in &mut xs[..v] {
+            *x *= 30.0;
+        }
+        for x in &mut xs[v..2 * v] {
+            *x *= 3e-7;
+        }
+        let targets: Vec<i64> = (0..n).map(|_| r.random_range(0..v) as i64).collect();
+        let mut w: Vec<f32> = (0..n).map(|_| r.random::<f32>() * 2.0 - 0.5).collect();
+        w[n - 1] = 0.0;
+        let weights = Tensor::<2>::from_data(TensorData::new(w.clone(), [b, t]), &ad);
+        let ids = Tensor::<2, Int>::from_data(TensorData::new(targets.clone(), [b, t]), &ad);
+        let run = |fused: bool| {
+            let x =
+                Tensor::<3>::from_data(TensorData::new(xs.clone(), [b, t, v]), &ad).require_grad();
+            let lp = if fused {
+                target_logprobs(x.clone(), ids.clone())
+            } else {
+                log_softmax(x.clone(), 2)
+                    .gather(2, ids.clone().unsqueeze_dim(2))
+                    .squeeze_dim::<2>(2)
+            };
+            let grads = (lp.clone() * weights.clone()).sum().backward();
+            let g: Vec<f32> = x
+                .grad(&grads)
+                .expect("a gradient")
+                .into_data()
+                .to_vec()
+                .unwrap();
+            let lp: Vec<f32> = lp.into_data().to_vec().unwrap();
+            (lp, g)
+        };
+        let (fused_lp, fused_g) = run(true);
+        let (burn_lp, burn_g) = run(false);
+        for i in 0..n {
+            let row = &xs[i * v..(i + 1) * v];
+            let m = row.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x as f64));
+            let z: f64 = row.iter().map(|&x| (x as f64 - m).exp()).sum();
+            let want_lp = exact_logprob(row, targets[i] as usize);
+            for (name, lp) in [("fused", &fused_lp), ("burn", &burn_lp)] {
+                let err = (lp[i] as f64 - want_lp).abs();
+                assert!(
+                    err <= 1e-4 * want_lp.abs().max(1.0),
+                    "{name} row {i}: {} vs {want_lp}",
+                    lp[i]
+                );
+            }
+            for (j, &x) in row.iter().enumerate() {
+                let onehot = if j == targets[i] as usize { 1.0 } else { 0.0 };
+                let want = w[i] as f64 * (onehot - (x as f64 - m).exp() / z);
+                for (name, g) in [("fused", &fused_g), ("burn", &burn_g)] {
+                    let got = g[i * v + j] as f64;
+                    assert!(
+                        (got - want).abs() <= 1e-5,
+                        "{name} ∂/∂logits[{i}, {j}] (V {v}): {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 fn draw(device: &Device, row: &[f32], p: RowParams, n: usize, seed: u64) -> Vec<u32> {
     let v = row.len();
     let logits: Vec<f32> = row.iter().copied().cycle().take(n * v).collect();
