@@ -144,6 +144,13 @@ enum Command {
         /// Skip the per-step sampling micro-benchmark.
         #[arg(long)]
         no_sampling_step: bool,
+        /// Skip sampling without the KV cache.
+        #[arg(long)]
+        no_reforward: bool,
+        /// Train through burn's log-softmax and gather instead of the fused
+        /// log-prob kernels (the before of an A/B).
+        #[arg(long)]
+        unfused: bool,
     },
 }
 
@@ -193,14 +200,18 @@ fn real_main() -> Result<()> {
         sample_new,
         json,
         no_sampling_step,
+        no_reforward,
+        unfused,
     } = command
     {
+        restlm::sample::kernels::set_fused_training(!unfused);
         let mut work = match workload {
             BenchWorkload::Reference => restlm::bench::Workload::reference(&cfg.model),
             BenchWorkload::Smollm2 => restlm::bench::Workload::smollm2(),
         };
         work.train_steps = steps.unwrap_or(work.train_steps).max(1);
         work.sample_new = sample_new.unwrap_or(work.sample_new).max(1);
+        work.reforward &= !no_reforward;
         if work.sample_prompt + work.sample_new > work.model.max_seq_len {
             bail!(
                 "--sample-new {}: prompts of {} tokens leave room for at most {} new tokens",
@@ -528,11 +539,15 @@ fn bench(
                 continue;
             }
         };
-        let f = restlm::bench::run(&selected.device, &selected.description, work);
+        let mut description = selected.description.clone();
+        if !restlm::sample::kernels::trains(&selected.device) {
+            description += " [unfused log-softmax]";
+        }
+        let f = restlm::bench::run(&selected.device, &description, work);
         let mb = |x: Option<f64>| x.map_or("-".into(), |v| format!("{v:.0}"));
         println!(
             "{:<60} {:>11.0} {:>9.1} {:>8} {:>12.0} {:>9.2} {:>11} {:>9} {:>8.0} {:>6.1}% {:>6.1}%",
-            selected.description,
+            description,
             f.train_tokens_per_s,
             f.train_ms_per_step,
             mb(f.train_peak_rss_mb),

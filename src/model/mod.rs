@@ -184,7 +184,11 @@ impl Transformer {
         let h = self.norm.forward(x);
         match &self.lm_head {
             Some(head) => head.forward(h),
-            None => h.matmul(self.embed_tokens.weight.val().transpose().unsqueeze()),
+            // One [B·T, D] × [D, V] product (and one for the weight's
+            // gradient), not B broadcast products summed afterwards.
+            None => {
+                burn::tensor::module::linear(h, self.embed_tokens.weight.val().transpose(), None)
+            }
         }
     }
 

@@ -45,9 +45,18 @@ pub fn supported(device: &Device) -> bool {
 }
 
 /// Whether [`target_logprobs`] on `device` (autodiff or not) goes through
-/// the fused forward and backward.
+/// the fused forward and backward (unless [`set_fused_training`] turned
+/// that off).
 pub fn trains(device: &Device) -> bool {
-    runs_kernels(device)
+    FUSED_TRAINING.load(std::sync::atomic::Ordering::Relaxed) && runs_kernels(device)
+}
+
+static FUSED_TRAINING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Process-wide: false makes training take burn's log-softmax and gather
+/// (what `restlm bench --unfused` measures against).
+pub fn set_fused_training(on: bool) {
+    FUSED_TRAINING.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
 fn runs_kernels(device: &Device) -> bool {
