@@ -161,8 +161,35 @@ pub struct Figures {
 
 /// Runs `work` on `device`: one warm-up training step (which compiles
 /// kernels on GPU backends), `work.train_steps` timed steps through the
-/// trainer every stage uses, then sampling with and without the cache.
+/// trainer every stage uses, then sampling with and without the cache, and
+/// the backend's sgemm rate.
 pub fn run(device: &Device, description: &str, work: &Workload) -> Figures {
+    let mut f = measure(device, description, work);
+    f.sgemm_gflops = sgemm_gflops(device, 2048);
+    f
+}
+
+/// A workload for `auto`'s probe: the policy's shape, its training batch
+/// (rows of up to 64 positions) and its sampling batch, 3 timed training
+/// steps and 8 decoded tokens.
+pub fn probe_workload(model: &ModelConfig, train_batch: usize, sample_rows: usize) -> Workload {
+    let room = model.max_seq_len.min(65);
+    Workload {
+        name: "probe",
+        model: model.clone(),
+        train_batch,
+        train_prompt: room / 4,
+        train_target: room - room / 4,
+        sample_rows,
+        sample_prompt: (room / 4).min(model.max_seq_len.saturating_sub(8)).max(1),
+        sample_new: 8.min(model.max_seq_len - 1),
+        reforward: false,
+        train_steps: 3,
+    }
+}
+
+/// [`run`] without the sgemm rate (left at 0).
+pub fn measure(device: &Device, description: &str, work: &Workload) -> Figures {
     device.seed(0);
     let cfg = &work.model;
     let model = Transformer::new(cfg, device);
@@ -255,7 +282,7 @@ pub fn run(device: &Device, description: &str, work: &Workload) -> Figures {
         sample_peak_rss_mb,
         train_gflops: work.train_flops_per_step() * work.train_steps as f64 / train_s / 1e9,
         sample_gflops: work.sample_flops() / cached_s / 1e9,
-        sgemm_gflops: sgemm_gflops(device, 2048),
+        sgemm_gflops: 0.0,
     }
 }
 
@@ -266,7 +293,10 @@ pub fn sgemm_gflops(device: &Device, n: usize) -> f64 {
     let b = Tensor::<2>::random([n, n], Distribution::Normal(0.0, 1.0), device);
     // Reading column sums back waits for the whole product on asynchronous
     // backends (a one-element slice let burn's fusion skip most of it).
-    let wait = |c: Tensor<2>| c.sum_dim(0).into_data().to_vec::<f32>();
+    let wait = |c: Tensor<2>| {
+        let sums: Vec<f32> = c.sum_dim(0).into_data().try_to_vec().expect("f32 sums");
+        std::hint::black_box(sums)
+    };
     wait(a.clone().matmul(b.clone()));
     let best = (0..5)
         .map(|_| {

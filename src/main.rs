@@ -222,7 +222,10 @@ fn real_main() -> Result<()> {
         }
         return bench(&cfg.device, &work, json.as_deref(), !no_sampling_step);
     }
-    let selected = device::select(&cfg.device)?;
+    let selected = match plan(&command, &cfg) {
+        Some(plan) => device::select_for(&cfg.device, &cfg.model, &plan)?,
+        None => device::select(&cfg.device)?,
+    };
     eprintln!("device {}", selected.description);
     let dev = selected.device;
     match command {
@@ -483,6 +486,36 @@ fn real_main() -> Result<()> {
         Command::Bench { .. } => unreachable!(),
     }
     Ok(())
+}
+
+/// The work a command will do, for `--device auto` to weigh the devices
+/// by; None where there is little to weigh (sampling a few prompts, export).
+/// Counts are estimates: the run config's steps, and its prompts (the
+/// embedded task's size, or the lines of `data.train`).
+fn plan(command: &Command, cfg: &RunConfig) -> Option<device::Plan> {
+    let prompts = match &cfg.data.train {
+        Some(path) => std::fs::read_to_string(path).map_or(1000, |t| t.lines().count()),
+        None => cfg.data.task_sizes().train,
+    };
+    let grow_steps =
+        |n: usize| (prompts * n).div_ceil(cfg.sample.batch_size.max(1)) * cfg.sample.max_new_tokens;
+    let improve = cfg.rest.grow_steps * cfg.improve_steps() * cfg.improve.steps;
+    let (train, decode) = match command {
+        Command::Run { .. } | Command::Compare { .. } => (
+            cfg.sft.steps + improve,
+            cfg.rest.grow_steps * grow_steps(cfg.rest.samples_per_prompt),
+        ),
+        Command::Sft { .. } => (cfg.sft.steps, 0),
+        Command::Improve { .. } => (cfg.improve.steps, 0),
+        Command::Grow { n, .. } => (0, grow_steps(n.unwrap_or(cfg.rest.samples_per_prompt))),
+        _ => return None,
+    };
+    Some(device::Plan {
+        train_steps: train,
+        train_batch: cfg.sft.batch_size,
+        decode_steps: decode,
+        sample_rows: cfg.sample.batch_size,
+    })
 }
 
 fn bench(

@@ -59,4 +59,49 @@ fn model_training_sampling_and_the_loop_on_wgpu() {
     .unwrap();
     let (sft, last) = (rows[0].greedy_reward, rows.last().unwrap().greedy_reward);
     assert!(last > sft + 10.0, "held-out reward {sft:.2} → {last:.2}");
+    auto_probes_and_caches();
+}
+
+/// `auto`'s probe, with lavapipe allowed to compete: it times both devices,
+/// says why it chose, writes its cache, and answers from the cache the
+/// second time (same verdict).
+fn auto_probes_and_caches() {
+    let cache = std::env::temp_dir().join(format!("restlm-probe-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache);
+    // SAFETY: this test binary's only test runs this after its own threads
+    // are done; nothing else reads the environment concurrently.
+    unsafe {
+        std::env::set_var("RESTLM_PROBE_SOFTWARE_GPU", "1");
+        std::env::set_var("XDG_CACHE_HOME", &cache);
+    }
+    let cfg = common::tiny_model(64);
+    let plan = restlm::device::Plan {
+        train_steps: 100,
+        train_batch: 4,
+        decode_steps: 100,
+        sample_rows: 4,
+    };
+    let first = restlm::device::select_for("auto", &cfg, &plan).unwrap();
+    assert!(
+        first.description.contains("auto: the GPU is"),
+        "{}",
+        first.description
+    );
+    assert!(
+        !first.description.contains("cached"),
+        "{}",
+        first.description
+    );
+    let file = cache.join("restlm").join("auto-device.json");
+    let text = std::fs::read_to_string(&file).expect("the probe cache");
+    assert!(text.contains("train_ms"), "{text}");
+    let second = restlm::device::select_for("auto", &cfg, &plan).unwrap();
+    assert!(
+        second.description.contains("cached probe"),
+        "{}",
+        second.description
+    );
+    assert_eq!(first.is_gpu, second.is_gpu);
+    eprintln!("{}", second.description);
+    let _ = std::fs::remove_dir_all(&cache);
 }

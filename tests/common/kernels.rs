@@ -102,7 +102,7 @@ pub fn logprob_gradient_matches_reference(device: &Device) {
                 .into_data()
                 .to_vec()
                 .unwrap();
-            let lp: Vec<f32> = lp.into_data().to_vec().unwrap();
+            let lp: Vec<f32> = lp.into_data().try_to_vec().unwrap();
             (lp, g)
         };
         let (fused_lp, fused_g) = run(true);
