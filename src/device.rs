@@ -57,7 +57,14 @@ fn cpu() -> Selected {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     Selected {
         device: Device::flex(),
-        description: format!("cpu: burn Flex backend, {threads} threads"),
+        description: format!(
+            "cpu: burn Flex backend, {threads} threads{}",
+            if cfg!(feature = "x86-v4") {
+                ", x86-v4 gemm"
+            } else {
+                ""
+            }
+        ),
         is_gpu: false,
     }
 }
