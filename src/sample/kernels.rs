@@ -309,6 +309,33 @@ mod wgsl {
         (gx, n.div_ceil(gx))
     }
 
+    /// Launches a kernel with one workgroup per row of `logits` [N, V]
+    /// (logprob.wgsl, logprob_grad.wgsl). Bindings, in order: the logits,
+    /// `inputs`, an f32 output of `out` shape, then info (V, grid width, N).
+    fn per_row<K: KernelSource + 'static>(
+        kernel: K,
+        logits: CubeTensor,
+        inputs: Vec<CubeTensor>,
+        out: Shape,
+    ) -> CubeTensor {
+        let logits = into_contiguous(logits);
+        let inputs: Vec<CubeTensor> = inputs.into_iter().map(into_contiguous).collect();
+        let (n, v) = (logits.meta.shape()[0], logits.meta.shape()[1]);
+        let client = logits.client.clone();
+        let handle = client.empty(out.num_elements() * 4);
+        let (gx, gy) = row_grid(n);
+        let mut buffers = vec![logits.handle.clone().binding()];
+        buffers.extend(inputs.iter().map(|t| t.handle.clone().binding()));
+        buffers.push(handle.clone().binding());
+        buffers.push(info(&logits, &[v as u32, gx as u32, n as u32]).binding());
+        client.launch(
+            Box::new(SourceKernel::new(kernel, CubeDim::new_1d(WORKGROUP))),
+            CubeCount::Static(gx as u32, gy as u32, 1),
+            KernelArguments::new().with_buffers(buffers),
+        );
+        CubeTensor::new_contiguous(client, logits.device.clone(), out, handle, DType::F32)
+    }
+
     impl KernelOps for CubeBackend {
         fn sample_rows(logits: CubeTensor, params: CubeTensor) -> CubeTensor {
             let (logits, params) = (into_contiguous(logits), into_contiguous(params));
@@ -337,29 +364,8 @@ mod wgsl {
         }
 
         fn target_logprobs(logits: CubeTensor, targets: CubeTensor) -> CubeTensor {
-            let (logits, targets) = (into_contiguous(logits), into_contiguous(targets));
-            let (n, v) = (logits.meta.shape()[0], logits.meta.shape()[1]);
-            let client = logits.client.clone();
-            let out = client.empty(n * 4);
-            let (gx, gy) = row_grid(n);
-            let args = KernelArguments::new().with_buffers(vec![
-                logits.handle.clone().binding(),
-                targets.handle.clone().binding(),
-                out.clone().binding(),
-                info(&logits, &[v as u32, gx as u32, n as u32]).binding(),
-            ]);
-            client.launch(
-                Box::new(SourceKernel::new(Logprob, CubeDim::new_1d(WORKGROUP))),
-                CubeCount::Static(gx as u32, gy as u32, 1),
-                args,
-            );
-            CubeTensor::new_contiguous(
-                client,
-                logits.device.clone(),
-                Shape::new([n]),
-                out,
-                DType::F32,
-            )
+            let n = logits.meta.shape()[0];
+            per_row(Logprob, logits, vec![targets], Shape::new([n]))
         }
 
         fn target_logprobs_grad(
@@ -367,31 +373,8 @@ mod wgsl {
             targets: CubeTensor,
             grad: CubeTensor,
         ) -> CubeTensor {
-            let logits = into_contiguous(logits);
-            let (targets, grad) = (into_contiguous(targets), into_contiguous(grad));
-            let (n, v) = (logits.meta.shape()[0], logits.meta.shape()[1]);
-            let client = logits.client.clone();
-            let out = client.empty(n * v * 4);
-            let (gx, gy) = row_grid(n);
-            let args = KernelArguments::new().with_buffers(vec![
-                logits.handle.clone().binding(),
-                targets.handle.clone().binding(),
-                grad.handle.clone().binding(),
-                out.clone().binding(),
-                info(&logits, &[v as u32, gx as u32, n as u32]).binding(),
-            ]);
-            client.launch(
-                Box::new(SourceKernel::new(LogprobGrad, CubeDim::new_1d(WORKGROUP))),
-                CubeCount::Static(gx as u32, gy as u32, 1),
-                args,
-            );
-            CubeTensor::new_contiguous(
-                client,
-                logits.device.clone(),
-                Shape::new([n, v]),
-                out,
-                DType::F32,
-            )
+            let shape = Shape::new([logits.meta.shape()[0], logits.meta.shape()[1]]);
+            per_row(LogprobGrad, logits, vec![targets, grad], shape)
         }
     }
 }
