@@ -118,12 +118,18 @@ enum Command {
         reference: Vec<String>,
     },
     /// Write a policy as a Hugging Face model directory (config.json,
-    /// model.safetensors, tokenizer.json) that `transformers` loads.
+    /// model.safetensors, tokenizer.json) that `transformers` loads, or as
+    /// a GGUF file that llama.cpp runs.
     Export {
         #[arg(long)]
         policy: PathBuf,
         #[arg(long)]
         out: PathBuf,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Hf)]
+        format: ExportFormat,
+        /// GGUF tensor encoding: f32, f16 or q8_0 (norms stay f32).
+        #[arg(long, default_value = "f16")]
+        encoding: restlm::model::gguf::Encoding,
     },
     /// Training and sampling throughput on each available device.
     Bench {
@@ -152,6 +158,12 @@ enum Command {
         #[arg(long)]
         unfused: bool,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ExportFormat {
+    Hf,
+    Gguf,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -471,7 +483,24 @@ fn real_main() -> Result<()> {
                 }
             }
         }
-        Command::Export { policy, out } => {
+        Command::Export {
+            policy,
+            out,
+            format: ExportFormat::Gguf,
+            encoding,
+        } => {
+            let p = Policy::load(&policy, &dev)?;
+            p.export_gguf(&out, encoding)?;
+            println!(
+                "{:?} model ({} parameters, {encoding:?}) written to {}; run it with \
+                 llama-cli -m {}",
+                p.cfg.arch,
+                p.model.num_params(),
+                out.display(),
+                out.display()
+            );
+        }
+        Command::Export { policy, out, .. } => {
             let p = Policy::load(&policy, &dev)?;
             p.export_hf(&out)?;
             println!(

@@ -3,8 +3,8 @@
 
 use crate::error::Result;
 use crate::model::checkpoint::{self, Saved, TrainState};
-use crate::model::hf;
 use crate::model::{ModelConfig, Transformer};
+use crate::model::{gguf, hf};
 use crate::sample::{self, Generation, SampleOptions, Special};
 use crate::tokenizer::{LAYOUT_FILE, Tokenizer};
 use burn::prelude::*;
@@ -26,8 +26,13 @@ impl Policy {
         }
     }
 
-    /// A restlm checkpoint, or a Hugging Face model directory (imported).
+    /// A restlm checkpoint, a Hugging Face model directory or a GGUF file
+    /// (both imported).
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        if gguf::is_gguf(dir) {
+            let (cfg, model, tok) = gguf::load(dir, device)?;
+            return Ok(Self { cfg, model, tok });
+        }
         if hf::is_hf_dir(dir)? {
             let tok = Self::load_tokenizer(dir)?;
             let (cfg, model) = hf::load(dir, device)?;
@@ -63,6 +68,9 @@ impl Policy {
     /// The tokenizer of a checkpoint or of a Hugging Face model directory.
     /// A directory restlm exported keeps its layout in `tokens.json`.
     pub fn load_tokenizer(dir: &Path) -> Result<Tokenizer> {
+        if gguf::is_gguf(dir) {
+            return gguf::tokenizer(&gguf::GgufFile::open(dir)?);
+        }
         if hf::is_hf_dir(dir)? && !dir.join(LAYOUT_FILE).exists() {
             let ids = hf::special_ids(dir)?;
             Tokenizer::imported(dir, ids.eos, ids.pad)
@@ -74,6 +82,11 @@ impl Policy {
     /// Writes a Hugging Face model directory that `transformers` loads.
     pub fn export_hf(&self, dir: &Path) -> Result<()> {
         hf::export(dir, &self.cfg, &self.model, &self.tok)
+    }
+
+    /// Writes a GGUF file that llama.cpp runs (Llama and Qwen2 layouts).
+    pub fn export_gguf(&self, path: &Path, enc: gguf::Encoding) -> Result<()> {
+        gguf::export(path, &self.cfg, &self.model, &self.tok, None, enc)
     }
 
     pub fn save(&self, dir: &Path, state: &TrainState) -> Result<()> {

@@ -9,6 +9,7 @@ mod attention;
 mod cache;
 pub mod checkpoint;
 mod config;
+pub mod gguf;
 pub mod hf;
 mod mask;
 mod rope;

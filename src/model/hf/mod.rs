@@ -11,6 +11,15 @@ pub use config::SUPPORTED;
 pub use names::{Source, source};
 pub use weights::{HostTensor, Weights};
 
+/// Named tensors in Hugging Face's naming, whatever file holds them
+/// (safetensors here, GGUF through `model::gguf`).
+pub trait Checkpoint {
+    fn names(&self) -> Vec<String>;
+    fn contains(&self, name: &str) -> bool;
+    /// The tensor `name` as f32 in its Hugging Face orientation.
+    fn read(&self, name: &str) -> Result<HostTensor>;
+}
+
 use super::{ModelConfig, Transformer};
 use crate::error::{Error, Result};
 use crate::io::{read_json, write_json_atomic};
@@ -75,13 +84,25 @@ pub fn special_ids(dir: &Path) -> Result<SpecialIds> {
 pub fn load(dir: &Path, device: &Device) -> Result<(ModelConfig, Transformer)> {
     let cfg = model_config(dir)?;
     let weights = Weights::open(dir)?;
+    let model = load_from(&cfg, &weights, dir, device)?;
+    Ok((cfg, model))
+}
+
+/// Builds a `cfg`-shaped model from `weights`; `origin` names the file or
+/// directory in errors. Every checkpoint tensor must be used.
+pub fn load_from(
+    cfg: &ModelConfig,
+    weights: &dyn Checkpoint,
+    origin: &Path,
+    device: &Device,
+) -> Result<Transformer> {
     // Parameters are created lazily, so the random init never runs: each
     // one is replaced by its checkpoint tensor before anything reads it.
-    let model = Transformer::new(&cfg, device);
+    let model = Transformer::new(cfg, device);
     let mut loader = Loader {
-        cfg: &cfg,
-        weights: &weights,
-        dir,
+        cfg,
+        weights,
+        dir: origin,
         path: Vec::new(),
         used: BTreeSet::new(),
         error: None,
@@ -90,23 +111,24 @@ pub fn load(dir: &Path, device: &Device) -> Result<(ModelConfig, Transformer)> {
     if let Some(e) = loader.error {
         return Err(e);
     }
-    let unused: Vec<&String> = weights
+    let unused: Vec<String> = weights
         .names()
-        .filter(|n| !loader.used.contains(*n) && !names::is_buffer(n))
+        .into_iter()
+        .filter(|n| !loader.used.contains(n) && !names::is_buffer(n))
         .filter(|n| !(cfg.tie_embeddings && n.as_str() == "lm_head.weight"))
         .collect();
     if !unused.is_empty() {
         return Err(Error::file(
-            dir,
+            origin,
             format!(
-                "{} checkpoint tensors do not fit a {:?} model from config.json, e.g. {}",
+                "{} checkpoint tensors do not fit a {:?} model from its config, e.g. {}",
                 unused.len(),
                 cfg.arch,
                 unused[0]
             ),
         ));
     }
-    Ok((cfg, model))
+    Ok(model)
 }
 
 /// Module path tracking shared by the loader and the exporter: struct
@@ -125,7 +147,7 @@ fn exit(path: &mut Vec<String>, container: &str) {
 
 struct Loader<'a> {
     cfg: &'a ModelConfig,
-    weights: &'a Weights,
+    weights: &'a dyn Checkpoint,
     dir: &'a Path,
     path: Vec<String>,
     used: BTreeSet<String>,
@@ -161,7 +183,7 @@ impl Loader<'_> {
             return Err(Error::file(
                 self.dir,
                 format!(
-                    "tensor {name} has shape {:?}; config.json implies {want:?}",
+                    "tensor {name} has shape {:?}; the model config implies {want:?}",
                     t.shape
                 ),
             ));
@@ -240,28 +262,16 @@ impl ModuleVisitor for Collector<'_> {
     }
 }
 
-/// Writes `cfg`/`model`/`tok` as a Hugging Face model directory (f32
-/// safetensors). `dir` must not exist yet: an export never overwrites.
-pub fn export(dir: &Path, cfg: &ModelConfig, model: &Transformer, tok: &Tokenizer) -> Result<()> {
-    if dir.exists() {
-        return Err(Error::file(
-            dir,
-            "already exists; export writes a new directory",
-        ));
-    }
-    let hf_config = config::to_hf(cfg, tok.bos, tok.eos, tok.pad)?;
+/// The model's parameters under their Hugging Face names and orientation
+/// (GPT-2's without the `transformer.` prefix), fused parts joined.
+pub fn tensors(cfg: &ModelConfig, model: &Transformer) -> Vec<(String, HostTensor)> {
     let mut collector = Collector {
         cfg,
         path: Vec::new(),
         out: BTreeMap::new(),
     };
     model.visit(&mut collector);
-    let prefix = if cfg.is_gpt2() {
-        names::GPT2_PREFIX
-    } else {
-        ""
-    };
-    let tensors: Vec<(String, HostTensor)> = collector
+    collector
         .out
         .into_iter()
         .map(|(name, mut parts)| {
@@ -272,8 +282,29 @@ pub fn export(dir: &Path, cfg: &ModelConfig, model: &Transformer, tok: &Tokenize
             } else {
                 HostTensor::concat_last(&parts)
             };
-            (format!("{prefix}{name}"), t)
+            (name, t)
         })
+        .collect()
+}
+
+/// Writes `cfg`/`model`/`tok` as a Hugging Face model directory (f32
+/// safetensors). `dir` must not exist yet: an export never overwrites.
+pub fn export(dir: &Path, cfg: &ModelConfig, model: &Transformer, tok: &Tokenizer) -> Result<()> {
+    if dir.exists() {
+        return Err(Error::file(
+            dir,
+            "already exists; export writes a new directory",
+        ));
+    }
+    let hf_config = config::to_hf(cfg, tok.bos, tok.eos, tok.pad)?;
+    let prefix = if cfg.is_gpt2() {
+        names::GPT2_PREFIX
+    } else {
+        ""
+    };
+    let tensors: Vec<(String, HostTensor)> = tensors(cfg, model)
+        .into_iter()
+        .map(|(name, t)| (format!("{prefix}{name}"), t))
         .collect();
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
     let tmp = dir.with_file_name(format!(".{}.tmp", name.unwrap_or_default()));

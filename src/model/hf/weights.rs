@@ -86,17 +86,19 @@ impl Weights {
             index: names,
         })
     }
+}
 
-    pub fn names(&self) -> impl Iterator<Item = &String> {
-        self.index.keys()
+impl super::Checkpoint for Weights {
+    fn names(&self) -> Vec<String> {
+        self.index.keys().cloned().collect()
     }
 
-    pub fn contains(&self, name: &str) -> bool {
+    fn contains(&self, name: &str) -> bool {
         self.index.contains_key(name)
     }
 
     /// The tensor `name` as f32 (from f32, bf16 or f16).
-    pub fn read(&self, name: &str) -> Result<HostTensor> {
+    fn read(&self, name: &str) -> Result<HostTensor> {
         let shard = &self.shards[*self
             .index
             .get(name)

