@@ -92,6 +92,33 @@ TRICKY = [
     "don't won't it's I'LL",
 ]
 NEW_TOKENS = 12
+CONVERSATIONS = [
+    [{"role": "user", "content": "Translate to English: Der Hund schläft."}],
+    [{"role": "system", "content": "You translate German."},
+     {"role": "user", "content": "Guten Morgen"},
+     {"role": "assistant", "content": "Good morning"},
+     {"role": "user", "content": "  Danke!  "}],
+]
+# A template in the style of Qwen2's and Llama 3's: block tags on their own
+# lines (trim_blocks/lstrip_blocks matter), Python string methods, loop
+# variables, raise_exception.
+OTHER_TEMPLATE = """{% if messages[0]['role'] == 'system' %}
+{% set system = messages[0]['content'] | trim %}
+{% set messages = messages[1:] %}
+{% else %}
+{% set system = 'Be brief.' %}
+{% endif %}
+{{ bos_token }}<<SYS>>{{ system }}<</SYS>>
+{% for m in messages %}
+    {% if m['role'] not in ['user', 'assistant'] %}
+        {{ raise_exception('unknown role ' + m['role']) }}
+    {% endif %}
+[{{ m['role'].upper() }}] {{ m['content'].strip() }}{% if not loop.last %} |{% endif %}
+
+{% endfor %}
+{% if add_generation_prompt %}
+[ASSISTANT]
+{% endif %}"""
 
 
 def smollm2_fixture(path):
@@ -110,8 +137,17 @@ def smollm2_fixture(path):
     ids = [backend.encode(s, add_special_tokens=False).ids for s in TRICKY]
     model = AutoModelForCausalLM.from_pretrained(d, gguf_file=f, dtype=torch.float32)
     model.eval()
+    chat = []
+    for template in [None, OTHER_TEMPLATE]:
+        for conv in CONVERSATIONS:
+            for gen in [True, False]:
+                text = tok.apply_chat_template(conv, chat_template=template, tokenize=False,
+                                               add_generation_prompt=gen)
+                chat.append({"template": template or tok.chat_template, "messages": conv,
+                             "add_generation_prompt": gen, "text": text})
     out = {"file": f, "tricky": TRICKY, "tricky_ids": ids,
-           "tricky_ids_transformers_without_digits": plain, "cases": []}
+           "tricky_ids_transformers_without_digits": plain, "chat": chat,
+           "bos_token": tok.bos_token, "eos_token": tok.eos_token, "cases": []}
     for p in PROMPTS:
         pid = backend.encode(p, add_special_tokens=False).ids
         x = torch.tensor([pid])

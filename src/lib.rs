@@ -8,6 +8,7 @@
 //! held-out prompts, [`report`] writes what a run leaves behind.
 
 pub mod bench;
+pub mod chat;
 pub mod config;
 pub mod data;
 pub mod device;

@@ -245,6 +245,9 @@ fn real_main() -> Result<()> {
             if let Some(d) = run_dir {
                 cfg.run_dir = d;
             }
+            if init.is_some() {
+                finetune_defaults(&mut cfg);
+            }
             let t0 = Instant::now();
             let rows = rest::run(
                 &cfg,
@@ -292,8 +295,15 @@ fn real_main() -> Result<()> {
                 .map(String::as_str)
                 .collect();
             let mut policy = match &init {
-                Some(dir) => Policy::load(dir, &dev)
-                    .with_context(|| format!("loading --init {}", dir.display()))?,
+                Some(dir) => {
+                    finetune_defaults(&mut cfg);
+                    let mut p = Policy::load(dir, &dev)
+                        .with_context(|| format!("loading --init {}", dir.display()))?;
+                    if let Some(f) = cfg.tokenizer.prompt_format {
+                        p.tok = p.tok.with_format(f)?;
+                    }
+                    p
+                }
                 None => {
                     let tok = match &cfg.tokenizer.path {
                         Some(p) => restlm::tokenizer::Tokenizer::load_file(p, None)?,
@@ -515,6 +525,17 @@ fn real_main() -> Result<()> {
         Command::Bench { .. } => unreachable!(),
     }
     Ok(())
+}
+
+/// A pretrained start: fine-tuning learning rates where the config is silent.
+fn finetune_defaults(cfg: &mut RunConfig) {
+    let changed = cfg.use_finetune_defaults();
+    if !changed.is_empty() {
+        eprintln!(
+            "--init: fine-tuning defaults {} (set them in the config to override)",
+            changed.join(", ")
+        );
+    }
 }
 
 /// The work a command will do, for `--device auto` to weigh the devices

@@ -86,7 +86,7 @@ impl Policy {
 
     /// Writes a GGUF file that llama.cpp runs (Llama and Qwen2 layouts).
     pub fn export_gguf(&self, path: &Path, enc: gguf::Encoding) -> Result<()> {
-        gguf::export(path, &self.cfg, &self.model, &self.tok, None, enc)
+        gguf::export(path, &self.cfg, &self.model, &self.tok, enc)
     }
 
     pub fn save(&self, dir: &Path, state: &TrainState) -> Result<()> {

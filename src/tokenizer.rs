@@ -25,13 +25,32 @@ pub const LAYOUT_FILE: &str = "tokens.json";
 /// The ids that frame a record. For restlm's own tokenizer these are the
 /// four special tokens; for an imported model, its bos (if its tokenizer
 /// adds one), its eos, and the encoding of "\n" as the separator: the
-/// plain prompt format `prompt\ntarget<eos>`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// plain prompt format `prompt\ntarget<eos>`. In the chat format the
+/// prompt is instead one user turn of the model's chat template, followed
+/// by its generation prompt, and the target is the assistant's reply.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Layout {
     pub bos: Option<u32>,
     pub sep: Vec<u32>,
     pub eos: u32,
     pub pad: u32,
+    #[serde(default)]
+    pub format: PromptFormat,
+    /// The model's Jinja chat template, kept with the policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_template: Option<String>,
+}
+
+/// How a prompt is laid out before its target.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PromptFormat {
+    /// `[bos] prompt sep target eos`.
+    #[default]
+    Plain,
+    /// `[bos] <template before the user's words> prompt <template after,
+    /// generation prompt included> target eos`.
+    Chat,
 }
 
 #[derive(Clone)]
@@ -41,6 +60,11 @@ pub struct Tokenizer {
     pub bos: Option<u32>,
     pub eos: u32,
     pub sep: Vec<u32>,
+    pub format: PromptFormat,
+    pub chat_template: Option<String>,
+    /// The chat template's ids before and after the user's words (chat
+    /// format only).
+    frame: Option<(Vec<u32>, Vec<u32>)>,
 }
 
 fn tk_err(e: impl std::fmt::Display) -> Error {
@@ -104,7 +128,7 @@ impl Tokenizer {
     pub fn load_file(path: &Path, layout: Option<Layout>) -> Result<Self> {
         let inner = read(path)?;
         match layout {
-            Some(layout) => Ok(Self::with_layout(inner, layout)),
+            Some(layout) => Self::with_layout(inner, layout),
             None => Self::from_hf(inner),
         }
     }
@@ -116,7 +140,7 @@ impl Tokenizer {
     /// A `tokenizer.json` text with an explicit layout.
     pub fn from_json_with(json: &str, layout: Layout) -> Result<Self> {
         let inner = json.parse::<HfTokenizer>().map_err(tk_err)?;
-        Ok(Self::with_layout(inner, layout))
+        Self::with_layout(inner, layout)
     }
 
     pub fn to_json(&self) -> Result<String> {
@@ -135,17 +159,54 @@ impl Tokenizer {
             sep: self.sep.clone(),
             eos: self.eos,
             pad: self.pad,
+            format: self.format,
+            chat_template: self.chat_template.clone(),
         }
     }
 
-    fn with_layout(inner: HfTokenizer, l: Layout) -> Self {
-        Self {
+    fn with_layout(inner: HfTokenizer, l: Layout) -> Result<Self> {
+        let tok = Self {
             inner,
             pad: l.pad,
             bos: l.bos,
             eos: l.eos,
             sep: l.sep,
-        }
+            format: PromptFormat::Plain,
+            chat_template: l.chat_template,
+            frame: None,
+        };
+        tok.with_format(l.format)
+    }
+
+    /// This tokenizer with prompts laid out in `format`; the chat format
+    /// needs a chat template.
+    pub fn with_format(mut self, format: PromptFormat) -> Result<Self> {
+        self.frame = match format {
+            PromptFormat::Plain => None,
+            PromptFormat::Chat => {
+                let template = self.chat_template.as_deref().ok_or_else(|| {
+                    Error::Tokenizer(
+                        "prompt_format = \"chat\" but this policy has no chat template".into(),
+                    )
+                })?;
+                let token = |id: Option<u32>| id.and_then(|i| self.token(i)).unwrap_or_default();
+                let (before, after) =
+                    crate::chat::frame(template, &token(self.bos), &token(Some(self.eos)))?;
+                let mut before = self.encode(&before)?;
+                // A template that writes bos itself: do not add a second.
+                if self.bos.is_some() && before.first() == self.bos.as_ref() {
+                    before.remove(0);
+                }
+                Some((before, self.encode(&after)?))
+            }
+        };
+        self.format = format;
+        Ok(self)
+    }
+
+    /// Sets the chat template (from the model's files).
+    pub fn set_chat_template(&mut self, template: Option<String>) {
+        self.chat_template = template;
     }
 
     fn from_hf(inner: HfTokenizer) -> Result<Self> {
@@ -159,6 +220,9 @@ impl Tokenizer {
             bos: Some(id(BOS)?),
             eos: id(EOS)?,
             sep: vec![id(SEP)?],
+            format: PromptFormat::Plain,
+            chat_template: None,
+            frame: None,
             inner,
         })
     }
@@ -179,7 +243,18 @@ impl Tokenizer {
         if sep.is_empty() {
             return Err(Error::file(&path, "encodes \"\\n\" as nothing"));
         }
-        Ok(Self::with_layout(inner, Layout { bos, sep, eos, pad }))
+        let chat_template = read_chat_template(&dir.join("tokenizer_config.json"))?;
+        Self::with_layout(
+            inner,
+            Layout {
+                bos,
+                sep,
+                eos,
+                pad,
+                chat_template,
+                ..Layout::default()
+            },
+        )
     }
 
     pub fn vocab_size(&self) -> usize {
@@ -201,12 +276,37 @@ impl Tokenizer {
         self.inner.decode(ids, true).map_err(tk_err)
     }
 
-    /// `[bos] prompt sep`: what generation starts from.
+    /// `[bos] prompt sep` (or the chat frame around the prompt): what
+    /// generation starts from.
     pub fn prompt_ids(&self, prompt: &[u32]) -> Vec<u32> {
-        let mut ids = Vec::with_capacity(prompt.len() + 1 + self.sep.len());
+        let (before, after): (&[u32], &[u32]) = match &self.frame {
+            Some((b, a)) => (b, a),
+            None => (&[], &self.sep),
+        };
+        let mut ids = Vec::with_capacity(1 + before.len() + prompt.len() + after.len());
         ids.extend(self.bos);
+        ids.extend_from_slice(before);
         ids.extend_from_slice(prompt);
-        ids.extend_from_slice(&self.sep);
+        ids.extend_from_slice(after);
         ids
     }
+}
+
+/// `chat_template` of a Hugging Face `tokenizer_config.json`, if the file
+/// exists and has one: a string, or a list of named templates of which
+/// "default" is used.
+pub fn read_chat_template(path: &Path) -> Result<Option<String>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let v: serde_json::Value = crate::io::read_json(path)?;
+    Ok(match v.get("chat_template") {
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(serde_json::Value::Array(named)) => named
+            .iter()
+            .find(|t| t["name"] == "default")
+            .and_then(|t| t["template"].as_str())
+            .map(String::from),
+        _ => None,
+    })
 }

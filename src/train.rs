@@ -277,6 +277,19 @@ pub fn train(
     if data.is_empty() || trainer.step >= tc.steps {
         return Ok((trainer.policy_model(), 0));
     }
+    if trainer.step == 0 && !eval.is_empty() {
+        // The starting point, so that a learning rate that damages a
+        // pretrained policy shows at the first evaluation.
+        let held = eval_loss(&trainer.policy_model(), cfg, eval, tc.batch_size, pad);
+        eprintln!(
+            "{}: held-out loss {held:.3} nats/token before training",
+            stage.name
+        );
+        metrics.log(serde_json::json!({
+            "stage": stage.name, "step": 0, "total_step": stage.total_steps_before,
+            "eval_loss": held,
+        }))?;
+    }
     let bar = ProgressBar::new(tc.steps as u64).with_position(trainer.step as u64);
     bar.set_style(
         ProgressStyle::with_template("{prefix:>14} {bar:30} {pos}/{len} {msg} [{elapsed}<{eta}]")

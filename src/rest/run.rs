@@ -193,7 +193,11 @@ fn tokenizer(
     let tok = if dir.join("tokenizer.json").exists() {
         Tokenizer::load(dir)?
     } else if let Some(init) = init {
-        Policy::load_tokenizer(init)?
+        let tok = Policy::load_tokenizer(init)?;
+        match cfg.tokenizer.prompt_format {
+            Some(f) => tok.with_format(f)?,
+            None => tok,
+        }
     } else if let Some(p) = &cfg.tokenizer.path {
         Tokenizer::load_file(p, None)?
     } else {
@@ -237,7 +241,11 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions, device: &Device) -> Result<Vec<Ev
     let mut model_cfg = cfg.model.clone();
     model_cfg.vocab_size = tok.vocab_size();
     let start = |device: &Device| match &opts.init {
-        Some(init) => Policy::load(init, device),
+        // The run's tokenizer: the init's, in the configured prompt format.
+        Some(init) => Policy::load(init, device).map(|p| Policy {
+            tok: tok.clone(),
+            ..p
+        }),
         None => {
             device.seed(cfg.seed);
             Ok(Policy::new(model_cfg.clone(), tok.clone(), device))

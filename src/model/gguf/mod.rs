@@ -22,7 +22,7 @@ pub use vocab::PRE_SUPPORTED;
 use super::hf::{self, Checkpoint, HostTensor};
 use super::{Arch, ModelConfig, Transformer};
 use crate::error::{Error, Result};
-use crate::tokenizer::{Layout, Tokenizer};
+use crate::tokenizer::{Layout, PromptFormat, Tokenizer};
 use burn::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -269,6 +269,8 @@ impl Checkpoint for AsHf<'_> {
 /// restlm's own metadata key (llama.cpp ignores it): the token ids between
 /// prompt and target.
 const SEP_KEY: &str = "restlm.prompt_separator";
+/// restlm's own metadata key: the policy's prompt format (plain or chat).
+const FORMAT_KEY: &str = "restlm.prompt_format";
 
 /// The tokenizer a GGUF file describes, with the plain prompt layout (its
 /// bos when it adds one, "\n" between prompt and target).
@@ -278,9 +280,9 @@ pub fn tokenizer(file: &GgufFile) -> Result<Tokenizer> {
         &json.to_string(),
         Layout {
             bos: sp.bos,
-            sep: Vec::new(),
             eos: sp.eos,
             pad: sp.pad,
+            ..Layout::default()
         },
     )
     .map_err(|e| Error::file(&file.path, e))?;
@@ -297,8 +299,15 @@ pub fn tokenizer(file: &GgufFile) -> Result<Tokenizer> {
     if sep.is_empty() {
         return Err(Error::file(&file.path, "encodes \"\\n\" as nothing"));
     }
+    let format = match file.opt(FORMAT_KEY, |v| v.as_str().map(String::from))? {
+        Some(f) => serde_json::from_value(serde_json::Value::String(f.clone()))
+            .map_err(|_| Error::file(&file.path, format!("{FORMAT_KEY} {f:?}: plain or chat")))?,
+        None => PromptFormat::Plain,
+    };
     let layout = Layout {
         sep,
+        format,
+        chat_template: chat_template(file),
         ..tok.layout()
     };
     Tokenizer::from_json_with(&json.to_string(), layout)
@@ -359,7 +368,6 @@ pub fn export(
     cfg: &ModelConfig,
     model: &Transformer,
     tok: &Tokenizer,
-    chat_template: Option<&str>,
     enc: Encoding,
 ) -> Result<()> {
     if path.exists() {
@@ -424,11 +432,16 @@ pub fn export(
         (&keys[9], u(cfg.vocab_size)),
     ];
     meta.extend(tok_meta);
+    let format = match tok.format {
+        PromptFormat::Plain => "plain",
+        PromptFormat::Chat => "chat",
+    };
+    meta.push((FORMAT_KEY, Value::Str(format.into())));
     meta.push((
         SEP_KEY,
         Value::Array(tok.sep.iter().map(|&i| Value::U32(i)).collect()),
     ));
-    if let Some(t) = chat_template {
+    if let Some(t) = &tok.chat_template {
         meta.push(("tokenizer.chat_template", Value::Str(t.into())));
     }
     let tensors = hf::tensors(cfg, model)

@@ -323,6 +323,7 @@ pub fn export(dir: &Path, cfg: &ModelConfig, model: &Transformer, tok: &Tokenize
             "bos_token": tok.bos.and_then(token),
             "eos_token": token(tok.eos),
             "pad_token": token(tok.pad),
+            "chat_template": tok.chat_template,
         }),
     )?;
     std::fs::rename(&tmp, dir).map_err(|e| Error::io(dir, e))

@@ -1,0 +1,83 @@
+//! Chat templates: an instruct model's Jinja `chat_template` (from
+//! `tokenizer_config.json` or GGUF's `tokenizer.chat_template`) rendered
+//! with minijinja under the settings `transformers`' `apply_chat_template`
+//! uses (trim_blocks, lstrip_blocks, Python string methods,
+//! `raise_exception`).
+//!
+//! A ReST prompt becomes one user turn followed by the generation prompt;
+//! the target is the assistant's reply, ended by the model's eos (its
+//! end-of-turn token). [`frame`] renders the template once around a marker
+//! to find the text before and after the user's words, so prompts are
+//! tokenized as before and framed by fixed token ids.
+
+use crate::error::{Error, Result};
+use minijinja::{Environment, ErrorKind, Value};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Message {
+    pub role: String,
+    pub content: String,
+}
+
+impl Message {
+    pub fn new(role: &str, content: &str) -> Self {
+        Self {
+            role: role.into(),
+            content: content.into(),
+        }
+    }
+}
+
+fn raise_exception(msg: String) -> std::result::Result<Value, minijinja::Error> {
+    Err(minijinja::Error::new(ErrorKind::InvalidOperation, msg))
+}
+
+/// Renders `template` for `messages`, as `apply_chat_template(messages,
+/// tokenize=False, add_generation_prompt=…)` does.
+pub fn render(
+    template: &str,
+    messages: &[Message],
+    add_generation_prompt: bool,
+    bos_token: &str,
+    eos_token: &str,
+) -> Result<String> {
+    let fail = |e: minijinja::Error| Error::Tokenizer(format!("chat template: {e:#}"));
+    let mut env = Environment::new();
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.add_function("raise_exception", raise_exception);
+    env.add_template("chat", template).map_err(fail)?;
+    let ctx = minijinja::context! {
+        messages => messages,
+        add_generation_prompt => add_generation_prompt,
+        bos_token => bos_token,
+        eos_token => eos_token,
+    };
+    env.get_template("chat")
+        .and_then(|t| t.render(ctx))
+        .map_err(fail)
+}
+
+/// Stands for the user's words while the template is rendered once.
+const MARKER: &str = "RESTLMPROMPTMARKER";
+
+/// The text before and after a single user turn's content, generation
+/// prompt included: `render([user: p]) == before + p + after` for every p.
+pub fn frame(template: &str, bos_token: &str, eos_token: &str) -> Result<(String, String)> {
+    let text = render(
+        template,
+        &[Message::new("user", MARKER)],
+        true,
+        bos_token,
+        eos_token,
+    )?;
+    let mut parts = text.split(MARKER);
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(before), Some(after), None) => Ok((before.to_string(), after.to_string())),
+        _ => Err(Error::Tokenizer(
+            "chat template: a user message's content does not appear exactly once in what it renders".into(),
+        )),
+    }
+}
