@@ -75,6 +75,7 @@ impl Workload {
                 qkv_bias: false,
                 o_bias: false,
                 mlp_bias: false,
+                lora: None,
             },
             train_batch: 8,
             train_prompt: 32,

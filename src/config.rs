@@ -24,6 +24,8 @@ pub struct RunConfig {
     pub rest: RestConfig,
     pub reward: RewardConfig,
     pub eval: EvalConfig,
+    /// LoRA adapters for fine-tuning a policy (none: full fine-tuning).
+    pub lora: Option<crate::model::LoraConfig>,
     /// Which learning-rate settings the config file gave (the rest take
     /// defaults, which differ for a pretrained start).
     #[serde(skip)]
@@ -193,6 +195,7 @@ impl Default for RunConfig {
             rest: RestConfig::default(),
             reward: RewardConfig::default(),
             eval: EvalConfig::default(),
+            lora: None,
             given: Given::default(),
         }
     }
@@ -376,6 +379,9 @@ impl RunConfig {
             if t.batch_size == 0 {
                 return bad(format!("{name}.batch_size must be at least 1"));
             }
+        }
+        if let Some(l) = &self.lora {
+            l.validate()?;
         }
         if self.sample.batch_size == 0 {
             return bad("sample.batch_size must be at least 1".into());

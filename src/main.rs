@@ -157,6 +157,10 @@ enum Command {
         /// log-prob kernels (the before of an A/B).
         #[arg(long)]
         unfused: bool,
+        /// Train LoRA adapters of this rank (alpha = 2 × rank) on a frozen
+        /// base instead of every parameter.
+        #[arg(long)]
+        lora: Option<usize>,
     },
 }
 
@@ -214,6 +218,7 @@ fn real_main() -> Result<()> {
         no_sampling_step,
         no_reforward,
         unfused,
+        lora,
     } = command
     {
         restlm::sample::kernels::set_fused_training(!unfused);
@@ -224,6 +229,10 @@ fn real_main() -> Result<()> {
         work.train_steps = steps.unwrap_or(work.train_steps).max(1);
         work.sample_new = sample_new.unwrap_or(work.sample_new).max(1);
         work.reforward &= !no_reforward;
+        work.model.lora = lora.map(|rank| restlm::model::LoraConfig {
+            rank,
+            alpha: 2.0 * rank as f64,
+        });
         if work.sample_prompt + work.sample_new > work.model.max_seq_len {
             bail!(
                 "--sample-new {}: prompts of {} tokens leave room for at most {} new tokens",
@@ -316,6 +325,9 @@ fn real_main() -> Result<()> {
                     Policy::new(cfg.model.clone(), tok, &dev)
                 }
             };
+            if let Some(l) = &cfg.lora {
+                policy = policy.with_lora(l)?;
+            }
             let (mp, ms) = (cfg.data.max_prompt_tokens, policy.cfg.max_seq_len);
             let enc = |rs: &[restlm::data::Record]| encode_records(&policy.tok, rs, mp, ms);
             let (data, cut) = enc(&train_set)?;
@@ -390,6 +402,9 @@ fn real_main() -> Result<()> {
             out,
         } => {
             let mut policy = Policy::load(&policy, &dev)?;
+            if let Some(l) = &cfg.lora {
+                policy = policy.with_lora(l)?;
+            }
             let rows: Vec<rest::Grown> = restlm::io::read_jsonl(&grown, false)?;
             let kept = rest::filter(&rows, threshold);
             println!(

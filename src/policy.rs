@@ -3,7 +3,7 @@
 
 use crate::error::Result;
 use crate::model::checkpoint::{self, Saved, TrainState};
-use crate::model::{ModelConfig, Transformer};
+use crate::model::{LoraConfig, ModelConfig, Transformer};
 use crate::model::{gguf, hf};
 use crate::sample::{self, Generation, SampleOptions, Special};
 use crate::tokenizer::{LAYOUT_FILE, Tokenizer};
@@ -79,14 +79,51 @@ impl Policy {
         }
     }
 
-    /// Writes a Hugging Face model directory that `transformers` loads.
+    /// Writes a Hugging Face model directory that `transformers` loads
+    /// (LoRA adapters merged).
     pub fn export_hf(&self, dir: &Path) -> Result<()> {
-        hf::export(dir, &self.cfg, &self.model, &self.tok)
+        let p = self.merged();
+        hf::export(dir, &p.cfg, &p.model, &p.tok)
     }
 
-    /// Writes a GGUF file that llama.cpp runs (Llama and Qwen2 layouts).
+    /// Writes a GGUF file that llama.cpp runs (Llama and Qwen2 layouts;
+    /// LoRA adapters merged).
     pub fn export_gguf(&self, path: &Path, enc: gguf::Encoding) -> Result<()> {
-        gguf::export(path, &self.cfg, &self.model, &self.tok, enc)
+        let p = self.merged();
+        gguf::export(path, &p.cfg, &p.model, &p.tok, enc)
+    }
+
+    /// This policy with LoRA adapters attached (base frozen); unchanged if
+    /// it already has adapters of that shape.
+    pub fn with_lora(mut self, lora: &LoraConfig) -> Result<Self> {
+        match &self.cfg.lora {
+            Some(l) if l == lora => Ok(self),
+            Some(l) => Err(crate::error::Error::Config(format!(
+                "the policy already has LoRA adapters (rank {}, alpha {}); merge them (restlm export) before attaching rank {}",
+                l.rank, l.alpha, lora.rank
+            ))),
+            None => {
+                lora.validate()?;
+                self.model = self.model.with_lora(lora);
+                self.cfg.lora = Some(lora.clone());
+                Ok(self)
+            }
+        }
+    }
+
+    /// The adapters folded into the weights (a copy; unchanged without LoRA).
+    pub fn merged(&self) -> Self {
+        match self.cfg.lora {
+            None => self.clone(),
+            Some(_) => Self {
+                cfg: ModelConfig {
+                    lora: None,
+                    ..self.cfg.clone()
+                },
+                model: self.model.merged(),
+                tok: self.tok.clone(),
+            },
+        }
     }
 
     pub fn save(&self, dir: &Path, state: &TrainState) -> Result<()> {

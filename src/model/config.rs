@@ -37,6 +37,31 @@ pub struct ModelConfig {
     pub o_bias: bool,
     /// Biases in the MLP (GPT-2).
     pub mlp_bias: bool,
+    /// Low-rank adapters on every projection; the base weights frozen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lora: Option<LoraConfig>,
+}
+
+/// LoRA (Hu et al. 2021): each projection W of q, k, v, o, gate, up and
+/// down becomes W + (α / r)·A·B with A [in, r] random, B [r, out] zero at
+/// the start; only A and B train.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LoraConfig {
+    pub rank: usize,
+    pub alpha: f64,
+}
+
+impl LoraConfig {
+    pub fn validate(&self) -> Result<()> {
+        if self.rank == 0 || !(self.alpha.is_finite() && self.alpha > 0.0) {
+            return Err(Error::Config(format!(
+                "lora: rank must be ≥ 1 and alpha > 0, got rank {} alpha {}",
+                self.rank, self.alpha
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl Default for ModelConfig {
@@ -56,6 +81,7 @@ impl Default for ModelConfig {
             qkv_bias: false,
             o_bias: false,
             mlp_bias: false,
+            lora: None,
         }
     }
 }
@@ -92,6 +118,9 @@ impl ModelConfig {
         }
         if self.vocab_size < 8 || self.max_seq_len < 4 {
             return fail("vocab_size and max_seq_len are too small".into());
+        }
+        if let Some(l) = &self.lora {
+            l.validate()?;
         }
         Ok(())
     }

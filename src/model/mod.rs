@@ -16,7 +16,7 @@ mod rope;
 
 pub use attention::Attention;
 pub use cache::KvCache;
-pub use config::{Arch, ModelConfig};
+pub use config::{Arch, LoraConfig, ModelConfig};
 pub use mask::{causal_bias, decode_bias, position_ids};
 pub use rope::Rope;
 
@@ -137,13 +137,31 @@ impl Transformer {
                 mlp: Mlp::new(cfg, device),
             })
             .collect();
-        Self {
+        let model = Self {
             embed_tokens: embedding(cfg.vocab_size),
             embed_positions: cfg.is_gpt2().then(|| embedding(cfg.max_seq_len)),
             layers,
             norm: Norm::new(cfg, device),
             lm_head: (!cfg.tie_embeddings).then(|| linear(d, cfg.vocab_size, false, device)),
+        };
+        match &cfg.lora {
+            Some(l) => model.with_lora(l),
+            None => model,
         }
+    }
+
+    /// Attaches LoRA adapters to the projections of every block and freezes
+    /// every other parameter (embeddings, norms, head, biases).
+    pub fn with_lora(self, l: &LoraConfig) -> Self {
+        let projections =
+            r"^layers\.\d+\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj)\.weight$";
+        let group = burn::module::ParamGroup::from_regex(projections).expect("valid regex");
+        self.apply_lora(burn::module::Lora::new(l.rank, l.alpha).set_param_group(group))
+    }
+
+    /// The adapters folded into plain weights: W + (α / r)·A·B.
+    pub fn merged(&self) -> Self {
+        self.valid().materialize()
     }
 
     /// Logits [B, T, V] for `tokens` [B, T] at positions start..start+T.

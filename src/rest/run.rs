@@ -242,13 +242,23 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions, device: &Device) -> Result<Vec<Ev
     model_cfg.vocab_size = tok.vocab_size();
     let start = |device: &Device| match &opts.init {
         // The run's tokenizer: the init's, in the configured prompt format.
-        Some(init) => Policy::load(init, device).map(|p| Policy {
-            tok: tok.clone(),
-            ..p
+        Some(init) => Policy::load(init, device).and_then(|p| {
+            let p = Policy {
+                tok: tok.clone(),
+                ..p
+            };
+            match &cfg.lora {
+                Some(l) => p.with_lora(l),
+                None => Ok(p),
+            }
         }),
         None => {
             device.seed(cfg.seed);
-            Ok(Policy::new(model_cfg.clone(), tok.clone(), device))
+            let p = Policy::new(model_cfg.clone(), tok.clone(), device);
+            match &cfg.lora {
+                Some(l) => p.with_lora(l),
+                None => Ok(p),
+            }
         }
     };
     let mut policy = match &ctx.state.policy {

@@ -113,6 +113,7 @@ pub fn model_config(file: &GgufFile) -> Result<ModelConfig> {
         qkv_bias: arch == Arch::Qwen2 || file.tensors.contains_key("blk.0.attn_q.bias"),
         o_bias: file.tensors.contains_key("blk.0.attn_output.bias"),
         mlp_bias: false,
+        lora: None,
     };
     cfg.validate().map_err(|e| Error::file(&file.path, e))?;
     Ok(cfg)

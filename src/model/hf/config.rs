@@ -116,6 +116,7 @@ impl HfConfig<'_> {
             qkv_bias: arch == Arch::Qwen2 || attention_bias,
             o_bias: attention_bias,
             mlp_bias: self.opt("mlp_bias")?.unwrap_or(false),
+            lora: None,
         })
     }
 
@@ -149,6 +150,7 @@ impl HfConfig<'_> {
             qkv_bias: true,
             o_bias: true,
             mlp_bias: true,
+            lora: None,
         })
     }
 }

@@ -1,0 +1,194 @@
+//! Fine-tuning a pretrained policy: LoRA (only the adapters train, merging
+//! equals base + adapter, the adapters survive checkpoints and exports) and
+//! the learning-rate defaults for a pretrained start.
+
+mod common;
+
+use common::{encoded_task, max_abs_diff, seeded_model, task_tokenizer, tiny_model, to_vec};
+use restlm::burn::module::{Module, ModuleVisitor, Param};
+use restlm::burn::prelude::*;
+use restlm::config::TrainConfig;
+use restlm::model::{LoraConfig, ModelConfig, Rope, Transformer};
+use restlm::policy::Policy;
+use restlm::report::Metrics;
+use restlm::train::{self, Stage};
+use std::collections::BTreeMap;
+
+fn cpu() -> Device {
+    restlm::device::select("cpu").expect("cpu").device
+}
+
+/// Every float parameter's values, by id, with whether it trains.
+struct Values(BTreeMap<String, (Vec<f32>, bool)>);
+
+impl ModuleVisitor for Values {
+    fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
+        self.0
+            .insert(p.id.to_string(), (to_vec(p.val()), p.is_require_grad()));
+    }
+}
+
+/// Values of every parameter, and whether it trains once the model is set
+/// up for training (on an autodiff device, as the trainer does).
+fn values(m: &Transformer) -> BTreeMap<String, (Vec<f32>, bool)> {
+    let mut v = Values(BTreeMap::new());
+    m.clone().fork(&cpu().autodiff()).train().visit(&mut v);
+    v.0
+}
+
+fn logits(m: &Transformer, cfg: &ModelConfig, ids: &[i64]) -> Vec<f32> {
+    let device = m.devices()[0].clone();
+    let tokens =
+        Tensor::<2, Int>::from_data(TensorData::new(ids.to_vec(), [1, ids.len()]), &device);
+    let rope = Rope::new(cfg.head_dim(), ids.len(), cfg.rope_theta, &device);
+    to_vec(m.forward_causal(tokens, &rope))
+}
+
+const LORA: LoraConfig = LoraConfig {
+    rank: 4,
+    alpha: 8.0,
+};
+
+/// A tiny policy with adapters, trained `steps` steps.
+fn trained(steps: usize) -> (Policy, Policy) {
+    let tok = task_tokenizer();
+    let cfg = tiny_model(tok.vocab_size());
+    let base = Policy {
+        model: seeded_model(&cfg, &cpu(), 5),
+        cfg,
+        tok,
+    };
+    let mut p = base.clone().with_lora(&LORA).unwrap();
+    let data = encoded_task(&p.tok, 16, p.cfg.max_seq_len);
+    let tc = TrainConfig {
+        steps,
+        batch_size: 8,
+        lr: 1e-2,
+        eval_every: steps,
+        ..Default::default()
+    };
+    let stage = Stage {
+        name: "lora",
+        cfg: &tc,
+        seed: 0,
+        ckpt_dir: None,
+        total_steps_before: 0,
+        tokenizer: None,
+    };
+    let (model, _) = train::train(
+        p.model.clone(),
+        &p.cfg,
+        &data,
+        &[],
+        p.tok.pad,
+        stage,
+        &mut Metrics::none(),
+    )
+    .unwrap();
+    p.model = model;
+    (base, p)
+}
+
+#[test]
+fn only_the_adapters_train() {
+    let (base, p) = trained(3);
+    let before = values(&base.model);
+    let after = values(&p.model);
+    // Base parameters: same ids, same values, frozen.
+    for (id, (v, _)) in &before {
+        let (w, trains) = after.get(id).expect("base parameter kept");
+        assert!(!trains, "base parameter {id} trains");
+        assert_eq!(v, w, "base parameter {id} moved");
+    }
+    // Adapters: A and B for 7 projections in each of 2 layers, all training,
+    // and B (zero at the start) has moved.
+    let adapters: Vec<_> = after
+        .iter()
+        .filter(|(id, _)| !before.contains_key(*id))
+        .collect();
+    assert_eq!(adapters.len(), 2 * 7 * p.cfg.n_layers);
+    assert!(adapters.iter().all(|(_, (_, trains))| *trains));
+    let moved = adapters
+        .iter()
+        .filter(|(_, (v, _))| v.iter().any(|x| *x != 0.0))
+        .count();
+    assert_eq!(
+        moved,
+        adapters.len(),
+        "every factor is non-zero after training"
+    );
+    // And the model's output changed.
+    let ids: Vec<i64> = (0..12).map(|i| (i * 7 % 200) as i64).collect();
+    let d = max_abs_diff(
+        &logits(&base.model, &base.cfg, &ids),
+        &logits(&p.model, &p.cfg, &ids),
+    );
+    assert!(d > 1e-3, "training the adapters changed nothing ({d})");
+}
+
+#[test]
+fn merging_equals_base_plus_adapter_and_survives_save_and_export() {
+    let (_, p) = trained(3);
+    let ids: Vec<i64> = (0..12).map(|i| (i * 11 % 200) as i64).collect();
+    let want = logits(&p.model, &p.cfg, &ids);
+    // Merged: W + (α/r)·A·B folded once. Same products in another order:
+    // ~1e-6 on logits of magnitude ~1.
+    let merged = p.merged();
+    assert_eq!(merged.cfg.lora, None);
+    assert_eq!(
+        values(&merged.model).len(),
+        values(&p.model).len() - 2 * 7 * p.cfg.n_layers
+    );
+    let d = max_abs_diff(&logits(&merged.model, &merged.cfg, &ids), &want);
+    assert!(d <= 1e-4, "merged logits differ by {d}");
+
+    let dir = std::env::temp_dir().join(format!("restlm-lora-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    // A checkpoint keeps the adapters (and the base frozen).
+    p.save(&dir.join("ckpt"), &Default::default()).unwrap();
+    let back = Policy::load(&dir.join("ckpt"), &cpu()).unwrap();
+    assert_eq!(back.cfg.lora, Some(LORA));
+    assert_eq!(logits(&back.model, &back.cfg, &ids), want);
+    let trainable = values(&back.model).values().filter(|(_, t)| *t).count();
+    assert_eq!(trainable, 2 * 7 * p.cfg.n_layers);
+    // Exports merge.
+    p.export_hf(&dir.join("hf")).unwrap();
+    let hf = Policy::load(&dir.join("hf"), &cpu()).unwrap();
+    assert_eq!(hf.cfg.lora, None);
+    let d = max_abs_diff(&logits(&hf.model, &hf.cfg, &ids), &want);
+    assert!(d <= 1e-4, "exported logits differ by {d}");
+    // Attaching other adapters over these is refused.
+    let other = LoraConfig {
+        rank: 2,
+        alpha: 2.0,
+    };
+    assert!(p.clone().with_lora(&other).is_err());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn finetune_defaults_apply_only_where_the_config_is_silent() {
+    let dir = std::env::temp_dir().join(format!("restlm-ftcfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("c.toml");
+    std::fs::write(
+        &path,
+        "[sft]\nlr = 1e-4\n[improve]\nwarmup_steps = 7\n[lora]\nrank = 4\nalpha = 8.0\n",
+    )
+    .unwrap();
+    let mut cfg = restlm::config::RunConfig::load(&path).unwrap();
+    assert_eq!(cfg.lora, Some(LORA));
+    let changed = cfg.use_finetune_defaults();
+    assert_eq!(cfg.sft.lr, 1e-4, "given: kept");
+    assert_eq!(cfg.improve.warmup_steps, 7, "given: kept");
+    assert_eq!(cfg.improve.lr, restlm::config::FINETUNE_IMPROVE_LR);
+    assert_eq!(cfg.sft.warmup_steps, restlm::config::FINETUNE_WARMUP);
+    assert_eq!(changed.len(), 2, "{changed:?}");
+    // Bad adapter settings are a config error naming them.
+    std::fs::write(&path, "[lora]\nrank = 0\nalpha = 8.0\n").unwrap();
+    let e = restlm::config::RunConfig::load(&path)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("c.toml") && e.contains("lora: rank"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
