@@ -350,7 +350,14 @@ fn real_main() -> Result<()> {
                 cfg.sft.batch_size,
                 policy.tok.pad,
             );
-            println!("held-out loss {loss:.4}; policy in {}", out.display());
+            if held.is_empty() {
+                println!(
+                    "policy in {} (no held-out record has a target to score the loss on)",
+                    out.display()
+                );
+            } else {
+                println!("held-out loss {loss:.4}; policy in {}", out.display());
+            }
         }
         Command::Grow {
             policy,

@@ -146,6 +146,17 @@ fn merging_equals_base_plus_adapter_and_survives_save_and_export() {
     let _ = std::fs::remove_dir_all(&dir);
     // A checkpoint keeps the adapters (and the base frozen).
     p.save(&dir.join("ckpt"), &Default::default()).unwrap();
+    // Replacing a checkpoint keeps files it does not write (`sft --out`'s
+    // metrics), and an appender holding one open keeps writing to it.
+    let metrics = dir.join("ckpt/metrics.jsonl");
+    let mut m = restlm::report::Metrics::to_file(&metrics).unwrap();
+    m.log(serde_json::json!({"step": 1})).unwrap();
+    p.save(&dir.join("ckpt"), &Default::default()).unwrap();
+    m.log(serde_json::json!({"step": 2})).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&metrics).unwrap().lines().count(),
+        2
+    );
     let back = Policy::load(&dir.join("ckpt"), &cpu()).unwrap();
     assert_eq!(back.cfg.lora, Some(LORA));
     assert_eq!(logits(&back.model, &back.cfg, &ids), want);

@@ -55,9 +55,28 @@ pub fn save(dir: &Path, saved: Saved<'_>) -> Result<()> {
         tok.save(&tmp)?;
     }
     if dir.exists() {
+        keep_other_files(dir, &tmp)?;
         fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     fs::rename(&tmp, dir).map_err(|e| Error::io(dir, e))
+}
+
+/// Files in the old checkpoint directory that a checkpoint does not write
+/// (`sft --out DIR` keeps its metrics.jsonl there) are hard-linked into
+/// the new one, so replacing the checkpoint never loses them; an appender
+/// still holding one open goes on writing to the same file.
+fn keep_other_files(old: &Path, new: &Path) -> Result<()> {
+    for entry in fs::read_dir(old).map_err(|e| Error::io(old, e))? {
+        let entry = entry.map_err(|e| Error::io(old, e))?;
+        let target = new.join(entry.file_name());
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && !target.exists() {
+            fs::hard_link(entry.path(), &target)
+                .or_else(|_| fs::copy(entry.path(), &target).map(|_| ()))
+                .map_err(|e| Error::io(&target, e))?;
+        }
+    }
+    Ok(())
 }
 
 pub fn load_config(dir: &Path) -> Result<ModelConfig> {
