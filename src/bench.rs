@@ -30,6 +30,8 @@ pub struct Workload {
     pub reforward: bool,
     /// Timed training steps (after one warm-up step).
     pub train_steps: usize,
+    /// Train with burn's gradient checkpointing.
+    pub gradient_checkpointing: bool,
 }
 
 impl Workload {
@@ -51,6 +53,7 @@ impl Workload {
             sample_new: 48,
             reforward: true,
             train_steps: 20,
+            gradient_checkpointing: false,
         }
     }
 
@@ -85,6 +88,7 @@ impl Workload {
             sample_new: 32,
             reforward: false,
             train_steps: 4,
+            gradient_checkpointing: false,
         }
     }
 
@@ -186,6 +190,7 @@ pub fn probe_workload(model: &ModelConfig, train_batch: usize, sample_rows: usiz
         sample_new: 8.min(model.max_seq_len - 1),
         reforward: false,
         train_steps: 3,
+        gradient_checkpointing: false,
     }
 }
 
@@ -205,6 +210,7 @@ pub fn measure(device: &Device, description: &str, work: &Workload) -> Figures {
     let tc = TrainConfig {
         steps: work.train_steps + 1,
         batch_size: work.train_batch,
+        gradient_checkpointing: work.gradient_checkpointing,
         ..TrainConfig::default()
     };
     reset_peak_rss();

@@ -94,6 +94,9 @@ pub struct TrainConfig {
     pub grad_clip: f32,
     /// Evaluate held-out loss and write a checkpoint every this many steps.
     pub eval_every: usize,
+    /// Recompute cheap (memory-bound) activations in the backward pass
+    /// instead of keeping them: less memory, a little more compute.
+    pub gradient_checkpointing: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -236,6 +239,7 @@ impl Default for TrainConfig {
             weight_decay: 0.01,
             grad_clip: 1.0,
             eval_every: 20,
+            gradient_checkpointing: false,
         }
     }
 }

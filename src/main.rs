@@ -161,6 +161,9 @@ enum Command {
         /// base instead of every parameter.
         #[arg(long)]
         lora: Option<usize>,
+        /// Train with gradient checkpointing (recompute cheap activations).
+        #[arg(long)]
+        checkpointing: bool,
     },
 }
 
@@ -219,6 +222,7 @@ fn real_main() -> Result<()> {
         no_reforward,
         unfused,
         lora,
+        checkpointing,
     } = command
     {
         restlm::sample::kernels::set_fused_training(!unfused);
@@ -229,6 +233,7 @@ fn real_main() -> Result<()> {
         work.train_steps = steps.unwrap_or(work.train_steps).max(1);
         work.sample_new = sample_new.unwrap_or(work.sample_new).max(1);
         work.reforward &= !no_reforward;
+        work.gradient_checkpointing = checkpointing;
         work.model.lora = lora.map(|rank| restlm::model::LoraConfig {
             rank,
             alpha: 2.0 * rank as f64,

@@ -198,7 +198,10 @@ impl Trainer {
         seed: u64,
         pad: u32,
     ) -> Self {
-        let device = first_device(&model).autodiff();
+        let mut device = first_device(&model).autodiff();
+        if tc.gradient_checkpointing {
+            device = device.gradient_checkpointing();
+        }
         Self {
             model: model.fork(&device).train(),
             optim: AdamWConfig::new()

@@ -7,11 +7,8 @@ mod common;
 use common::{encoded_task, max_abs_diff, seeded_model, task_tokenizer, tiny_model, to_vec};
 use restlm::burn::module::{Module, ModuleVisitor, Param};
 use restlm::burn::prelude::*;
-use restlm::config::TrainConfig;
 use restlm::model::{LoraConfig, ModelConfig, Rope, Transformer};
 use restlm::policy::Policy;
-use restlm::report::Metrics;
-use restlm::train::{self, Stage};
 use std::collections::BTreeMap;
 
 fn cpu() -> Device {
@@ -60,31 +57,7 @@ fn trained(steps: usize) -> (Policy, Policy) {
     };
     let mut p = base.clone().with_lora(&LORA).unwrap();
     let data = encoded_task(&p.tok, 16, p.cfg.max_seq_len);
-    let tc = TrainConfig {
-        steps,
-        batch_size: 8,
-        lr: 1e-2,
-        eval_every: steps,
-        ..Default::default()
-    };
-    let stage = Stage {
-        name: "lora",
-        cfg: &tc,
-        seed: 0,
-        ckpt_dir: None,
-        total_steps_before: 0,
-        tokenizer: None,
-    };
-    let (model, _) = train::train(
-        p.model.clone(),
-        &p.cfg,
-        &data,
-        &[],
-        p.tok.pad,
-        stage,
-        &mut Metrics::none(),
-    )
-    .unwrap();
+    let model = common::train_for(p.model.clone(), &p.cfg, &data, p.tok.pad, steps, 8);
     p.model = model;
     (base, p)
 }

@@ -5,7 +5,7 @@
 
 use super::{ModelConfig, Transformer};
 use crate::error::{Error, Result};
-use crate::io::{read_json, write_atomic, write_json_atomic};
+use crate::io::{read_json, write_json_atomic};
 use crate::tokenizer::Tokenizer;
 use burn::module::Module;
 use burn::prelude::*;
@@ -41,14 +41,22 @@ pub fn save(dir: &Path, saved: Saved<'_>) -> Result<()> {
         fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
     }
     write_json_atomic(&tmp.join("config.json"), saved.config)?;
-    let record = saved.model.clone().into_record().into_bytes();
-    let bytes = record.map_err(|e| Error::file(dir, format!("serialising weights: {e}")))?;
-    write_atomic(&tmp.join("model.bpk"), &bytes)?;
+    // Streamed to the files (not serialised to a buffer first): a copy of
+    // the weights and of Adam's two moments less at the peak.
+    let model_path = tmp.join("model.bpk");
+    saved
+        .model
+        .clone()
+        .into_record()
+        .save(&model_path)
+        .map_err(|e| Error::file(&model_path, format!("writing weights: {e}")))?;
+    synced(&model_path)?;
     if let Some(optim) = saved.optim {
-        let bytes = optim
-            .into_bytes()
-            .map_err(|e| Error::file(dir, format!("serialising optimizer: {e}")))?;
-        write_atomic(&tmp.join("optim.bpk"), &bytes)?;
+        let optim_path = tmp.join("optim.bpk");
+        optim
+            .save(&optim_path)
+            .map_err(|e| Error::file(&optim_path, format!("writing optimizer state: {e}")))?;
+        synced(&optim_path)?;
     }
     write_json_atomic(&tmp.join("train.json"), saved.state)?;
     if let Some(tok) = saved.tokenizer {
@@ -59,6 +67,14 @@ pub fn save(dir: &Path, saved: Saved<'_>) -> Result<()> {
         fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     fs::rename(&tmp, dir).map_err(|e| Error::io(dir, e))
+}
+
+/// Flushes a written file to disk (the directory is renamed into place
+/// only after everything in it is durable).
+fn synced(path: &Path) -> Result<()> {
+    fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io(path, e))
 }
 
 /// Files in the old checkpoint directory that a checkpoint does not write
@@ -90,8 +106,14 @@ pub fn load_config(dir: &Path) -> Result<ModelConfig> {
 pub fn load_model(dir: &Path, device: &Device) -> Result<(ModelConfig, Transformer)> {
     let cfg = load_config(dir)?;
     let path = dir.join("model.bpk");
-    let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
-    let model = model_from_bytes(&cfg, bytes, device).map_err(|e| Error::file(&path, e))?;
+    if !path.exists() {
+        return Err(Error::file(&path, "missing"));
+    }
+    let record = ModuleRecord::load(&path)
+        .map_err(|e| Error::file(&path, format!("not a weights file: {e}")))?;
+    let model = Transformer::new(&cfg, device)
+        .try_load_record(record)
+        .map_err(|e| Error::file(&path, format!("weights do not fit config.json: {e}")))?;
     Ok((cfg, model))
 }
 
@@ -117,9 +139,8 @@ pub fn load_optim(
     if !path.exists() {
         return Ok(optim);
     }
-    let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
     optim
-        .from_bytes(Bytes::from_bytes_vec(bytes))
+        .load(&path)
         .map_err(|e| Error::file(&path, format!("not an optimizer state: {e}")))
 }
 

@@ -4,9 +4,8 @@
 
 use super::*;
 use restlm::model::{KvCache, Rope, decode_bias};
-use restlm::report::Metrics;
 use restlm::sample::{PickOptions, SampleOptions, Special, generate};
-use restlm::train::{self, Stage};
+use restlm::train;
 
 /// Changing token 8 leaves the logits of positions 0..8 unchanged.
 pub fn causality(device: &Device, tol: f32) {
@@ -176,31 +175,7 @@ fn train_tiny(
     let cfg = tiny_model(tok.vocab_size());
     let data = encoded_task(&tok, records, cfg.max_seq_len);
     let model = seeded_model(&cfg, device, 4);
-    let tc = restlm::config::TrainConfig {
-        steps,
-        batch_size,
-        lr: 1e-2,
-        eval_every: steps,
-        ..Default::default()
-    };
-    let stage = Stage {
-        name: "tiny",
-        cfg: &tc,
-        seed: 0,
-        ckpt_dir: None,
-        total_steps_before: 0,
-        tokenizer: None,
-    };
-    let (model, _) = train::train(
-        model,
-        &cfg,
-        &data,
-        &[],
-        tok.pad,
-        stage,
-        &mut Metrics::none(),
-    )
-    .expect("trains");
+    let model = train_for(model, &cfg, &data, tok.pad, steps, batch_size);
     (tok, cfg, model, data)
 }
 

@@ -84,3 +84,41 @@ pub fn small_run(dir: &std::path::Path, device: &str) -> RunConfig {
     cfg.eval.samples = 1;
     cfg
 }
+
+/// `model` trained `steps` steps at lr 1e-2 on `data` in batches of
+/// `batch_size` (no held-out set, no checkpoints).
+pub fn train_for(
+    model: Transformer,
+    cfg: &ModelConfig,
+    data: &[Encoded],
+    pad: u32,
+    steps: usize,
+    batch_size: usize,
+) -> Transformer {
+    let tc = restlm::config::TrainConfig {
+        steps,
+        batch_size,
+        lr: 1e-2,
+        eval_every: steps,
+        ..Default::default()
+    };
+    let stage = restlm::train::Stage {
+        name: "tiny",
+        cfg: &tc,
+        seed: 0,
+        ckpt_dir: None,
+        total_steps_before: 0,
+        tokenizer: None,
+    };
+    restlm::train::train(
+        model,
+        cfg,
+        data,
+        &[],
+        pad,
+        stage,
+        &mut restlm::report::Metrics::none(),
+    )
+    .expect("trains")
+    .0
+}
