@@ -189,6 +189,35 @@ pub struct StepOutput {
     pub lr: f64,
 }
 
+/// `model` on the autodiff `device`, its parameters tracked (frozen ones
+/// excepted), with burn's balanced gradient checkpointing when asked.
+fn for_training(model: Transformer, device: &Device, checkpointing: bool) -> Transformer {
+    let model = model.fork(device).train();
+    if checkpointing {
+        // `train()` re-wraps each parameter with autodiff's default
+        // strategy; every operand of an op must carry the same one.
+        model.map(&mut Checkpointed)
+    } else {
+        model
+    }
+}
+
+/// Sets burn's balanced gradient checkpointing on every parameter.
+struct Checkpointed;
+
+impl burn::module::ModuleMapper for Checkpointed {
+    fn map_float<const D: usize>(
+        &mut self,
+        param: burn::module::Param<Tensor<D>>,
+    ) -> burn::module::Param<Tensor<D>> {
+        param.map(|t| {
+            t.with_gradient_checkpointing_strategy(
+                burn::tensor::GradientCheckpointingStrategy::Balanced,
+            )
+        })
+    }
+}
+
 impl Trainer {
     /// Starts a stage from `model` (on a non-autodiff device).
     pub fn new(
@@ -202,8 +231,9 @@ impl Trainer {
         if tc.gradient_checkpointing {
             device = device.gradient_checkpointing();
         }
+        let model = for_training(model, &device, tc.gradient_checkpointing);
         Self {
-            model: model.fork(&device).train(),
+            model,
             optim: AdamWConfig::new()
                 .with_weight_decay(tc.weight_decay)
                 .with_grad_clipping(Some(GradientClippingConfig::Norm(tc.grad_clip)))
@@ -267,7 +297,7 @@ pub fn train(
     if let Some(dir) = stage.ckpt_dir.filter(|d| d.join("train.json").exists()) {
         let device = first_device(&trainer.model);
         let (_, m) = checkpoint::load_model(dir, &device)?;
-        trainer.model = m.train();
+        trainer.model = for_training(m, &device, tc.gradient_checkpointing);
         trainer.optim = checkpoint::load_optim(dir, trainer.optim)?;
         trainer.step = checkpoint::load_state(dir)?.step;
         eprintln!(
