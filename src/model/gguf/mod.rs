@@ -153,6 +153,13 @@ fn gguf_name(hf: &str) -> Option<String> {
 /// h·(head_dim / 2) + i. `to_hf` undoes it; otherwise it applies it.
 fn permute_rows(t: &HostTensor, heads: usize, to_hf: bool) -> HostTensor {
     let rows = t.shape[0];
+    if rows == 0 || !rows.is_multiple_of(2 * heads) {
+        // Not a q/k shape: left as it is for the loader to refuse by shape.
+        return HostTensor {
+            shape: t.shape.clone(),
+            data: t.data.clone(),
+        };
+    }
     let width = t.data.len() / rows;
     let hd = rows / heads;
     let mut data = vec![0.0; t.data.len()];
