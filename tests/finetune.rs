@@ -65,6 +65,12 @@ fn trained(steps: usize) -> (Policy, Policy) {
 #[test]
 fn only_the_adapters_train() {
     let (base, p) = trained(3);
+    // The projections carry their adapters (which `project` computes as
+    // x·W + s·(x·A)·B), the embeddings none.
+    let layer = &p.model.layers[1];
+    assert!(layer.self_attn.k_proj.weight.adapter().is_some());
+    assert!(layer.mlp.down_proj.weight.adapter().is_some());
+    assert!(p.model.embed_tokens.weight.adapter().is_none());
     let before = values(&base.model);
     let after = values(&p.model);
     // Base parameters: same ids, same values, frozen.

@@ -1,4 +1,4 @@
-use super::{ModelConfig, Rope, cache::KvSlot, linear};
+use super::{ModelConfig, Rope, cache::KvSlot, linear, project};
 use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
@@ -44,7 +44,7 @@ impl Attention {
         let (h, hkv) = (self.n_heads, self.n_kv_heads);
         let dh = self.q_proj.weight.dims()[1] / h;
         let heads = |proj: &Linear, n: usize| {
-            proj.forward(x.clone())
+            project(proj, x.clone())
                 .reshape([b, t, n, dh])
                 .swap_dims(1, 2)
         };
@@ -66,8 +66,7 @@ impl Attention {
             .matmul(k.swap_dims(2, 3))
             + bias;
         let out = softmax(scores, 3).matmul(v);
-        self.o_proj
-            .forward(out.swap_dims(1, 2).reshape([b, t, h * dh]))
+        project(&self.o_proj, out.swap_dims(1, 2).reshape([b, t, h * dh]))
     }
 }
 

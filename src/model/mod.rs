@@ -36,6 +36,21 @@ fn normal() -> Initializer {
     }
 }
 
+/// `l`'s projection of `x`. With a LoRA adapter, x·W + b + (α/r)·(x·A)·B:
+/// the dense W + (α/r)·A·B that `l.forward` would build (and keep for the
+/// backward pass, with a weight-sized gradient) is never formed.
+pub(crate) fn project(l: &Linear, x: Tensor<3>) -> Tensor<3> {
+    use burn::tensor::module::linear as affine;
+    match l.weight.adapter() {
+        None => l.forward(x),
+        Some(ad) => {
+            let bias = l.bias.as_ref().map(|b| b.val());
+            let low = affine(affine(x.clone(), ad.a.val(), None), ad.b.val(), None);
+            affine(x, l.weight.base(), bias) + low.mul_scalar(ad.scale)
+        }
+    }
+}
+
 fn linear(d_in: usize, d_out: usize, bias: bool, device: &Device) -> Linear {
     LinearConfig::new(d_in, d_out)
         .with_bias(bias)
@@ -95,10 +110,10 @@ impl Mlp {
 
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let hidden = match &self.gate_proj {
-            Some(gate) => silu(gate.forward(x.clone())) * self.up_proj.forward(x),
-            None => gelu_approximate(self.up_proj.forward(x)),
+            Some(gate) => silu(project(gate, x.clone())) * project(&self.up_proj, x),
+            None => gelu_approximate(project(&self.up_proj, x)),
         };
-        self.down_proj.forward(hidden)
+        project(&self.down_proj, hidden)
     }
 }
 
