@@ -210,15 +210,31 @@ fn gradient_checkpointing_trains_to_the_same_weights() {
             total_steps_before: 0,
             tokenizer: None,
         };
-        let m = restlm::train::train(model, &cfg, &data, &[], tok.pad, stage, &mut restlm::report::Metrics::none())
-            .unwrap()
-            .0;
+        let m = restlm::train::train(
+            model,
+            &cfg,
+            &data,
+            &[],
+            tok.pad,
+            stage,
+            &mut restlm::report::Metrics::none(),
+        )
+        .unwrap()
+        .0;
         logits(&m, &cfg, &ids)
     };
     for lora in [false, true] {
         // Recomputing an activation repeats the same f32 operations.
         let d = max_abs_diff(&run(true, lora), &run(false, lora));
-        assert!(d <= 1e-5, "lora {lora}: checkpointed training differs by {d}");
-        assert!(max_abs_diff(&run(false, lora), &logits(&seeded_model(&cfg, &cpu(), 6), &cfg, &ids)) > 1e-3);
+        assert!(
+            d <= 1e-5,
+            "lora {lora}: checkpointed training differs by {d}"
+        );
+        assert!(
+            max_abs_diff(
+                &run(false, lora),
+                &logits(&seeded_model(&cfg, &cpu(), 6), &cfg, &ids)
+            ) > 1e-3
+        );
     }
 }

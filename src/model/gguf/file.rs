@@ -409,7 +409,7 @@ fn put_value(out: &mut Vec<u8>, v: &Value) {
 
 /// Writes a GGUF v3 file to `path` (through a temporary file renamed into
 /// place, so a failed export leaves nothing half-written).
-pub fn write(path: &Path, meta: &[(&str, Value)], tensors: &[OutTensor]) -> Result<()> {
+pub fn write(path: &Path, meta: &[(String, Value)], tensors: &[OutTensor]) -> Result<()> {
     let mut head = Vec::new();
     head.extend(MAGIC);
     head.extend(3u32.to_le_bytes());

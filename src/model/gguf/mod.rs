@@ -384,75 +384,89 @@ pub fn export(
             "already exists; export writes a new file",
         ));
     }
+    let arch = export_arch(cfg).map_err(|m| Error::file(path, format!("GGUF export: {m}")))?;
+    let meta = export_metadata(arch, cfg, tok, enc)
+        .map_err(|m| Error::file(path, format!("GGUF export: {m}")))?;
+    let tensors = export_tensors(cfg, model, enc)?;
+    file::write(path, &meta, &tensors)
+}
+
+/// llama.cpp's architecture name for `cfg`, if it has one that fits.
+fn export_arch(cfg: &ModelConfig) -> std::result::Result<&'static str, String> {
     let arch = match cfg.arch {
         Arch::Llama => "llama",
         Arch::Qwen2 => "qwen2",
         Arch::Gpt2 => {
-            return Err(Error::file(
-                path,
-                format!(
-                    "GGUF export supports {SUPPORTED}, not gpt2 (export it as a Hugging Face directory)"
-                ),
+            return Err(format!(
+                "supports {SUPPORTED}, not gpt2 (export it as a Hugging Face directory)"
             ));
         }
     };
     if cfg.o_bias || cfg.mlp_bias || (cfg.qkv_bias && cfg.arch == Arch::Llama) {
-        return Err(Error::file(
-            path,
-            "GGUF export: biases other than Qwen2's q/k/v ones have no llama.cpp tensor",
-        ));
+        return Err("biases other than Qwen2's q/k/v ones have no llama.cpp tensor".into());
     }
-    let tok_json: serde_json::Value = serde_json::from_str(&tok.to_json()?)
-        .map_err(|e| Error::Tokenizer(format!("re-reading its JSON: {e}")))?;
-    let tok_meta = vocab::metadata(&tok_json, cfg.vocab_size, tok.bos, tok.eos, tok.pad)
-        .map_err(|m| Error::file(path, format!("GGUF export: the tokenizer: {m}")))?;
-    let k = |s: &str| format!("{arch}.{s}");
-    let keys: Vec<String> = [
-        "context_length",
-        "embedding_length",
-        "block_count",
-        "feed_forward_length",
-        "attention.head_count",
-        "attention.head_count_kv",
-        "rope.dimension_count",
-        "rope.freq_base",
-        "attention.layer_norm_rms_epsilon",
-        "vocab_size",
-    ]
-    .iter()
-    .map(|s| k(s))
-    .collect();
+    Ok(arch)
+}
+
+/// The model shape, the tokenizer, the chat template and restlm's prompt
+/// layout as GGUF metadata.
+fn export_metadata(
+    arch: &str,
+    cfg: &ModelConfig,
+    tok: &Tokenizer,
+    enc: Encoding,
+) -> std::result::Result<Vec<(String, Value)>, String> {
     let u = |x: usize| Value::U32(x as u32);
-    let mut meta: Vec<(&str, Value)> = vec![
-        ("general.architecture", Value::Str(arch.into())),
-        ("general.name", Value::Str("restlm policy".into())),
-        ("general.file_type", Value::U32(file_type(enc))),
-        ("general.quantization_version", Value::U32(2)),
-        (&keys[0], u(cfg.max_seq_len)),
-        (&keys[1], u(cfg.d_model)),
-        (&keys[2], u(cfg.n_layers)),
-        (&keys[3], u(cfg.d_ff)),
-        (&keys[4], u(cfg.n_heads)),
-        (&keys[5], u(cfg.n_kv_heads)),
-        (&keys[6], u(cfg.head_dim())),
-        (&keys[7], Value::F32(cfg.rope_theta)),
-        (&keys[8], Value::F32(cfg.norm_eps as f32)),
-        (&keys[9], u(cfg.vocab_size)),
+    let shape = [
+        ("context_length", u(cfg.max_seq_len)),
+        ("embedding_length", u(cfg.d_model)),
+        ("block_count", u(cfg.n_layers)),
+        ("feed_forward_length", u(cfg.d_ff)),
+        ("attention.head_count", u(cfg.n_heads)),
+        ("attention.head_count_kv", u(cfg.n_kv_heads)),
+        ("rope.dimension_count", u(cfg.head_dim())),
+        ("rope.freq_base", Value::F32(cfg.rope_theta)),
+        (
+            "attention.layer_norm_rms_epsilon",
+            Value::F32(cfg.norm_eps as f32),
+        ),
+        ("vocab_size", u(cfg.vocab_size)),
     ];
-    meta.extend(tok_meta);
+    let mut meta: Vec<(String, Value)> = vec![
+        ("general.architecture".into(), Value::Str(arch.into())),
+        ("general.name".into(), Value::Str("restlm policy".into())),
+        ("general.file_type".into(), Value::U32(file_type(enc))),
+        ("general.quantization_version".into(), Value::U32(2)),
+    ];
+    meta.extend(shape.into_iter().map(|(k, v)| (format!("{arch}.{k}"), v)));
+    let tok_json: serde_json::Value =
+        serde_json::from_str(&tok.to_json().map_err(|e| e.to_string())?)
+            .map_err(|e| format!("the tokenizer's JSON: {e}"))?;
+    let tok_meta = vocab::metadata(&tok_json, cfg.vocab_size, tok.bos, tok.eos, tok.pad)
+        .map_err(|m| format!("the tokenizer: {m}"))?;
+    meta.extend(tok_meta.into_iter().map(|(k, v)| (k.to_string(), v)));
     let format = match tok.format {
         PromptFormat::Plain => "plain",
         PromptFormat::Chat => "chat",
     };
-    meta.push((FORMAT_KEY, Value::Str(format.into())));
-    meta.push((
-        SEP_KEY,
-        Value::Array(tok.sep.iter().map(|&i| Value::U32(i)).collect()),
-    ));
+    meta.push((FORMAT_KEY.into(), Value::Str(format.into())));
+    let sep = tok.sep.iter().map(|&i| Value::U32(i)).collect();
+    meta.push((SEP_KEY.into(), Value::Array(sep)));
     if let Some(t) = &tok.chat_template {
-        meta.push(("tokenizer.chat_template", Value::Str(t.into())));
+        meta.push(("tokenizer.chat_template".into(), Value::Str(t.clone())));
     }
-    let tensors = hf::tensors(cfg, model)
+    Ok(meta)
+}
+
+/// Every parameter under its llama.cpp name, q/k rows permuted for
+/// llama.cpp's RoPE, encoded as `enc` (2-D weights whose rows fill whole
+/// 32-value blocks; the rest F32).
+fn export_tensors(
+    cfg: &ModelConfig,
+    model: &Transformer,
+    enc: Encoding,
+) -> Result<Vec<file::OutTensor>> {
+    hf::tensors(cfg, model)
         .into_iter()
         .map(|(name, t)| {
             let g = gguf_name(&name).ok_or_else(|| {
@@ -475,6 +489,5 @@ pub fn export(
                 bytes,
             })
         })
-        .collect::<Result<Vec<_>>>()?;
-    file::write(path, &meta, &tensors)
+        .collect()
 }
