@@ -131,49 +131,8 @@ pub fn tokenizer_json(file: &GgufFile) -> Result<(Json, Specials)> {
     })?;
     let tokens = strings(file, "tokenizer.ggml.tokens")?;
     let merges = strings(file, "tokenizer.ggml.merges")?;
-    let types: Vec<i32> = match file.opt("tokenizer.ggml.token_type", |v| {
-        v.as_array()?
-            .iter()
-            .map(|t| t.as_i64().map(|t| t as i32))
-            .collect::<Option<Vec<i32>>>()
-    })? {
-        Some(t) if t.len() == tokens.len() => t,
-        Some(t) => {
-            return Err(fail(format!(
-                "tokenizer.ggml.token_type has {} entries for {} tokens",
-                t.len(),
-                tokens.len()
-            )));
-        }
-        None => vec![NORMAL; tokens.len()],
-    };
-    let id = |key: &str| -> Result<Option<u32>> {
-        let v = file.opt(key, |v| v.as_u64())?;
-        match v {
-            Some(i) if i as usize >= tokens.len() => Err(fail(format!(
-                "{key} = {i} is outside the {} tokens",
-                tokens.len()
-            ))),
-            _ => Ok(v.map(|i| i as u32)),
-        }
-    };
-    let eos = id("tokenizer.ggml.eos_token_id")?
-        .ok_or_else(|| fail("GGUF metadata lacks tokenizer.ggml.eos_token_id".into()))?;
-    let bos_id = id("tokenizer.ggml.bos_token_id")?;
-    let pad = id("tokenizer.ggml.padding_token_id")?.unwrap_or(eos);
-    let add_bos = file
-        .opt("tokenizer.ggml.add_bos_token", |v| v.as_bool())?
-        .unwrap_or(false);
-    let bos = match (add_bos, bos_id) {
-        (true, None) => {
-            return Err(fail(
-                "add_bos_token is set but there is no tokenizer.ggml.bos_token_id".into(),
-            ));
-        }
-        (true, b) => b,
-        (false, _) => None,
-    };
-
+    let types = token_types(file, tokens.len())?;
+    let specials = specials(file, tokens.len())?;
     let mut vocab = serde_json::Map::new();
     let mut added = Vec::new();
     for (i, (tok, ty)) in tokens.iter().zip(&types).enumerate() {
@@ -189,7 +148,7 @@ pub fn tokenizer_json(file: &GgufFile) -> Result<(Json, Specials)> {
             }));
         }
     }
-    let post = match bos {
+    let post = match specials.bos {
         Some(b) => {
             let t = &tokens[b as usize];
             json!({
@@ -218,7 +177,58 @@ pub fn tokenizer_json(file: &GgufFile) -> Result<(Json, Specials)> {
             "vocab": vocab, "merges": merges,
         },
     });
-    Ok((json, Specials { bos, eos, pad }))
+    Ok((json, specials))
+}
+
+/// `tokenizer.ggml.token_type`, one per token (all normal when absent).
+fn token_types(file: &GgufFile, n: usize) -> Result<Vec<i32>> {
+    let types = file.opt("tokenizer.ggml.token_type", |v| {
+        v.as_array()?
+            .iter()
+            .map(|t| t.as_i64().map(|t| t as i32))
+            .collect::<Option<Vec<i32>>>()
+    })?;
+    match types {
+        Some(t) if t.len() == n => Ok(t),
+        Some(t) => Err(Error::file(
+            &file.path,
+            format!(
+                "tokenizer.ggml.token_type has {} entries for {n} tokens",
+                t.len()
+            ),
+        )),
+        None => Ok(vec![NORMAL; n]),
+    }
+}
+
+/// The eos, padding and (when the tokenizer adds it) bos ids, each checked
+/// to be one of the `n` tokens.
+fn specials(file: &GgufFile, n: usize) -> Result<Specials> {
+    let fail = |m: String| Error::file(&file.path, m);
+    let id = |key: &str| -> Result<Option<u32>> {
+        match file.opt(key, |v| v.as_u64())? {
+            Some(i) if i as usize >= n => {
+                Err(fail(format!("{key} = {i} is outside the {n} tokens")))
+            }
+            v => Ok(v.map(|i| i as u32)),
+        }
+    };
+    let eos = id("tokenizer.ggml.eos_token_id")?
+        .ok_or_else(|| fail("GGUF metadata lacks tokenizer.ggml.eos_token_id".into()))?;
+    let pad = id("tokenizer.ggml.padding_token_id")?.unwrap_or(eos);
+    let add_bos = file
+        .opt("tokenizer.ggml.add_bos_token", |v| v.as_bool())?
+        .unwrap_or(false);
+    let bos = match (add_bos, id("tokenizer.ggml.bos_token_id")?) {
+        (true, None) => {
+            return Err(fail(
+                "add_bos_token is set but there is no tokenizer.ggml.bos_token_id".into(),
+            ));
+        }
+        (true, b) => b,
+        (false, _) => None,
+    };
+    Ok(Specials { bos, eos, pad })
 }
 
 /// GGUF tokenizer metadata for a `tokenizer.json` value, its vocabulary
