@@ -237,6 +237,7 @@ fn real_main() -> Result<()> {
         work.model.lora = lora.map(|rank| restlm::model::LoraConfig {
             rank,
             alpha: 2.0 * rank as f64,
+            base: None,
         });
         if work.sample_prompt + work.sample_new > work.model.max_seq_len {
             bail!(
@@ -331,7 +332,7 @@ fn real_main() -> Result<()> {
                 }
             };
             if let Some(l) = &cfg.lora {
-                policy = policy.with_lora(l)?;
+                policy = policy.with_lora_on(l, init.as_deref())?;
             }
             let (mp, ms) = (cfg.data.max_prompt_tokens, policy.cfg.max_seq_len);
             let enc = |rs: &[restlm::data::Record]| encode_records(&policy.tok, rs, mp, ms);
@@ -413,9 +414,10 @@ fn real_main() -> Result<()> {
             loss,
             out,
         } => {
-            let mut policy = Policy::load(&policy, &dev)?;
+            let base = policy;
+            let mut policy = Policy::load(&base, &dev)?;
             if let Some(l) = &cfg.lora {
-                policy = policy.with_lora(l)?;
+                policy = policy.with_lora_on(l, Some(&base))?;
             }
             let rows: Vec<rest::Grown> = restlm::io::read_jsonl(&grown, false)?;
             let kept = rest::filter(&rows, threshold);

@@ -94,18 +94,39 @@ impl Policy {
     }
 
     /// This policy with LoRA adapters attached (base frozen); unchanged if
-    /// it already has adapters of that shape.
-    pub fn with_lora(mut self, lora: &LoraConfig) -> Result<Self> {
+    /// it already has adapters of that shape. Its checkpoints hold the
+    /// whole model.
+    pub fn with_lora(self, lora: &LoraConfig) -> Result<Self> {
+        self.with_lora_on(lora, None)
+    }
+
+    /// [`Policy::with_lora`] for a policy loaded from `base`: its
+    /// checkpoints then hold the adapters alone and name `base` (with a
+    /// hash of its weights, checked when they are loaded).
+    pub fn with_lora_on(mut self, lora: &LoraConfig, base: Option<&Path>) -> Result<Self> {
         match &self.cfg.lora {
-            Some(l) if l == lora => Ok(self),
+            Some(l) if l.same_shape(lora) => Ok(self),
             Some(l) => Err(crate::error::Error::Config(format!(
                 "the policy already has LoRA adapters (rank {}, alpha {}); merge them (restlm export) before attaching rank {}",
                 l.rank, l.alpha, lora.rank
             ))),
             None => {
                 lora.validate()?;
+                let base = match base {
+                    Some(p) => {
+                        let path = p
+                            .canonicalize()
+                            .map_err(|e| crate::error::Error::io(p, e))?;
+                        let hash = crate::model::checkpoint::weights_hash(&path)?;
+                        Some(crate::model::BaseRef { path, hash })
+                    }
+                    None => None,
+                };
                 self.model = self.model.with_lora(lora);
-                self.cfg.lora = Some(lora.clone());
+                self.cfg.lora = Some(LoraConfig {
+                    base,
+                    ..lora.clone()
+                });
                 Ok(self)
             }
         }

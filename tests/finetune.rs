@@ -44,6 +44,7 @@ fn logits(m: &Transformer, cfg: &ModelConfig, ids: &[i64]) -> Vec<f32> {
 const LORA: LoraConfig = LoraConfig {
     rank: 4,
     alpha: 8.0,
+    base: None,
 };
 
 /// A tiny policy with adapters, trained `steps` steps.
@@ -149,6 +150,7 @@ fn merging_equals_base_plus_adapter_and_survives_save_and_export() {
     assert!(d <= 1e-4, "exported logits differ by {d}");
     // Attaching other adapters over these is refused.
     let other = LoraConfig {
+        base: None,
         rank: 2,
         alpha: 2.0,
     };
@@ -237,4 +239,108 @@ fn gradient_checkpointing_trains_to_the_same_weights() {
             ) > 1e-3
         );
     }
+}
+
+#[test]
+fn a_checkpoint_of_adapters_on_a_base_file_holds_the_adapters_alone() {
+    let (base, _) = trained(0);
+    let dir = std::env::temp_dir().join(format!("restlm-lora-base-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let base_dir = dir.join("base");
+    base.export_hf(&base_dir).unwrap();
+    let p = Policy::load(&base_dir, &cpu())
+        .unwrap()
+        .with_lora_on(&LORA, Some(&base_dir))
+        .unwrap();
+    let data = encoded_task(&p.tok, 16, p.cfg.max_seq_len);
+    let model = common::train_for(p.model.clone(), &p.cfg, &data, p.tok.pad, 3, 8);
+    let p = Policy { model, ..p };
+    let ids: Vec<i64> = (0..12).map(|i| (i * 5 % 200) as i64).collect();
+    let want = logits(&p.model, &p.cfg, &ids);
+
+    let ckpt = dir.join("ckpt");
+    p.save(&ckpt, &Default::default()).unwrap();
+    assert!(!ckpt.join("model.bpk").exists(), "the base is not copied");
+    let adapters = std::fs::metadata(ckpt.join("adapter.bpk")).unwrap().len();
+    let base_bytes = std::fs::metadata(base_dir.join("model.safetensors"))
+        .unwrap()
+        .len();
+    assert!(
+        adapters * 4 < base_bytes,
+        "adapters {adapters} B vs base {base_bytes} B"
+    );
+    let back = Policy::load(&ckpt, &cpu()).unwrap();
+    assert_eq!(back.cfg.lora, p.cfg.lora);
+    assert_eq!(logits(&back.model, &back.cfg, &ids), want);
+    // Trained further, it stays adapters alone.
+    let trainable = values(&back.model).values().filter(|(_, t)| *t).count();
+    assert_eq!(trainable, 2 * 7 * p.cfg.n_layers);
+
+    // A changed base is refused, naming it.
+    let cfg_path = base_dir.join("config.json");
+    let text = std::fs::read_to_string(&cfg_path).unwrap();
+    std::fs::write(&cfg_path, format!("{text}\n")).unwrap();
+    let e = Policy::load(&ckpt, &cpu()).err().unwrap().to_string();
+    assert!(e.contains("changed since the adapters were trained"), "{e}");
+    // And so is a missing one.
+    std::fs::remove_dir_all(&base_dir).unwrap();
+    assert!(Policy::load(&ckpt, &cpu()).is_err());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_stage_resumed_from_an_adapter_checkpoint_equals_an_uninterrupted_one() {
+    let (base, _) = trained(0);
+    let dir = std::env::temp_dir().join(format!("restlm-lora-resume-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let base_dir = dir.join("base");
+    base.export_hf(&base_dir).unwrap();
+    let p = Policy::load(&base_dir, &cpu())
+        .unwrap()
+        .with_lora_on(&LORA, Some(&base_dir))
+        .unwrap();
+    let data = encoded_task(&p.tok, 16, p.cfg.max_seq_len);
+    // A constant learning rate, so that a 2-step stage is the first half
+    // of a 4-step one.
+    let stage = |start: Transformer, steps: usize, ckpt: Option<&std::path::Path>| {
+        let tc = restlm::config::TrainConfig {
+            steps,
+            batch_size: 8,
+            lr: 1e-2,
+            warmup_steps: 0,
+            min_lr_ratio: 1.0,
+            eval_every: 2,
+            ..Default::default()
+        };
+        let stage = restlm::train::Stage {
+            name: "resume",
+            cfg: &tc,
+            seed: 0,
+            ckpt_dir: ckpt,
+            total_steps_before: 0,
+            tokenizer: Some(&p.tok),
+        };
+        restlm::train::train(
+            start,
+            &p.cfg,
+            &data,
+            &[],
+            p.tok.pad,
+            stage,
+            &mut restlm::report::Metrics::none(),
+        )
+        .unwrap()
+        .0
+    };
+    let ids: Vec<i64> = (0..12).map(|i| (i * 3 % 200) as i64).collect();
+    let straight = logits(&stage(p.model.clone(), 4, None), &p.cfg, &ids);
+    let ckpt = dir.join("ckpt");
+    stage(p.model.clone(), 2, Some(&ckpt));
+    assert!(ckpt.join("adapter.bpk").exists() && ckpt.join("optim.bpk").exists());
+    // Handed other weights, the stage must take the checkpoint's.
+    let other = common::seeded_model(&p.cfg, &cpu(), 99).with_lora(&LORA);
+    let resumed = logits(&stage(other, 4, Some(&ckpt)), &p.cfg, &ids);
+    let d = max_abs_diff(&resumed, &straight);
+    assert!(d <= 1e-5, "resumed training differs by {d}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -42,12 +42,18 @@ pub fn save(dir: &Path, saved: Saved<'_>) -> Result<()> {
     }
     write_json_atomic(&tmp.join("config.json"), saved.config)?;
     // Streamed to the files (not serialised to a buffer first): a copy of
-    // the weights and of Adam's two moments less at the peak.
-    let model_path = tmp.join("model.bpk");
-    saved
-        .model
-        .clone()
-        .into_record()
+    // the weights and of Adam's two moments less at the peak. Adapters on
+    // a base from a file are written alone, with the base's reference in
+    // config.json.
+    let (record, name) = match saved.config.lora.as_ref().and_then(|l| l.base.as_ref()) {
+        Some(_) => (
+            saved.model.clone().into_record_group(adapter_group()),
+            ADAPTER_FILE,
+        ),
+        None => (saved.model.clone().into_record(), MODEL_FILE),
+    };
+    let model_path = tmp.join(name);
+    record
         .save(&model_path)
         .map_err(|e| Error::file(&model_path, format!("writing weights: {e}")))?;
     synced(&model_path)?;
@@ -101,20 +107,100 @@ pub fn load_config(dir: &Path) -> Result<ModelConfig> {
     Ok(cfg)
 }
 
+const MODEL_FILE: &str = "model.bpk";
+/// A LoRA checkpoint's adapters alone (its base is elsewhere).
+const ADAPTER_FILE: &str = "adapter.bpk";
+
+/// The adapter factors (burn names them under `lora`).
+fn adapter_group() -> burn::module::ParamGroup {
+    burn::module::ParamGroup::from_predicate("lora")
+}
+
 /// Loads the weights into a fresh model on `device`; parameter ids are kept,
-/// so a loaded optimizer state still lines up with its parameters.
+/// so a loaded optimizer state still lines up with its parameters. A LoRA
+/// checkpoint of adapters alone loads its base first, after checking that
+/// the base's content is the one the adapters were trained on.
 pub fn load_model(dir: &Path, device: &Device) -> Result<(ModelConfig, Transformer)> {
     let cfg = load_config(dir)?;
-    let path = dir.join("model.bpk");
-    if !path.exists() {
-        return Err(Error::file(&path, "missing"));
-    }
-    let record = ModuleRecord::load(&path)
-        .map_err(|e| Error::file(&path, format!("not a weights file: {e}")))?;
-    let model = Transformer::new(&cfg, device)
+    let adapters = dir.join(ADAPTER_FILE);
+    let (model, path, record) = match cfg.lora.as_ref().and_then(|l| l.base.as_ref()) {
+        Some(base) if adapters.exists() => {
+            let (_, model) = load_base(base, device)
+                .map_err(|e| Error::file(dir, format!("the LoRA base: {e}")))?;
+            let record = ModuleRecord::load(&adapters).map(|r| r.allow_partial(true));
+            (
+                model.with_lora(cfg.lora.as_ref().expect("lora")),
+                adapters,
+                record,
+            )
+        }
+        _ => {
+            let path = dir.join(MODEL_FILE);
+            if !path.exists() {
+                return Err(Error::file(&path, "missing"));
+            }
+            let record = ModuleRecord::load(&path);
+            (Transformer::new(&cfg, device), path, record)
+        }
+    };
+    let record = record.map_err(|e| Error::file(&path, format!("not a weights file: {e}")))?;
+    let model = model
         .try_load_record(record)
         .map_err(|e| Error::file(&path, format!("weights do not fit config.json: {e}")))?;
     Ok((cfg, model))
+}
+
+/// The base model a LoRA checkpoint names: a GGUF file, a Hugging Face
+/// directory or a restlm checkpoint, with the content it had.
+fn load_base(base: &super::BaseRef, device: &Device) -> Result<(ModelConfig, Transformer)> {
+    let hash = weights_hash(&base.path)?;
+    if hash != base.hash {
+        return Err(Error::file(
+            &base.path,
+            format!(
+                "its weights changed since the adapters were trained on them (hash {hash}, expected {})",
+                base.hash
+            ),
+        ));
+    }
+    if super::gguf::is_gguf(&base.path) {
+        let (cfg, model, _) = super::gguf::load(&base.path, device)?;
+        Ok((cfg, model))
+    } else if super::hf::is_hf_dir(&base.path)? {
+        super::hf::load(&base.path, device)
+    } else {
+        load_model(&base.path, device)
+    }
+}
+
+/// FNV-1a (64-bit) over the bytes of a policy's weights: the file itself
+/// (GGUF), or a directory's `config.json` and weight files (`*.bpk`,
+/// `*.safetensors`) in name order.
+pub fn weights_hash(path: &Path) -> Result<String> {
+    let mut files = Vec::new();
+    if path.is_dir() {
+        for e in fs::read_dir(path).map_err(|e| Error::io(path, e))? {
+            let p = e.map_err(|e| Error::io(path, e))?.path();
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+            let name = name.unwrap_or_default();
+            if name == "config.json" || name.ends_with(".bpk") || name.ends_with(".safetensors") {
+                files.push(p);
+            }
+        }
+        files.sort();
+    } else {
+        files.push(path.to_path_buf());
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for f in files {
+        let file = fs::File::open(&f).map_err(|e| Error::io(&f, e))?;
+        // SAFETY: read-only mapping, dropped before this function returns.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(&f, e))?;
+        for b in map.iter() {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    Ok(format!("{h:016x}"))
 }
 
 /// A model of shape `cfg` from the bytes of a `model.bpk` (a checkpoint

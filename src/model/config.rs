@@ -50,9 +50,28 @@ pub struct ModelConfig {
 pub struct LoraConfig {
     pub rank: usize,
     pub alpha: f64,
+    /// The frozen base the adapters were attached to, when it came from a
+    /// file: checkpoints then hold only the adapters and this reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<BaseRef>,
+}
+
+/// Where a LoRA policy's base weights are, and a hash of their content, so
+/// that a changed or missing base is an error rather than other weights.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BaseRef {
+    pub path: std::path::PathBuf,
+    /// FNV-1a (64-bit) of the weight files' bytes, in hex.
+    pub hash: String,
 }
 
 impl LoraConfig {
+    /// Same adapter shape (rank and alpha), wherever the base is.
+    pub fn same_shape(&self, other: &LoraConfig) -> bool {
+        self.rank == other.rank && self.alpha == other.alpha
+    }
+
     pub fn validate(&self) -> Result<()> {
         if self.rank == 0 || !(self.alpha.is_finite() && self.alpha > 0.0) {
             return Err(Error::Config(format!(

@@ -16,7 +16,7 @@ mod rope;
 
 pub use attention::Attention;
 pub use cache::KvCache;
-pub use config::{Arch, LoraConfig, ModelConfig};
+pub use config::{Arch, BaseRef, LoraConfig, ModelConfig};
 pub use mask::{causal_bias, decode_bias, position_ids};
 pub use rope::Rope;
 

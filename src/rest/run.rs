@@ -248,7 +248,7 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions, device: &Device) -> Result<Vec<Ev
                 ..p
             };
             match &cfg.lora {
-                Some(l) => p.with_lora(l),
+                Some(l) => p.with_lora_on(l, Some(init)),
                 None => Ok(p),
             }
         }),
