@@ -29,17 +29,8 @@ impl Policy {
     /// A restlm checkpoint, a Hugging Face model directory or a GGUF file
     /// (both imported).
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
-        if gguf::is_gguf(dir) {
-            let (cfg, model, tok) = gguf::load(dir, device)?;
-            return Ok(Self { cfg, model, tok });
-        }
-        if hf::is_hf_dir(dir)? {
-            let tok = Self::load_tokenizer(dir)?;
-            let (cfg, model) = hf::load(dir, device)?;
-            return Ok(Self { cfg, model, tok });
-        }
-        let tok = Tokenizer::load(dir)?;
-        let (cfg, model) = checkpoint::load_model(dir, device)?;
+        let tok = Self::load_tokenizer(dir)?;
+        let (cfg, model) = crate::model::load(dir, device)?;
         Ok(Self { cfg, model, tok })
     }
 

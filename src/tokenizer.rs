@@ -60,10 +60,11 @@ pub struct Tokenizer {
     pub bos: Option<u32>,
     pub eos: u32,
     pub sep: Vec<u32>,
-    pub format: PromptFormat,
+    /// The model's chat template, if it has one (set it before choosing
+    /// the chat format).
     pub chat_template: Option<String>,
-    /// The chat template's ids before and after the user's words (chat
-    /// format only).
+    /// The chat template's ids before and after the user's words: present
+    /// exactly in the chat format.
     frame: Option<(Vec<u32>, Vec<u32>)>,
 }
 
@@ -159,7 +160,7 @@ impl Tokenizer {
             sep: self.sep.clone(),
             eos: self.eos,
             pad: self.pad,
-            format: self.format,
+            format: self.format(),
             chat_template: self.chat_template.clone(),
         }
     }
@@ -171,7 +172,6 @@ impl Tokenizer {
             bos: l.bos,
             eos: l.eos,
             sep: l.sep,
-            format: PromptFormat::Plain,
             chat_template: l.chat_template,
             frame: None,
         };
@@ -200,13 +200,15 @@ impl Tokenizer {
                 Some((before, self.encode(&after)?))
             }
         };
-        self.format = format;
         Ok(self)
     }
 
-    /// Sets the chat template (from the model's files).
-    pub fn set_chat_template(&mut self, template: Option<String>) {
-        self.chat_template = template;
+    /// How prompts are laid out.
+    pub fn format(&self) -> PromptFormat {
+        match self.frame {
+            Some(_) => PromptFormat::Chat,
+            None => PromptFormat::Plain,
+        }
     }
 
     fn from_hf(inner: HfTokenizer) -> Result<Self> {
@@ -220,7 +222,6 @@ impl Tokenizer {
             bos: Some(id(BOS)?),
             eos: id(EOS)?,
             sep: vec![id(SEP)?],
-            format: PromptFormat::Plain,
             chat_template: None,
             frame: None,
             inner,

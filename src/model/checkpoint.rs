@@ -163,14 +163,7 @@ fn load_base(base: &super::BaseRef, device: &Device) -> Result<(ModelConfig, Tra
             ),
         ));
     }
-    if super::gguf::is_gguf(&base.path) {
-        let (cfg, model, _) = super::gguf::load(&base.path, device)?;
-        Ok((cfg, model))
-    } else if super::hf::is_hf_dir(&base.path)? {
-        super::hf::load(&base.path, device)
-    } else {
-        load_model(&base.path, device)
-    }
+    super::load(&base.path, device)
 }
 
 /// FNV-1a (64-bit) over the bytes of a policy's weights: the file itself

@@ -240,25 +240,21 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions, device: &Device) -> Result<Vec<Ev
     };
     let mut model_cfg = cfg.model.clone();
     model_cfg.vocab_size = tok.vocab_size();
-    let start = |device: &Device| match &opts.init {
-        // The run's tokenizer: the init's, in the configured prompt format.
-        Some(init) => Policy::load(init, device).and_then(|p| {
-            let p = Policy {
+    let start = |device: &Device| {
+        let p = match &opts.init {
+            // The run's tokenizer: the init's, in the configured prompt format.
+            Some(init) => Policy {
                 tok: tok.clone(),
-                ..p
-            };
-            match &cfg.lora {
-                Some(l) => p.with_lora_on(l, Some(init)),
-                None => Ok(p),
+                ..Policy::load(init, device)?
+            },
+            None => {
+                device.seed(cfg.seed);
+                Policy::new(model_cfg.clone(), tok.clone(), device)
             }
-        }),
-        None => {
-            device.seed(cfg.seed);
-            let p = Policy::new(model_cfg.clone(), tok.clone(), device);
-            match &cfg.lora {
-                Some(l) => p.with_lora(l),
-                None => Ok(p),
-            }
+        };
+        match &cfg.lora {
+            Some(l) => p.with_lora_on(l, opts.init.as_deref()),
+            None => Ok(p),
         }
     };
     let mut policy = match &ctx.state.policy {

@@ -151,14 +151,11 @@ fn gguf_name(hf: &str) -> Option<String> {
 /// (`heads` = KV heads) projection between llama.cpp and Hugging Face.
 /// Within each head, llama.cpp's row 2i + h holds Hugging Face's row
 /// h·(head_dim / 2) + i. `to_hf` undoes it; otherwise it applies it.
-fn permute_rows(t: &HostTensor, heads: usize, to_hf: bool) -> HostTensor {
+fn permute_rows(t: HostTensor, heads: usize, to_hf: bool) -> HostTensor {
     let rows = t.shape[0];
     if rows == 0 || !rows.is_multiple_of(2 * heads) {
         // Not a q/k shape: left as it is for the loader to refuse by shape.
-        return HostTensor {
-            shape: t.shape.clone(),
-            data: t.data.clone(),
-        };
+        return t;
     }
     let width = t.data.len() / rows;
     let hd = rows / heads;
@@ -268,7 +265,7 @@ impl Checkpoint for AsHf<'_> {
         let (shape, data) = self.file.read_f32(g)?;
         let t = HostTensor { shape, data };
         Ok(match permuted_heads(self.cfg, name) {
-            Some(heads) => permute_rows(&t, heads, true),
+            Some(heads) => permute_rows(t, heads, true),
             None => t,
         })
     }
@@ -284,18 +281,16 @@ const FORMAT_KEY: &str = "restlm.prompt_format";
 /// bos when it adds one, "\n" between prompt and target).
 pub fn tokenizer(file: &GgufFile) -> Result<Tokenizer> {
     let (json, sp) = vocab::tokenizer_json(file)?;
-    let tok = Tokenizer::from_json_with(
-        &json.to_string(),
-        Layout {
-            bos: sp.bos,
-            eos: sp.eos,
-            pad: sp.pad,
-            ..Layout::default()
-        },
-    )
-    .map_err(|e| Error::file(&file.path, e))?;
+    let layout = Layout {
+        bos: sp.bos,
+        eos: sp.eos,
+        pad: sp.pad,
+        ..Layout::default()
+    };
+    let mut tok = Tokenizer::from_json_with(&json.to_string(), layout)
+        .map_err(|e| Error::file(&file.path, e))?;
     // A restlm export records its separator; other files get "\n".
-    let sep = match file.opt(SEP_KEY, |v| {
+    tok.sep = match file.opt(SEP_KEY, |v| {
         v.as_array()?
             .iter()
             .map(|x| x.as_u64().map(|x| x as u32))
@@ -304,7 +299,7 @@ pub fn tokenizer(file: &GgufFile) -> Result<Tokenizer> {
         Some(sep) => sep,
         None => tok.encode("\n")?,
     };
-    if sep.is_empty() {
+    if tok.sep.is_empty() {
         return Err(Error::file(&file.path, "encodes \"\\n\" as nothing"));
     }
     let format = match file.opt(FORMAT_KEY, |v| v.as_str().map(String::from))? {
@@ -312,13 +307,8 @@ pub fn tokenizer(file: &GgufFile) -> Result<Tokenizer> {
             .map_err(|_| Error::file(&file.path, format!("{FORMAT_KEY} {f:?}: plain or chat")))?,
         None => PromptFormat::Plain,
     };
-    let layout = Layout {
-        sep,
-        format,
-        chat_template: chat_template(file),
-        ..tok.layout()
-    };
-    Tokenizer::from_json_with(&json.to_string(), layout)
+    tok.chat_template = chat_template(file);
+    tok.with_format(format)
 }
 
 /// The chat template a GGUF file carries, if any.
@@ -328,15 +318,14 @@ pub fn chat_template(file: &GgufFile) -> Option<String> {
         .map(String::from)
 }
 
-/// Imports a GGUF file: model shape, weights (dequantized to f32) and
-/// tokenizer.
-pub fn load(path: &Path, device: &Device) -> Result<(ModelConfig, Transformer, Tokenizer)> {
+/// Imports a GGUF file's model: shape and weights (dequantized to f32).
+/// Its tokenizer is [`tokenizer`].
+pub fn load(path: &Path, device: &Device) -> Result<(ModelConfig, Transformer)> {
     let file = GgufFile::open(path)?;
     let cfg = model_config(&file)?;
-    let tok = tokenizer(&file)?;
     let named = AsHf::new(&file, &cfg)?;
     let model = hf::load_from(&cfg, &named, path, device)?;
-    Ok((cfg, model, tok))
+    Ok((cfg, model))
 }
 
 /// The tensor encodings export writes.
@@ -445,7 +434,7 @@ fn export_metadata(
     let tok_meta = vocab::metadata(&tok_json, cfg.vocab_size, tok.bos, tok.eos, tok.pad)
         .map_err(|m| format!("the tokenizer: {m}"))?;
     meta.extend(tok_meta.into_iter().map(|(k, v)| (k.to_string(), v)));
-    let format = match tok.format {
+    let format = match tok.format() {
         PromptFormat::Plain => "plain",
         PromptFormat::Chat => "chat",
     };
@@ -473,7 +462,7 @@ fn export_tensors(
                 Error::Other(format!("GGUF export: no llama.cpp name for {name}"))
             })?;
             let t = match permuted_heads(cfg, &name) {
-                Some(heads) => permute_rows(&t, heads, false),
+                Some(heads) => permute_rows(t, heads, false),
                 None => t,
             };
             let matrix = t.shape.len() == 2 && t.shape[1].is_multiple_of(32);
