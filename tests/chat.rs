@@ -87,7 +87,7 @@ fn chat_format_frames_the_prompt_with_the_template() {
         tok.clone().with_format(PromptFormat::Chat).is_err(),
         "no template yet"
     );
-    tok.set_chat_template(Some(template.clone()));
+    tok.chat_template = Some(template.clone());
     let chat = tok.clone().with_format(PromptFormat::Chat).unwrap();
     for prompt in ["the dog eats bread", "mi vidas la katon"] {
         let text = chat::render(template, &[Message::new("user", prompt)], true, "", "").unwrap();

@@ -10,6 +10,7 @@ use restlm::burn::prelude::*;
 use restlm::model::{LoraConfig, ModelConfig, Rope, Transformer};
 use restlm::policy::Policy;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 fn cpu() -> Device {
     restlm::device::select("cpu").expect("cpu").device
@@ -204,25 +205,7 @@ fn gradient_checkpointing_trains_to_the_same_weights() {
             gradient_checkpointing: checkpointing,
             ..Default::default()
         };
-        let stage = restlm::train::Stage {
-            name: "ckpt",
-            cfg: &tc,
-            seed: 0,
-            ckpt_dir: None,
-            total_steps_before: 0,
-            tokenizer: None,
-        };
-        let m = restlm::train::train(
-            model,
-            &cfg,
-            &data,
-            &[],
-            tok.pad,
-            stage,
-            &mut restlm::report::Metrics::none(),
-        )
-        .unwrap()
-        .0;
+        let m = common::train_with(model, &cfg, &data, tok.pad, &tc, None);
         logits(&m, &cfg, &ids)
     };
     for lora in [false, true] {
@@ -241,10 +224,12 @@ fn gradient_checkpointing_trains_to_the_same_weights() {
     }
 }
 
-#[test]
-fn a_checkpoint_of_adapters_on_a_base_file_holds_the_adapters_alone() {
+/// The untrained tiny policy exported as a Hugging Face directory under a
+/// fresh temporary `dir`, loaded back with adapters on it: (dir, base dir,
+/// policy).
+fn lora_on_an_exported_base(name: &str) -> (PathBuf, PathBuf, Policy) {
     let (base, _) = trained(0);
-    let dir = std::env::temp_dir().join(format!("restlm-lora-base-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("restlm-lora-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let base_dir = dir.join("base");
     base.export_hf(&base_dir).unwrap();
@@ -252,6 +237,12 @@ fn a_checkpoint_of_adapters_on_a_base_file_holds_the_adapters_alone() {
         .unwrap()
         .with_lora_on(&LORA, Some(&base_dir))
         .unwrap();
+    (dir, base_dir, p)
+}
+
+#[test]
+fn a_checkpoint_of_adapters_on_a_base_file_holds_the_adapters_alone() {
+    let (dir, base_dir, p) = lora_on_an_exported_base("base");
     let data = encoded_task(&p.tok, 16, p.cfg.max_seq_len);
     let model = common::train_for(p.model.clone(), &p.cfg, &data, p.tok.pad, 3, 8);
     let p = Policy { model, ..p };
@@ -290,15 +281,7 @@ fn a_checkpoint_of_adapters_on_a_base_file_holds_the_adapters_alone() {
 
 #[test]
 fn a_stage_resumed_from_an_adapter_checkpoint_equals_an_uninterrupted_one() {
-    let (base, _) = trained(0);
-    let dir = std::env::temp_dir().join(format!("restlm-lora-resume-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let base_dir = dir.join("base");
-    base.export_hf(&base_dir).unwrap();
-    let p = Policy::load(&base_dir, &cpu())
-        .unwrap()
-        .with_lora_on(&LORA, Some(&base_dir))
-        .unwrap();
+    let (dir, _, p) = lora_on_an_exported_base("resume");
     let data = encoded_task(&p.tok, 16, p.cfg.max_seq_len);
     // A constant learning rate, so that a 2-step stage is the first half
     // of a 4-step one.
@@ -312,25 +295,7 @@ fn a_stage_resumed_from_an_adapter_checkpoint_equals_an_uninterrupted_one() {
             eval_every: 2,
             ..Default::default()
         };
-        let stage = restlm::train::Stage {
-            name: "resume",
-            cfg: &tc,
-            seed: 0,
-            ckpt_dir: ckpt,
-            total_steps_before: 0,
-            tokenizer: Some(&p.tok),
-        };
-        restlm::train::train(
-            start,
-            &p.cfg,
-            &data,
-            &[],
-            p.tok.pad,
-            stage,
-            &mut restlm::report::Metrics::none(),
-        )
-        .unwrap()
-        .0
+        common::train_with(start, &p.cfg, &data, p.tok.pad, &tc, ckpt)
     };
     let ids: Vec<i64> = (0..12).map(|i| (i * 3 % 200) as i64).collect();
     let straight = logits(&stage(p.model.clone(), 4, None), &p.cfg, &ids);

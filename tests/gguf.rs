@@ -118,7 +118,7 @@ fn export_then_import_reproduces_the_policy() {
         if name == "qwen2" {
             // A chat policy: its template and format travel in the file.
             let t = "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}";
-            policy.tok.set_chat_template(Some(t.into()));
+            policy.tok.chat_template = Some(t.into());
             policy.tok = policy.tok.clone().with_format(PromptFormat::Chat).unwrap();
         }
         let dir = temp(&format!("export-{name}"));

@@ -102,11 +102,24 @@ pub fn train_for(
         eval_every: steps,
         ..Default::default()
     };
+    train_with(model, cfg, data, pad, &tc, None)
+}
+
+/// `model` trained as `tc` says on `data` (no held-out set), checkpointing
+/// into `ckpt_dir` when given (and resuming from it).
+pub fn train_with(
+    model: Transformer,
+    cfg: &ModelConfig,
+    data: &[Encoded],
+    pad: u32,
+    tc: &restlm::config::TrainConfig,
+    ckpt_dir: Option<&std::path::Path>,
+) -> Transformer {
     let stage = restlm::train::Stage {
-        name: "tiny",
-        cfg: &tc,
+        name: "test",
+        cfg: tc,
         seed: 0,
-        ckpt_dir: None,
+        ckpt_dir,
         total_steps_before: 0,
         tokenizer: None,
     };
