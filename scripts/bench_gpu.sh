@@ -8,7 +8,9 @@
 # wgpu, with fusion and autotune); SPIRV_BINARY a `--features vulkan`
 # build (burn's SPIR-V compiler). Either defaults to the build under
 # target/ when present. PYTHON must have torch with CUDA; WORKLOADS, OUT
-# and STEPS as in scripts/bench.sh. Manual benchmark; not part of CI.
+# and STEPS as in scripts/bench.sh; RUN_TIMEOUT (seconds) bounds each
+# restlm or PyTorch run (a hung run is skipped). Manual benchmark; not part
+# of CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -16,22 +18,27 @@ WORKLOADS=${WORKLOADS:-reference smollm2}
 OUT=${OUT:-runs/bench-gpu}
 WGSL=${1:-target/release/restlm}
 SPIRV=${2:-}
+limit=(timeout "${RUN_TIMEOUT:-0}")
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || true
 files=()
 for w in $WORKLOADS; do
+    ran=()
     for pair in "wgsl:$WGSL:wgpu" "spirv:$SPIRV:vulkan"; do
         IFS=: read -r tag bin dev <<< "$pair"
         [ -n "$bin" ] && [ -x "$bin" ] || { echo "no $tag binary: skipped"; continue; }
-        if "$bin" --device "$dev" bench --workload "$w" --no-sampling-step \
+        if "${limit[@]}" "$bin" --device "$dev" bench --workload "$w" --no-sampling-step \
             ${STEPS:+--steps "$STEPS"} --json "$OUT/restlm-$w-$tag.json"; then
-            files+=("$OUT/restlm-$w-$tag.json")
+            ran+=("$OUT/restlm-$w-$tag.json")
         fi
     done
-    [ ${#files[@]} -gt 0 ] || { echo "restlm ran on no GPU device"; exit 1; }
-    "$PYTHON" scripts/bench_torch.py run --workload "${files[-1]}" \
-        --device cuda --out "$OUT/torch-$w-cuda.json" > /dev/null
-    files+=("$OUT/torch-$w-cuda.json")
+    [ ${#ran[@]} -gt 0 ] || { echo "$w: restlm ran on no GPU device"; continue; }
+    files+=("${ran[@]}")
+    if "${limit[@]}" "$PYTHON" scripts/bench_torch.py run --workload "${ran[0]}" \
+        --device cuda --out "$OUT/torch-$w-cuda.json" > /dev/null; then
+        files+=("$OUT/torch-$w-cuda.json")
+    fi
 done
+[ ${#files[@]} -gt 0 ] || { echo "restlm ran on no GPU device"; exit 1; }
 echo "# $(date -u +%F)"
 "$PYTHON" scripts/bench_torch.py table "${files[@]}" | tee "$OUT/table.md"
