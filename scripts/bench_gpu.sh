@@ -10,7 +10,8 @@
 # target/ when present. PYTHON must have torch with CUDA; WORKLOADS, OUT
 # and STEPS as in scripts/bench.sh; RUN_TIMEOUT (seconds) bounds each
 # restlm or PyTorch run (a hung run is skipped). Manual benchmark; not part
-# of CI.
+# of CI. Sampling without the KV cache is skipped: its sequence grows a
+# token per step, and each new shape compiles kernels on a GPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -27,7 +28,7 @@ for w in $WORKLOADS; do
     for pair in "wgsl:$WGSL:wgpu" "spirv:$SPIRV:vulkan"; do
         IFS=: read -r tag bin dev <<< "$pair"
         [ -n "$bin" ] && [ -x "$bin" ] || { echo "no $tag binary: skipped"; continue; }
-        if "${limit[@]}" "$bin" --device "$dev" bench --workload "$w" --no-sampling-step \
+        if "${limit[@]}" "$bin" --device "$dev" bench --workload "$w" --no-sampling-step --no-reforward \
             ${STEPS:+--steps "$STEPS"} --json "$OUT/restlm-$w-$tag.json"; then
             ran+=("$OUT/restlm-$w-$tag.json")
         fi
