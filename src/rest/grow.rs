@@ -2,15 +2,15 @@
 //! grown set is an append-only JSONL file, flushed per batch of prompts, so
 //! an interrupted Grow resumes with the prompts it had not finished.
 
-use crate::data::{Record, demonstrations};
+use crate::data::Record;
 use crate::error::{Error, Result};
-use crate::io::{JsonlAppender, read_jsonl, truncate_torn_tail, write_atomic};
+use crate::io::{Fnv, JsonlAppender, read_jsonl, truncate_torn_tail, write_atomic};
 use crate::policy::Policy;
 use crate::reward::{self, Item, Reward};
 use crate::sample::SampleOptions;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// One scored record of D_g.
@@ -32,6 +32,8 @@ pub struct Grown {
 
 pub struct GrowSetup<'a> {
     pub grow_step: usize,
+    /// The part of the prompts this process samples (all of them by default).
+    pub shard: Shard,
     pub samples_per_prompt: usize,
     pub include_dataset: bool,
     pub max_prompt: usize,
@@ -40,9 +42,57 @@ pub struct GrowSetup<'a> {
     pub label: &'a str,
 }
 
+/// Which records a Grow process samples: record i belongs to shard
+/// i mod `count`. `Shard::WHOLE` is every record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+
+    pub fn owns(&self, record: usize) -> bool {
+        record % self.count == self.index
+    }
+
+    /// "i/N" with 0 ≤ i < N.
+    pub fn parse(s: &str) -> std::result::Result<Shard, String> {
+        let (i, n) = s
+            .split_once('/')
+            .ok_or_else(|| format!("shard `{s}`: expected INDEX/COUNT, e.g. 0/4"))?;
+        let index: usize = i
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard `{s}`: index `{i}` is not a number"))?;
+        let count: usize = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard `{s}`: count `{n}` is not a number"))?;
+        Shard::new(index, count)
+    }
+
+    pub fn new(index: usize, count: usize) -> std::result::Result<Shard, String> {
+        if count == 0 || index >= count {
+            return Err(format!(
+                "shard {index}/{count}: the index must be below the count (0 ≤ i < N)"
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
 /// Reads what an earlier, interrupted Grow wrote: keeps only prompts with
-/// all their rows (rewriting the file if a batch was cut mid-write).
-fn resume(path: &Path, want: usize, include_dataset: bool) -> Result<Vec<Grown>> {
+/// all their rows, and D's rows only if all `dataset` of them are there
+/// (rewriting the file if a batch was cut mid-write).
+fn resume(path: &Path, want: usize, dataset: usize) -> Result<Vec<Grown>> {
     if !path.exists() {
         return Ok(Vec::new());
     }
@@ -52,9 +102,7 @@ fn resume(path: &Path, want: usize, include_dataset: bool) -> Result<Vec<Grown>>
     for r in rows.iter().filter(|r| r.sample_index.is_some()) {
         *samples.entry(&r.prompt_id).or_default() += 1;
     }
-    let dataset_done = !include_dataset || rows.iter().any(|r| r.sample_index.is_none());
-    // With N = 0 there are no samples, and D is the whole set.
-    let dataset_done = dataset_done || want == 0 && rows.iter().any(|r| r.sample_index.is_none());
+    let dataset_done = rows.iter().filter(|r| r.sample_index.is_none()).count() == dataset;
     let complete = |r: &Grown| match r.sample_index {
         Some(_) => samples.get(r.prompt_id.as_str()) == Some(&want),
         None => dataset_done,
@@ -108,33 +156,39 @@ pub fn dataset_rows(
         .collect())
 }
 
-/// N samples for each of `chunk`'s prompts (with their positions in the
-/// whole prompt list), scored. The random stream is seeded by the first
-/// position, so a resumed Grow draws the same samples for a prompt as an
-/// uninterrupted one would.
+/// N samples for each of `chunk`'s prompts, scored. Each prompt draws
+/// from streams keyed by (seed, grow step, prompt id), and prompts are
+/// padded to at least `prompt_len` positions (the longest prompt of the
+/// whole set, or 0): a prompt's samples are then the same whichever batch,
+/// shard or resumed run draws them.
 pub async fn sample_batch(
     policy: &Policy,
-    chunk: &[(usize, &Record)],
+    chunk: &[&Record],
+    prompt_len: usize,
     reward: &mut dyn Reward,
     setup: &GrowSetup<'_>,
 ) -> Result<Vec<Grown>> {
     let n = setup.samples_per_prompt;
-    let prompts: Vec<&str> = chunk.iter().map(|(_, r)| r.prompt.as_str()).collect();
-    let opts = SampleOptions {
-        seed: setup.sample.seed ^ ((setup.grow_step as u64) << 40) ^ chunk[0].0 as u64,
-        ..setup.sample.clone()
-    };
+    let ids = chunk
+        .iter()
+        .map(|r| policy.prompt_ids(&r.prompt, setup.max_prompt))
+        .collect::<Result<Vec<_>>>()?;
+    let keyed: Vec<(&[u32], u64)> = chunk
+        .iter()
+        .zip(&ids)
+        .map(|(r, ids)| (ids.as_slice(), prompt_key(setup, &r.id)))
+        .collect();
     let completions = policy
-        .complete_async(&prompts, n, setup.max_prompt, &opts)
+        .complete_keyed_async(&keyed, n, prompt_len, &setup.sample)
         .await?;
     let items: Vec<Item> = chunk
         .iter()
         .zip(&completions)
-        .flat_map(|((_, r), row)| row.iter().map(move |(text, _)| Item::of(r, text)))
+        .flat_map(|(r, row)| row.iter().map(move |(text, _)| Item::of(r, text)))
         .collect();
     let mut scores = reward::score_all(reward, &items, setup.reward_batch)?.into_iter();
     let mut batch = Vec::with_capacity(items.len());
-    for ((_, r), row) in chunk.iter().zip(&completions) {
+    for (r, row) in chunk.iter().zip(&completions) {
         for (k, (text, g)) in row.iter().enumerate() {
             batch.push(Grown {
                 grow: setup.grow_step,
@@ -151,14 +205,30 @@ pub async fn sample_batch(
     Ok(batch)
 }
 
+/// The key of a prompt's random streams in Grow step `setup.grow_step`.
+fn prompt_key(setup: &GrowSetup<'_>, prompt_id: &str) -> u64 {
+    crate::sample::stream_key(
+        setup.sample.seed,
+        &[setup.grow_step as u64, Fnv::of(prompt_id.as_bytes())],
+    )
+}
+
+/// The longest `<bos> prompt <sep>` of `records`, in tokens.
+pub fn longest_prompt(policy: &Policy, records: &[Record], max_prompt: usize) -> Result<usize> {
+    records.iter().try_fold(0, |m, r| {
+        Ok(m.max(policy.prompt_ids(&r.prompt, max_prompt)?.len()))
+    })
+}
+
 /// Prompts per sampling batch: as many as fill `sample.batch_size` rows.
 pub fn prompts_per_batch(setup: &GrowSetup<'_>) -> usize {
     (setup.sample.batch_size / setup.samples_per_prompt.max(1)).max(1)
 }
 
-/// Runs (or finishes) one Grow over `records`, appending to `path`;
-/// returns the whole grown set: N samples of every prompt, labeled or
-/// not, and (with `include_dataset`) D, the records that carry a target.
+/// Runs (or finishes) one Grow over the records `setup.shard` owns,
+/// appending to `path`; returns the whole grown set: N samples of every
+/// owned prompt, labeled or not, and (with `include_dataset`) D, the owned
+/// records that carry a target.
 pub fn grow(
     policy: &Policy,
     records: &[Record],
@@ -167,13 +237,24 @@ pub fn grow(
     path: &Path,
 ) -> Result<Vec<Grown>> {
     let n = setup.samples_per_prompt;
-    let mut rows = resume(path, n, setup.include_dataset)?;
+    let owned: Vec<&Record> = records
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| setup.shard.owns(*i))
+        .map(|(_, r)| r)
+        .collect();
+    let dataset: Vec<&Record> = if setup.include_dataset {
+        owned
+            .iter()
+            .copied()
+            .filter(|r| r.target.is_some())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut rows = resume(path, n, dataset.len())?;
     let mut out = JsonlAppender::open(path)?;
-    let dataset = demonstrations(records);
-    if setup.include_dataset
-        && !dataset.is_empty()
-        && !rows.iter().any(|r| r.sample_index.is_none())
-    {
+    if !dataset.is_empty() && !rows.iter().any(|r| r.sample_index.is_none()) {
         // D's targets were not sampled: record π's log-prob of them too.
         let owned: Vec<Record> = dataset.iter().map(|r| (*r).clone()).collect();
         let logprobs = policy.score(&owned, setup.max_prompt, setup.sample.batch_size)?;
@@ -184,18 +265,18 @@ pub fn grow(
     if n == 0 {
         return Ok(rows);
     }
-    let done: std::collections::HashSet<&str> = rows
+    let prompt_len = longest_prompt(policy, records, setup.max_prompt)?;
+    let done: HashSet<&str> = rows
         .iter()
         .filter(|r| r.sample_index.is_some())
         .map(|r| r.prompt_id.as_str())
         .collect();
-    let todo: Vec<(usize, &Record)> = records
+    let todo: Vec<&Record> = owned
         .iter()
-        .enumerate()
-        .filter(|(_, r)| !done.contains(r.id.as_str()))
+        .copied()
+        .filter(|r| !done.contains(r.id.as_str()))
         .collect();
-    let bar =
-        ProgressBar::new(records.len() as u64).with_position((records.len() - todo.len()) as u64);
+    let bar = ProgressBar::new(owned.len() as u64).with_position((owned.len() - todo.len()) as u64);
     bar.set_style(
         ProgressStyle::with_template(
             "{prefix:>14} {bar:30} {pos}/{len} prompts {msg} [{elapsed}<{eta}]",
@@ -204,7 +285,7 @@ pub fn grow(
     );
     bar.set_prefix(setup.label.to_string());
     for chunk in todo.chunks(prompts_per_batch(setup)) {
-        let batch = pollster::block_on(sample_batch(policy, chunk, reward, setup))?;
+        let batch = pollster::block_on(sample_batch(policy, chunk, prompt_len, reward, setup))?;
         out.append(&batch)?;
         let mean = batch.iter().map(|g| g.reward).sum::<f64>() / batch.len() as f64;
         bar.set_message(format!("batch reward {mean:.1}"));

@@ -6,6 +6,7 @@ pub mod grow;
 pub mod improve;
 pub mod run;
 pub mod schedule;
+pub mod shard;
 
 pub use grow::{Grown, grow};
 pub use improve::{filter, improve_examples};

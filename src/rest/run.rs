@@ -80,6 +80,21 @@ pub fn reward_for(cfg: &RunConfig, train: &[Record], eval: &[Record]) -> Result<
     Ok(reward)
 }
 
+/// Grow step `g` as the config describes it, over every prompt: what the
+/// loop runs, and what `restlm grow` (sharded or not) runs too.
+pub fn grow_setup<'a>(cfg: &RunConfig, g: usize, label: &'a str) -> GrowSetup<'a> {
+    GrowSetup {
+        grow_step: g,
+        shard: crate::rest::grow::Shard::WHOLE,
+        samples_per_prompt: cfg.rest.samples_per_prompt,
+        include_dataset: cfg.rest.include_dataset,
+        max_prompt: cfg.data.max_prompt_tokens,
+        sample: sample_options(cfg, cfg.seed ^ 0x5EED),
+        reward_batch: cfg.reward.batch_size,
+        label,
+    }
+}
+
 pub fn sample_options(cfg: &RunConfig, seed: u64) -> SampleOptions {
     SampleOptions {
         pick: PickOptions {
@@ -364,15 +379,7 @@ fn grow_step(
 ) -> Result<Vec<Grown>> {
     let cfg = ctx.cfg;
     let unit = format!("g{g}-grow");
-    let setup = GrowSetup {
-        grow_step: g,
-        samples_per_prompt: cfg.rest.samples_per_prompt,
-        include_dataset: cfg.rest.include_dataset,
-        max_prompt: cfg.data.max_prompt_tokens,
-        sample: sample_options(cfg, cfg.seed ^ 0x5EED),
-        reward_batch: cfg.reward.batch_size,
-        label: &unit,
-    };
+    let setup = grow_setup(cfg, g, &unit);
     let rows = grow(policy, train_set, ctx.reward.as_mut(), &setup, path)?;
     let samples: Vec<&Grown> = rows.iter().filter(|r| r.sample_index.is_some()).collect();
     let mean = samples.iter().map(|r| r.reward).sum::<f64>() / samples.len().max(1) as f64;

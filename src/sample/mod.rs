@@ -47,8 +47,8 @@ pub struct Special {
 }
 
 /// `n` samples for each prompt (`<bos> … <sep>` ids), in prompt order.
-/// Row `p·n + s` draws from its own random stream (seed, row), so results
-/// do not depend on the batch size.
+/// Prompt p's samples draw from streams keyed by (seed, p): see
+/// [`generate_keyed_async`].
 pub fn generate(
     model: &Transformer,
     cfg: &ModelConfig,
@@ -70,13 +70,61 @@ pub async fn generate_async(
     n: usize,
     opts: &SampleOptions,
 ) -> Vec<Vec<Generation>> {
-    let rows: Vec<&Vec<u32>> = prompts
+    let keyed: Vec<Keyed<'_>> = prompts
         .iter()
-        .flat_map(|p| std::iter::repeat_n(p, n))
+        .enumerate()
+        .map(|(p, ids)| Keyed {
+            ids,
+            key: stream_key(opts.seed, &[p as u64]),
+        })
+        .collect();
+    generate_keyed_async(model, cfg, special, &keyed, n, 0, opts).await
+}
+
+/// A prompt and the key of its random streams.
+pub struct Keyed<'a> {
+    pub ids: &'a [u32],
+    pub key: u64,
+}
+
+/// A generator key from a seed and identifying numbers (SplitMix64 steps).
+pub fn stream_key(seed: u64, parts: &[u64]) -> u64 {
+    fn mix(mut z: u64) -> u64 {
+        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    parts.iter().fold(mix(seed), |k, &p| mix(k ^ mix(p)))
+}
+
+/// `n` samples for each prompt. Sample s of a prompt draws from stream s
+/// of a generator seeded by the prompt's key, and every batch pads its
+/// prompts to at least `prompt_len` positions (bucketed): with `prompt_len`
+/// the longest prompt of the whole set, a prompt's samples do not depend
+/// on which prompts share its batch, so sharded and whole runs agree.
+pub async fn generate_keyed_async(
+    model: &Transformer,
+    cfg: &ModelConfig,
+    special: &Special,
+    prompts: &[Keyed<'_>],
+    n: usize,
+    prompt_len: usize,
+    opts: &SampleOptions,
+) -> Vec<Vec<Generation>> {
+    let rows: Vec<Row<'_>> = prompts
+        .iter()
+        .flat_map(|p| {
+            (0..n).map(move |s| Row {
+                ids: p.ids,
+                key: p.key,
+                stream: s as u64,
+            })
+        })
         .collect();
     let mut out = Vec::with_capacity(rows.len());
-    for (c, chunk) in rows.chunks(opts.batch_size).enumerate() {
-        out.extend(generate_rows(model, cfg, special, chunk, c * opts.batch_size, opts).await);
+    for chunk in rows.chunks(opts.batch_size) {
+        out.extend(generate_rows(model, cfg, special, chunk, prompt_len, opts).await);
     }
     let mut grouped = Vec::with_capacity(prompts.len());
     let mut it = out.into_iter();
@@ -86,12 +134,19 @@ pub async fn generate_async(
     grouped
 }
 
+/// One row of a batch: prompt ids and where its random draws come from.
+struct Row<'a> {
+    ids: &'a [u32],
+    key: u64,
+    stream: u64,
+}
+
 async fn generate_rows(
     model: &Transformer,
     cfg: &ModelConfig,
     special: &Special,
-    rows: &[&Vec<u32>],
-    first_row: usize,
+    rows: &[Row<'_>],
+    prompt_len: usize,
     opts: &SampleOptions,
 ) -> Vec<Generation> {
     let device = model.embed_tokens.weight.device();
@@ -99,9 +154,10 @@ async fn generate_rows(
     let limit = cfg.max_seq_len;
     let longest = rows
         .iter()
-        .map(|r| r.len())
+        .map(|r| r.ids.len())
         .max()
         .unwrap_or(1)
+        .max(prompt_len)
         .min(limit - 1);
     let p = bucket_len(longest, limit - 1);
     // The cache holds what this batch can reach, not the model's whole
@@ -111,16 +167,17 @@ async fn generate_rows(
     let mut pad = vec![p - 1; b];
     let mut seqs = vec![special.pad as i64; b * p];
     for (i, r) in rows.iter().enumerate() {
-        let r = &r[r.len().saturating_sub(p)..];
+        let r = &r.ids[r.ids.len().saturating_sub(p)..];
         pad[i] = p - r.len();
         for (j, &t) in r.iter().enumerate() {
             seqs[i * p + pad[i] + j] = t as i64;
         }
     }
-    let mut rngs: Vec<ChaCha8Rng> = (0..rows.len())
-        .map(|i| {
-            let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-            rng.set_stream((first_row + i) as u64);
+    let mut rngs: Vec<ChaCha8Rng> = rows
+        .iter()
+        .map(|r| {
+            let mut rng = ChaCha8Rng::seed_from_u64(r.key);
+            rng.set_stream(r.stream);
             rng
         })
         .collect();

@@ -9,8 +9,10 @@ use restlm::burn::prelude::Device;
 use restlm::config::{LossKind, RunConfig};
 use restlm::data::{Encoded, Record, demonstrations, encode_records};
 use restlm::eval::{EvalSetup, evaluate_async};
-use restlm::rest::grow::{GrowSetup, dataset_rows, prompts_per_batch, sample_batch};
-use restlm::rest::run::{load_data, reward_for, sample_options};
+use restlm::rest::grow::{
+    GrowSetup, dataset_rows, longest_prompt, prompts_per_batch, sample_batch,
+};
+use restlm::rest::run::{grow_setup, load_data, reward_for, sample_options};
 use restlm::rest::{Grown, filter, improve_examples};
 use restlm::reward::Reward;
 use restlm::train::Trainer;
@@ -83,13 +85,9 @@ struct State {
 impl State {
     fn grow_setup(&self) -> GrowSetup<'static> {
         GrowSetup {
-            grow_step: self.grow_step,
             samples_per_prompt: self.sizes.samples,
             include_dataset: true,
-            max_prompt: self.cfg.data.max_prompt_tokens,
-            sample: sample_options(&self.cfg, self.cfg.seed ^ 0x5EED),
-            reward_batch: self.cfg.reward.batch_size,
-            label: "grow",
+            ..grow_setup(&self.cfg, self.grow_step, "grow")
         }
     }
 }
@@ -235,22 +233,21 @@ impl Demo {
     pub fn grow_chunk(&self, i: usize) -> js_sys::Promise {
         let state = self.state.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let (policy, records, setup, mut reward, per) = {
+            let (policy, records, setup, mut reward, prompt_len) = {
                 let mut st = state.borrow_mut();
                 let setup = st.grow_setup();
                 let per = prompts_per_batch(&setup).min(st.sizes.chunk.max(1));
                 let records: Vec<Record> =
                     st.train.iter().skip(i * per).take(per).cloned().collect();
+                // Padded as the library's Grow pads: to the longest prompt.
+                let prompt_len =
+                    longest_prompt(&st.policy, &st.train, setup.max_prompt).map_err(js)?;
                 let reward =
                     std::mem::replace(&mut st.reward, Box::new(restlm::reward::ExactMatch));
-                (st.policy.clone(), records, setup, reward, per)
+                (st.policy.clone(), records, setup, reward, prompt_len)
             };
-            let chunk: Vec<(usize, &Record)> = records
-                .iter()
-                .enumerate()
-                .map(|(k, r)| (i * per + k, r))
-                .collect();
-            let batch = sample_batch(&policy, &chunk, reward.as_mut(), &setup).await;
+            let chunk: Vec<&Record> = records.iter().collect();
+            let batch = sample_batch(&policy, &chunk, prompt_len, reward.as_mut(), &setup).await;
             let mut st = state.borrow_mut();
             st.reward = reward;
             let batch = batch.map_err(js)?;

@@ -1,0 +1,387 @@
+//! Grow sharded over processes (`restlm grow --shard i/N`, `restlm merge`),
+//! through the command line on the CPU backend: shards merge to exactly
+//! what one process grows, at another batch size too; merge refuses
+//! inconsistent shards by name; a killed shard resumes without loss or
+//! duplication; two copies of one shard at once leave a correct file.
+
+use restlm::rest::grow::Grown;
+use restlm::rest::shard::Manifest;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const CONFIG: &str = r#"
+seed = 11
+device = "cpu"
+[data]
+task = "toy"
+task_train = 50
+task_eval = 8
+max_prompt_tokens = 24
+[model]
+d_model = 64
+d_ff = 160
+max_seq_len = 64
+[tokenizer]
+vocab_size = 320
+[sft]
+steps = 10
+[sample]
+temperature = 1.0
+max_new_tokens = 24
+batch_size = 12
+[rest]
+samples_per_prompt = 3
+"#;
+
+struct Work {
+    dir: PathBuf,
+}
+
+impl Work {
+    /// A directory with `rest.toml` (batch 12), `batch5.toml` (the same at
+    /// batch 5) and a policy trained by `restlm sft` (and a second one from
+    /// another seed).
+    fn new(name: &str) -> Work {
+        let dir = std::env::temp_dir().join(format!("restlm-shard-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("rest.toml"), CONFIG).unwrap();
+        std::fs::write(
+            dir.join("batch5.toml"),
+            CONFIG.replace("batch_size = 12", "batch_size = 5"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("seed12.toml"),
+            CONFIG.replace("seed = 11", "seed = 12"),
+        )
+        .unwrap();
+        let w = Work { dir };
+        w.ok(&["--config", "rest.toml", "sft", "--out", "policy"]);
+        w
+    }
+
+    fn restlm(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_restlm"))
+            .current_dir(&self.dir)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.restlm(args);
+        assert!(
+            out.status.success(),
+            "restlm {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `restlm merge` must fail; its error message.
+    fn merge_fails(&self, shards: &str) -> String {
+        let out = self.restlm(&["merge", "--dir", shards, "--out", "merged.jsonl"]);
+        assert!(!out.status.success(), "merge of {shards} succeeded");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    fn grow_shard(&self, config: &str, shard: &str, out: &str) {
+        self.ok(&[
+            "--config", config, "grow", "--policy", "policy", "--out", out, "--shard", shard,
+        ]);
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.join(p)
+    }
+
+    fn read(&self, p: &str) -> String {
+        std::fs::read_to_string(self.path(p)).unwrap()
+    }
+}
+
+fn rows(path: &Path) -> Vec<Grown> {
+    restlm::io::read_jsonl(path, false).unwrap()
+}
+
+#[test]
+fn three_shards_at_another_batch_size_merge_to_one_process_grow() {
+    let w = Work::new("stable");
+    w.ok(&[
+        "--config",
+        "rest.toml",
+        "grow",
+        "--policy",
+        "policy",
+        "--out",
+        "single.jsonl",
+    ]);
+    for i in 0..3 {
+        w.grow_shard("batch5.toml", &format!("{i}/3"), "shards");
+    }
+    let said = w.ok(&["merge", "--dir", "shards", "--out", "merged.jsonl"]);
+    assert!(said.contains("3 shards, 50 prompts"), "{said}");
+    let single = w.read("single.jsonl");
+    // 50 prompts × 3 samples, plus D's rows (the toy task labels some).
+    let n = rows(&w.path("single.jsonl"));
+    assert!(n.iter().filter(|r| r.sample_index.is_some()).count() == 150);
+    assert!(n.iter().any(|r| r.sample_index.is_none()));
+    assert_eq!(
+        single,
+        w.read("merged.jsonl"),
+        "merged shards differ from one process"
+    );
+    // Merging again writes the same file.
+    w.ok(&["merge", "--dir", "shards", "--out", "merged.jsonl"]);
+    assert_eq!(single, w.read("merged.jsonl"));
+    // A finished shard is not grown again.
+    let again = w.ok(&[
+        "--config",
+        "batch5.toml",
+        "grow",
+        "--policy",
+        "policy",
+        "--out",
+        "shards",
+        "--shard",
+        "1/3",
+    ]);
+    assert!(again.contains("already complete"), "{again}");
+}
+
+#[test]
+fn shard_index_comes_from_slurm_or_kubernetes_variables() {
+    use restlm::rest::shard::shard_from_env;
+    let env = |vars: &'static [(&'static str, &'static str)]| {
+        move |k: &str| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    };
+    let slurm = env(&[
+        ("SLURM_ARRAY_TASK_ID", "5"),
+        ("SLURM_ARRAY_TASK_MIN", "4"),
+        ("SLURM_ARRAY_TASK_COUNT", "3"),
+    ]);
+    assert_eq!(
+        shard_from_env(None, None, &slurm).unwrap().to_string(),
+        "1/3"
+    );
+    let k8s = env(&[("JOB_COMPLETION_INDEX", "2")]);
+    assert_eq!(
+        shard_from_env(None, Some(4), &k8s).unwrap().to_string(),
+        "2/4"
+    );
+    assert!(
+        shard_from_env(None, None, &k8s)
+            .unwrap_err()
+            .to_string()
+            .contains("--shards")
+    );
+    assert!(shard_from_env(None, None, &env(&[])).is_err());
+    assert_eq!(
+        shard_from_env(Some("0/2"), None, &slurm)
+            .unwrap()
+            .to_string(),
+        "0/2"
+    );
+    for bad in ["3/3", "1", "a/2", "0/0"] {
+        assert!(shard_from_env(Some(bad), None, &env(&[])).is_err(), "{bad}");
+    }
+}
+
+fn manifest(w: &Work, p: &str) -> Manifest {
+    restlm::io::read_json(&w.path(p)).unwrap()
+}
+
+fn set_manifest(w: &Work, p: &str, m: &Manifest) {
+    restlm::io::write_json_atomic(&w.path(p), m).unwrap();
+}
+
+fn copy_shards(w: &Work, from: &str, to: &str) {
+    let (from, to) = (w.path(from), w.path(to));
+    let _ = std::fs::remove_dir_all(&to);
+    std::fs::create_dir_all(&to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+    }
+}
+
+#[test]
+fn merge_refuses_inconsistent_shards_by_name() {
+    let w = Work::new("refuse");
+    for i in 0..3 {
+        w.grow_shard("rest.toml", &format!("{i}/3"), "good");
+    }
+    w.ok(&["merge", "--dir", "good", "--out", "merged.jsonl"]);
+
+    // A missing shard.
+    copy_shards(&w, "good", "missing");
+    std::fs::remove_file(w.path("missing/grown.2-of-3.json")).unwrap();
+    let e = w.merge_fails("missing");
+    assert!(e.contains("shard 2/3 is missing"), "{e}");
+
+    // A shard from another policy.
+    w.ok(&["--config", "seed12.toml", "sft", "--out", "other"]);
+    copy_shards(&w, "good", "policy2");
+    for f in ["json", "jsonl"] {
+        std::fs::remove_file(w.path(&format!("policy2/grown.1-of-3.{f}"))).unwrap();
+    }
+    w.ok(&[
+        "--config",
+        "rest.toml",
+        "grow",
+        "--policy",
+        "other",
+        "--out",
+        "policy2",
+        "--shard",
+        "1/3",
+    ]);
+    let e = w.merge_fails("policy2");
+    assert!(e.contains("another policy"), "{e}");
+
+    // A shard from another seed.
+    copy_shards(&w, "good", "seed");
+    for f in ["json", "jsonl"] {
+        std::fs::remove_file(w.path(&format!("seed/grown.0-of-3.{f}"))).unwrap();
+    }
+    w.grow_shard("seed12.toml", "0/3", "seed");
+    let e = w.merge_fails("seed");
+    assert!(e.contains("another seed"), "{e}");
+
+    // Shards that overlap: shard 1 claims one of shard 0's prompts.
+    copy_shards(&w, "good", "overlap");
+    let m0 = manifest(&w, "overlap/grown.0-of-3.json");
+    let mut m1 = manifest(&w, "overlap/grown.1-of-3.json");
+    m1.prompt_ids[0] = m0.prompt_ids[0].clone();
+    set_manifest(&w, "overlap/grown.1-of-3.json", &m1);
+    let e = w.merge_fails("overlap");
+    assert!(
+        e.contains(&format!(
+            "prompt `{}` is in shard 0/3 and in shard 1/3",
+            m0.prompt_ids[0]
+        )),
+        "{e}"
+    );
+
+    // A sample twice (the manifest made to agree with the tampered file).
+    copy_shards(&w, "good", "dup");
+    let file = w.path("dup/grown.2-of-3.jsonl");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let sample = text
+        .lines()
+        .find(|l| !l.contains("\"sample_index\":null"))
+        .unwrap();
+    std::fs::write(&file, format!("{text}{sample}\n")).unwrap();
+    let e = w.merge_fails("dup");
+    assert!(e.contains("checksum"), "{e}");
+    let mut m2 = manifest(&w, "dup/grown.2-of-3.json");
+    m2.rows += 1;
+    m2.checksum = restlm::io::file_hash(&file).unwrap();
+    set_manifest(&w, "dup/grown.2-of-3.json", &m2);
+    let e = w.merge_fails("dup");
+    assert!(e.contains("appears twice"), "{e}");
+
+    // A sample missing.
+    copy_shards(&w, "good", "short");
+    let file = w.path("short/grown.0-of-3.jsonl");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let kept: Vec<&str> = text.lines().take(text.lines().count() - 1).collect();
+    std::fs::write(&file, kept.join("\n") + "\n").unwrap();
+    let mut m0 = manifest(&w, "short/grown.0-of-3.json");
+    m0.rows -= 1;
+    m0.checksum = restlm::io::file_hash(&file).unwrap();
+    set_manifest(&w, "short/grown.0-of-3.json", &m0);
+    let e = w.merge_fails("short");
+    assert!(e.contains("has 2 of its 3 samples"), "{e}");
+
+    // Growing into a finished shard with another policy is refused.
+    let out = w.restlm(&[
+        "--config",
+        "rest.toml",
+        "grow",
+        "--policy",
+        "other",
+        "--out",
+        "good",
+        "--shard",
+        "0/3",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another policy"));
+}
+
+fn spawn_shard(w: &Work, out: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_restlm"))
+        .current_dir(&w.dir)
+        .args([
+            "--config", "big.toml", "grow", "--policy", "policy", "--out", out, "--shard", "0/2",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn a_killed_shard_resumes_and_two_copies_at_once_agree() {
+    let w = Work::new("kill");
+    // More prompts, so that the kill lands mid-shard.
+    std::fs::write(
+        w.path("big.toml"),
+        CONFIG
+            .replace("task_train = 50", "task_train = 400")
+            .replace("batch_size = 12", "batch_size = 6"),
+    )
+    .unwrap();
+    w.ok(&[
+        "--config", "big.toml", "grow", "--policy", "policy", "--out", "whole", "--shard", "0/2",
+    ]);
+    let want = w.read("whole/grown.0-of-2.jsonl");
+
+    // SIGKILL once the part file holds D's rows and a few batches of
+    // samples, then run again.
+    let dataset = want
+        .lines()
+        .filter(|l| l.contains("\"sample_index\":null"))
+        .count();
+    let part = w.path("killed/grown.0-of-2.part.jsonl");
+    let mut child = spawn_shard(&w, "killed");
+    let t0 = Instant::now();
+    while std::fs::read_to_string(&part).map_or(0, |s| s.lines().count()) < dataset + 12 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the shard finished before the kill"
+        );
+        assert!(t0.elapsed() < Duration::from_secs(120), "no progress");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!w.path("killed/grown.0-of-2.jsonl").exists());
+    let partial = std::fs::read_to_string(&part).unwrap().lines().count();
+    w.ok(&[
+        "--config", "big.toml", "grow", "--policy", "policy", "--out", "killed", "--shard", "0/2",
+    ]);
+    assert!(partial < want.lines().count(), "killed after the end");
+    assert_eq!(
+        w.read("killed/grown.0-of-2.jsonl"),
+        want,
+        "resumed shard differs"
+    );
+
+    // Two copies of the same shard at once: both succeed, one file.
+    let (a, b) = (spawn_shard(&w, "twice"), spawn_shard(&w, "twice"));
+    for c in [a, b] {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success());
+    }
+    assert_eq!(w.read("twice/grown.0-of-2.jsonl"), want);
+    let m: Manifest = restlm::io::read_json(&w.path("twice/grown.0-of-2.json")).unwrap();
+    assert_eq!(m.rows, want.lines().count());
+}
