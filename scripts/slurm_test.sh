@@ -4,11 +4,14 @@
 # when absent), trains a tiny policy on the embedded toy task, submits a
 # 3-task job array of `restlm grow --shard` and a `restlm merge` job that
 # depends on it (afterok), waits, and requires the merged grown set to
-# equal one process's `restlm grow`. Stops every daemon it started, by PID.
+# equal one process's `restlm grow`. Then the whole loop (2 Grows) through
+# examples/slurm/submit.sh must end with the evaluations and grown sets of
+# one process's `restlm run`. Stops every daemon it started, by PID.
 #
 #   scripts/slurm_test.sh [RESTLM_BINARY]     # default target/release/restlm
 set -euo pipefail
 cd "$(dirname "$0")/.."
+REPO=$(pwd)
 RESTLM=$(realpath "${1:-target/release/restlm}")
 [ -x "$RESTLM" ] || { echo "no restlm binary at $RESTLM (cargo build --release)"; exit 1; }
 t0=$(date +%s.%N)
@@ -125,8 +128,14 @@ steps = 20
 temperature = 1.0
 max_new_tokens = 24
 batch_size = 12
+[improve]
+steps = 5
+[eval]
+samples = 1
 [rest]
 samples_per_prompt = 3
+grow_steps = 2
+thresholds = [10.0, 20.0]
 EOF
 cd "$W"
 "$RESTLM" --config rest.toml sft --out policy > sft.log 2>&1
@@ -164,4 +173,32 @@ else
     echo "FAIL: merged grown set differs from one process's"
     diff <(head -c 2000 single.jsonl) <(head -c 2000 merged.jsonl) || true
     exit 1
+fi
+
+# The whole loop: one process, then SFT/Improve jobs and Grow arrays.
+t1=$(elapsed)
+"$RESTLM" --config rest.toml run --run-dir "$W/local" > local.log 2>&1
+echo "one-process run in $(echo "$(elapsed) - $t1" | bc 2> /dev/null || echo "?") s"
+t1=$(elapsed)
+RESTLM="$RESTLM" GROW_SBATCH="--cpus-per-task=1" \
+    "$REPO/examples/slurm/submit.sh" rest.toml "$W/cluster" 3 > /dev/null
+for _ in $(seq 1500); do
+    [ -z "$(squeue -h -o %i 2> /dev/null)" ] && break
+    sleep 0.2
+done
+[ -z "$(squeue -h -o %i)" ] || { echo "loop jobs still queued after 300 s"; squeue; exit 1; }
+for f in "$W"/cluster/slurm-*.out; do cp "$f" "$D/job-$(basename "$f")"; done
+echo "the loop on Slurm (3 drivers, 2 Grow arrays of 3) took $(echo "$(elapsed) - $t1" | bc 2> /dev/null || echo "?") s"
+state_evals() {
+    python3 -c "import json,sys; print(json.dumps(json.load(open(sys.argv[1]))['evals']))" "$1/state.json"
+}
+for g in 1 2; do
+    cmp -s "$W/local/grow/g$g.jsonl" "$W/cluster/grow/g$g.jsonl" \
+        || { echo "FAIL: grown set $g differs between the cluster and one process"; exit 1; }
+done
+if [ "$(state_evals "$W/local")" = "$(state_evals "$W/cluster")" ] \
+    && [ -n "$(state_evals "$W/cluster")" ]; then
+    echo "OK: the loop on Slurm ends with one process's evaluations and grown sets"
+else
+    echo "FAIL: evaluations differ"; state_evals "$W/local"; state_evals "$W/cluster"; exit 1
 fi

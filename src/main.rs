@@ -42,6 +42,11 @@ enum Command {
         /// Hugging Face model directory (Llama, Qwen2, GPT-2).
         #[arg(long)]
         init: Option<PathBuf>,
+        /// Stop at a Grow whose grown set is not there yet, for a sharded
+        /// Grow elsewhere (`grow --run DIR --shard`, `merge --run DIR`), and
+        /// exit with status 3; running again continues from the merged set.
+        #[arg(long)]
+        stop_before_grow: bool,
     },
     /// ReST against equal-step SFT, best-of-N, ReST-EM and an unfiltered
     /// control, over several seeds: prints a table, writes compare.json
@@ -68,13 +73,18 @@ enum Command {
     /// Sample N outputs per prompt and score them (append-only, resumable).
     /// With --shard, one shard of the prompts into a directory, for `merge`.
     Grow {
-        #[arg(long)]
-        policy: PathBuf,
+        #[arg(long, required_unless_present = "run")]
+        policy: Option<PathBuf>,
         #[arg(long)]
         data: Option<PathBuf>,
         /// The grown set (JSONL); with --shard, the directory of the shards.
-        #[arg(long)]
-        out: PathBuf,
+        #[arg(long, required_unless_present = "run")]
+        out: Option<PathBuf>,
+        /// Grow the next step of the run in this directory (stopped by
+        /// `run --stop-before-grow`): its config, policy and grow step; the
+        /// shards go to DIR/grow/g<N>.shards.
+        #[arg(long, conflicts_with_all = ["policy", "data", "out", "n", "grow_step"])]
+        run: Option<PathBuf>,
         #[arg(long)]
         n: Option<usize>,
         #[arg(long, default_value_t = 1)]
@@ -92,11 +102,15 @@ enum Command {
     /// process would have written.
     Merge {
         /// The shard directory (`grow --shard … --out DIR`).
-        #[arg(long)]
-        dir: PathBuf,
+        #[arg(long, required_unless_present = "run")]
+        dir: Option<PathBuf>,
         /// The merged grown set (JSONL), written atomically.
-        #[arg(long)]
-        out: PathBuf,
+        #[arg(long, required_unless_present = "run")]
+        out: Option<PathBuf>,
+        /// Merge the pending Grow of the run in this directory into the
+        /// grown set the run reads next.
+        #[arg(long, conflicts_with_all = ["dir", "out"])]
+        run: Option<PathBuf>,
     },
     /// Fine-tune a policy on the grown records with reward ≥ τ.
     Improve {
@@ -231,6 +245,7 @@ fn real_main() -> Result<()> {
     let command = cli.command.unwrap_or(Command::Run {
         run_dir: None,
         init: None,
+        stop_before_grow: false,
     });
     if let Command::Bench {
         workload,
@@ -268,9 +283,16 @@ fn real_main() -> Result<()> {
         }
         return bench(&cfg.device, &work, json.as_deref(), !no_sampling_step);
     }
-    if let Command::Merge { dir, out } = &command {
+    if let Command::Merge { dir, out, run } = &command {
         // Files only: no device.
-        let m = rest::shard::merge(dir, out)?;
+        let (dir, out) = match run {
+            Some(run) => {
+                let p = rest::run::pending_grow(run)?;
+                (p.shards, p.grown)
+            }
+            None => (dir.clone().expect("clap"), out.clone().expect("clap")),
+        };
+        let m = rest::shard::merge(&dir, &out)?;
         println!(
             "{} shards, {} prompts, {} rows → {}",
             m.shards,
@@ -287,7 +309,11 @@ fn real_main() -> Result<()> {
     eprintln!("device {}", selected.description);
     let dev = selected.device;
     match command {
-        Command::Run { run_dir, init } => {
+        Command::Run {
+            run_dir,
+            init,
+            stop_before_grow,
+        } => {
             if let Some(d) = run_dir {
                 cfg.run_dir = d;
             }
@@ -300,9 +326,21 @@ fn real_main() -> Result<()> {
                 &RunOptions {
                     init,
                     max_units: None,
+                    stop_before_grow,
                 },
                 &dev,
             )?;
+            if stop_before_grow && let Ok(p) = rest::run::pending_grow(&cfg.run_dir) {
+                eprintln!(
+                    "stopped before Grow step {} (policy {}): grow it with `restlm grow --run {} \
+                     --shard i/N` for each shard, `restlm merge --run {}`, then run again",
+                    p.step,
+                    p.policy.display(),
+                    cfg.run_dir.display(),
+                    cfg.run_dir.display()
+                );
+                std::process::exit(STOPPED_BEFORE_GROW);
+            }
             // The run checked the reward against the data; only its names here.
             let reward = reward::from_config(&cfg.reward, cfg.data.embedded_task())?;
             let second = reward.second_metric().map(|m| m.name);
@@ -397,16 +435,33 @@ fn real_main() -> Result<()> {
             }
         }
         Command::Grow {
-            policy: policy_path,
+            policy,
             data,
             out,
             n,
             grow_step,
             shard,
             shards,
+            run,
         } => {
-            let sharded = shard.is_some() || shards.is_some();
-            let shard = if sharded {
+            let (policy_path, out, grow_step) = match &run {
+                Some(run) => {
+                    let p = rest::run::pending_grow(run)?;
+                    cfg = p.cfg;
+                    eprintln!(
+                        "grow step {} of {} from {}",
+                        p.step,
+                        run.display(),
+                        p.policy.display()
+                    );
+                    (p.policy, p.shards, p.step)
+                }
+                None => (policy.expect("clap"), out.expect("clap"), grow_step),
+            };
+            // A run's Grow always writes shard files (0/1 without --shard),
+            // which `merge --run` turns into the run's grown set.
+            let sharded = shard.is_some() || shards.is_some() || run.is_some();
+            let shard = if shard.is_some() || shards.is_some() {
                 let explicit = shard.as_deref().filter(|s| !s.is_empty());
                 rest::shard::shard_from_env(explicit, shards, &|k| std::env::var(k).ok())?
             } else {
@@ -620,6 +675,10 @@ fn real_main() -> Result<()> {
     }
     Ok(())
 }
+
+/// `run --stop-before-grow`'s exit status when a Grow waits (0: the run is
+/// complete), for job scripts to branch on.
+const STOPPED_BEFORE_GROW: i32 = 3;
 
 /// A pretrained start: fine-tuning learning rates where the config is silent.
 fn finetune_defaults(cfg: &mut RunConfig) {

@@ -30,6 +30,7 @@ fn small_loop_on_cpu_beats_the_sft_policy() {
         &RunOptions {
             init: None,
             max_units: None,
+            stop_before_grow: false,
         },
         &Device::flex(),
     )

@@ -385,3 +385,56 @@ fn a_killed_shard_resumes_and_two_copies_at_once_agree() {
     let m: Manifest = restlm::io::read_json(&w.path("twice/grown.0-of-2.json")).unwrap();
     assert_eq!(m.rows, want.lines().count());
 }
+
+#[test]
+fn a_run_stopped_before_each_grow_and_grown_in_shards_ends_as_one_process_run() {
+    let w = Work::new("run");
+    let cfg = CONFIG.replace("[rest]", "[improve]\nsteps = 4\n[eval]\nsamples = 1\n[rest]\ngrow_steps = 2\nthresholds = [10.0, 20.0]");
+    std::fs::write(w.path("loop.toml"), cfg).unwrap();
+    w.ok(&["--config", "loop.toml", "run", "--run-dir", "local"]);
+    let mut stops = 0;
+    loop {
+        let out = w.restlm(&[
+            "--config",
+            "loop.toml",
+            "run",
+            "--run-dir",
+            "split",
+            "--stop-before-grow",
+        ]);
+        match out.status.code() {
+            Some(0) => break,
+            Some(3) => stops += 1,
+            _ => panic!("{}", String::from_utf8_lossy(&out.stderr)),
+        }
+        for i in 0..2 {
+            w.ok(&[
+                "--config",
+                "loop.toml",
+                "grow",
+                "--run",
+                "split",
+                "--shard",
+                &format!("{i}/2"),
+            ]);
+        }
+        w.ok(&["merge", "--run", "split"]);
+    }
+    assert_eq!(stops, 2, "one stop per Grow");
+    let state = |d: &str| -> restlm::rest::run::RunState {
+        restlm::io::read_json(&w.path(&format!("{d}/state.json"))).unwrap()
+    };
+    let (a, b) = (state("local"), state("split"));
+    assert_eq!(a.completed, b.completed);
+    assert_eq!(
+        serde_json::to_string(&a.evals).unwrap(),
+        serde_json::to_string(&b.evals).unwrap()
+    );
+    for g in 1..=2 {
+        let f = format!("grow/g{g}.jsonl");
+        assert_eq!(w.read(&format!("local/{f}")), w.read(&format!("split/{f}")));
+    }
+    // Nothing pending any more.
+    let out = w.restlm(&["merge", "--run", "split"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("every Grow of this run is done"));
+}

@@ -53,6 +53,7 @@ fn model_training_sampling_and_the_loop_on_wgpu() {
         &RunOptions {
             init: None,
             max_units: None,
+            stop_before_grow: false,
         },
         &device,
     )

@@ -167,6 +167,7 @@ pub fn compare(cfg: &RunConfig, seeds: usize, out: &Path, device: &Device) -> Re
             let opts = RunOptions {
                 init: Some(sft_dir.clone()),
                 max_units: None,
+                stop_before_grow: false,
             };
             let rows = run(&arm, &opts, device)?;
             let state = state_of(&arm.run_dir)?;

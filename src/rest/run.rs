@@ -49,6 +49,55 @@ pub struct RunOptions {
     pub init: Option<PathBuf>,
     /// Stop after this many units (tests use it to stop mid-run).
     pub max_units: Option<usize>,
+    /// Stop at a Grow whose grown set is not there yet, so that other
+    /// processes grow it (`restlm grow --run DIR --shard`, `restlm merge
+    /// --run DIR`); the next run continues from the merged set. (A run
+    /// from `--init` grows its first step itself: no policy is saved yet.)
+    pub stop_before_grow: bool,
+}
+
+/// The Grow a stopped run waits for: its step, the policy to sample, and
+/// where shards and the merged set go.
+#[derive(Debug)]
+pub struct PendingGrow {
+    pub cfg: RunConfig,
+    pub step: usize,
+    pub policy: PathBuf,
+    pub shards: PathBuf,
+    pub grown: PathBuf,
+}
+
+/// The next Grow of the run in `dir` (from its `config.toml` and
+/// `state.json`): an error when the run has not reached it or is done.
+pub fn pending_grow(dir: &Path) -> Result<PendingGrow> {
+    let mut cfg = RunConfig::load(&dir.join("config.toml"))?;
+    cfg.run_dir = dir.to_path_buf();
+    let state_path = dir.join("state.json");
+    if !state_path.exists() {
+        return Err(Error::file(
+            &state_path,
+            "missing: start the run first (restlm run --stop-before-grow)",
+        ));
+    }
+    let state: RunState = read_json(&state_path)?;
+    let step = (1..=cfg.rest.grow_steps)
+        .find(|g| !state.completed.iter().any(|u| *u == format!("g{g}-grow")))
+        .ok_or_else(|| Error::file(&state_path, "every Grow of this run is done"))?;
+    let policy = state.policy.as_ref().ok_or_else(|| {
+        Error::file(
+            &state_path,
+            "the run has no saved policy to grow from yet (a run started with --init \
+             grows its first step in the run itself)",
+        )
+    })?;
+    let grow = dir.join("grow");
+    Ok(PendingGrow {
+        step,
+        policy: dir.join(policy),
+        shards: grow.join(format!("g{step}.shards")),
+        grown: grow.join(format!("g{step}.jsonl")),
+        cfg,
+    })
 }
 
 /// Training and held-out records: the JSONL files, or the embedded task.
@@ -305,6 +354,14 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions, device: &Device) -> Result<Vec<Ev
         let grow_path = dir.join("grow").join(format!("g{g}.jsonl"));
         let grown: Vec<Grown> = if ctx.done(&grow_unit) {
             read_jsonl(&grow_path, false)?
+        } else if opts.stop_before_grow && !grow_path.exists() && ctx.state.policy.is_some() {
+            eprintln!(
+                "stopping before Grow step {g}: grow it elsewhere (restlm grow --run {} \
+                 --shard …, then restlm merge --run {}) and run again",
+                dir.display(),
+                dir.display()
+            );
+            break;
         } else {
             let rows = grow_step(&mut ctx, &policy, &train_set, g, &grow_path)?;
             units += 1;
