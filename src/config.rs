@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 #[serde(default, deny_unknown_fields)]
 pub struct RunConfig {
     pub seed: u64,
-    /// auto | wgpu | vulkan | metal | webgpu | cpu
+    /// auto | wgpu | vulkan | metal | webgpu | cpu; `wgpu:1` or `wgpu:radeon`
+    /// picks one of several GPUs (by index among hardware GPUs, or by name).
     pub device: String,
     pub run_dir: PathBuf,
     pub data: DataConfig,

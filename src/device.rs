@@ -28,6 +28,14 @@ pub fn select(name: &str) -> Result<Selected> {
     if let Some(s) = cache().lock().expect("device cache").get(name) {
         return Ok(s.clone());
     }
+    if let Some((api, spec)) = name.split_once(':') {
+        let selected = picked(api, &AdapterPick::parse(spec))?;
+        cache()
+            .lock()
+            .expect("device cache")
+            .insert(name.to_string(), selected.clone());
+        return Ok(selected);
+    }
     let selected = match name {
         "cpu" => cpu(),
         "auto" => auto()?,
@@ -51,6 +59,124 @@ pub fn select(name: &str) -> Result<Selected> {
         .expect("device cache")
         .insert(name.to_string(), selected.clone());
     Ok(selected)
+}
+
+/// Which adapter of a machine with several GPUs: `wgpu:1` (the second
+/// hardware GPU, in the graphics API's enumeration order) or `wgpu:radeon`
+/// (the first whose name contains the text, case-insensitively).
+#[derive(Debug, Clone, PartialEq)]
+pub enum AdapterPick {
+    Index(usize),
+    Name(String),
+}
+
+impl AdapterPick {
+    pub fn parse(spec: &str) -> AdapterPick {
+        let spec = spec.trim().trim_matches('"');
+        match spec.parse() {
+            Ok(i) => AdapterPick::Index(i),
+            Err(_) => AdapterPick::Name(spec.to_lowercase()),
+        }
+    }
+}
+
+/// The adapter `pick` names among `adapters` (name and type, in the
+/// graphics API's enumeration order), as burn addresses it: the n-th
+/// adapter of its type. Software adapters are never picked by index.
+#[cfg(feature = "wgpu")]
+pub fn pick_adapter(
+    adapters: &[(String, burn::tensor::wgpu::wgpu::DeviceType)],
+    pick: &AdapterPick,
+) -> Result<burn::tensor::DeviceKind> {
+    use burn::tensor::DeviceKind;
+    use burn::tensor::wgpu::wgpu::DeviceType;
+    let hardware: Vec<usize> = (0..adapters.len())
+        .filter(|&i| adapters[i].1 != DeviceType::Cpu)
+        .collect();
+    let listed = || {
+        adapters
+            .iter()
+            .map(|(n, t)| format!("{n} ({t:?})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let at = match pick {
+        AdapterPick::Index(i) => *hardware.get(*i).ok_or_else(|| {
+            Error::Device(format!(
+                "no GPU {i}: {} hardware adapter(s) here [{}]",
+                hardware.len(),
+                listed()
+            ))
+        })?,
+        AdapterPick::Name(name) => adapters
+            .iter()
+            .position(|(n, _)| n.to_lowercase().contains(name.as_str()))
+            .ok_or_else(|| {
+                Error::Device(format!(
+                    "no adapter's name contains `{name}` [{}]",
+                    listed()
+                ))
+            })?,
+    };
+    let kind = adapters[at].1;
+    let nth = adapters[..at].iter().filter(|(_, t)| *t == kind).count();
+    Ok(match kind {
+        DeviceType::DiscreteGpu => DeviceKind::DiscreteGpu(nth),
+        DeviceType::IntegratedGpu => DeviceKind::IntegratedGpu(nth),
+        DeviceType::VirtualGpu => DeviceKind::VirtualGpu(nth),
+        DeviceType::Cpu => DeviceKind::Cpu,
+        DeviceType::Other => {
+            return Err(Error::Device(format!(
+                "adapter {} is of an unknown type; burn cannot address it",
+                adapters[at].0
+            )));
+        }
+    })
+}
+
+/// `api:spec` (see [`AdapterPick`]): enumerates the API's adapters and
+/// starts the one picked.
+#[cfg(all(feature = "wgpu", not(target_family = "wasm")))]
+fn picked(api: &str, pick: &AdapterPick) -> Result<Selected> {
+    use burn::tensor::wgpu::wgpu;
+    let backends = match api {
+        "wgpu" => wgpu::Backends::PRIMARY,
+        "vulkan" => wgpu::Backends::VULKAN,
+        "metal" => wgpu::Backends::METAL,
+        "webgpu" => wgpu::Backends::BROWSER_WEBGPU,
+        other => {
+            return Err(Error::Device(format!(
+                "`{other}:…` picks an adapter of a GPU API; expected wgpu, vulkan, metal or webgpu"
+            )));
+        }
+    };
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let infos: Vec<wgpu::AdapterInfo> = pollster::block_on(instance.enumerate_adapters(backends))
+        .iter()
+        .map(|a| a.get_info())
+        .collect();
+    // `wgpu` lets burn choose the API: index within the API of the first
+    // hardware adapter (the one burn's automatic choice starts).
+    let backend = infos
+        .iter()
+        .find(|i| i.device_type != wgpu::DeviceType::Cpu)
+        .or(infos.first())
+        .map(|i| i.backend);
+    let adapters: Vec<(String, wgpu::DeviceType)> = infos
+        .iter()
+        .filter(|i| Some(i.backend) == backend)
+        .map(|i| (i.name.clone(), i.device_type))
+        .collect();
+    let kind = pick_adapter(&adapters, pick)?;
+    pollster::block_on(gpu_async(api, Some(kind)))
+}
+
+#[cfg(any(not(feature = "wgpu"), target_family = "wasm"))]
+fn picked(api: &str, _pick: &AdapterPick) -> Result<Selected> {
+    Err(Error::Device(format!(
+        "`{api}:…` needs a native build with the `wgpu` feature"
+    )))
 }
 
 fn cpu() -> Selected {
@@ -259,7 +385,7 @@ fn auto() -> Result<Selected> {
 
 #[cfg(all(feature = "wgpu", not(target_family = "wasm")))]
 fn gpu(name: &str) -> Result<Selected> {
-    pollster::block_on(gpu_async(name))
+    pollster::block_on(gpu_async(name, None))
 }
 
 /// In a browser, where nothing may block: `webgpu` (or `wgpu`) starts
@@ -269,7 +395,7 @@ fn gpu(name: &str) -> Result<Selected> {
 pub async fn select_async(name: &str) -> Result<Selected> {
     match name {
         "cpu" => Ok(cpu()),
-        "auto" => match gpu_async("webgpu").await {
+        "auto" => match gpu_async("webgpu", None).await {
             Ok(s) => Ok(s),
             Err(e) => {
                 let mut s = cpu();
@@ -277,7 +403,7 @@ pub async fn select_async(name: &str) -> Result<Selected> {
                 Ok(s)
             }
         },
-        other => gpu_async(other).await,
+        other => gpu_async(other, None).await,
     }
 }
 
@@ -300,7 +426,7 @@ fn use_user_cache() {
 }
 
 #[cfg(feature = "wgpu")]
-async fn gpu_async(name: &str) -> Result<Selected> {
+async fn gpu_async(name: &str, kind: Option<burn::tensor::DeviceKind>) -> Result<Selected> {
     use burn::tensor::wgpu::{WgpuBackend, wgpu};
     #[cfg(all(feature = "gpu-cache", not(target_family = "wasm")))]
     use_user_cache();
@@ -318,8 +444,11 @@ async fn gpu_async(name: &str) -> Result<Selected> {
             )));
         }
     };
-    let (device, setup) = Device::wgpu_options()
-        .graphics_api(api)
+    let mut options = Device::wgpu_options().graphics_api(api);
+    if let Some(kind) = kind {
+        options = options.device_kind(kind);
+    }
+    let (device, setup) = options
         .init_with_setup_async()
         .await
         .map_err(|e| Error::Device(format!("no usable `{name}` adapter: {e}")))?;

@@ -25,7 +25,8 @@ struct Cli {
     /// TOML run config; every field has a default (the embedded task).
     #[arg(long, global = true)]
     config: Option<PathBuf>,
-    /// auto | wgpu | vulkan | metal | webgpu | cpu (overrides the config).
+    /// auto | wgpu | vulkan | metal | webgpu | cpu (overrides the config);
+    /// `wgpu:1` or `wgpu:radeon` picks one of several GPUs.
     #[arg(long, global = true)]
     device: Option<String>,
     #[command(subcommand)]

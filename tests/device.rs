@@ -41,3 +41,40 @@ fn estimates_add_both_kinds_of_step() {
     assert_eq!(t.estimate_s(&plan(4, 500)), 3.0);
     assert_eq!(t.estimate_s(&plan(0, 0)), 0.0);
 }
+
+#[test]
+fn an_adapter_is_picked_by_index_among_hardware_gpus_or_by_name() {
+    use restlm::burn::tensor::DeviceKind;
+    use restlm::burn::tensor::wgpu::wgpu::DeviceType;
+    use restlm::device::{AdapterPick, pick_adapter};
+    let adapters: Vec<(String, DeviceType)> = [
+        ("llvmpipe (LLVM 15.0.6, 256 bits)", DeviceType::Cpu),
+        ("AMD Radeon 780M", DeviceType::IntegratedGpu),
+        ("NVIDIA GeForce RTX 4090", DeviceType::DiscreteGpu),
+        ("NVIDIA GeForce RTX 3060", DeviceType::DiscreteGpu),
+    ]
+    .iter()
+    .map(|(n, t)| (n.to_string(), *t))
+    .collect();
+    let pick = |s: &str| pick_adapter(&adapters, &AdapterPick::parse(s));
+    // Index among hardware GPUs, in enumeration order; burn's per-type index.
+    assert_eq!(pick("0").unwrap(), DeviceKind::IntegratedGpu(0));
+    assert_eq!(pick("1").unwrap(), DeviceKind::DiscreteGpu(0));
+    assert_eq!(pick("2").unwrap(), DeviceKind::DiscreteGpu(1));
+    assert_eq!(pick("\"rtx 3060\"").unwrap(), DeviceKind::DiscreteGpu(1));
+    assert_eq!(pick("Radeon").unwrap(), DeviceKind::IntegratedGpu(0));
+    assert_eq!(pick("llvmpipe").unwrap(), DeviceKind::Cpu);
+    let e = pick("3").unwrap_err().to_string();
+    assert!(e.contains("no GPU 3: 3 hardware adapter(s)"), "{e}");
+    let e = pick("intel").unwrap_err().to_string();
+    assert!(
+        e.contains("no adapter's name contains `intel`") && e.contains("RTX 4090"),
+        "{e}"
+    );
+}
+
+#[test]
+fn picking_an_adapter_of_an_unknown_api_is_a_named_error() {
+    let e = restlm::device::select("cuda:0").unwrap_err().to_string();
+    assert!(e.contains("`cuda:…` picks an adapter of a GPU API"), "{e}");
+}
