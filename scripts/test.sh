@@ -11,6 +11,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Habits first: formatting, lints (the workspace's [lints] table, warnings
+# as errors), documentation without warnings. The wasm crate is compiled
+# for wasm32 by web/build.sh further down.
+cargo fmt --all --check
+cargo clippy --release --workspace --all-targets --quiet -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --release --no-deps -p restlm --quiet
+
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 apt_install() {

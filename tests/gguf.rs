@@ -329,7 +329,7 @@ fn real_smollm2_gguf_matches_transformers() {
             &policy.model,
             &policy.cfg,
             &special,
-            &[case.prompt_ids.clone()],
+            std::slice::from_ref(&case.prompt_ids),
             1,
             &opts,
         );

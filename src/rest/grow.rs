@@ -26,7 +26,7 @@ pub struct Grown {
     /// log π(sample | prompt) under the policy that grew the set: recorded
     /// while sampling, and scored with the log-prob kernel for D's targets.
     pub logprob: Option<f64>,
-    /// Ended with <eos> rather than at the length limit.
+    /// Ended with `<eos>` rather than at the length limit.
     pub finished: bool,
 }
 

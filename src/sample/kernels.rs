@@ -14,7 +14,7 @@ use burn::prelude::*;
 /// `CubeBackend`: the `Fusion` lines below register each kernel as one
 /// opaque operation in the fused stream (its output's shape and dtype known
 /// up front) that runs the `CubeBackend` implementation when the stream is
-/// executed. `Autodiff` routes training through [`autodiff`]'s backward:
+/// executed. `Autodiff` routes training through `autodiff`'s backward:
 /// the fused log-prob and its fused gradient, no log-softmax written out.
 #[backend_extension(Cube: cfg(feature = "wgpu"), Flex, Fusion: cfg(feature = "fusion"), Autodiff)]
 pub trait KernelOps: Backend {
@@ -22,11 +22,11 @@ pub trait KernelOps: Backend {
     /// token id (as f32) and its log-probability.
     #[fusion(dtype = logits, shape = Shape::new([logits[0], 2]))]
     fn sample_rows(logits: FloatTensor<Self>, params: FloatTensor<Self>) -> FloatTensor<Self>;
-    /// logits [N, V], target ids [N] (as f32) → log π(target) [N].
+    /// logits `[N, V]`, target ids `[N]` (as f32) → log π(target) `[N]`.
     #[fusion(dtype = logits, shape = Shape::new([logits[0]]))]
     fn target_logprobs(logits: FloatTensor<Self>, targets: FloatTensor<Self>) -> FloatTensor<Self>;
-    /// The backward of [`KernelOps::target_logprobs`]: logits [N, V],
-    /// target ids [N], upstream gradient [N] → gradient [N, V] with respect
+    /// The backward of [`KernelOps::target_logprobs`]: logits `[N, V]`,
+    /// target ids `[N]`, upstream gradient `[N]` → gradient `[N, V]` with respect
     /// to the logits, g · (one-hot(target) − softmax(logits)).
     #[fusion(dtype = logits, shape = logits)]
     fn target_logprobs_grad(

@@ -163,7 +163,7 @@ pub fn sample_rows(logits: &[f32], params: &[RowParams]) -> Vec<(u32, f32)> {
         .collect()
 }
 
-/// log softmax(logits)[target]; NaN for a target outside the row.
+/// `log softmax(logits)[target]`; NaN for a target outside the row.
 pub fn target_logprob(logits: &[f32], target: usize) -> f32 {
     match logits.get(target) {
         Some(&x) => (x as f64 - logsumexp(logits)) as f32,

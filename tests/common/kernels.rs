@@ -100,7 +100,7 @@ pub fn logprob_gradient_matches_reference(device: &Device) {
                 .grad(&grads)
                 .expect("a gradient")
                 .into_data()
-                .to_vec()
+                .try_to_vec()
                 .unwrap();
             let lp: Vec<f32> = lp.into_data().try_to_vec().unwrap();
             (lp, g)

@@ -295,7 +295,7 @@ impl GgufFile {
                 .dims
                 .iter()
                 .try_fold(1u64, |a, &d| a.checked_mul(d))
-                .and_then(|n| t.ty.bytes_for(n).ok())
+                .and_then(|n| t.ty.bytes_for(n))
                 .ok_or_else(|| {
                     Error::file(
                         path,

@@ -8,7 +8,7 @@
 //! llama.cpp's converter applies to Llama's q and k projections (its RoPE
 //! rotates adjacent pairs; ours, like transformers', rotates the two
 //! halves of each head). The tokenizer is rebuilt from the vocabulary
-//! ([`vocab`]). Export writes the same names and permutation back, in F32,
+//! (`vocab.rs`). Export writes the same names and permutation back, in F32,
 //! F16 or Q8_0.
 
 mod file;

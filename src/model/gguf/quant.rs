@@ -131,13 +131,14 @@ impl GgmlType {
         }
     }
 
-    /// Bytes that `n` values take; Err when `n` is not whole blocks.
-    pub fn bytes_for(self, n: u64) -> Result<u64, ()> {
+    /// Bytes that `n` values take; None when `n` is not whole blocks (or
+    /// the size overflows).
+    pub fn bytes_for(self, n: u64) -> Option<u64> {
         let (b, bytes) = self.block();
         if !n.is_multiple_of(b as u64) {
-            return Err(());
+            return None;
         }
-        (n / b as u64).checked_mul(bytes as u64).ok_or(())
+        (n / b as u64).checked_mul(bytes as u64)
     }
 
     /// `n` values from `bytes` (exactly `bytes_for(n)` long).
