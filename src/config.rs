@@ -155,12 +155,106 @@ pub enum RewardKind {
     External,
 }
 
+/// How to start an external scorer. No shell is involved: an argv list is
+/// run as it is, and a single string is split into words as a POSIX shell
+/// would (whitespace separates; single quotes, double quotes and
+/// backslashes quote). Shell syntax in a string (`;`, `|`, `&`, `<`, `>`,
+/// `$`, backquotes, parentheses) is an error that says to write
+/// `["sh", "-c", "…"]` when a shell is really wanted.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum ScorerCommand {
+    Argv(Vec<String>),
+    Line(String),
+}
+
+impl From<&str> for ScorerCommand {
+    fn from(s: &str) -> Self {
+        ScorerCommand::Line(s.to_string())
+    }
+}
+
+impl ScorerCommand {
+    /// The program and its arguments.
+    pub fn argv(&self) -> Result<Vec<String>> {
+        let argv = match self {
+            ScorerCommand::Argv(v) => v.clone(),
+            ScorerCommand::Line(line) => split_words(line)?,
+        };
+        if argv.first().is_none_or(|p| p.is_empty()) {
+            return Err(Error::Config("reward.command is empty".into()));
+        }
+        Ok(argv)
+    }
+}
+
+/// Words of `line` as a POSIX shell splits them, refusing shell syntax.
+fn split_words(line: &str) -> Result<Vec<String>> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut chars = line.chars();
+    let fail = |m: String| Err(Error::Config(format!("reward.command `{line}`: {m}")));
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => words.extend(word.take()),
+            '\\' => match chars.next() {
+                Some(n) => word.get_or_insert_default().push(n),
+                None => return fail("ends in a backslash".into()),
+            },
+            '\'' => {
+                let w = word.get_or_insert_default();
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(n) => w.push(n),
+                        None => return fail("a single quote is not closed".into()),
+                    }
+                }
+            }
+            '"' => {
+                let w = word.get_or_insert_default();
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(n @ ('"' | '\\' | '$' | '`')) => w.push(n),
+                            Some(n) => {
+                                w.push('\\');
+                                w.push(n);
+                            }
+                            None => return fail("a double quote is not closed".into()),
+                        },
+                        Some(n @ ('$' | '`')) => {
+                            return fail(format!(
+                                "`{n}` inside double quotes needs a shell; write \
+                                 command = [\"sh\", \"-c\", \"…\"] to run one"
+                            ));
+                        }
+                        Some(n) => w.push(n),
+                        None => return fail("a double quote is not closed".into()),
+                    }
+                }
+            }
+            ';' | '|' | '&' | '<' | '>' | '$' | '`' | '(' | ')' => {
+                return fail(format!(
+                    "`{c}` is shell syntax, and restlm runs no shell; write \
+                     command = [\"sh\", \"-c\", \"…\"] to run one"
+                ));
+            }
+            c => word.get_or_insert_default().push(c),
+        }
+    }
+    words.extend(word);
+    Ok(words)
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct RewardConfig {
     pub kind: RewardKind,
-    /// For `external`: the command (run through `sh -c`).
-    pub command: Option<String>,
+    /// For `external`: the scorer's argv (`["python3", "score.py"]`), or
+    /// one string split into words as a shell would (no shell runs it).
+    pub command: Option<ScorerCommand>,
     pub timeout_secs: f64,
     pub batch_size: usize,
 }
@@ -384,7 +478,62 @@ impl RunConfig {
             if t.batch_size == 0 {
                 return bad(format!("{name}.batch_size must be at least 1"));
             }
+            if t.eval_every == 0 {
+                return bad(format!(
+                    "{name}.eval_every must be at least 1 (steps between held-out evaluations and checkpoints)"
+                ));
+            }
+            if !(t.lr.is_finite() && t.lr > 0.0) {
+                return bad(format!("{name}.lr must be a positive number, got {}", t.lr));
+            }
+            if !(0.0..=1.0).contains(&t.min_lr_ratio) {
+                return bad(format!(
+                    "{name}.min_lr_ratio must be in [0, 1], got {}",
+                    t.min_lr_ratio
+                ));
+            }
+            if !(t.grad_clip.is_finite() && t.grad_clip > 0.0) {
+                return bad(format!(
+                    "{name}.grad_clip must be a positive gradient norm, got {}",
+                    t.grad_clip
+                ));
+            }
+            if !(t.weight_decay.is_finite() && t.weight_decay >= 0.0) {
+                return bad(format!(
+                    "{name}.weight_decay must be ≥ 0, got {}",
+                    t.weight_decay
+                ));
+            }
         }
+        let sample = &self.sample;
+        if !(sample.temperature.is_finite() && sample.temperature >= 0.0) {
+            return bad(format!(
+                "sample.temperature must be ≥ 0 (0: greedy), got {}",
+                sample.temperature
+            ));
+        }
+        if !(sample.top_p > 0.0 && sample.top_p <= 1.0) {
+            return bad(format!(
+                "sample.top_p must be in (0, 1], got {}",
+                sample.top_p
+            ));
+        }
+        if sample.max_new_tokens == 0 {
+            return bad("sample.max_new_tokens must be at least 1".into());
+        }
+        if let Some(c) = &self.reward.command {
+            c.argv()?;
+        }
+        if self.reward.batch_size == 0 {
+            return bad("reward.batch_size must be at least 1".into());
+        }
+        if !(self.reward.timeout_secs.is_finite() && self.reward.timeout_secs > 0.0) {
+            return bad(format!(
+                "reward.timeout_secs must be a positive number, got {}",
+                self.reward.timeout_secs
+            ));
+        }
+
         if let Some(l) = &self.lora {
             l.validate()?;
         }

@@ -253,7 +253,8 @@ fn prompt_only_records_never_reach_sft_or_d() {
     };
     let dir = tmp("grow-mixed");
     // A length reward: scores any record, labeled or not.
-    let mut reward = restlm::reward::External::new("awk '{ print length($0) % 50 }'".into(), 30.0);
+    let mut reward =
+        restlm::reward::External::new(vec!["awk".into(), "{ print length($0) % 50 }".into()], 30.0);
     let rows: Vec<Grown> =
         grow(&policy, &records, &mut reward, &setup, &dir.join("g.jsonl")).unwrap();
     let d: Vec<&str> = rows
@@ -272,5 +273,68 @@ fn prompt_only_records_never_reach_sft_or_d() {
             .filter(|g| g.prompt_id == r.id && g.sample_index.is_some())
             .count();
         assert_eq!(n, 2, "{} sampled twice", r.id);
+    }
+}
+
+/// Every size that would divide by zero, loop forever or train nothing is
+/// a config error naming the key, from the file it came from; none panics.
+#[test]
+fn configs_with_zero_negative_or_absurd_values_are_named_errors() {
+    let dir = tmp("bad-configs");
+    let cases = [
+        (
+            "[improve]\neval_every = 0",
+            "improve.eval_every must be at least 1",
+        ),
+        ("[sft]\neval_every = 0", "sft.eval_every must be at least 1"),
+        ("[sft]\nbatch_size = 0", "sft.batch_size must be at least 1"),
+        ("[sft]\nlr = -1.0", "sft.lr must be a positive number"),
+        (
+            "[improve]\nlr = nan",
+            "improve.lr must be a positive number",
+        ),
+        (
+            "[sft]\nmin_lr_ratio = 2.0",
+            "sft.min_lr_ratio must be in [0, 1]",
+        ),
+        (
+            "[sft]\ngrad_clip = 0.0",
+            "sft.grad_clip must be a positive gradient norm",
+        ),
+        (
+            "[sample]\nbatch_size = 0",
+            "sample.batch_size must be at least 1",
+        ),
+        (
+            "[sample]\nmax_new_tokens = 0",
+            "sample.max_new_tokens must be at least 1",
+        ),
+        (
+            "[sample]\ntemperature = -0.5",
+            "sample.temperature must be ≥ 0",
+        ),
+        ("[sample]\ntop_p = 0.0", "sample.top_p must be in (0, 1]"),
+        (
+            "[reward]\nbatch_size = 0",
+            "reward.batch_size must be at least 1",
+        ),
+        (
+            "[reward]\ntimeout_secs = 0.0",
+            "reward.timeout_secs must be a positive number",
+        ),
+        ("[rest]\nthresholds = [50.0, 50.0]", "must rise strictly"),
+        (
+            "[rest]\nsamples_per_prompt = 0\ninclude_dataset = false",
+            "grows D alone",
+        ),
+        ("[sft]\nsteps = -3", "invalid value"),
+        ("[sft]\nstep = 3", "unknown field `step`"),
+    ];
+    for (i, (toml, want)) in cases.iter().enumerate() {
+        let path = dir.join(format!("bad{i}.toml"));
+        std::fs::write(&path, toml).unwrap();
+        let e = restlm::RunConfig::load(&path).unwrap_err().to_string();
+        assert!(e.contains(want), "{toml:?}: {e}");
+        assert!(e.contains(&format!("bad{i}.toml")), "names the file: {e}");
     }
 }

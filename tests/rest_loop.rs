@@ -95,7 +95,11 @@ fn killed_during_grow_and_improve_resumes_with_every_sample_once() {
         let mut cfg = common::small_run(dir, "cpu");
         // A slow external scorer (0.2 s a batch) so the kill lands inside Grow.
         cfg.reward.kind = restlm::config::RewardKind::External;
-        cfg.reward.command = Some("sleep 0.2; awk '{ print length($0) % 97 }'".into());
+        cfg.reward.command = Some(restlm::config::ScorerCommand::Argv(vec![
+            "sh".into(),
+            "-c".into(),
+            "sleep 0.2; awk '{ print length($0) % 97 }'".into(),
+        ]));
         cfg.reward.batch_size = 16;
         cfg.rest.thresholds = vec![60.0, 80.0];
         cfg

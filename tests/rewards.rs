@@ -76,8 +76,13 @@ fn items() -> Vec<Item<'static>> {
     ]
 }
 
+/// `cmd` through a shell, as a user who wants one writes it.
+fn sh(cmd: &str) -> Vec<String> {
+    vec!["sh".into(), "-c".into(), cmd.into()]
+}
+
 fn err_of(cmd: &str, timeout: f64) -> String {
-    let mut r = External::new(cmd.into(), timeout);
+    let mut r = External::new(sh(cmd), timeout);
     score_all(&mut r, &items(), 8).unwrap_err().to_string()
 }
 
@@ -86,7 +91,7 @@ fn external_scorer_round_trips_jsonl() {
     // Scores each line by its sample's length, via python's json.
     let cmd = r#"python3 -c 'import sys, json
 for l in sys.stdin: print(json.dumps({"reward": len(json.loads(l)["sample"])}))'"#;
-    let mut r = External::new(cmd.into(), 30.0);
+    let mut r = External::new(sh(cmd), 30.0);
     assert_eq!(score_all(&mut r, &items(), 1).unwrap(), vec![7.0, 5.0]);
 }
 
@@ -99,7 +104,7 @@ for l in sys.stdin:
     m = d["meta"] or {}
     assert d["reference"] == (d["references"][0] if d["references"] else None)
     print(len(d["references"]) + 10 * m.get("answer", 0))'"#;
-    let mut r = External::new(cmd.into(), 30.0);
+    let mut r = External::new(sh(cmd), 30.0);
     assert_eq!(score_all(&mut r, &items(), 8).unwrap(), vec![72.0, 0.0]);
 }
 
@@ -185,7 +190,7 @@ fn grow_keeps_what_was_scored_before_a_scorer_failure() {
         label: "grow",
     };
     let path = dir.join("g1.jsonl");
-    let mut reward = External::new(cmd, 10.0);
+    let mut reward = External::new(sh(&cmd), 10.0);
     let e = grow(&policy, &records, &mut reward, &setup, &path)
         .unwrap_err()
         .to_string();
@@ -244,4 +249,61 @@ fn threshold_schedules_rise() {
     let mut bad = restlm::RunConfig::default();
     bad.rest.thresholds = vec![60.0, 40.0];
     assert!(bad.validate().unwrap_err().to_string().contains("rise"));
+}
+
+#[test]
+fn scorer_commands_split_like_a_shell_but_run_without_one() {
+    use restlm::config::ScorerCommand;
+    let line = |s: &str| ScorerCommand::from(s).argv();
+    assert_eq!(
+        line(r#"python3 "my scorer.py" --tag 'a b'  c\ d "q\"uote""#).unwrap(),
+        ["python3", "my scorer.py", "--tag", "a b", "c d", "q\"uote"]
+    );
+    for (bad, why) in [
+        ("sleep 1; echo 2", "`;` is shell syntax"),
+        ("score | tee log", "`|` is shell syntax"),
+        ("score > out", "`>` is shell syntax"),
+        ("score $HOME", "`$` is shell syntax"),
+        ("score \"$HOME\"", "inside double quotes needs a shell"),
+        ("score 'open", "single quote is not closed"),
+        ("   ", "reward.command is empty"),
+    ] {
+        let e = line(bad).unwrap_err().to_string();
+        assert!(e.contains(why), "{bad}: {e}");
+    }
+    // An argv list reaches the program untouched: one argument, unexpanded.
+    let argv = ScorerCommand::Argv(vec![
+        "python3".into(),
+        "-c".into(),
+        "import sys\nfor l in sys.stdin: print(len(sys.argv) * 10 + (sys.argv[1] == '$HOME; x'))"
+            .into(),
+        "$HOME; x".into(),
+    ]);
+    let mut r = External::new(argv.argv().unwrap(), 30.0);
+    assert_eq!(score_all(&mut r, &items(), 8).unwrap(), vec![21.0, 21.0]);
+    // In a config file: a list, or a string that must split cleanly.
+    let dir = std::env::temp_dir().join(format!("restlm-scorer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.toml");
+    std::fs::write(
+        &good,
+        "[reward]\nkind = \"external\"\ncommand = [\"python3\", \"s.py\"]\n",
+    )
+    .unwrap();
+    let cfg = restlm::RunConfig::load(&good).unwrap();
+    assert_eq!(
+        cfg.reward.command.unwrap().argv().unwrap(),
+        ["python3", "s.py"]
+    );
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[reward]\nkind = \"external\"\ncommand = \"a.sh && b.sh\"\n",
+    )
+    .unwrap();
+    let e = restlm::RunConfig::load(&bad).unwrap_err().to_string();
+    assert!(
+        e.contains("bad.toml") && e.contains("`&` is shell syntax"),
+        "{e}"
+    );
 }

@@ -1,5 +1,5 @@
-//! A reward computed by a user's program. For each batch restlm runs the
-//! command (through `sh -c`), writes one JSON object per line to its stdin
+//! A reward computed by a user's program. For each batch restlm starts the
+//! program from its argv (no shell), writes one JSON object per line to its stdin
 //! (`{"prompt", "sample", "reference", "references", "meta"}`: `reference`
 //! is the first reference or null, `meta` the record's or null), closes
 //! stdin, and reads one line
@@ -15,15 +15,19 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 pub struct External {
+    argv: Vec<String>,
+    /// The argv as the user reads it, for error messages.
     command: String,
     timeout: Duration,
     batches: usize,
 }
 
 impl External {
-    pub fn new(command: String, timeout_secs: f64) -> Self {
+    /// `argv`: the program and its arguments (non-empty).
+    pub fn new(argv: Vec<String>, timeout_secs: f64) -> Self {
         Self {
-            command,
+            command: argv.join(" "),
+            argv,
             timeout: Duration::from_secs_f64(timeout_secs.max(0.001)),
             batches: 0,
         }
@@ -37,9 +41,12 @@ impl External {
     }
 
     fn run(&self, batch: usize, input: Vec<u8>) -> Result<String> {
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(&self.command)
+        let (program, args) = self
+            .argv
+            .split_first()
+            .ok_or_else(|| self.fail(batch, "the command is empty"))?;
+        let mut child = Command::new(program)
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -137,7 +137,7 @@ pub fn from_config(cfg: &RewardConfig, task: Option<TaskKind>) -> Result<Box<dyn
             let command = cfg.command.clone().ok_or_else(|| {
                 Error::Config("reward.kind = \"external\" needs reward.command".into())
             })?;
-            Box::new(External::new(command, cfg.timeout_secs))
+            Box::new(External::new(command.argv()?, cfg.timeout_secs))
         }
     })
 }
