@@ -8,6 +8,7 @@ use crate::policy::Policy;
 use crate::report::EvalRow;
 use crate::reward::{self, Item, Reward};
 use crate::sample::{PickOptions, SampleOptions};
+use serde::Serialize;
 
 pub struct EvalSetup<'a> {
     pub records: &'a [Record],
@@ -43,6 +44,37 @@ pub async fn evaluate_async(
     reward: &mut dyn Reward,
     step: &str,
 ) -> Result<EvalRow> {
+    Ok(evaluate_outputs_async(policy, setup, reward, step).await?.0)
+}
+
+/// One held-out record's outputs and their rewards (what `restlm eval`
+/// writes).
+#[derive(Debug, Clone, Serialize)]
+pub struct Scored {
+    pub id: String,
+    pub prompt: String,
+    pub greedy: String,
+    pub greedy_reward: f64,
+    /// `setup.samples` sampled outputs with their rewards.
+    pub samples: Vec<(String, f64)>,
+}
+
+/// [`evaluate`], with every output and its reward.
+pub fn evaluate_outputs(
+    policy: &Policy,
+    setup: &EvalSetup<'_>,
+    reward: &mut dyn Reward,
+    step: &str,
+) -> Result<(EvalRow, Vec<Scored>)> {
+    pollster::block_on(evaluate_outputs_async(policy, setup, reward, step))
+}
+
+async fn evaluate_outputs_async(
+    policy: &Policy,
+    setup: &EvalSetup<'_>,
+    reward: &mut dyn Reward,
+    step: &str,
+) -> Result<(EvalRow, Vec<Scored>)> {
     let prompts: Vec<&str> = setup.records.iter().map(|r| r.prompt.as_str()).collect();
     let greedy_opts = SampleOptions {
         pick: PickOptions::GREEDY,
@@ -80,8 +112,8 @@ pub async fn evaluate_async(
                 .collect::<Vec<_>>(),
         )
     });
-    let sampled_reward = if setup.samples == 0 {
-        f64::NAN
+    let (sampled, sampled_scores) = if setup.samples == 0 {
+        (vec![Vec::new(); prompts.len()], Vec::new())
     } else {
         let sampled = policy
             .complete_async(&prompts, setup.samples, setup.max_prompt, &setup.sample)
@@ -92,13 +124,15 @@ pub async fn evaluate_async(
             .zip(&sampled)
             .flat_map(|(r, row)| row.iter().map(move |(text, _)| Item::of(r, text)))
             .collect();
-        mean(&reward::score_all(
-            reward,
-            &sampled_items,
-            setup.reward_batch,
-        )?)
+        let scores = reward::score_all(reward, &sampled_items, setup.reward_batch)?;
+        (sampled, scores)
     };
-    Ok(EvalRow {
+    let sampled_reward = if setup.samples == 0 {
+        f64::NAN
+    } else {
+        mean(&sampled_scores)
+    };
+    let row = EvalRow {
         step: step.to_string(),
         greedy_reward: mean(&greedy_scores),
         sampled_reward,
@@ -106,5 +140,24 @@ pub async fn evaluate_async(
         chrf,
         bleu,
         kept: 0,
-    })
+    };
+    let mut scores = sampled_scores.into_iter();
+    let outputs = setup
+        .records
+        .iter()
+        .zip(greedy)
+        .zip(greedy_scores)
+        .zip(sampled)
+        .map(|(((r, g), gs), row)| Scored {
+            id: r.id.clone(),
+            prompt: r.prompt.clone(),
+            greedy: g.into_iter().next().map(|(t, _)| t).unwrap_or_default(),
+            greedy_reward: gs,
+            samples: row
+                .into_iter()
+                .map(|(t, _)| (t, scores.next().unwrap_or(f64::NAN)))
+                .collect(),
+        })
+        .collect();
+    Ok((row, outputs))
 }

@@ -126,6 +126,25 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Score a policy on held-out prompts as the loop does after every
+    /// step: greedy and sampled reward, chrF and BLEU where every record has
+    /// references; `--out` writes each output with its reward (JSONL).
+    Eval {
+        #[arg(long)]
+        policy: PathBuf,
+        /// Held-out records (JSONL); default: the config's held-out set
+        /// (the embedded task's when the config names no files).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// The reward (default: the config's).
+        #[arg(long, value_enum)]
+        reward: Option<SampleReward>,
+        /// Sampled outputs per prompt (default: the config's eval.samples).
+        #[arg(long)]
+        samples: Option<usize>,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Generate from a policy.
     Sample {
         #[arg(long)]
@@ -219,6 +238,17 @@ enum SampleReward {
     Bleu,
     Exact,
     External,
+}
+
+impl From<SampleReward> for RewardKind {
+    fn from(r: SampleReward) -> Self {
+        match r {
+            SampleReward::Chrf => RewardKind::Chrf,
+            SampleReward::Bleu => RewardKind::Bleu,
+            SampleReward::Exact => RewardKind::Exact,
+            SampleReward::External => RewardKind::External,
+        }
+    }
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -528,6 +558,68 @@ fn real_main() -> Result<()> {
                 written.display()
             );
         }
+        Command::Eval {
+            policy,
+            data,
+            reward: reward_kind,
+            samples,
+            out,
+        } => {
+            let policy = Policy::load(&policy, &dev)?;
+            let records = match &data {
+                Some(path) => read_records(path)?,
+                None => load_data(&cfg)?.1,
+            };
+            if records.is_empty() {
+                bail!("no held-out records to score");
+            }
+            let task = if data.is_none() {
+                cfg.data.embedded_task()
+            } else {
+                None
+            };
+            let mut rc = cfg.reward.clone();
+            if let Some(k) = reward_kind {
+                rc.kind = k.into();
+            }
+            if let Some(n) = samples {
+                cfg.eval.samples = n;
+            }
+            let mut reward = reward::from_config(&rc, task)?;
+            reward::check_records(reward.as_ref(), &records, "held-out data")?;
+            let setup = rest::run::eval_setup(&cfg, &records);
+            let (row, outputs) =
+                restlm::eval::evaluate_outputs(&policy, &setup, reward.as_mut(), "eval")?;
+            if let Some(out) = &out {
+                let mut buf = Vec::new();
+                for o in &outputs {
+                    serde_json::to_writer(&mut buf, o)?;
+                    buf.push(b'\n');
+                }
+                restlm::io::write_atomic(out, &buf)?;
+            }
+            let extra: String = [("chrF", row.chrf), ("BLEU", row.bleu)]
+                .iter()
+                .filter_map(|(name, v)| Some(format!(", {name} {:.2}", (*v)?)))
+                .collect();
+            let sampled = if cfg.eval.samples == 0 {
+                "not sampled".to_string()
+            } else {
+                format!(
+                    "sampled {:.2} ({} per prompt)",
+                    row.sampled_reward, cfg.eval.samples
+                )
+            };
+            println!(
+                "{} held-out prompts, reward {}: greedy {:.2}, {sampled}{extra}{}",
+                records.len(),
+                reward.name(),
+                row.greedy_reward,
+                out.as_ref()
+                    .map(|o| format!("; outputs in {}", o.display()))
+                    .unwrap_or_default()
+            );
+        }
         Command::Improve {
             policy,
             grown,
@@ -606,12 +698,7 @@ fn real_main() -> Result<()> {
                         );
                     }
                     let mut rc = cfg.reward.clone();
-                    rc.kind = match reward_kind {
-                        SampleReward::Chrf => RewardKind::Chrf,
-                        SampleReward::Bleu => RewardKind::Bleu,
-                        SampleReward::Exact => RewardKind::Exact,
-                        SampleReward::External => RewardKind::External,
-                    };
+                    rc.kind = reward_kind.into();
                     Some(reward::from_config(&rc, None)?)
                 }
                 None => None,

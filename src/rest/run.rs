@@ -129,6 +129,18 @@ pub fn reward_for(cfg: &RunConfig, train: &[Record], eval: &[Record]) -> Result<
     Ok(reward)
 }
 
+/// Held-out evaluation as the config describes it: what the loop runs
+/// after every step, and what `restlm eval` runs.
+pub fn eval_setup<'a>(cfg: &RunConfig, records: &'a [Record]) -> EvalSetup<'a> {
+    EvalSetup {
+        records,
+        max_prompt: cfg.data.max_prompt_tokens,
+        sample: sample_options(cfg, cfg.seed ^ 0xE7A1),
+        samples: cfg.eval.samples,
+        reward_batch: cfg.reward.batch_size,
+    }
+}
+
 /// Grow step `g` as the config describes it, over every prompt: what the
 /// loop runs, and what `restlm grow` (sharded or not) runs too.
 pub fn grow_setup<'a>(cfg: &RunConfig, g: usize, label: &'a str) -> GrowSetup<'a> {
@@ -187,13 +199,7 @@ impl Ctx<'_> {
         kept: usize,
         steps: usize,
     ) -> Result<()> {
-        let setup = EvalSetup {
-            records: self.eval,
-            max_prompt: self.cfg.data.max_prompt_tokens,
-            sample: sample_options(self.cfg, self.cfg.seed ^ 0xE7A1),
-            samples: self.cfg.eval.samples,
-            reward_batch: self.cfg.reward.batch_size,
-        };
+        let setup = eval_setup(self.cfg, self.eval);
         let mut row = evaluate(policy, &setup, self.reward.as_mut(), unit)?;
         row.kept = kept;
         self.metrics.log(serde_json::json!({
