@@ -173,3 +173,45 @@ fn top_k_and_top_p_never_leave_their_sets() {
         assert!(nucleus.contains(&pick(&logits, &p, &mut rng).0));
     }
 }
+
+/// Replacing a checkpoint swaps the directories (nothing is removed before
+/// the new one is in place): the new weights load, files the checkpoint
+/// does not write survive, and no temporary directory is left behind.
+#[test]
+fn replacing_a_checkpoint_keeps_other_files_and_leaves_no_temporaries() {
+    use restlm::model::checkpoint::TrainState;
+    let root = std::env::temp_dir().join(format!("restlm-ckpt-swap-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    let dir = root.join("ckpt");
+    let tok = common::task_tokenizer();
+    let cfg = common::tiny_model(tok.vocab_size());
+    let policy = |seed| restlm::Policy {
+        model: common::seeded_model(&cfg, &cpu(), seed),
+        ..restlm::Policy::new(cfg.clone(), tok.clone(), &cpu())
+    };
+    policy(1).save(&dir, &TrainState::default()).unwrap();
+    std::fs::write(dir.join("metrics.jsonl"), "{\"step\":1}\n").unwrap();
+    let second = policy(2);
+    second.save(&dir, &TrainState::default()).unwrap();
+    let loaded = restlm::Policy::load(&dir, &cpu()).unwrap();
+    let w = |p: &restlm::Policy| {
+        p.model
+            .embed_tokens
+            .weight
+            .val()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap()
+    };
+    assert_eq!(w(&loaded), w(&second), "the new weights are in place");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap(),
+        "{\"step\":1}\n"
+    );
+    let left: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["ckpt"], "temporaries left: {left:?}");
+}

@@ -70,9 +70,48 @@ pub fn save(dir: &Path, saved: Saved<'_>) -> Result<()> {
     }
     if dir.exists() {
         keep_other_files(dir, &tmp)?;
-        fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
-    fs::rename(&tmp, dir).map_err(|e| Error::io(dir, e))
+    replace_dir(&tmp, dir)
+}
+
+/// Puts the directory `new` in place of `dir` so that a crash at any
+/// moment leaves one of the two whole at `dir`: on Linux an atomic
+/// exchange (renameat2 RENAME_EXCHANGE), then the old one is removed.
+/// Elsewhere the old directory is renamed aside first (`.NAME.old`), so a
+/// crash between the two renames leaves it there and no `dir`.
+fn replace_dir(new: &Path, dir: &Path) -> Result<()> {
+    if !dir.exists() {
+        return fs::rename(new, dir).map_err(|e| Error::io(dir, e));
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes());
+        if let (Ok(a), Ok(b)) = (c(new), c(dir)) {
+            // SAFETY: two NUL-terminated paths that outlive the call.
+            let rc = unsafe {
+                libc::renameat2(
+                    libc::AT_FDCWD,
+                    a.as_ptr(),
+                    libc::AT_FDCWD,
+                    b.as_ptr(),
+                    libc::RENAME_EXCHANGE,
+                )
+            };
+            if rc == 0 {
+                // `new` now names the old checkpoint.
+                return fs::remove_dir_all(new).map_err(|e| Error::io(new, e));
+            }
+        }
+    }
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+    let old = dir.with_file_name(format!(".{}.old", name.unwrap_or_default()));
+    if old.exists() {
+        fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
+    }
+    fs::rename(dir, &old).map_err(|e| Error::io(dir, e))?;
+    fs::rename(new, dir).map_err(|e| Error::io(dir, e))?;
+    fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))
 }
 
 /// Flushes a written file to disk (the directory is renamed into place
