@@ -223,7 +223,7 @@ impl Policy {
             .map(|p| self.prompt_ids(p, max_prompt))
             .collect::<Result<Vec<_>>>()?;
         let special = self.special();
-        let gens = sample::generate_async(&self.model, &self.cfg, &special, &ids, n, opts).await;
+        let gens = sample::generate_async(&self.model, &self.cfg, &special, &ids, n, opts).await?;
         self.decode_all(gens)
     }
 
@@ -252,7 +252,7 @@ impl Policy {
             prompt_len,
             opts,
         )
-        .await;
+        .await?;
         self.decode_all(gens)
     }
 

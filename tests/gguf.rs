@@ -332,7 +332,8 @@ fn real_smollm2_gguf_matches_transformers() {
             std::slice::from_ref(&case.prompt_ids),
             1,
             &opts,
-        );
+        )
+        .unwrap();
         assert_eq!(
             got[0][0].tokens, case.greedy,
             "greedy after {:?}",

@@ -62,6 +62,7 @@ fn sampled(pick: PickOptions, seed: u64, batch: usize) -> Vec<Vec<restlm::sample
         3,
         &opts,
     )
+    .unwrap()
 }
 
 #[test]

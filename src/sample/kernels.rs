@@ -4,6 +4,7 @@
 //! code call [`sample_rows`] and [`target_logprobs`] on ordinary tensors.
 
 use super::reference::{self, RowParams};
+use crate::error::{Error, Result};
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
@@ -81,23 +82,33 @@ fn runs_kernels(device: &Device) -> bool {
 
 /// The next token of every row of `logits` [B, V], chosen on the device:
 /// only B × 2 numbers come back to the host.
-pub fn sample_rows(logits: Tensor<2>, rows: &[RowParams]) -> Vec<(u32, f32)> {
+/// A failed read-back (a lost device) is an error, not a panic.
+pub fn sample_rows(logits: Tensor<2>, rows: &[RowParams]) -> Result<Vec<(u32, f32)>> {
     pollster::block_on(sample_rows_async(logits, rows))
 }
 
 /// [`sample_rows`] for callers that must not block (WebGPU in a browser).
-pub async fn sample_rows_async(logits: Tensor<2>, rows: &[RowParams]) -> Vec<(u32, f32)> {
+pub async fn sample_rows_async(logits: Tensor<2>, rows: &[RowParams]) -> Result<Vec<(u32, f32)>> {
     let device = logits.device();
     let b = rows.len();
     let params = Tensor::<2>::from_data(TensorData::new(RowParams::packed(rows), [b, 4]), &device);
     let out = <Dispatch as KernelOps>::sample_rows(logits.into_dispatch(), params.into_dispatch());
-    let host: Vec<f32> = Tensor::<2>::from_dispatch(out)
-        .into_data_async()
+    let host: Vec<f32> = read_back(Tensor::<2>::from_dispatch(out)).await?;
+    Ok(host.chunks_exact(2).map(|c| (c[0] as u32, c[1])).collect())
+}
+
+/// A tensor's values on the host; a device that fails to hand them back
+/// (lost, out of memory) is an error naming what was being read.
+pub async fn read_back<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
+    t.into_data_async()
         .await
-        .expect("sampling kernel output")
-        .try_to_vec()
-        .expect("f32 output");
-    host.chunks_exact(2).map(|c| (c[0] as u32, c[1])).collect()
+        .map_err(|e| {
+            Error::Device(format!(
+                "reading results back from the device failed: {e:?}"
+            ))
+        })?
+        .try_to_vec::<f32>()
+        .map_err(|e| Error::Device(format!("results of an unexpected type: {e:?}")))
 }
 
 /// log π(target) for logits [B, T, V] and targets [B, T], fused (the

@@ -12,6 +12,7 @@ pub use pick::{PickOptions, candidates, pick, row_params};
 pub use reference::{RowParams, argmax, logsumexp};
 
 use crate::data::bucket_len;
+use crate::error::Result;
 use crate::model::{KvCache, ModelConfig, Rope, Transformer, decode_bias, position_ids};
 use burn::prelude::*;
 use rand::SeedableRng;
@@ -56,7 +57,7 @@ pub fn generate(
     prompts: &[Vec<u32>],
     n: usize,
     opts: &SampleOptions,
-) -> Vec<Vec<Generation>> {
+) -> Result<Vec<Vec<Generation>>> {
     pollster::block_on(generate_async(model, cfg, special, prompts, n, opts))
 }
 
@@ -69,7 +70,7 @@ pub async fn generate_async(
     prompts: &[Vec<u32>],
     n: usize,
     opts: &SampleOptions,
-) -> Vec<Vec<Generation>> {
+) -> Result<Vec<Vec<Generation>>> {
     let keyed: Vec<Keyed<'_>> = prompts
         .iter()
         .enumerate()
@@ -111,7 +112,7 @@ pub async fn generate_keyed_async(
     n: usize,
     prompt_len: usize,
     opts: &SampleOptions,
-) -> Vec<Vec<Generation>> {
+) -> Result<Vec<Vec<Generation>>> {
     let rows: Vec<Row<'_>> = prompts
         .iter()
         .flat_map(|p| {
@@ -124,14 +125,14 @@ pub async fn generate_keyed_async(
         .collect();
     let mut out = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(opts.batch_size) {
-        out.extend(generate_rows(model, cfg, special, chunk, prompt_len, opts).await);
+        out.extend(generate_rows(model, cfg, special, chunk, prompt_len, opts).await?);
     }
     let mut grouped = Vec::with_capacity(prompts.len());
     let mut it = out.into_iter();
     for _ in prompts {
         grouped.push(it.by_ref().take(n).collect());
     }
-    grouped
+    Ok(grouped)
 }
 
 /// One row of a batch: prompt ids and where its random draws come from.
@@ -148,7 +149,7 @@ async fn generate_rows(
     rows: &[Row<'_>],
     prompt_len: usize,
     opts: &SampleOptions,
-) -> Vec<Generation> {
+) -> Result<Vec<Generation>> {
     let device = model.embed_tokens.weight.device();
     let b = opts.batch_size;
     let limit = cfg.max_seq_len;
@@ -223,10 +224,9 @@ async fn generate_rows(
             }
         }
         let picks = if on_device {
-            sample_rows_async(last, &params).await
+            sample_rows_async(last, &params).await?
         } else {
-            let data = last.into_data_async().await.expect("logits");
-            let host: Vec<f32> = data.try_to_vec::<f32>().expect("f32 logits");
+            let host = kernels::read_back(last).await?;
             reference::sample_rows(&host, &params)
         };
         pos += t;
@@ -257,5 +257,5 @@ async fn generate_rows(
         }
         input = Tensor::from_data(TensorData::new(next, [b, 1]), &device);
     }
-    gens
+    Ok(gens)
 }

@@ -115,7 +115,7 @@ pub fn cached_generation_equals_naive(device: &Device) {
         use_cache: true,
         on_device: true,
     };
-    let cached = generate(&model, &cfg, &special, &prompts, 1, &opts);
+    let cached = generate(&model, &cfg, &special, &prompts, 1, &opts).unwrap();
     let naive = generate(
         &model,
         &cfg,
@@ -127,7 +127,8 @@ pub fn cached_generation_equals_naive(device: &Device) {
             on_device: true,
             ..opts
         },
-    );
+    )
+    .unwrap();
     for (c, n) in cached.iter().zip(&naive) {
         assert_eq!(c[0].tokens, n[0].tokens);
         assert!(
@@ -218,12 +219,12 @@ pub fn device_sampling_equals_host(device: &Device, sampled_too: bool) {
             use_cache: true,
             on_device: true,
         };
-        let dev = generate(&model, &cfg, &special, &prompts, 2, &opts);
+        let dev = generate(&model, &cfg, &special, &prompts, 2, &opts).unwrap();
         let host_opts = SampleOptions {
             on_device: false,
             ..opts
         };
-        let host = generate(&model, &cfg, &special, &prompts, 2, &host_opts);
+        let host = generate(&model, &cfg, &special, &prompts, 2, &host_opts).unwrap();
         for (d, h) in dev.iter().flatten().zip(host.iter().flatten()) {
             assert_eq!(d.tokens, h.tokens, "{pick:?}");
             assert!(

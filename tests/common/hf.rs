@@ -58,7 +58,8 @@ pub fn greedy(policy: &Policy, r: &Reference) -> Vec<Vec<u32>> {
         eos: u32::MAX,
         pad: policy.tok.pad,
     };
-    let gens = sample::generate(&policy.model, &policy.cfg, &special, &r.prompts, 1, &opts);
+    let gens =
+        sample::generate(&policy.model, &policy.cfg, &special, &r.prompts, 1, &opts).unwrap();
     gens.into_iter().map(|g| g[0].tokens.clone()).collect()
 }
 

@@ -142,6 +142,7 @@ fn draw(device: &Device, row: &[f32], p: RowParams, n: usize, seed: u64) -> Vec<
     let params: Vec<RowParams> = (0..n).map(|_| RowParams { u: r.random(), ..p }).collect();
     let t = Tensor::<2>::from_data(TensorData::new(logits, [n, v]), device);
     sample_rows(t, &params)
+        .unwrap()
         .into_iter()
         .map(|(tok, _)| tok)
         .collect()
@@ -246,7 +247,7 @@ pub fn sampler_matches_reference(device: &Device) {
             })
             .collect();
         let t = Tensor::<2>::from_data(TensorData::new(xs.clone(), [b, v]), device);
-        let got = sample_rows(t, &params);
+        let got = sample_rows(t, &params).unwrap();
         for (i, (&(tok, lp), p)) in got.iter().zip(&params).enumerate() {
             let row = &xs[i * v..(i + 1) * v];
             let (want, want_lp) = reference::sample_row(row, p);
