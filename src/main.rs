@@ -517,6 +517,9 @@ fn real_main() -> Result<()> {
             if let Some(n) = n {
                 setup.samples_per_prompt = n;
             }
+            if setup.samples_per_prompt == 0 && !setup.include_dataset {
+                bail!("--n 0 with rest.include_dataset = false grows nothing");
+            }
             let rows = if sharded {
                 let settings = format!("{:?}", cfg.reward);
                 match rest::shard::grow_shard(
@@ -551,12 +554,12 @@ fn real_main() -> Result<()> {
             } else {
                 out.clone()
             };
-            println!(
-                "{} samples, mean reward {:.2} → {}",
-                s.len(),
-                s.iter().sum::<f64>() / s.len().max(1) as f64,
-                written.display()
-            );
+            let mean = if s.is_empty() {
+                "D's rows only".to_string()
+            } else {
+                format!("mean reward {:.2}", s.iter().sum::<f64>() / s.len() as f64)
+            };
+            println!("{} samples, {mean} → {}", s.len(), written.display());
         }
         Command::Eval {
             policy,
