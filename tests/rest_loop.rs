@@ -135,7 +135,30 @@ fn killed_during_grow_and_improve_resumes_with_every_sample_once() {
         state(&dir).is_some_and(|s| s.completed.iter().any(|u| u == "g1-grow"))
     });
     assert!(!state(&dir).unwrap().completed.iter().any(|u| u == "g1-i2"));
-    // 3. finish.
+    // 3. inside an Improve stage, once it has logged training rows.
+    let logged = |stage: &str| {
+        std::fs::read_to_string(dir.join("metrics.jsonl")).is_ok_and(|t| {
+            t.lines().any(|l| {
+                l.contains(&format!("\"stage\":\"{stage}\"")) && l.contains("\"step\":10,")
+            })
+        })
+    };
+    let improving = state(&dir)
+        .unwrap()
+        .completed
+        .iter()
+        .any(|u| u == "g1-i1")
+        .then_some("g1-i2")
+        .unwrap_or("g1-i1");
+    kill_when(&path, || logged(improving));
+    assert!(
+        !state(&dir)
+            .unwrap()
+            .completed
+            .iter()
+            .any(|u| u == improving)
+    );
+    // 4. finish.
     run_to_end(&path);
     let s = state(&dir).unwrap();
     assert_eq!(s.completed, ["sft", "g1-grow", "g1-i1", "g1-i2"]);
@@ -174,4 +197,21 @@ fn killed_during_grow_and_improve_resumes_with_every_sample_once() {
     a.sort();
     b.sort();
     assert_eq!(a, b, "resumed Grow drew the same samples");
+
+    // Each metrics row once: a unit redone after a kill logs its rows again,
+    // and the run forgets the ones past its last checkpoint first.
+    let metrics: Vec<serde_json::Value> =
+        restlm::io::read_jsonl(&dir.join("metrics.jsonl"), false).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    for m in &metrics {
+        let key = (
+            m["stage"].as_str().unwrap().to_string(),
+            m["step"].as_u64(),
+            m.get("eval").is_some(),
+            m.get("samples").is_some(),
+        );
+        assert!(seen.insert(key.clone()), "metrics row {key:?} twice");
+    }
+    let evals = metrics.iter().filter(|m| m.get("eval").is_some()).count();
+    assert_eq!(evals, 3, "one evaluation row per unit");
 }

@@ -236,6 +236,44 @@ impl Ctx<'_> {
     }
 }
 
+/// A resumed run logs again what an interrupted unit had logged after its
+/// last checkpoint (and its evaluation, if the state write never
+/// happened): those rows are dropped first, so `metrics.jsonl` holds each
+/// row once. Kept: rows of completed units, and training rows of the unit
+/// in progress up to the step its checkpoint holds.
+fn forget_unfinished_rows(path: &Path, state: &RunState, dir: &Path) -> Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    crate::io::truncate_torn_tail(path)?;
+    let rows: Vec<serde_json::Value> = read_jsonl(path, true)?;
+    let resumed_at = |stage: &str| -> Option<u64> {
+        let train = dir.join("ckpt").join(stage).join("train.json");
+        let st: TrainState = read_json(&train).ok()?;
+        Some(st.step as u64)
+    };
+    let keep = |row: &serde_json::Value| {
+        let stage = row["stage"].as_str().unwrap_or_default();
+        if state.completed.iter().any(|u| u == stage) {
+            return true;
+        }
+        match (row["step"].as_u64(), row.get("eval")) {
+            (Some(step), None) => resumed_at(stage).is_some_and(|k| step <= k),
+            _ => false,
+        }
+    };
+    let kept: Vec<&serde_json::Value> = rows.iter().filter(|r| keep(r)).collect();
+    if kept.len() == rows.len() {
+        return Ok(());
+    }
+    let mut buf = Vec::new();
+    for r in kept {
+        serde_json::to_writer(&mut buf, r).map_err(|e| Error::file(path, e))?;
+        buf.push(b'\n');
+    }
+    write_atomic(path, &buf)
+}
+
 /// Refuses to continue a run directory with a different configuration.
 fn pin_config(cfg: &RunConfig, dir: &Path) -> Result<()> {
     let path = dir.join("config.toml");
@@ -299,11 +337,13 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions, device: &Device) -> Result<Vec<Ev
     } else {
         RunState::default()
     };
+    let metrics_path = dir.join("metrics.jsonl");
+    forget_unfinished_rows(&metrics_path, &state, dir)?;
     let mut ctx = Ctx {
         cfg,
         dir,
         state,
-        metrics: Metrics::to_file(&dir.join("metrics.jsonl"))?,
+        metrics: Metrics::to_file(&metrics_path)?,
         reward,
         eval: &eval_set,
         started: Instant::now(),
