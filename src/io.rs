@@ -28,6 +28,27 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// `rows` as JSONL: one JSON object a line (errors name `path`).
+fn jsonl_bytes<'a, T: Serialize + 'a>(
+    path: &Path,
+    rows: impl IntoIterator<Item = &'a T>,
+) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    for row in rows {
+        serde_json::to_writer(&mut buf, row).map_err(|e| Error::file(path, e))?;
+        buf.push(b'\n');
+    }
+    Ok(buf)
+}
+
+/// Replaces `path` with `rows` as JSONL, atomically ([`write_atomic`]).
+pub fn write_jsonl_atomic<'a, T: Serialize + 'a>(
+    path: &Path,
+    rows: impl IntoIterator<Item = &'a T>,
+) -> Result<()> {
+    write_atomic(path, &jsonl_bytes(path, rows)?)
+}
+
 pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value).map_err(|e| Error::file(path, e))?;
     write_atomic(path, text.as_bytes())
@@ -62,11 +83,7 @@ impl JsonlAppender {
     }
 
     pub fn append<T: Serialize>(&mut self, rows: &[T]) -> Result<()> {
-        let mut buf = Vec::new();
-        for row in rows {
-            serde_json::to_writer(&mut buf, row).map_err(|e| Error::file(&self.path, e))?;
-            buf.push(b'\n');
-        }
+        let buf = jsonl_bytes(&self.path, rows)?;
         self.file
             .write_all(&buf)
             .and_then(|_| self.file.sync_data())

@@ -12,7 +12,7 @@ use restlm::reward::{self, Item};
 use restlm::sample::PickOptions;
 use restlm::train::{self, Stage};
 use restlm::{Policy, device, rest};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(Parser)]
@@ -504,11 +504,7 @@ fn real_main() -> Result<()> {
                 Some(path) => read_records(&path)?,
                 None => load_data(&cfg)?.0,
             };
-            let task = if data.is_none() {
-                cfg.data.embedded_task()
-            } else {
-                None
-            };
+            let task = reward_task(&cfg, data.as_deref());
             let mut reward = reward::from_config(&cfg.reward, task)?;
             reward::check_records(reward.as_ref(), &train_set, "grow data")?;
             let label = format!("grow {shard}");
@@ -576,11 +572,7 @@ fn real_main() -> Result<()> {
             if records.is_empty() {
                 bail!("no held-out records to score");
             }
-            let task = if data.is_none() {
-                cfg.data.embedded_task()
-            } else {
-                None
-            };
+            let task = reward_task(&cfg, data.as_deref());
             let mut rc = cfg.reward.clone();
             if let Some(k) = reward_kind {
                 rc.kind = k.into();
@@ -594,12 +586,7 @@ fn real_main() -> Result<()> {
             let (row, outputs) =
                 restlm::eval::evaluate_outputs(&policy, &setup, reward.as_mut(), "eval")?;
             if let Some(out) = &out {
-                let mut buf = Vec::new();
-                for o in &outputs {
-                    serde_json::to_writer(&mut buf, o)?;
-                    buf.push(b'\n');
-                }
-                restlm::io::write_atomic(out, &buf)?;
+                restlm::io::write_jsonl_atomic(out, &outputs)?;
             }
             let extra: String = [("chrF", row.chrf), ("BLEU", row.bleu)]
                 .iter()
@@ -765,6 +752,12 @@ fn real_main() -> Result<()> {
         Command::Bench { .. } | Command::Merge { .. } => unreachable!(),
     }
     Ok(())
+}
+
+/// The embedded task a command's reward `auto` follows: the config's,
+/// unless `--data` names a file.
+fn reward_task(cfg: &RunConfig, data: Option<&Path>) -> Option<restlm::data::task::TaskKind> {
+    data.is_none().then(|| cfg.data.embedded_task()).flatten()
 }
 
 /// `run --stop-before-grow`'s exit status when a Grow waits (0: the run is

@@ -47,8 +47,8 @@ impl Record {
 }
 
 /// The records that carry a demonstration: SFT's data, and D in a grown set.
-pub fn demonstrations(records: &[Record]) -> Vec<&Record> {
-    records.iter().filter(|r| r.target.is_some()).collect()
+pub fn demonstrations<'a>(records: impl IntoIterator<Item = &'a Record>) -> Vec<&'a Record> {
+    records.into_iter().filter(|r| r.target.is_some()).collect()
 }
 
 /// Reads one record per line: `prompt` and any of `target`, `references`,

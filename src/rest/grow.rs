@@ -2,9 +2,9 @@
 //! grown set is an append-only JSONL file, flushed per batch of prompts, so
 //! an interrupted Grow resumes with the prompts it had not finished.
 
-use crate::data::Record;
-use crate::error::{Error, Result};
-use crate::io::{Fnv, JsonlAppender, read_jsonl, truncate_torn_tail, write_atomic};
+use crate::data::{Record, demonstrations};
+use crate::error::Result;
+use crate::io::{Fnv, JsonlAppender, read_jsonl, truncate_torn_tail, write_jsonl_atomic};
 use crate::policy::Policy;
 use crate::reward::{self, Item, Reward};
 use crate::sample::SampleOptions;
@@ -111,12 +111,7 @@ fn resume(path: &Path, want: usize, dataset: usize) -> Result<Vec<Grown>> {
         return Ok(rows);
     }
     let kept: Vec<Grown> = rows.iter().filter(|r| complete(r)).cloned().collect();
-    let mut buf = Vec::new();
-    for r in &kept {
-        serde_json::to_writer(&mut buf, r).map_err(|e| Error::file(path, e))?;
-        buf.push(b'\n');
-    }
-    write_atomic(path, &buf)?;
+    write_jsonl_atomic(path, &kept)?;
     Ok(kept)
 }
 
@@ -244,11 +239,7 @@ pub fn grow(
         .map(|(_, r)| r)
         .collect();
     let dataset: Vec<&Record> = if setup.include_dataset {
-        owned
-            .iter()
-            .copied()
-            .filter(|r| r.target.is_some())
-            .collect()
+        demonstrations(owned.iter().copied())
     } else {
         Vec::new()
     };

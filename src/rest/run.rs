@@ -247,18 +247,27 @@ fn forget_unfinished_rows(path: &Path, state: &RunState, dir: &Path) -> Result<(
     }
     crate::io::truncate_torn_tail(path)?;
     let rows: Vec<serde_json::Value> = read_jsonl(path, true)?;
-    let resumed_at = |stage: &str| -> Option<u64> {
-        let train = dir.join("ckpt").join(stage).join("train.json");
-        let st: TrainState = read_json(&train).ok()?;
-        Some(st.step as u64)
-    };
+    let done = |stage: &str| state.completed.iter().any(|u| u == stage);
+    let stage = |row: &serde_json::Value| row["stage"].as_str().unwrap_or_default().to_string();
+    // The step each unfinished unit's checkpoint holds, read once per unit.
+    let unfinished: std::collections::BTreeSet<String> =
+        rows.iter().map(stage).filter(|s| !done(s)).collect();
+    let resumed_at: std::collections::HashMap<String, Option<u64>> = unfinished
+        .into_iter()
+        .map(|s| {
+            let step = crate::model::checkpoint::load_state(&dir.join("ckpt").join(&s))
+                .ok()
+                .map(|t| t.step as u64);
+            (s, step)
+        })
+        .collect();
     let keep = |row: &serde_json::Value| {
-        let stage = row["stage"].as_str().unwrap_or_default();
-        if state.completed.iter().any(|u| u == stage) {
+        let stage = stage(row);
+        if done(&stage) {
             return true;
         }
         match (row["step"].as_u64(), row.get("eval")) {
-            (Some(step), None) => resumed_at(stage).is_some_and(|k| step <= k),
+            (Some(step), None) => resumed_at[&stage].is_some_and(|k| step <= k),
             _ => false,
         }
     };
@@ -266,12 +275,7 @@ fn forget_unfinished_rows(path: &Path, state: &RunState, dir: &Path) -> Result<(
     if kept.len() == rows.len() {
         return Ok(());
     }
-    let mut buf = Vec::new();
-    for r in kept {
-        serde_json::to_writer(&mut buf, r).map_err(|e| Error::file(path, e))?;
-        buf.push(b'\n');
-    }
-    write_atomic(path, &buf)
+    crate::io::write_jsonl_atomic(path, kept)
 }
 
 /// Refuses to continue a run directory with a different configuration.

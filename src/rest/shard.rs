@@ -14,7 +14,7 @@
 use super::grow::{GrowSetup, Grown, Shard, grow};
 use crate::data::Record;
 use crate::error::{Error, Result};
-use crate::io::{Fnv, file_hash, read_json, read_jsonl, write_atomic, write_json_atomic};
+use crate::io::{Fnv, file_hash, read_json, read_jsonl, write_json_atomic, write_jsonl_atomic};
 use crate::policy::Policy;
 use crate::reward::Reward;
 use serde::{Deserialize, Serialize};
@@ -485,15 +485,10 @@ pub fn merge(dir: &Path, out: &Path) -> Result<Merged> {
         }
         merged.extend(slots.into_iter().flatten());
     }
-    let mut buf = Vec::new();
-    for r in &merged {
-        serde_json::to_writer(&mut buf, r).map_err(|e| Error::file(out, e))?;
-        buf.push(b'\n');
-    }
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     }
-    write_atomic(out, &buf)?;
+    write_jsonl_atomic(out, &merged)?;
     Ok(Merged {
         shards: n,
         prompts: first.records,

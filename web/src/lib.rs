@@ -77,6 +77,9 @@ struct State {
     eval: Vec<Record>,
     grown: Vec<Grown>,
     grow_step: usize,
+    /// The longest training prompt in tokens: every Grow batch pads to it,
+    /// as the library's Grow does (the tokenizer never changes).
+    prompt_len: usize,
     /// The Improve in progress, and the SFT reference's matching steps.
     improving: Option<(Training, Training)>,
     reward: Box<dyn Reward>,
@@ -178,6 +181,7 @@ impl Demo {
         let dataset: Vec<Record> = demonstrations(&train).into_iter().cloned().collect();
         train.truncate(sizes.prompts);
         eval.truncate(sizes.heldout);
+        let prompt_len = longest_prompt(&policy, &train, cfg.data.max_prompt_tokens).map_err(js)?;
         let state = State {
             cfg,
             sizes,
@@ -188,6 +192,7 @@ impl Demo {
             eval,
             grown: Vec::new(),
             grow_step: 0,
+            prompt_len,
             improving: None,
             reward,
         };
@@ -239,12 +244,9 @@ impl Demo {
                 let per = prompts_per_batch(&setup).min(st.sizes.chunk.max(1));
                 let records: Vec<Record> =
                     st.train.iter().skip(i * per).take(per).cloned().collect();
-                // Padded as the library's Grow pads: to the longest prompt.
-                let prompt_len =
-                    longest_prompt(&st.policy, &st.train, setup.max_prompt).map_err(js)?;
                 let reward =
                     std::mem::replace(&mut st.reward, Box::new(restlm::reward::ExactMatch));
-                (st.policy.clone(), records, setup, reward, prompt_len)
+                (st.policy.clone(), records, setup, reward, st.prompt_len)
             };
             let chunk: Vec<&Record> = records.iter().collect();
             let batch = sample_batch(&policy, &chunk, prompt_len, reward.as_mut(), &setup).await;
