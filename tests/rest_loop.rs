@@ -55,14 +55,9 @@ fn lines(path: &Path) -> usize {
 }
 
 fn run_to_end(config: &Path) {
-    let out = Command::new(env!("CARGO_BIN_EXE_restlm"))
-        .args(["--config", config.to_str().unwrap(), "run"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::restlm_ok(
+        Path::new("."),
+        &["--config", config.to_str().unwrap(), "run"],
     );
 }
 

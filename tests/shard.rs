@@ -4,35 +4,15 @@
 //! inconsistent shards by name; a killed shard resumes without loss or
 //! duplication; two copies of one shard at once leave a correct file.
 
+mod common;
+
 use restlm::rest::grow::Grown;
 use restlm::rest::shard::Manifest;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const CONFIG: &str = r#"
-seed = 11
-device = "cpu"
-[data]
-task = "toy"
-task_train = 50
-task_eval = 8
-max_prompt_tokens = 24
-[model]
-d_model = 64
-d_ff = 160
-max_seq_len = 64
-[tokenizer]
-vocab_size = 320
-[sft]
-steps = 10
-[sample]
-temperature = 1.0
-max_new_tokens = 24
-batch_size = 12
-[rest]
-samples_per_prompt = 3
-"#;
+use common::TINY_RUN as CONFIG;
 
 struct Work {
     dir: PathBuf,
@@ -63,21 +43,11 @@ impl Work {
     }
 
     fn restlm(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_restlm"))
-            .current_dir(&self.dir)
-            .args(args)
-            .output()
-            .unwrap()
+        common::restlm_in(&self.dir, args)
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.restlm(args);
-        assert!(
-            out.status.success(),
-            "restlm {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        common::restlm_ok(&self.dir, args)
     }
 
     /// `restlm merge` must fail; its error message.

@@ -11,6 +11,52 @@ use restlm::data::{Encoded, encode_all};
 use restlm::model::{ModelConfig, Transformer};
 use restlm::tokenizer::Tokenizer;
 
+/// A run config for command-line tests: the embedded toy task, a tiny
+/// model, the CPU backend (tests adjust it with `replace`).
+pub const TINY_RUN: &str = r#"
+seed = 11
+device = "cpu"
+[data]
+task = "toy"
+task_train = 50
+task_eval = 8
+max_prompt_tokens = 24
+[model]
+d_model = 64
+d_ff = 160
+max_seq_len = 64
+[tokenizer]
+vocab_size = 320
+[sft]
+steps = 10
+[sample]
+temperature = 1.0
+max_new_tokens = 24
+batch_size = 12
+[rest]
+samples_per_prompt = 3
+"#;
+
+/// `restlm ARGS` run in `dir`.
+pub fn restlm_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_restlm"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// `restlm ARGS` run in `dir`, which must succeed: its stdout.
+pub fn restlm_ok(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = restlm_in(dir, args);
+    assert!(
+        out.status.success(),
+        "restlm {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 pub fn tiny_model(vocab: usize) -> ModelConfig {
     ModelConfig {
         vocab_size: vocab,
