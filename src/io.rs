@@ -16,9 +16,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     }
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
     let tmp = path.with_file_name(format!(".{}.tmp", name.unwrap_or_default()));
-    let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
-    f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+    let written = File::create(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()))
+        .map_err(|e| Error::io(&tmp, e));
+    if let Err(e) = written {
+        // A full disk: the old file stays, without a half-written copy beside it.
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
     fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
     if let Some(dir) = dir
         && let Ok(d) = File::open(dir)
@@ -82,12 +87,24 @@ impl JsonlAppender {
         })
     }
 
+    /// Appends `rows`; a write that fails part-way (a full disk) is cut
+    /// off again, so the file keeps only whole lines.
     pub fn append<T: Serialize>(&mut self, rows: &[T]) -> Result<()> {
         let buf = jsonl_bytes(&self.path, rows)?;
-        self.file
+        let before = self
+            .file
+            .metadata()
+            .map_err(|e| Error::io(&self.path, e))?
+            .len();
+        let written = self
+            .file
             .write_all(&buf)
-            .and_then(|_| self.file.sync_data())
-            .map_err(|e| Error::io(&self.path, e))
+            .and_then(|_| self.file.sync_data());
+        if let Err(e) = written {
+            let _ = self.file.set_len(before);
+            return Err(Error::io(&self.path, e));
+        }
+        Ok(())
     }
 }
 

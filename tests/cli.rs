@@ -1,5 +1,6 @@
 //! Command-line verbs that stand alone: `restlm eval` scores a policy as
-//! the loop does.
+//! the loop does; a full disk during a checkpoint or a grown-set write is
+//! a named error that loses nothing already written.
 
 mod common;
 
@@ -69,5 +70,120 @@ fn eval_scores_a_policy_exactly_as_the_loop_evaluated_it() {
     assert!(
         said.contains("reward exact") && said.contains("not sampled"),
         "{said}"
+    );
+}
+
+/// `restlm ARGS` in `dir` with files limited to `max_bytes` (RLIMIT_FSIZE,
+/// SIGXFSZ ignored so that writes past it fail with EFBIG, as on a full
+/// disk).
+fn restlm_with_file_limit(
+    dir: &std::path::Path,
+    args: &[&str],
+    max_bytes: u64,
+) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_restlm"));
+    cmd.current_dir(dir).args(args);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: max_bytes,
+                rlim_max: max_bytes,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0
+                || libc::signal(libc::SIGXFSZ, libc::SIG_IGN) == libc::SIG_ERR
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.output().unwrap()
+}
+
+/// The error a failed command printed, checked to be a named error (not a
+/// panic) that names `file`.
+fn failed_naming(out: &std::process::Output, file: &str) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "it should have failed");
+    assert!(!err.contains("panicked"), "a panic: {err}");
+    assert!(
+        err.contains("error: ") && err.contains(file) && err.contains("File too large"),
+        "the error names {file} and the cause: {err}"
+    );
+    err
+}
+
+#[test]
+fn a_full_disk_is_a_named_error_and_loses_nothing_already_written() {
+    let dir = std::env::temp_dir().join(format!("restlm-cli-disk-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = |steps: usize| {
+        common::TINY_RUN.replace(
+            "[sft]\nsteps = 10\n",
+            &format!("[sft]\nsteps = {steps}\neval_every = 5\n"),
+        )
+    };
+    std::fs::write(dir.join("five.toml"), config(5)).unwrap();
+    std::fs::write(dir.join("ten.toml"), config(10)).unwrap();
+    let restlm = |args: &[&str]| common::restlm_ok(&dir, args);
+
+    // A checkpoint at step 5; then the disk fills while writing step 10's.
+    restlm(&["--config", "five.toml", "sft", "--out", "ck"]);
+    let before = common::weights(&dir.join("ck"));
+    let out = restlm_with_file_limit(
+        &dir,
+        &["--config", "ten.toml", "sft", "--out", "ck"],
+        64 << 10,
+    );
+    failed_naming(&out, "model.bpk");
+    let state = restlm::model::checkpoint::load_state(&dir.join("ck")).unwrap();
+    assert_eq!(
+        state.step, 5,
+        "the previous checkpoint is still the one in place"
+    );
+    assert!(
+        common::weights(&dir.join("ck")) == before,
+        "its weights are intact"
+    );
+    assert!(
+        !dir.join(".ck.tmp").exists(),
+        "the partial checkpoint is removed"
+    );
+    // With room again, training resumes from step 5.
+    restlm(&["--config", "ten.toml", "sft", "--out", "ck"]);
+    assert_eq!(
+        restlm::model::checkpoint::load_state(&dir.join("ck"))
+            .unwrap()
+            .step,
+        10
+    );
+
+    // The grown set: the disk fills part-way; whole lines stay, and the
+    // resumed Grow ends equal to one that had room.
+    fn grow(out: &str) -> [&str; 7] {
+        [
+            "--config", "ten.toml", "grow", "--policy", "ck", "--out", out,
+        ]
+    }
+    restlm(&grow("roomy.jsonl"));
+    let out = restlm_with_file_limit(&dir, &grow("full.jsonl"), 24 << 10);
+    failed_naming(&out, "full.jsonl");
+    let partial = std::fs::read_to_string(dir.join("full.jsonl")).unwrap();
+    assert!(
+        !partial.is_empty() && partial.ends_with('\n'),
+        "only whole lines"
+    );
+    let roomy = std::fs::read(dir.join("roomy.jsonl")).unwrap();
+    assert!(
+        roomy.starts_with(partial.as_bytes()),
+        "what was written is right"
+    );
+    restlm(&grow("full.jsonl"));
+    assert!(
+        std::fs::read(dir.join("full.jsonl")).unwrap() == roomy,
+        "resumed to the same set"
     );
 }

@@ -205,3 +205,134 @@ fn killed_during_grow_and_improve_resumes_with_every_sample_once() {
     let evals = metrics.iter().filter(|m| m.get("eval").is_some()).count();
     assert_eq!(evals, 3, "one evaluation row per unit");
 }
+
+/// Kills the run with SIGKILL at `RESTLM_KILLS` (default 8; 20 for the
+/// manual long mode) seeded moments spread over the whole run, re-running
+/// after each, and requires the end to equal an uninterrupted run's
+/// exactly: the `state.json` evaluations, the best policy's weights, the
+/// grown sets and the metrics rows (each once).
+///
+/// The moments are points of progress, not of time, so that they spread
+/// over SFT, both Grows and every Improve stage whatever the machine's
+/// speed: progress counts the metrics rows (30 each) and grown rows written,
+/// and kill k fires a seeded 0–60 ms after the k-th of K sorted seeded
+/// points of the uninterrupted run's total is reached.
+#[test]
+fn killed_at_random_moments_resumes_to_the_uninterrupted_result() {
+    let kills: usize = std::env::var("RESTLM_KILLS")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(8);
+    let write = |dir: &Path| {
+        let mut cfg = common::small_run(dir, "cpu");
+        cfg.rest.grow_steps = 2;
+        cfg.sft.eval_every = 5;
+        cfg.improve.eval_every = 5;
+        cfg.improve.steps = 20;
+        cfg.sample.batch_size = 16;
+        std::fs::create_dir_all(dir).unwrap();
+        let path = dir.with_extension("toml");
+        std::fs::write(&path, cfg.to_toml()).unwrap();
+        path
+    };
+    // Metrics rows weigh 30 grown rows: 34 of them against 960 grown rows.
+    let progress = |dir: &Path| {
+        30 * lines(&dir.join("metrics.jsonl"))
+            + lines(&dir.join("grow/g1.jsonl"))
+            + lines(&dir.join("grow/g2.jsonl"))
+    };
+    let reference = fresh("random-reference");
+    run_to_end(&write(&reference));
+    let total = progress(&reference);
+
+    // K distinct seeded progress points in [1, total − 60]: the last two
+    // metrics rows are written a moment before the run ends.
+    let mut rng = common::SplitMix(0x5EED_0000 + kills as u64);
+    let mut points = std::collections::BTreeSet::new();
+    while points.len() < kills.min(total - 60) {
+        points.insert(1 + (rng.next() % (total as u64 - 60)) as usize);
+    }
+    let dir = fresh("random-killed");
+    let path = write(&dir);
+    let mut landed = Vec::new();
+    for &point in &points {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_restlm"))
+            .args(["--config", path.to_str().unwrap(), "run"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let t0 = Instant::now();
+        while progress(&dir) < point && child.try_wait().unwrap().is_none() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(300),
+                "stuck before {point}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(rng.next() % 60));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+            let done = state(&dir).map(|s| s.completed).unwrap_or_default();
+            let rows: Vec<serde_json::Value> =
+                restlm::io::read_jsonl(&dir.join("metrics.jsonl"), true).unwrap_or_default();
+            let last = rows.last().map(|r| {
+                let stage = r["stage"].as_str().unwrap_or_default().to_string();
+                (stage, r["step"].as_u64())
+            });
+            landed.push((point, done, last));
+        }
+    }
+    run_to_end(&path);
+    assert_eq!(
+        landed.len(),
+        points.len(),
+        "every kill landed before the end: {landed:?}"
+    );
+    // At least one kill inside an Improve stage after a mid-stage
+    // checkpoint (written with the training rows every 5 steps).
+    let inside_improve = |(_, done, last): &(usize, Vec<String>, Option<(String, Option<u64>)>)| {
+        last.as_ref().is_some_and(|(stage, step)| {
+            stage.contains("-i") && !done.contains(stage) && step.is_some_and(|s| s >= 5)
+        })
+    };
+    assert!(
+        landed.iter().any(inside_improve),
+        "no kill inside an Improve stage after its checkpoint: {landed:?}"
+    );
+    eprintln!("kills at (progress point, units done, last metrics row): {landed:?}");
+
+    let a = state(&dir).unwrap();
+    let b = state(&reference).unwrap();
+    assert_eq!(a.completed, b.completed);
+    assert_eq!(
+        a.evals, b.evals,
+        "the same evaluations as the uninterrupted run"
+    );
+    assert_eq!(a.best, b.best);
+    // The values, in module order (`model.bpk` also holds random parameter ids).
+    assert!(
+        common::weights(&dir.join("best")) == common::weights(&reference.join("best")),
+        "the best policy's weights differ"
+    );
+    let bytes = |d: &Path, f: &str| std::fs::read(d.join(f)).unwrap();
+    for g in ["grow/g1.jsonl", "grow/g2.jsonl"] {
+        assert!(bytes(&dir, g) == bytes(&reference, g), "{g} differs");
+    }
+    let rows = |d: &Path| -> Vec<serde_json::Value> {
+        restlm::io::read_jsonl(&d.join("metrics.jsonl"), false).unwrap()
+    };
+    // The same rows (timings aside) in the same order.
+    let strip = |mut v: serde_json::Value| {
+        for k in ["tokens_per_s", "elapsed_s"] {
+            v.as_object_mut().unwrap().remove(k);
+        }
+        v
+    };
+    let (ra, rb): (Vec<_>, Vec<_>) = (
+        rows(&dir).into_iter().map(strip).collect(),
+        rows(&reference).into_iter().map(strip).collect(),
+    );
+    assert_eq!(ra.len(), rb.len(), "metrics rows: each once");
+    assert_eq!(ra, rb, "metrics rows equal the uninterrupted run's");
+}

@@ -34,12 +34,27 @@ pub struct Saved<'a> {
     pub tokenizer: Option<&'a Tokenizer>,
 }
 
+/// Writes the checkpoint in `dir`'s place: a whole directory first, then
+/// swapped in. When a write fails (a full disk), the previous checkpoint
+/// stays as it was and the partial one is removed.
 pub fn save(dir: &Path, saved: Saved<'_>) -> Result<()> {
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
     let tmp = dir.with_file_name(format!(".{}.tmp", name.unwrap_or_default()));
     if tmp.exists() {
         fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
     }
+    if let Err(e) = write_dir(&tmp, &saved) {
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    if dir.exists() {
+        keep_other_files(dir, &tmp)?;
+    }
+    replace_dir(&tmp, dir)
+}
+
+/// The checkpoint's files in the fresh directory `tmp`.
+fn write_dir(tmp: &Path, saved: &Saved<'_>) -> Result<()> {
     write_json_atomic(&tmp.join("config.json"), saved.config)?;
     // Streamed to the files (not serialised to a buffer first): a copy of
     // the weights and of Adam's two moments less at the peak. Adapters on
@@ -66,12 +81,9 @@ pub fn save(dir: &Path, saved: Saved<'_>) -> Result<()> {
     }
     write_json_atomic(&tmp.join("train.json"), saved.state)?;
     if let Some(tok) = saved.tokenizer {
-        tok.save(&tmp)?;
+        tok.save(tmp)?;
     }
-    if dir.exists() {
-        keep_other_files(dir, &tmp)?;
-    }
-    replace_dir(&tmp, dir)
+    Ok(())
 }
 
 /// Puts the directory `new` in place of `dir` so that a crash at any

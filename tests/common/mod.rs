@@ -181,3 +181,30 @@ pub fn train_with(
     .expect("trains")
     .0
 }
+
+/// A seeded 64-bit generator for test choices (SplitMix64).
+pub struct SplitMix(pub u64);
+
+impl SplitMix {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// The float parameters of the policy saved in `dir`, in module order.
+pub fn weights(dir: &std::path::Path) -> Vec<Vec<f32>> {
+    struct Values(Vec<Vec<f32>>);
+    impl restlm::burn::module::ModuleVisitor for Values {
+        fn visit_float<const D: usize>(&mut self, p: &restlm::burn::module::Param<Tensor<D>>) {
+            self.0.push(to_vec(p.val()));
+        }
+    }
+    let policy = restlm::policy::Policy::load(dir, &Device::flex()).unwrap();
+    let mut v = Values(Vec::new());
+    restlm::burn::module::Module::visit(&policy.model, &mut v);
+    v.0
+}
