@@ -217,6 +217,16 @@ fn killed_during_grow_and_improve_resumes_with_every_sample_once() {
 /// speed: progress counts the metrics rows (30 each) and grown rows written,
 /// and kill k fires a seeded 0–60 ms after the k-th of K sorted seeded
 /// points of the uninterrupted run's total is reached.
+/// Where a kill landed: its progress point, the units done, and the last
+/// metrics row's stage and step.
+#[derive(Debug)]
+struct Kill {
+    #[allow(dead_code)] // shown in failure messages
+    point: usize,
+    done: Vec<String>,
+    last: Option<(String, Option<u64>)>,
+}
+
 #[test]
 fn killed_at_random_moments_resumes_to_the_uninterrupted_result() {
     let kills: usize = std::env::var("RESTLM_KILLS")
@@ -280,7 +290,7 @@ fn killed_at_random_moments_resumes_to_the_uninterrupted_result() {
                 let stage = r["stage"].as_str().unwrap_or_default().to_string();
                 (stage, r["step"].as_u64())
             });
-            landed.push((point, done, last));
+            landed.push(Kill { point, done, last });
         }
     }
     run_to_end(&path);
@@ -291,16 +301,16 @@ fn killed_at_random_moments_resumes_to_the_uninterrupted_result() {
     );
     // At least one kill inside an Improve stage after a mid-stage
     // checkpoint (written with the training rows every 5 steps).
-    let inside_improve = |(_, done, last): &(usize, Vec<String>, Option<(String, Option<u64>)>)| {
-        last.as_ref().is_some_and(|(stage, step)| {
-            stage.contains("-i") && !done.contains(stage) && step.is_some_and(|s| s >= 5)
+    let inside_improve = |k: &Kill| {
+        k.last.as_ref().is_some_and(|(stage, step)| {
+            stage.contains("-i") && !k.done.contains(stage) && step.is_some_and(|s| s >= 5)
         })
     };
     assert!(
         landed.iter().any(inside_improve),
         "no kill inside an Improve stage after its checkpoint: {landed:?}"
     );
-    eprintln!("kills at (progress point, units done, last metrics row): {landed:?}");
+    eprintln!("kills: {landed:?}");
 
     let a = state(&dir).unwrap();
     let b = state(&reference).unwrap();
