@@ -356,7 +356,6 @@ fn real_main() -> Result<()> {
                 &cfg,
                 &RunOptions {
                     init,
-                    max_units: None,
                     stop_before_grow,
                 },
                 &dev,
@@ -542,7 +541,7 @@ fn real_main() -> Result<()> {
             };
             let s: Vec<f64> = rows
                 .iter()
-                .filter(|r| r.sample_index.is_some())
+                .filter(|r| r.origin.is_sample())
                 .map(|r| r.reward)
                 .collect();
             let written = if sharded {

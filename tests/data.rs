@@ -259,7 +259,7 @@ fn prompt_only_records_never_reach_sft_or_d() {
         grow(&policy, &records, &mut reward, &setup, &dir.join("g.jsonl")).unwrap();
     let d: Vec<&str> = rows
         .iter()
-        .filter(|g| g.sample_index.is_none())
+        .filter(|g| !g.origin.is_sample())
         .map(|g| g.prompt_id.as_str())
         .collect();
     assert_eq!(
@@ -270,7 +270,7 @@ fn prompt_only_records_never_reach_sft_or_d() {
     for r in &records {
         let n = rows
             .iter()
-            .filter(|g| g.prompt_id == r.id && g.sample_index.is_some())
+            .filter(|g| g.prompt_id == r.id && g.origin.is_sample())
             .count();
         assert_eq!(n, 2, "{} sampled twice", r.id);
     }
@@ -337,4 +337,26 @@ fn configs_with_zero_negative_or_absurd_values_are_named_errors() {
         assert!(e.contains(want), "{toml:?}: {e}");
         assert!(e.contains(&format!("bad{i}.toml")), "names the file: {e}");
     }
+}
+
+#[test]
+fn run_units_read_back_as_written_and_bad_names_are_errors() {
+    use restlm::rest::run::Unit;
+    for u in [Unit::Sft, Unit::Init, Unit::Grow(3), Unit::Improve(2, 11)] {
+        assert_eq!(u.to_string().parse::<Unit>(), Ok(u));
+        let json = serde_json::to_string(&u).unwrap();
+        assert_eq!(serde_json::from_str::<Unit>(&json).unwrap(), u);
+    }
+    assert_eq!(Unit::Improve(1, 2).to_string(), "g1-i2");
+    assert!(Unit::Grow(1) == "g1-grow" && Unit::Grow(1) != "g1-i1");
+    for bad in [
+        "", "g", "g1", "gx-grow", "g1-x2", "g1-i", "sft2", "g-1-grow",
+    ] {
+        assert!(bad.parse::<Unit>().is_err(), "{bad}");
+    }
+    let state = r#"{"completed":["sft","g1-grow","g9-i9"],"policy":null,"best":null,"evals":[],"total_steps":0}"#;
+    let s: restlm::rest::run::RunState = serde_json::from_str(state).unwrap();
+    assert_eq!(s.completed, [Unit::Sft, Unit::Grow(1), Unit::Improve(9, 9)]);
+    let bad = state.replace("g9-i9", "g9-j9");
+    assert!(serde_json::from_str::<restlm::rest::run::RunState>(&bad).is_err());
 }

@@ -29,7 +29,6 @@ fn small_loop_on_cpu_beats_the_sft_policy() {
         &cfg,
         &RunOptions {
             init: None,
-            max_units: None,
             stop_before_grow: false,
         },
         &Device::flex(),
@@ -156,7 +155,10 @@ fn killed_during_grow_and_improve_resumes_with_every_sample_once() {
     let rows = grown(&dir);
     assert!(rows.len() > partial, "Grow continued after the kill");
     let mut per_prompt: HashMap<&str, Vec<usize>> = HashMap::new();
-    for r in rows.iter().filter_map(|r| r.sample_index.map(|i| (r, i))) {
+    for r in rows.iter().filter_map(|r| match r.origin {
+        restlm::rest::grow::Origin::Sample(i) => Some((r, i)),
+        restlm::rest::grow::Origin::Dataset => None,
+    }) {
         per_prompt.entry(&r.0.prompt_id).or_default().push(r.1);
     }
     assert_eq!(per_prompt.len(), prompts, "every prompt grown");
@@ -169,7 +171,7 @@ fn killed_during_grow_and_improve_resumes_with_every_sample_once() {
         );
     }
     assert_eq!(
-        rows.iter().filter(|r| r.sample_index.is_none()).count(),
+        rows.iter().filter(|r| !r.origin.is_sample()).count(),
         prompts,
         "D once"
     );
@@ -177,7 +179,7 @@ fn killed_during_grow_and_improve_resumes_with_every_sample_once() {
     let key = |g: &Grown| {
         (
             g.prompt_id.clone(),
-            g.sample_index,
+            g.origin,
             g.sample.clone(),
             g.reward.to_bits(),
         )
@@ -223,7 +225,7 @@ fn killed_during_grow_and_improve_resumes_with_every_sample_once() {
 struct Kill {
     #[allow(dead_code)] // shown in failure messages
     point: usize,
-    done: Vec<String>,
+    done: Vec<restlm::rest::run::Unit>,
     last: Option<(String, Option<u64>)>,
 }
 
@@ -303,7 +305,9 @@ fn killed_at_random_moments_resumes_to_the_uninterrupted_result() {
     // checkpoint (written with the training rows every 5 steps).
     let inside_improve = |k: &Kill| {
         k.last.as_ref().is_some_and(|(stage, step)| {
-            stage.contains("-i") && !k.done.contains(stage) && step.is_some_and(|s| s >= 5)
+            stage.contains("-i")
+                && !k.done.iter().any(|u| u == stage.as_str())
+                && step.is_some_and(|s| s >= 5)
         })
     };
     assert!(

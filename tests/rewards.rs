@@ -211,7 +211,7 @@ fn grown(rewards: &[f64]) -> Vec<Grown> {
         .map(|(i, &r)| Grown {
             grow: 1,
             prompt_id: format!("p{i}"),
-            sample_index: Some(0),
+            origin: restlm::rest::grow::Origin::Sample(0),
             prompt: "p".into(),
             sample: "s".into(),
             reward: r,

@@ -106,8 +106,8 @@ fn three_shards_at_another_batch_size_merge_to_one_process_grow() {
     let single = w.read("single.jsonl");
     // 50 prompts × 3 samples, plus D's rows (the toy task labels some).
     let n = rows(&w.path("single.jsonl"));
-    assert!(n.iter().filter(|r| r.sample_index.is_some()).count() == 150);
-    assert!(n.iter().any(|r| r.sample_index.is_none()));
+    assert!(n.iter().filter(|r| r.origin.is_sample()).count() == 150);
+    assert!(n.iter().any(|r| !r.origin.is_sample()));
     assert_eq!(
         single,
         w.read("merged.jsonl"),

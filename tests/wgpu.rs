@@ -52,7 +52,6 @@ fn model_training_sampling_and_the_loop_on_wgpu() {
         &cfg,
         &RunOptions {
             init: None,
-            max_units: None,
             stop_before_grow: false,
         },
         &device,

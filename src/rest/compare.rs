@@ -166,7 +166,6 @@ pub fn compare(cfg: &RunConfig, seeds: usize, out: &Path, device: &Device) -> Re
             let t0 = Instant::now();
             let opts = RunOptions {
                 init: Some(sft_dir.clone()),
-                max_units: None,
                 stop_before_grow: false,
             };
             let rows = run(&arm, &opts, device)?;

@@ -18,8 +18,10 @@ use std::path::Path;
 pub struct Grown {
     pub grow: usize,
     pub prompt_id: String,
-    /// Which of the N samples; None for D's own target.
-    pub sample_index: Option<usize>,
+    /// D's own target, or which of the N samples (`sample_index` in the
+    /// file: null for D).
+    #[serde(rename = "sample_index", with = "origin_as_index")]
+    pub origin: Origin,
     pub prompt: String,
     pub sample: String,
     pub reward: f64,
@@ -28,6 +30,38 @@ pub struct Grown {
     pub logprob: Option<f64>,
     /// Ended with `<eos>` rather than at the length limit.
     pub finished: bool,
+}
+
+/// Where a grown record's output comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Origin {
+    /// The dataset's own target (D's demonstration).
+    Dataset,
+    /// Sample k of the N drawn from the policy.
+    Sample(usize),
+}
+
+impl Origin {
+    pub fn is_sample(self) -> bool {
+        matches!(self, Origin::Sample(_))
+    }
+}
+
+/// `Origin` as the files have it: `sample_index` null for D, else k.
+mod origin_as_index {
+    use super::Origin;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(o: &Origin, s: S) -> Result<S::Ok, S::Error> {
+        match o {
+            Origin::Dataset => None::<usize>.serialize(s),
+            Origin::Sample(k) => Some(*k).serialize(s),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Origin, D::Error> {
+        Ok(Option::<usize>::deserialize(d)?.map_or(Origin::Dataset, Origin::Sample))
+    }
 }
 
 pub struct GrowSetup<'a> {
@@ -99,13 +133,13 @@ fn resume(path: &Path, want: usize, dataset: usize) -> Result<Vec<Grown>> {
     truncate_torn_tail(path)?;
     let rows: Vec<Grown> = read_jsonl(path, true)?;
     let mut samples: HashMap<&str, usize> = HashMap::new();
-    for r in rows.iter().filter(|r| r.sample_index.is_some()) {
+    for r in rows.iter().filter(|r| r.origin.is_sample()) {
         *samples.entry(&r.prompt_id).or_default() += 1;
     }
-    let dataset_done = rows.iter().filter(|r| r.sample_index.is_none()).count() == dataset;
-    let complete = |r: &Grown| match r.sample_index {
-        Some(_) => samples.get(r.prompt_id.as_str()) == Some(&want),
-        None => dataset_done,
+    let dataset_done = rows.iter().filter(|r| !r.origin.is_sample()).count() == dataset;
+    let complete = |r: &Grown| match r.origin {
+        Origin::Sample(_) => samples.get(r.prompt_id.as_str()) == Some(&want),
+        Origin::Dataset => dataset_done,
     };
     if rows.iter().all(complete) {
         return Ok(rows);
@@ -141,7 +175,7 @@ pub fn dataset_rows(
         .map(|((r, t), s)| Grown {
             grow: setup.grow_step,
             prompt_id: r.id.clone(),
-            sample_index: None,
+            origin: Origin::Dataset,
             prompt: r.prompt.clone(),
             sample: t.to_string(),
             reward: s,
@@ -188,7 +222,7 @@ pub async fn sample_batch(
             batch.push(Grown {
                 grow: setup.grow_step,
                 prompt_id: r.id.clone(),
-                sample_index: Some(k),
+                origin: Origin::Sample(k),
                 prompt: r.prompt.clone(),
                 sample: text.clone(),
                 reward: scores.next().expect("one score per sample"),
@@ -245,7 +279,7 @@ pub fn grow(
     };
     let mut rows = resume(path, n, dataset.len())?;
     let mut out = JsonlAppender::open(path)?;
-    if !dataset.is_empty() && !rows.iter().any(|r| r.sample_index.is_none()) {
+    if !dataset.is_empty() && !rows.iter().any(|r| !r.origin.is_sample()) {
         // D's targets were not sampled: record π's log-prob of them too.
         let owned: Vec<Record> = dataset.iter().map(|r| (*r).clone()).collect();
         let logprobs = policy.score(&owned, setup.max_prompt, setup.sample.batch_size)?;
@@ -259,7 +293,7 @@ pub fn grow(
     let prompt_len = longest_prompt(policy, records, setup.max_prompt)?;
     let done: HashSet<&str> = rows
         .iter()
-        .filter(|r| r.sample_index.is_some())
+        .filter(|r| r.origin.is_sample())
         .map(|r| r.prompt_id.as_str())
         .collect();
     let todo: Vec<&Record> = owned

@@ -11,7 +11,7 @@
 
 use super::{filter, grow, improve_examples, thresholds};
 use crate::config::RunConfig;
-use crate::data::{Record, encode_records, read_records};
+use crate::data::{Encoded, Record, encode_records, read_records};
 use crate::error::{Error, Result};
 use crate::eval::{EvalSetup, evaluate};
 use crate::io::{read_json, read_jsonl, write_atomic, write_json_atomic};
@@ -30,7 +30,7 @@ use std::time::Instant;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RunState {
-    pub completed: Vec<String>,
+    pub completed: Vec<Unit>,
     /// Current policy, relative to the run directory.
     pub policy: Option<PathBuf>,
     pub best: Option<(String, f64)>,
@@ -47,8 +47,6 @@ pub struct RunState {
 pub struct RunOptions {
     /// Start from this policy directory instead of SFT.
     pub init: Option<PathBuf>,
-    /// Stop after this many units (tests use it to stop mid-run).
-    pub max_units: Option<usize>,
     /// Stop at a Grow whose grown set is not there yet, so that other
     /// processes grow it (`restlm grow --run DIR --shard`, `restlm merge
     /// --run DIR`); the next run continues from the merged set. (A run
@@ -81,7 +79,7 @@ pub fn pending_grow(dir: &Path) -> Result<PendingGrow> {
     }
     let state: RunState = read_json(&state_path)?;
     let step = (1..=cfg.rest.grow_steps)
-        .find(|g| !state.completed.iter().any(|u| *u == format!("g{g}-grow")))
+        .find(|&g| !state.completed.contains(&Unit::Grow(g)))
         .ok_or_else(|| Error::file(&state_path, "every Grow of this run is done"))?;
     let policy = state.policy.as_ref().ok_or_else(|| {
         Error::file(
@@ -171,39 +169,307 @@ pub fn sample_options(cfg: &RunConfig, seed: u64) -> SampleOptions {
     }
 }
 
-struct Ctx<'a> {
+/// A unit of the run, as `state.json` and `metrics.jsonl` name it: `sft`
+/// (or `init`, a given policy), `g1-grow`, `g1-i1`, …
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum Unit {
+    /// Supervised fine-tuning on D: the starting policy.
+    Sft,
+    /// A given starting policy (`run --init`), evaluated, not trained.
+    Init,
+    /// Grow step g (from 1).
+    Grow(usize),
+    /// Improve step i (from 1) on Grow step g's set: `Improve(g, i)`.
+    Improve(usize, usize),
+}
+
+impl std::fmt::Display for Unit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unit::Sft => write!(f, "sft"),
+            Unit::Init => write!(f, "init"),
+            Unit::Grow(g) => write!(f, "g{g}-grow"),
+            Unit::Improve(g, i) => write!(f, "g{g}-i{i}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Unit {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let bad = || format!("`{s}` is not a unit of a run (sft, init, g1-grow, g1-i1, …)");
+        match s {
+            "sft" => return Ok(Unit::Sft),
+            "init" => return Ok(Unit::Init),
+            _ => {}
+        }
+        let (g, rest) = s
+            .strip_prefix('g')
+            .and_then(|r| r.split_once('-'))
+            .ok_or_else(bad)?;
+        let g: usize = g.parse().map_err(|_| bad())?;
+        match rest {
+            "grow" => Ok(Unit::Grow(g)),
+            i => {
+                let i = i
+                    .strip_prefix('i')
+                    .and_then(|i| i.parse().ok())
+                    .ok_or_else(bad)?;
+                Ok(Unit::Improve(g, i))
+            }
+        }
+    }
+}
+
+impl From<Unit> for String {
+    fn from(u: Unit) -> String {
+        u.to_string()
+    }
+}
+
+impl TryFrom<String> for Unit {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl PartialEq<str> for Unit {
+    fn eq(&self, other: &str) -> bool {
+        other.parse::<Unit>().is_ok_and(|u| u == *self)
+    }
+}
+
+impl PartialEq<&str> for Unit {
+    fn eq(&self, other: &&str) -> bool {
+        self == *other
+    }
+}
+
+/// A run in progress: its directory, bookkeeping and current policy. Each
+/// unit method skips a unit `state.json` records as done, and records the
+/// unit when it completes, so that re-running resumes.
+struct Run<'a> {
     cfg: &'a RunConfig,
+    opts: &'a RunOptions,
+    device: &'a Device,
     dir: &'a Path,
     state: RunState,
     metrics: Metrics,
     reward: Box<dyn Reward>,
-    eval: &'a [Record],
+    train: Vec<Record>,
+    eval: Vec<Record>,
+    /// The held-out records, encoded for the held-out loss.
+    held: Vec<Encoded>,
+    tok: Tokenizer,
+    policy: Policy,
     started: Instant,
 }
 
-impl Ctx<'_> {
-    fn done(&self, unit: &str) -> bool {
-        self.state.completed.iter().any(|u| u == unit)
+impl<'a> Run<'a> {
+    /// Opens (or creates) the run directory: pins the config, loads the data,
+    /// reward and tokenizer, the state and the current policy, and forgets
+    /// what an interrupted unit logged past its last checkpoint.
+    fn open(cfg: &'a RunConfig, opts: &'a RunOptions, device: &'a Device) -> Result<Self> {
+        cfg.validate()?;
+        let dir = cfg.run_dir.as_path();
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        pin_config(cfg, dir)?;
+        let (train, eval) = load_data(cfg)?;
+        let reward = reward_for(cfg, &train, &eval)?;
+        let tok = tokenizer(cfg, dir, &train, opts.init.as_deref())?;
+        let state_path = dir.join("state.json");
+        let state: RunState = if state_path.exists() {
+            read_json(&state_path)?
+        } else {
+            RunState::default()
+        };
+        let metrics_path = dir.join("metrics.jsonl");
+        forget_unfinished_rows(&metrics_path, &state, dir)?;
+        let policy = match &state.policy {
+            Some(p) => Policy::load(&dir.join(p), device)?,
+            None => start_policy(cfg, opts, &tok, device)?,
+        };
+        let (max_prompt, max_seq) = (cfg.data.max_prompt_tokens, policy.cfg.max_seq_len);
+        let (held, _) = encode_records(&tok, &eval, max_prompt, max_seq)?;
+        Ok(Run {
+            cfg,
+            opts,
+            device,
+            dir,
+            state,
+            metrics: Metrics::to_file(&metrics_path)?,
+            reward,
+            train,
+            eval,
+            held,
+            tok,
+            policy,
+            started: Instant::now(),
+        })
+    }
+
+    fn done(&self, unit: Unit) -> bool {
+        self.state.completed.contains(&unit)
     }
 
     fn save_state(&self) -> Result<()> {
         write_json_atomic(&self.dir.join("state.json"), &self.state)
     }
 
-    /// Evaluates the policy after `unit`, keeps the best, records the unit.
+    /// The starting policy: SFT on D, or the given one (`--init`).
+    fn start(&mut self) -> Result<()> {
+        if self.opts.init.is_some() {
+            if !self.done(Unit::Init) {
+                self.finish(Unit::Init, None, 0, 0)?;
+            }
+            return Ok(());
+        }
+        if self.done(Unit::Sft) {
+            return Ok(());
+        }
+        let cfg = self.cfg;
+        let (max_prompt, max_seq) = (cfg.data.max_prompt_tokens, self.policy.cfg.max_seq_len);
+        let (data, cut) = encode_records(&self.tok, &self.train, max_prompt, max_seq)?;
+        cut.warn("training data", data.len());
+        if data.is_empty() {
+            return Err(Error::Config(
+                "no training record has a target: SFT needs demonstrations (or start from --init)"
+                    .into(),
+            ));
+        }
+        let rel = PathBuf::from("ckpt/sft");
+        let ckpt = self.dir.join(&rel);
+        let stage = Stage {
+            name: "sft",
+            cfg: &cfg.sft,
+            seed: cfg.seed,
+            ckpt_dir: Some(&ckpt),
+            total_steps_before: 0,
+            tokenizer: Some(&self.tok),
+        };
+        let tokens = self
+            .policy
+            .fine_tune(&data, &self.held, stage, &mut self.metrics)?;
+        self.state.tokens_trained += tokens;
+        self.finish(Unit::Sft, Some(rel), 0, cfg.sft.steps)
+    }
+
+    /// Grow step `g`: N samples of every prompt from the current policy,
+    /// scored, appended to `grow/g<g>.jsonl` (read back when done). None
+    /// when the run stops here for a sharded Grow elsewhere.
+    fn grow(&mut self, g: usize) -> Result<Option<Vec<Grown>>> {
+        let unit = Unit::Grow(g);
+        let path = self.dir.join("grow").join(format!("g{g}.jsonl"));
+        if self.done(unit) {
+            return read_jsonl(&path, false).map(Some);
+        }
+        if self.opts.stop_before_grow && !path.exists() && self.state.policy.is_some() {
+            eprintln!(
+                "stopping before Grow step {g}: grow it elsewhere (restlm grow --run {} \
+                 --shard …, then restlm merge --run {}) and run again",
+                self.dir.display(),
+                self.dir.display()
+            );
+            return Ok(None);
+        }
+        let label = unit.to_string();
+        let setup = grow_setup(self.cfg, g, &label);
+        let rows = grow(
+            &self.policy,
+            &self.train,
+            self.reward.as_mut(),
+            &setup,
+            &path,
+        )?;
+        let samples: Vec<&Grown> = rows.iter().filter(|r| r.origin.is_sample()).collect();
+        let mean = samples.iter().map(|r| r.reward).sum::<f64>() / samples.len().max(1) as f64;
+        for r in &samples {
+            self.state.tokens_sampled +=
+                self.policy.tok.encode(&r.sample)?.len() + r.finished as usize;
+        }
+        match samples.len() {
+            0 => eprintln!(
+                "{label:>14}: no samples (N = 0): D alone, {} records",
+                rows.len()
+            ),
+            n => eprintln!("{label:>14}: {n} samples, mean reward {mean:.2}"),
+        }
+        self.metrics.log(
+            serde_json::json!({"stage": label, "samples": samples.len(), "mean_reward": mean}),
+        )?;
+        self.state.completed.push(unit);
+        self.save_state()?;
+        Ok(Some(rows))
+    }
+
+    /// Improve step `unit` = (g, i): keep the records of `grown` with
+    /// R ≥ τ and fine-tune the policy on them (from the SFT policy afresh
+    /// under ReST-EM), then evaluate.
+    fn improve(&mut self, unit: Unit, grown: &[Grown], tau: f64) -> Result<()> {
+        let Unit::Improve(g, i) = unit else {
+            unreachable!("improve takes Improve units")
+        };
+        if self.done(unit) {
+            return Ok(());
+        }
+        let cfg = self.cfg;
+        if cfg.rest.restart_from_sft {
+            self.policy = match self.opts.init {
+                Some(_) => start_policy(cfg, self.opts, &self.tok, self.device)?,
+                None => Policy::load(&self.dir.join("ckpt/sft"), self.device)?,
+            };
+        }
+        let kept = filter(grown, tau);
+        eprintln!(
+            "{unit:>14}: τ = {tau:.2} keeps {} of {} records",
+            kept.len(),
+            grown.len()
+        );
+        if kept.is_empty() {
+            eprintln!(
+                "{unit:>14}: no record has reward ≥ {tau:.2}; this Improve step leaves the policy as it is"
+            );
+            return self.finish(unit, None, 0, 0);
+        }
+        let (max_prompt, max_seq) = (cfg.data.max_prompt_tokens, self.policy.cfg.max_seq_len);
+        let tok = self.policy.tok.clone();
+        let (data, cut) = improve_examples(&tok, &kept, cfg.rest.loss, max_prompt, max_seq)?;
+        let name = unit.to_string();
+        cut.warn(&name, data.len());
+        let rel = PathBuf::from("ckpt").join(&name);
+        let ckpt = self.dir.join(&rel);
+        let stage = Stage {
+            name: &name,
+            cfg: &cfg.improve,
+            seed: cfg.seed.wrapping_add(1000 * g as u64 + (i - 1) as u64),
+            ckpt_dir: Some(&ckpt),
+            total_steps_before: self.state.total_steps,
+            tokenizer: Some(&tok),
+        };
+        let tokens = self
+            .policy
+            .fine_tune(&data, &self.held, stage, &mut self.metrics)?;
+        self.state.tokens_trained += tokens;
+        self.finish(unit, Some(rel), kept.len(), cfg.improve.steps)
+    }
+
+    /// Evaluates the policy after `unit` on the held-out prompts, keeps the
+    /// best, records the unit as done.
     fn finish(
         &mut self,
-        unit: &str,
-        policy: &Policy,
+        unit: Unit,
         ckpt: Option<PathBuf>,
         kept: usize,
         steps: usize,
     ) -> Result<()> {
-        let setup = eval_setup(self.cfg, self.eval);
-        let mut row = evaluate(policy, &setup, self.reward.as_mut(), unit)?;
+        let name = unit.to_string();
+        let setup = eval_setup(self.cfg, &self.eval);
+        let mut row = evaluate(&self.policy, &setup, self.reward.as_mut(), &name)?;
         row.kept = kept;
         self.metrics.log(serde_json::json!({
-            "stage": unit, "eval": row, "total_step": self.state.total_steps + steps,
+            "stage": name, "eval": row, "total_step": self.state.total_steps + steps,
             "elapsed_s": self.started.elapsed().as_secs_f64(),
         }))?;
         let extra: String = [
@@ -214,7 +480,7 @@ impl Ctx<'_> {
         .filter_map(|(name, v)| Some(format!(", {} {:.2}", (*name)?, (*v)?)))
         .collect();
         eprintln!(
-            "{unit:>14}: held-out reward {:.2} (sampled {:.2}){extra}",
+            "{name:>14}: held-out reward {:.2} (sampled {:.2}){extra}",
             row.greedy_reward, row.sampled_reward
         );
         if self
@@ -223,16 +489,44 @@ impl Ctx<'_> {
             .as_ref()
             .is_none_or(|b| row.greedy_reward > b.1)
         {
-            policy.save(&self.dir.join("best"), &TrainState::default())?;
-            self.state.best = Some((unit.to_string(), row.greedy_reward));
+            self.policy
+                .save(&self.dir.join("best"), &TrainState::default())?;
+            self.state.best = Some((name, row.greedy_reward));
         }
         if ckpt.is_some() {
             self.state.policy = ckpt;
         }
         self.state.total_steps += steps;
         self.state.evals.push(row);
-        self.state.completed.push(unit.to_string());
+        self.state.completed.push(unit);
         self.save_state()
+    }
+}
+
+/// The policy a run starts from: the given one (`--init`) with the run's
+/// tokenizer, or a fresh model seeded from the config; with LoRA
+/// adapters when the config asks.
+fn start_policy(
+    cfg: &RunConfig,
+    opts: &RunOptions,
+    tok: &Tokenizer,
+    device: &Device,
+) -> Result<Policy> {
+    let p = match &opts.init {
+        Some(init) => Policy {
+            tok: tok.clone(),
+            ..Policy::load(init, device)?
+        },
+        None => {
+            let mut model_cfg = cfg.model.clone();
+            model_cfg.vocab_size = tok.vocab_size();
+            device.seed(cfg.seed);
+            Policy::new(model_cfg, tok.clone(), device)
+        }
+    };
+    match &cfg.lora {
+        Some(l) => p.with_lora_on(l, opts.init.as_deref()),
+        None => Ok(p),
     }
 }
 
@@ -325,225 +619,33 @@ fn tokenizer(
 }
 
 /// Algorithm 1 of the paper: SFT (or a given policy), then G times Grow
-/// and I Improve steps with rising τ, evaluating after every step. Each
-/// unit is skipped when `state.json` says it is done, so a re-run resumes.
+/// and I Improve steps with rising τ, evaluating after every step. A unit
+/// that `state.json` records as done is skipped, so a re-run resumes.
 pub fn run(cfg: &RunConfig, opts: &RunOptions, device: &Device) -> Result<Vec<EvalRow>> {
-    cfg.validate()?;
-    let dir = cfg.run_dir.as_path();
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    pin_config(cfg, dir)?;
-    let (train_set, eval_set) = load_data(cfg)?;
-    let reward = reward_for(cfg, &train_set, &eval_set)?;
-    let tok = tokenizer(cfg, dir, &train_set, opts.init.as_deref())?;
-    let state_path = dir.join("state.json");
-    let state: RunState = if state_path.exists() {
-        read_json(&state_path)?
-    } else {
-        RunState::default()
-    };
-    let metrics_path = dir.join("metrics.jsonl");
-    forget_unfinished_rows(&metrics_path, &state, dir)?;
-    let mut ctx = Ctx {
-        cfg,
-        dir,
-        state,
-        metrics: Metrics::to_file(&metrics_path)?,
-        reward,
-        eval: &eval_set,
-        started: Instant::now(),
-    };
-    let mut model_cfg = cfg.model.clone();
-    model_cfg.vocab_size = tok.vocab_size();
-    let start = |device: &Device| {
-        let p = match &opts.init {
-            // The run's tokenizer: the init's, in the configured prompt format.
-            Some(init) => Policy {
-                tok: tok.clone(),
-                ..Policy::load(init, device)?
-            },
-            None => {
-                device.seed(cfg.seed);
-                Policy::new(model_cfg.clone(), tok.clone(), device)
-            }
-        };
-        match &cfg.lora {
-            Some(l) => p.with_lora_on(l, opts.init.as_deref()),
-            None => Ok(p),
-        }
-    };
-    let mut policy = match &ctx.state.policy {
-        Some(p) => Policy::load(&dir.join(p), device)?,
-        None => start(device)?,
-    };
-    let (max_prompt, max_seq) = (cfg.data.max_prompt_tokens, policy.cfg.max_seq_len);
-    let (held, _) = encode_records(&tok, &eval_set, max_prompt, max_seq)?;
-    let mut units = 0;
-    let budget = |units: usize| opts.max_units.is_none_or(|m| units < m);
-    let first = if opts.init.is_some() { "init" } else { "sft" };
-    if !ctx.done(first) {
-        let (steps, ckpt) = match opts.init {
-            Some(_) => (0, None),
-            None => {
-                sft(&mut ctx, &mut policy, &train_set, &held, &tok)?;
-                (cfg.sft.steps, Some(PathBuf::from("ckpt/sft")))
-            }
-        };
-        ctx.finish(first, &policy, ckpt, 0, steps)?;
-        units += 1;
-    }
-    // ReST-EM fine-tunes this policy afresh at every Improve.
-    let sft_policy = |device: &Device| match opts.init {
-        Some(_) => start(device),
-        None => Policy::load(&dir.join("ckpt/sft"), device),
-    };
+    let mut run = Run::open(cfg, opts, device)?;
+    run.start()?;
     for g in 1..=cfg.rest.grow_steps {
-        if !budget(units) {
-            break;
-        }
-        let grow_unit = format!("g{g}-grow");
-        let grow_path = dir.join("grow").join(format!("g{g}.jsonl"));
-        let grown: Vec<Grown> = if ctx.done(&grow_unit) {
-            read_jsonl(&grow_path, false)?
-        } else if opts.stop_before_grow && !grow_path.exists() && ctx.state.policy.is_some() {
-            eprintln!(
-                "stopping before Grow step {g}: grow it elsewhere (restlm grow --run {} \
-                 --shard …, then restlm merge --run {}) and run again",
-                dir.display(),
-                dir.display()
-            );
-            break;
-        } else {
-            let rows = grow_step(&mut ctx, &policy, &train_set, g, &grow_path)?;
-            units += 1;
-            rows
+        let Some(grown) = run.grow(g)? else {
+            break; // stopped for a sharded Grow
         };
-        let sample_rewards: Vec<f64> = grown
-            .iter()
-            .filter(|r| r.sample_index.is_some())
-            .map(|r| r.reward)
-            .collect();
-        for (i, tau) in thresholds(&cfg.rest, &sample_rewards)
+        for (i, tau) in thresholds(&cfg.rest, &sample_rewards(&grown))
             .into_iter()
             .enumerate()
         {
-            let unit = format!("g{g}-i{}", i + 1);
-            if ctx.done(&unit) {
-                continue;
-            }
-            if !budget(units) {
-                break;
-            }
-            if cfg.rest.restart_from_sft {
-                policy = sft_policy(device)?;
-            }
-            let seed = cfg.seed.wrapping_add(1000 * g as u64 + i as u64);
-            improve_step(&mut ctx, &mut policy, &grown, tau, &unit, seed, &held)?;
-            units += 1;
+            run.improve(Unit::Improve(g, i + 1), &grown, tau)?;
         }
     }
-    let rows = ctx.state.evals.clone();
-    report::plot(&rows, &dir.join("reward.svg"))?;
+    let rows = run.state.evals;
+    report::plot(&rows, &run.dir.join("reward.svg"))?;
     Ok(rows)
 }
 
-fn sft(
-    ctx: &mut Ctx<'_>,
-    policy: &mut Policy,
-    train_set: &[Record],
-    held: &[crate::data::Encoded],
-    tok: &Tokenizer,
-) -> Result<()> {
-    let cfg = ctx.cfg;
-    let (max_prompt, max_seq) = (cfg.data.max_prompt_tokens, policy.cfg.max_seq_len);
-    let (data, cut) = encode_records(tok, train_set, max_prompt, max_seq)?;
-    cut.warn("training data", data.len());
-    if data.is_empty() {
-        return Err(Error::Config(
-            "no training record has a target: SFT needs demonstrations (or start from --init)"
-                .into(),
-        ));
-    }
-    let ckpt = ctx.dir.join("ckpt").join("sft");
-    let stage = Stage {
-        name: "sft",
-        cfg: &cfg.sft,
-        seed: cfg.seed,
-        ckpt_dir: Some(&ckpt),
-        total_steps_before: 0,
-        tokenizer: Some(tok),
-    };
-    ctx.state.tokens_trained += policy.fine_tune(&data, held, stage, &mut ctx.metrics)?;
-    Ok(())
-}
-
-/// Grow step `g`: N samples of every prompt, scored, appended to `path`.
-fn grow_step(
-    ctx: &mut Ctx<'_>,
-    policy: &Policy,
-    train_set: &[Record],
-    g: usize,
-    path: &Path,
-) -> Result<Vec<Grown>> {
-    let cfg = ctx.cfg;
-    let unit = format!("g{g}-grow");
-    let setup = grow_setup(cfg, g, &unit);
-    let rows = grow(policy, train_set, ctx.reward.as_mut(), &setup, path)?;
-    let samples: Vec<&Grown> = rows.iter().filter(|r| r.sample_index.is_some()).collect();
-    let mean = samples.iter().map(|r| r.reward).sum::<f64>() / samples.len().max(1) as f64;
-    for r in &samples {
-        ctx.state.tokens_sampled += policy.tok.encode(&r.sample)?.len() + r.finished as usize;
-    }
-    match samples.len() {
-        0 => eprintln!(
-            "{unit:>14}: no samples (N = 0): D alone, {} records",
-            rows.len()
-        ),
-        n => eprintln!("{unit:>14}: {n} samples, mean reward {mean:.2}"),
-    }
-    ctx.metrics
-        .log(serde_json::json!({"stage": unit, "samples": samples.len(), "mean_reward": mean}))?;
-    ctx.state.completed.push(unit);
-    ctx.save_state()?;
-    Ok(rows)
-}
-
-/// One Improve step: keep the records with R ≥ τ and fine-tune on them.
-fn improve_step(
-    ctx: &mut Ctx<'_>,
-    policy: &mut Policy,
-    grown: &[Grown],
-    tau: f64,
-    unit: &str,
-    seed: u64,
-    held: &[crate::data::Encoded],
-) -> Result<()> {
-    let cfg = ctx.cfg;
-    let kept = filter(grown, tau);
-    eprintln!(
-        "{unit:>14}: τ = {tau:.2} keeps {} of {} records",
-        kept.len(),
-        grown.len()
-    );
-    if kept.is_empty() {
-        eprintln!(
-            "{unit:>14}: no record has reward ≥ {tau:.2}; this Improve step leaves the policy as it is"
-        );
-        return ctx.finish(unit, policy, None, 0, 0);
-    }
-    let (max_prompt, max_seq) = (cfg.data.max_prompt_tokens, policy.cfg.max_seq_len);
-    let tok = policy.tok.clone();
-    let (data, cut) = improve_examples(&tok, &kept, cfg.rest.loss, max_prompt, max_seq)?;
-    cut.warn(unit, data.len());
-    let rel = PathBuf::from("ckpt").join(unit);
-    let ckpt = ctx.dir.join(&rel);
-    let stage = Stage {
-        name: unit,
-        cfg: &cfg.improve,
-        seed,
-        ckpt_dir: Some(&ckpt),
-        total_steps_before: ctx.state.total_steps,
-        tokenizer: Some(&tok),
-    };
-    ctx.state.tokens_trained += policy.fine_tune(&data, held, stage, &mut ctx.metrics)?;
-    ctx.finish(unit, policy, Some(rel), kept.len(), cfg.improve.steps)
+/// The rewards of a grown set's samples (D's rows left out): what the
+/// quantile thresholds are taken over.
+fn sample_rewards(grown: &[Grown]) -> Vec<f64> {
+    grown
+        .iter()
+        .filter(|r| r.origin.is_sample())
+        .map(|r| r.reward)
+        .collect()
 }

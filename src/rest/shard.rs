@@ -11,7 +11,7 @@
 //! - `grown.i-of-N.lock`: held while a process works on the shard, so a
 //!   second copy of the same shard waits and then finds it done.
 
-use super::grow::{GrowSetup, Grown, Shard, grow};
+use super::grow::{GrowSetup, Grown, Origin, Shard, grow};
 use crate::data::Record;
 use crate::error::{Error, Result};
 use crate::io::{Fnv, file_hash, read_json, read_jsonl, write_json_atomic, write_jsonl_atomic};
@@ -413,8 +413,8 @@ pub fn merge(dir: &Path, out: &Path) -> Result<Merged> {
                     ),
                 ));
             }
-            match r.sample_index {
-                None => {
+            match r.origin {
+                Origin::Dataset => {
                     let id = r.prompt_id.clone();
                     if dataset.insert(id.clone(), r).is_some() {
                         return Err(Error::file(
@@ -423,7 +423,7 @@ pub fn merge(dir: &Path, out: &Path) -> Result<Merged> {
                         ));
                     }
                 }
-                Some(k) => {
+                Origin::Sample(k) => {
                     let slots = samples
                         .entry(r.prompt_id.clone())
                         .or_insert_with(|| vec![None; m.samples_per_prompt]);
