@@ -39,6 +39,15 @@ fi
 
 cargo test --release
 
+# The examples run as a user would run them (clippy compiled them above);
+# the kernel example fails if the kernel and its reference disagree.
+for example in rest_loop custom_reward; do
+    cargo run --release --quiet --example "$example" > /dev/null 2>&1 \
+        || { echo "example $example failed"; cargo run --release --quiet --example "$example"; exit 1; }
+done
+cargo run --release --quiet --example sampling_kernel -- --device cpu
+cargo run --release --quiet --example sampling_kernel -- --device wgpu
+
 # A sharded Grow as a Slurm job array on a single-node cluster on localhost.
 bash scripts/slurm_test.sh target/release/restlm
 

@@ -419,8 +419,7 @@ fn sft(mut cfg: RunConfig, args: SftArgs) -> Result<()> {
     let (train_set, eval_set) = load_data(&cfg)?;
     let texts: Vec<&str> = train_set
         .iter()
-        .flat_map(|r| std::iter::once(&r.prompt).chain(&r.references))
-        .map(String::as_str)
+        .flat_map(restlm::data::Record::texts)
         .collect();
     let mut policy = match &init {
         Some(dir) => {

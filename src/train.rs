@@ -146,6 +146,18 @@ pub struct Stage<'a> {
 }
 
 impl<'a> Stage<'a> {
+    /// A stage without checkpoints, whose policy lives in memory only.
+    pub fn in_memory(name: &'a str, cfg: &'a TrainConfig, seed: u64) -> Self {
+        Self {
+            name,
+            cfg,
+            seed,
+            ckpt_dir: None,
+            total_steps_before: 0,
+            tokenizer: None,
+        }
+    }
+
     /// A stage on its own (the `sft` and `improve` commands): checkpoints,
     /// with the tokenizer, go to `dir`.
     pub fn standalone(

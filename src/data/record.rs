@@ -25,6 +25,11 @@ pub struct Record {
 }
 
 impl Record {
+    /// The prompt and the references: what a tokenizer is trained on.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.prompt.as_str()).chain(self.references.iter().map(String::as_str))
+    }
+
     /// A (prompt, target) pair whose only reference is the target.
     pub fn labeled(id: impl Into<String>, prompt: impl Into<String>, target: String) -> Self {
         Self {

@@ -271,13 +271,26 @@ impl<'a> Run<'a> {
     /// Opens (or creates) the run directory: pins the config, loads the data,
     /// reward and tokenizer, the state and the current policy, and forgets
     /// what an interrupted unit logged past its last checkpoint.
-    fn open(cfg: &'a RunConfig, opts: &'a RunOptions, device: &'a Device) -> Result<Self> {
+    /// `reward` replaces the config's when given.
+    fn open(
+        cfg: &'a RunConfig,
+        opts: &'a RunOptions,
+        reward: Option<Box<dyn Reward>>,
+        device: &'a Device,
+    ) -> Result<Self> {
         cfg.validate()?;
         let dir = cfg.run_dir.as_path();
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         pin_config(cfg, dir)?;
         let (train, eval) = load_data(cfg)?;
-        let reward = reward_for(cfg, &train, &eval)?;
+        let reward = match reward {
+            Some(r) => {
+                reward::check_records(r.as_ref(), &train, "training data")?;
+                reward::check_records(r.as_ref(), &eval, "held-out data")?;
+                r
+            }
+            None => reward_for(cfg, &train, &eval)?,
+        };
         let tok = tokenizer(cfg, dir, &train, opts.init.as_deref())?;
         let state_path = dir.join("state.json");
         let state: RunState = if state_path.exists() {
@@ -607,11 +620,7 @@ fn tokenizer(
     } else if let Some(p) = &cfg.tokenizer.path {
         Tokenizer::load_file(p, None)?
     } else {
-        let texts: Vec<&str> = train
-            .iter()
-            .flat_map(|r| std::iter::once(&r.prompt).chain(&r.references))
-            .map(String::as_str)
-            .collect();
+        let texts: Vec<&str> = train.iter().flat_map(Record::texts).collect();
         Tokenizer::train(&texts, cfg.tokenizer.vocab_size)?
     };
     tok.save(dir)?;
@@ -622,7 +631,19 @@ fn tokenizer(
 /// and I Improve steps with rising τ, evaluating after every step. A unit
 /// that `state.json` records as done is skipped, so a re-run resumes.
 pub fn run(cfg: &RunConfig, opts: &RunOptions, device: &Device) -> Result<Vec<EvalRow>> {
-    let mut run = Run::open(cfg, opts, device)?;
+    run_with_reward(cfg, opts, None, device)
+}
+
+/// [`run`] with a reward of the caller's (any [`Reward`]) in place of the
+/// config's `[reward]`. A resumed run must be given the same reward: the
+/// run directory pins the config, not the code.
+pub fn run_with_reward(
+    cfg: &RunConfig,
+    opts: &RunOptions,
+    reward: Option<Box<dyn Reward>>,
+    device: &Device,
+) -> Result<Vec<EvalRow>> {
+    let mut run = Run::open(cfg, opts, reward, device)?;
     run.start()?;
     for g in 1..=cfg.rest.grow_steps {
         let Some(grown) = run.grow(g)? else {
