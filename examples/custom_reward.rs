@@ -39,8 +39,10 @@ impl Reward for WordRecall {
 }
 
 fn main() -> Result<()> {
-    let mut cfg = RunConfig::default();
-    cfg.run_dir = std::env::temp_dir().join(format!("restlm-custom-{}", std::process::id()));
+    let mut cfg = RunConfig {
+        run_dir: std::env::temp_dir().join(format!("restlm-custom-{}", std::process::id())),
+        ..RunConfig::default()
+    };
     cfg.data.task = TaskKind::Toy;
     (cfg.data.task_train, cfg.data.task_eval) = (Some(160), Some(24));
     (cfg.model.d_model, cfg.model.d_ff, cfg.model.max_seq_len) = (64, 160, 64);
