@@ -382,6 +382,11 @@ impl Default for EvalConfig {
     }
 }
 
+/// Batch-like sizes above this are typos (each costs memory per item).
+pub const MAX_BATCH: usize = 1 << 16;
+/// Records an embedded task may generate.
+pub const MAX_TASK_RECORDS: usize = 10_000_000;
+
 impl RunConfig {
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
@@ -540,7 +545,29 @@ impl RunConfig {
         if self.sample.batch_size == 0 {
             return bad("sample.batch_size must be at least 1".into());
         }
-        if self.data.max_prompt_tokens + 2 >= self.model.max_seq_len {
+        for (name, v) in [
+            ("sft.batch_size", self.sft.batch_size),
+            ("improve.batch_size", self.improve.batch_size),
+            ("sample.batch_size", self.sample.batch_size),
+            ("reward.batch_size", self.reward.batch_size),
+            ("rest.samples_per_prompt", self.rest.samples_per_prompt),
+            ("eval.samples", self.eval.samples),
+        ] {
+            if v > MAX_BATCH {
+                return bad(format!("{name} = {v} is absurd (at most {MAX_BATCH})"));
+            }
+        }
+        for (name, v) in [
+            ("data.task_train", self.data.task_train),
+            ("data.task_eval", self.data.task_eval),
+        ] {
+            if v.is_some_and(|v| v > MAX_TASK_RECORDS) {
+                return bad(format!(
+                    "{name} is absurd (at most {MAX_TASK_RECORDS} generated records)"
+                ));
+            }
+        }
+        if self.data.max_prompt_tokens.saturating_add(2) >= self.model.max_seq_len {
             return bad(format!(
                 "data.max_prompt_tokens ({}) leaves no room for a target in model.max_seq_len ({})",
                 self.data.max_prompt_tokens, self.model.max_seq_len

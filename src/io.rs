@@ -116,18 +116,29 @@ pub fn read_jsonl<T: DeserializeOwned>(path: &Path, tolerate_torn_tail: bool) ->
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut reader = BufReader::new(file);
     let mut out = Vec::new();
-    let mut line = String::new();
+    let mut bytes = Vec::new();
     let mut n = 0;
     loop {
-        line.clear();
+        bytes.clear();
         let read = reader
-            .read_line(&mut line)
+            .read_until(b'\n', &mut bytes)
             .map_err(|e| Error::io(path, e))?;
         if read == 0 {
             break;
         }
         n += 1;
-        let complete = line.ends_with('\n');
+        let complete = bytes.ends_with(b"\n");
+        let line = match std::str::from_utf8(&bytes) {
+            Ok(line) => line,
+            Err(_) if !complete && tolerate_torn_tail => break,
+            Err(e) => {
+                return Err(Error::Input {
+                    path: path.to_path_buf(),
+                    line: n,
+                    msg: format!("not UTF-8 text: {e}"),
+                });
+            }
+        };
         let text = line.trim();
         if text.is_empty() {
             continue;

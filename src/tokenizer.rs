@@ -72,9 +72,16 @@ fn tk_err(e: impl std::fmt::Display) -> Error {
     Error::Tokenizer(e.to_string())
 }
 
-fn read(path: &Path) -> Result<HfTokenizer> {
-    HfTokenizer::from_file(path)
-        .map_err(|e| Error::file(path, format!("not a tokenizer.json: {e}")))
+/// Parses a `tokenizer.json` text. The `tokenizers` crate panics on some
+/// malformed files (a truncated `decoder`, for one), so the text is checked
+/// to be JSON first, and a panic that still escapes is caught.
+fn parse(json: &str) -> Result<HfTokenizer> {
+    let not = |e: String| Error::Tokenizer(format!("not a tokenizer.json: {e}"));
+    serde_json::from_str::<serde_json::Value>(json).map_err(|e| not(e.to_string()))?;
+    match std::panic::catch_unwind(|| json.parse::<HfTokenizer>()) {
+        Ok(parsed) => parsed.map_err(|e| not(e.to_string())),
+        Err(_) => Err(not("the tokenizers library could not read it".into())),
+    }
 }
 
 impl Tokenizer {
@@ -126,22 +133,26 @@ impl Tokenizer {
     }
 
     /// A `tokenizer.json` file with an explicit layout (None: restlm's specials).
+    /// Every error names the file.
     pub fn load_file(path: &Path, layout: Option<Layout>) -> Result<Self> {
-        let inner = read(path)?;
-        match layout {
-            Some(layout) => Self::with_layout(inner, layout),
-            None => Self::from_hf(inner),
-        }
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let tok = match layout {
+            Some(layout) => Self::from_json_with(&text, layout),
+            None => Self::from_json(&text),
+        };
+        tok.map_err(|e| match e {
+            Error::Tokenizer(m) => Error::file(path, m),
+            other => other,
+        })
     }
 
     pub fn from_json(json: &str) -> Result<Self> {
-        Self::from_hf(json.parse::<HfTokenizer>().map_err(tk_err)?)
+        Self::from_hf(parse(json)?)
     }
 
     /// A `tokenizer.json` text with an explicit layout.
     pub fn from_json_with(json: &str, layout: Layout) -> Result<Self> {
-        let inner = json.parse::<HfTokenizer>().map_err(tk_err)?;
-        Self::with_layout(inner, layout)
+        Self::with_layout(parse(json)?, layout)
     }
 
     pub fn to_json(&self) -> Result<String> {
@@ -233,7 +244,8 @@ impl Tokenizer {
     /// gives them, and "\n" between prompt and target.
     pub fn imported(dir: &Path, eos: u32, pad: u32) -> Result<Self> {
         let path = dir.join("tokenizer.json");
-        let inner = read(&path)?;
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let inner = parse(&text).map_err(|e| Error::file(&path, e))?;
         let with_specials = inner.encode("", true).map_err(tk_err)?;
         let bos = with_specials.get_ids().first().copied();
         let sep = inner

@@ -64,9 +64,14 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for (i, line) in BufReader::new(file).lines().enumerate() {
+    for (i, line) in BufReader::new(file).split(b'\n').enumerate() {
         let n = i + 1;
         let line = line.map_err(|e| Error::io(path, e))?;
+        let line = String::from_utf8(line).map_err(|e| Error::Input {
+            path: path.to_path_buf(),
+            line: n,
+            msg: format!("not UTF-8 text: {}", e.utf8_error()),
+        })?;
         if line.trim().is_empty() {
             continue;
         }

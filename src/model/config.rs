@@ -105,6 +105,11 @@ impl Default for ModelConfig {
     }
 }
 
+/// Bounds [`ModelConfig::validate`] holds sizes to: beyond them a config
+/// is a typo, and would fail allocating instead of with a named error.
+pub const MAX_PARAMS: u128 = 100_000_000_000;
+pub const MAX_SEQ_LEN: usize = 1 << 20;
+
 impl ModelConfig {
     pub fn head_dim(&self) -> usize {
         self.d_model / self.n_heads
@@ -115,8 +120,57 @@ impl ModelConfig {
         self.arch == Arch::Gpt2
     }
 
+    /// Parameters of the model (f32 each), the LoRA adapters aside: what
+    /// [`ModelConfig::validate`] bounds. Saturates instead of overflowing.
+    pub fn params_estimate(&self) -> u128 {
+        let (v, d, f, l) = (
+            self.vocab_size as u128,
+            self.d_model as u128,
+            self.d_ff as u128,
+            self.n_layers as u128,
+        );
+        let kv = (self.n_kv_heads as u128) * (d / (self.n_heads.max(1) as u128));
+        let layer = d * d * 2 + d * kv * 2 + 3 * d * f;
+        let embeddings = if self.tie_embeddings {
+            v * d
+        } else {
+            2 * v * d
+        };
+        embeddings + l * layer + (self.max_seq_len as u128) * d
+    }
+
     pub fn validate(&self) -> Result<()> {
         let fail = |m: String| Err(Error::Config(format!("model: {m}")));
+        for (name, v) in [
+            ("d_model", self.d_model),
+            ("n_layers", self.n_layers),
+            ("n_heads", self.n_heads),
+            ("d_ff", self.d_ff),
+        ] {
+            if v == 0 {
+                return fail(format!("{name} must be at least 1"));
+            }
+        }
+        if self.max_seq_len > MAX_SEQ_LEN {
+            return fail(format!(
+                "max_seq_len {} is absurd (at most {MAX_SEQ_LEN})",
+                self.max_seq_len
+            ));
+        }
+        if self.params_estimate() > MAX_PARAMS {
+            return fail(format!(
+                "{} parameters ({:.0} GB in f32) is more than any machine holds (at most {MAX_PARAMS})",
+                self.params_estimate(),
+                self.params_estimate() as f64 * 4e-9
+            ));
+        }
+        let positive = |x: f64| x.is_finite() && x > 0.0;
+        if !positive(self.rope_theta as f64) || !positive(self.norm_eps) {
+            return fail(format!(
+                "rope_theta ({}) and norm_eps ({}) must be positive numbers",
+                self.rope_theta, self.norm_eps
+            ));
+        }
         if !self.d_model.is_multiple_of(self.n_heads) {
             return fail(format!(
                 "d_model {} is not a multiple of n_heads {}",

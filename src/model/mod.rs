@@ -16,7 +16,7 @@ mod rope;
 
 pub use attention::Attention;
 pub use cache::KvCache;
-pub use config::{Arch, BaseRef, LoraConfig, ModelConfig};
+pub use config::{Arch, BaseRef, LoraConfig, MAX_PARAMS, MAX_SEQ_LEN, ModelConfig};
 pub use mask::{causal_bias, decode_bias, position_ids};
 pub use rope::Rope;
 
