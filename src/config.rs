@@ -116,7 +116,8 @@ pub struct SampleConfig {
 pub enum LossKind {
     /// Behaviour cloning: NLL on the filtered set (the paper's default).
     Bc,
-    /// NLL weighted per record by its reward rescaled to [0, 1] above τ.
+    /// NLL weighted per record by its reward divided by the largest kept
+    /// reward (a weight in (0, 1]).
     RewardWeighted,
 }
 

@@ -12,7 +12,21 @@ use std::sync::{Mutex, OnceLock};
 pub struct Selected {
     pub device: Device,
     pub description: String,
+    /// A hardware GPU (not a software adapter such as lavapipe).
     pub is_gpu: bool,
+    pub runtime: Runtime,
+    /// Why `auto` fell back to the CPU backend, in full (the adapter's
+    /// error), for logs; the description says it in a few words.
+    pub fallback: Option<String>,
+}
+
+/// Which of burn's backends runs the work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Runtime {
+    /// burn's pure-Rust CPU backend.
+    Flex,
+    /// A wgpu adapter: Vulkan, Metal, DX12 or a browser's WebGPU.
+    Wgpu,
 }
 
 pub const NAMES: &[&str] = &["auto", "wgpu", "vulkan", "metal", "webgpu", "cpu"];
@@ -192,6 +206,8 @@ fn cpu() -> Selected {
             }
         ),
         is_gpu: false,
+        runtime: Runtime::Flex,
+        fallback: None,
     }
 }
 
@@ -399,7 +415,8 @@ pub async fn select_async(name: &str) -> Result<Selected> {
             Ok(s) => Ok(s),
             Err(e) => {
                 let mut s = cpu();
-                s.description += &format!(" (WebGPU unavailable: {e})");
+                s.description += " (WebGPU unavailable)";
+                s.fallback = Some(e.to_string());
                 Ok(s)
             }
         },
@@ -471,6 +488,8 @@ async fn gpu_async(name: &str, kind: Option<burn::tensor::DeviceKind>) -> Result
             info.backend, info.device_type
         ),
         is_gpu: info.device_type != wgpu::DeviceType::Cpu,
+        runtime: Runtime::Wgpu,
+        fallback: None,
     })
 }
 

@@ -267,7 +267,7 @@ impl Policy {
         gens.into_iter()
             .map(|row| {
                 row.into_iter()
-                    .map(|g| Ok((self.tok.decode(&g.tokens)?, g)))
+                    .map(|g| Ok((self.tok.decode_sample(&g.tokens)?, g)))
                     .collect()
             })
             .collect()

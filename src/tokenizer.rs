@@ -289,6 +289,15 @@ impl Tokenizer {
         self.inner.decode(ids, true).map_err(tk_err)
     }
 
+    /// A generated sample's text: [`Tokenizer::decode`] less the U+FFFD
+    /// that a sample cut at the length limit inside a multi-byte character
+    /// ends with (byte-level tokens: the character's last bytes were never
+    /// generated). Characters before the cut are kept as they are.
+    pub fn decode_sample(&self, ids: &[u32]) -> Result<String> {
+        let text = self.decode(ids)?;
+        Ok(text.trim_end_matches('\u{FFFD}').to_string())
+    }
+
     /// `[bos] prompt sep` (or the chat frame around the prompt): what
     /// generation starts from.
     pub fn prompt_ids(&self, prompt: &[u32]) -> Vec<u32> {

@@ -85,7 +85,7 @@ pub fn sequence_logprobs(
     pad: u32,
 ) -> Vec<f64> {
     let device = first_device(model);
-    let rope = Rope::new(cfg.head_dim(), cfg.max_seq_len, cfg.rope_theta, &device);
+    let rope = Rope::of(cfg, cfg.max_seq_len, &device);
     let mut out = Vec::with_capacity(data.len());
     for chunk in data.chunks(batch_size) {
         let plain: Vec<Encoded> = chunk
@@ -116,7 +116,7 @@ pub fn eval_loss(
         return f64::NAN;
     }
     let device = first_device(model);
-    let rope = Rope::new(cfg.head_dim(), cfg.max_seq_len, cfg.rope_theta, &device);
+    let rope = Rope::of(cfg, cfg.max_seq_len, &device);
     let (mut total, mut tokens) = (0.0, 0usize);
     for chunk in data.chunks(batch_size) {
         let rows: Vec<&Encoded> = chunk.iter().collect();
@@ -250,7 +250,7 @@ impl Trainer {
                 .with_weight_decay(tc.weight_decay)
                 .with_grad_clipping(Some(GradientClippingConfig::Norm(tc.grad_clip)))
                 .init(),
-            rope: Rope::new(cfg.head_dim(), cfg.max_seq_len, cfg.rope_theta, &device),
+            rope: Rope::of(cfg, cfg.max_seq_len, &device),
             cfg: cfg.clone(),
             tc: tc.clone(),
             seed,

@@ -31,6 +31,16 @@ fn tokenizer_round_trips_unicode_and_survives_save_load() {
         assert_eq!(back.decode(&ids).unwrap(), t);
         assert_eq!(tok.encode(t).unwrap(), ids);
     }
+    // A sample cut inside a character (the length limit) shows the
+    // characters before it, without U+FFFD noise; plain decode keeps it.
+    let ids = back.encode("ok \u{1F600}").unwrap();
+    let cut = &ids[..ids.len() - 1];
+    assert!(
+        back.decode(cut).unwrap().ends_with('\u{FFFD}'),
+        "the cut is inside the emoji"
+    );
+    assert_eq!(back.decode_sample(cut).unwrap(), "ok ");
+    assert_eq!(back.decode_sample(&ids).unwrap(), "ok \u{1F600}");
     assert_eq!(
         [tok.pad, tok.bos.unwrap(), tok.eos, tok.sep[0]]
             .iter()

@@ -38,7 +38,7 @@ fn logits(m: &Transformer, cfg: &ModelConfig, ids: &[i64]) -> Vec<f32> {
     let device = m.devices()[0].clone();
     let tokens =
         Tensor::<2, Int>::from_data(TensorData::new(ids.to_vec(), [1, ids.len()]), &device);
-    let rope = Rope::new(cfg.head_dim(), ids.len(), cfg.rope_theta, &device);
+    let rope = Rope::of(cfg, ids.len(), &device);
     to_vec(m.forward_causal(tokens, &rope))
 }
 

@@ -53,7 +53,7 @@ fn training_logprobs_equal_plain_ones() {
     let cfg = common::tiny_model(tok.vocab_size());
     let data = common::encoded_task(&tok, 6, cfg.max_seq_len);
     let rows: Vec<_> = data.iter().collect();
-    let rope = |d| Rope::new(cfg.head_dim(), cfg.max_seq_len, cfg.rope_theta, d);
+    let rope = |d| Rope::of(&cfg, cfg.max_seq_len, d);
     let plain = common::seeded_model(&cfg, &device, 5);
     let batch = TrainBatch::new(&rows, 8, cfg.max_seq_len, tok.pad, &device);
     let fused = restlm::train::token_logprobs(&plain, &rope(&device), &batch);

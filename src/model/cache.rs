@@ -6,7 +6,6 @@ use burn::prelude::*;
 
 pub struct KvCache {
     layers: Vec<(Tensor<4>, Tensor<4>)>,
-    capacity: usize,
 }
 
 /// One layer's keys and values, [B, Hkv, capacity, Dh].
@@ -18,11 +17,7 @@ impl KvCache {
         let layers = (0..cfg.n_layers)
             .map(|_| (Tensor::zeros(shape, device), Tensor::zeros(shape, device)))
             .collect();
-        Self { layers, capacity }
-    }
-
-    pub fn capacity(&self) -> usize {
-        self.capacity
+        Self { layers }
     }
 
     pub(super) fn layer(&mut self, i: usize) -> KvSlot<'_> {

@@ -11,6 +11,11 @@ pub struct Rope {
 }
 
 impl Rope {
+    /// The table for a model of shape `cfg`, positions `0..max_len`.
+    pub fn of(cfg: &super::ModelConfig, max_len: usize, device: &Device) -> Self {
+        Self::new(cfg.head_dim(), max_len, cfg.rope_theta, device)
+    }
+
     pub fn new(head_dim: usize, max_len: usize, theta: f32, device: &Device) -> Self {
         let half = head_dim / 2;
         let mut cos = Vec::with_capacity(max_len * head_dim);

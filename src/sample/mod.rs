@@ -182,7 +182,7 @@ async fn generate_rows(
             rng
         })
         .collect();
-    let rope = Rope::new(cfg.head_dim(), cap, cfg.rope_theta, &device);
+    let rope = Rope::of(cfg, cap, &device);
     let mut gens: Vec<Generation> = (0..rows.len())
         .map(|_| Generation {
             tokens: Vec::new(),

@@ -11,7 +11,7 @@ use restlm::train;
 pub fn causality(device: &Device, tol: f32) {
     let cfg = tiny_model(64);
     let model = seeded_model(&cfg, device, 1);
-    let rope = Rope::new(cfg.head_dim(), cfg.max_seq_len, cfg.rope_theta, device);
+    let rope = Rope::of(&cfg, cfg.max_seq_len, device);
     let ids: Vec<i64> = (0..32).map(|i| (i * 7 + 3) % 64).collect();
     let mut changed = ids.clone();
     changed[8] = (changed[8] + 5) % 64;
@@ -45,7 +45,7 @@ pub fn causality(device: &Device, tol: f32) {
 pub fn kv_cache_matches_full_forward(device: &Device, tol: f32) {
     let cfg = tiny_model(64);
     let model = seeded_model(&cfg, device, 2);
-    let rope = Rope::new(cfg.head_dim(), cfg.max_seq_len, cfg.rope_theta, device);
+    let rope = Rope::of(&cfg, cfg.max_seq_len, device);
     let (b, len, prefill) = (2usize, 20usize, 16usize);
     let ids: Vec<i64> = (0..b * len).map(|i| ((i * 13 + 5) % 64) as i64).collect();
     let full = to_vec(model.forward_causal(

@@ -38,7 +38,7 @@ pub fn logits(policy: &Policy, ids: &[Vec<i64>]) -> Vec<f32> {
     let flat: Vec<i64> = ids.concat();
     let tokens = Tensor::<2, Int>::from_data(TensorData::new(flat, [b, t]), &device);
     let cfg = &policy.cfg;
-    let rope = Rope::new(cfg.head_dim(), t, cfg.rope_theta, &device);
+    let rope = Rope::of(cfg, t, &device);
     to_vec(policy.model.forward_causal(tokens, &rope))
 }
 

@@ -112,7 +112,7 @@ fn js(e: impl std::fmt::Display) -> JsValue {
 #[wasm_bindgen]
 pub struct Demo {
     state: Rc<RefCell<State>>,
-    backend: String,
+    selected: restlm::device::Selected,
 }
 
 /// Held-out greedy reward of `policy` under the page's reward, through the
@@ -196,20 +196,43 @@ impl Demo {
             improving: None,
             reward,
         };
-        let sampler = if restlm::sample::kernels::supported(&device) {
-            "next token chosen on the device"
-        } else {
-            "next token chosen on the host"
-        };
         Ok(Demo {
             state: Rc::new(RefCell::new(state)),
-            backend: format!("{}; {sampler}", selected.description),
+            selected,
         })
     }
 
-    /// Which device runs: adapter and graphics API, or the CPU backend.
+    /// Which device runs, as a short sentence for the page.
     pub fn backend(&self) -> String {
-        self.backend.clone()
+        use restlm::device::Runtime;
+        let on_device = restlm::sample::kernels::supported(&self.selected.device);
+        match (self.selected.runtime, &self.selected.fallback) {
+            (Runtime::Wgpu, _) => format!(
+                "WebGPU in this browser; the next token is chosen {}.",
+                if on_device {
+                    "on the GPU"
+                } else {
+                    "on the host"
+                }
+            ),
+            (Runtime::Flex, None) => "The CPU, through burn's Flex backend in WebAssembly.".into(),
+            (Runtime::Flex, Some(_)) => "The CPU, through burn's Flex backend in WebAssembly: \
+                 this browser offers no WebGPU adapter."
+                .into(),
+        }
+    }
+
+    /// "webgpu" or "cpu": which backend runs, for scripts.
+    pub fn backend_kind(&self) -> String {
+        match self.selected.runtime {
+            restlm::device::Runtime::Wgpu => "webgpu".into(),
+            restlm::device::Runtime::Flex => "cpu".into(),
+        }
+    }
+
+    /// Why the page fell back to the CPU, in full (for the console).
+    pub fn fallback_reason(&self) -> Option<String> {
+        self.selected.fallback.clone()
     }
 
     /// The reward's name (the task's verifier by default).

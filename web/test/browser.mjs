@@ -2,7 +2,8 @@
 // Chromium through playwright-core, twice: with WebGPU on SwiftShader, and
 // with WebGPU disabled so the page falls back to burn's CPU backend. Each
 // run does one Grow and one Improve and checks that rewards are shown and
-// that the held-out reward was recomputed; screenshots go to web/test/out/.
+// that the held-out reward was recomputed; any console error or page
+// exception fails it. Screenshots go to web/test/out/.
 import { chromium } from "playwright-core";
 import http from "node:http";
 import fs from "node:fs";
@@ -43,10 +44,10 @@ const common = [
 const small = process.env.QUERY ||
   "backend=auto&prompts=8&samples=2&heldout=8&steps=4&thresholds=30,50&chunk=8&max_new_tokens=32";
 const modes = [
-  { name: "webgpu", expect: /^webgpu:/, query: small, args: ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-webgpu-adapter=swiftshader"] },
-  { name: "cpu", expect: /^cpu:/, query: small, args: ["--disable-features=WebGPU"] },
+  { name: "webgpu", expect: "webgpu", query: small, args: ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-webgpu-adapter=swiftshader"] },
+  { name: "cpu", expect: "cpu", query: small, args: ["--disable-features=WebGPU"] },
   // The page's own default sizes, where held-out reward must end above its start.
-  { name: "cpu-default-sizes", expect: /^cpu:/, query: "backend=auto", mustImprove: true, args: ["--disable-features=WebGPU"] },
+  { name: "cpu-default-sizes", expect: "cpu", query: "backend=auto", mustImprove: true, args: ["--disable-features=WebGPU"] },
 ];
 const only = process.argv[2];
 const minutes = 20;
@@ -75,7 +76,11 @@ for (const mode of modes.filter((m) => !only || m.name === only)) {
     const status = await page.textContent("#status");
     await check(`page failed: ${status}`, (await page.getAttribute("body", "data-state")) === "ready");
     const backend = await page.getAttribute("body", "data-backend");
-    await check(`backend "${backend}" is not ${mode.expect}`, mode.expect.test(backend));
+    await check(`backend "${backend}" is not ${mode.expect}`, backend === mode.expect);
+    // The device line is a short sentence, not a dump of an adapter error.
+    const line = await page.textContent("#backend");
+    await check(`device line "${line}" is not a short sentence`,
+      line.length < 120 && /\.$/.test(line) && !/[{}]|Error|Some\(|\bat \w+:/.test(line));
     const start = Number(await page.getAttribute("#heldout li", "data-value"));
     await check("no starting held-out reward", Number.isFinite(start));
 
@@ -94,13 +99,16 @@ for (const mode of modes.filter((m) => !only || m.name === only)) {
       await check(`held-out reward did not end above its start: ${JSON.stringify(held)}`, held.at(-1)[1] > held[0][1]);
     }
     const improveSecs = Number(await page.getAttribute("body", "data-improve-seconds"));
+    // Shown samples carry no U+FFFD (a sample cut inside a character).
+    const shown = await page.$$eval("tr.sample td:nth-child(2)", (tds) => tds.map((td) => td.textContent));
+    await check(`a sample shows U+FFFD: ${shown.find((t) => t.includes("\uFFFD"))}`, !shown.some((t) => t.includes("\uFFFD")));
+    await check(`console errors or page exceptions: ${errors.join(" | ")}`, errors.length === 0);
     const shot = path.join(out, `${mode.name}.png`);
     await page.screenshot({ path: shot, fullPage: true });
-    console.log(`${mode.name}: ${backend}`);
+    console.log(`${mode.name}: ${line}`);
     console.log(`  ${rewards.length} grown samples shown; Grow ${growSecs.toFixed(1)} s, Improve (${held.length - 1} thresholds) ${improveSecs.toFixed(1)} s, page total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     console.log(`  held-out reward: ${held.map(([s, v, sft]) => `${s} ${v.toFixed(2)} (SFT ${sft.toFixed(2)})`).join(", ")}`);
     console.log(`  screenshot ${shot}`);
-    if (errors.length) console.log(`  console errors: ${errors.join(" | ")}`);
   } catch (e) {
     failed = true;
     console.error(`FAIL ${e.message}`);

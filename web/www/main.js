@@ -147,7 +147,9 @@ async function main() {
     ]);
     demo = await Demo.create(backend, JSON.stringify(sizes), cfg, new Uint8Array(bpk), tok, layout);
     $("backend").textContent = demo.backend();
-    document.body.dataset.backend = demo.backend();
+    document.body.dataset.backend = demo.backend_kind();
+    const why = demo.fallback_reason();
+    if (why) console.info(`restlm: no WebGPU, so the CPU backend runs: ${why}`);
     setState("evaluating", "scoring the starting policy on held-out prompts…");
     const start = await demo.evaluate();
     addHeldout("start", start, start);
