@@ -6,13 +6,13 @@
 
 use restlm::Policy;
 use restlm::burn::prelude::Device;
-use restlm::config::{LossKind, RunConfig};
+use restlm::config::RunConfig;
 use restlm::data::{Encoded, Record, demonstrations, encode_records};
 use restlm::eval::{EvalSetup, evaluate_async};
 use restlm::rest::grow::{
     GrowSetup, dataset_rows, longest_prompt, prompts_per_batch, sample_batch,
 };
-use restlm::rest::run::{grow_setup, load_data, reward_for, sample_options};
+use restlm::rest::run::{eval_setup, grow_setup, load_data, reward_for};
 use restlm::rest::{Grown, filter, improve_examples};
 use restlm::reward::Reward;
 use restlm::train::Trainer;
@@ -22,6 +22,8 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 /// How much work the page asks for (URL parameters override the defaults).
+/// The run's settings among them go into the library's [`RunConfig`]
+/// (`Sizes::apply`), which everything else reads.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct Sizes {
@@ -58,6 +60,18 @@ impl Default for Sizes {
     }
 }
 
+impl Sizes {
+    /// The run's settings, into the library's config (checked as a run's).
+    fn apply(&self, cfg: &mut RunConfig) -> restlm::Result<()> {
+        cfg.rest.samples_per_prompt = self.samples;
+        cfg.rest.thresholds = self.thresholds.clone();
+        cfg.rest.include_dataset = true;
+        cfg.improve.steps = self.steps;
+        cfg.sample.max_new_tokens = self.max_new_tokens;
+        cfg.validate()
+    }
+}
+
 /// A policy being trained: its trainer and examples.
 struct Training {
     trainer: Trainer,
@@ -87,11 +101,7 @@ struct State {
 
 impl State {
     fn grow_setup(&self) -> GrowSetup<'static> {
-        GrowSetup {
-            samples_per_prompt: self.sizes.samples,
-            include_dataset: true,
-            ..grow_setup(&self.cfg, self.grow_step, "grow")
-        }
+        grow_setup(&self.cfg, self.grow_step, "grow")
     }
 }
 
@@ -118,23 +128,15 @@ pub struct Demo {
 /// Held-out greedy reward of `policy` under the page's reward, through the
 /// library's evaluation.
 async fn held_out(state: &Rc<RefCell<State>>, reference: bool) -> Result<JsValue, JsValue> {
-    let (policy, eval, sample, max_prompt, reward_batch) = {
+    let (policy, eval, cfg) = {
         let st = state.borrow();
         let policy = if reference { &st.sft } else { &st.policy };
-        (
-            policy.clone(),
-            st.eval.clone(),
-            sample_options(&st.cfg, st.cfg.seed ^ 0xE7A1),
-            st.cfg.data.max_prompt_tokens,
-            st.cfg.reward.batch_size,
-        )
+        (policy.clone(), st.eval.clone(), st.cfg.clone())
     };
+    // Greedy only: the page shows one number per step.
     let setup = EvalSetup {
-        records: &eval,
-        max_prompt,
-        sample,
         samples: 0,
-        reward_batch,
+        ..eval_setup(&cfg, &eval)
     };
     // The reward is taken out of the state while the evaluation awaits.
     let mut reward = std::mem::replace(
@@ -164,8 +166,7 @@ impl Demo {
         let device: Device = selected.device.clone();
         let sizes: Sizes = serde_json::from_str(&sizes_json).map_err(js)?;
         let mut cfg = RunConfig::default();
-        cfg.sample.max_new_tokens = sizes.max_new_tokens;
-        cfg.improve.steps = sizes.steps;
+        sizes.apply(&mut cfg).map_err(js)?;
         let policy = Policy::from_bytes(
             &config_json,
             model_bpk,
@@ -298,12 +299,12 @@ impl Demo {
 
     /// Optimizer steps per Improve threshold.
     pub fn steps(&self) -> usize {
-        self.state.borrow().sizes.steps
+        self.state.borrow().cfg.improve.steps
     }
 
     /// Improve thresholds τ1 < τ2 < … as JSON.
     pub fn thresholds(&self) -> String {
-        serde_json::to_string(&self.state.borrow().sizes.thresholds).expect("numbers")
+        serde_json::to_string(&self.state.borrow().cfg.rest.thresholds).expect("numbers")
     }
 
     /// Starts an Improve at threshold `tau`: keeps the grown records with
@@ -314,7 +315,7 @@ impl Demo {
         let kept = filter(&st.grown, tau);
         let (mp, ms) = (st.cfg.data.max_prompt_tokens, st.policy.cfg.max_seq_len);
         let (data, _) =
-            improve_examples(&st.policy.tok, &kept, LossKind::Bc, mp, ms).map_err(js)?;
+            improve_examples(&st.policy.tok, &kept, st.cfg.rest.loss, mp, ms).map_err(js)?;
         let (demos, _) = encode_records(&st.sft.tok, &st.dataset, mp, ms).map_err(js)?;
         let n = data.len();
         let seed = st.cfg.seed ^ tau.to_bits();
