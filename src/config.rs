@@ -450,6 +450,7 @@ impl RunConfig {
     /// Checks the relations serde cannot: a rising schedule, sane sizes.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Config(m));
+        self.device.parse::<crate::device::DeviceSpec>()?;
         let rest = &self.rest;
         if rest.quantiles.is_empty() {
             if rest.thresholds.is_empty() {

@@ -31,6 +31,70 @@ pub enum Runtime {
 
 pub const NAMES: &[&str] = &["auto", "wgpu", "vulkan", "metal", "webgpu", "cpu"];
 
+/// What `--device` and the config's `device` name: `auto`, `cpu`, or a GPU
+/// API (`wgpu` lets burn choose one) with an optional adapter pick
+/// (`wgpu:1`, `vulkan:radeon`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeviceSpec {
+    /// A hardware GPU when there is one (weighed against the CPU for the
+    /// work at hand by [`select_for`]), else the CPU backend.
+    Auto,
+    /// burn's Flex CPU backend.
+    Cpu,
+    Gpu(Api, Option<AdapterPick>),
+}
+
+/// The graphics API a GPU device goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// Whichever the platform's wgpu prefers.
+    Wgpu,
+    Vulkan,
+    Metal,
+    WebGpu,
+}
+
+impl Api {
+    pub fn name(self) -> &'static str {
+        match self {
+            Api::Wgpu => "wgpu",
+            Api::Vulkan => "vulkan",
+            Api::Metal => "metal",
+            Api::WebGpu => "webgpu",
+        }
+    }
+}
+
+impl std::str::FromStr for DeviceSpec {
+    type Err = Error;
+    fn from_str(name: &str) -> Result<Self> {
+        let (api, pick) = match name.split_once(':') {
+            Some((api, spec)) => (api, Some(AdapterPick::parse(spec))),
+            None => (name, None),
+        };
+        let api = match api {
+            "auto" | "cpu" if pick.is_some() => {
+                return Err(Error::Device(format!(
+                    "`{name}`: only GPU APIs (wgpu, vulkan, metal, webgpu) take an adapter after `:`"
+                )));
+            }
+            "auto" => return Ok(DeviceSpec::Auto),
+            "cpu" => return Ok(DeviceSpec::Cpu),
+            "wgpu" => Api::Wgpu,
+            "vulkan" => Api::Vulkan,
+            "metal" => Api::Metal,
+            "webgpu" => Api::WebGpu,
+            other => {
+                return Err(Error::Device(format!(
+                    "unknown device `{other}`; expected one of {} (a GPU API may name an adapter: wgpu:1, vulkan:radeon)",
+                    NAMES.join(", ")
+                )));
+            }
+        };
+        Ok(DeviceSpec::Gpu(api, pick))
+    }
+}
+
 /// Burn's wgpu runtime can be initialised once per adapter/API, so a
 /// process asks for each name at most once and reuses the answer.
 fn cache() -> &'static Mutex<HashMap<String, Selected>> {
@@ -42,31 +106,19 @@ pub fn select(name: &str) -> Result<Selected> {
     if let Some(s) = cache().lock().expect("device cache").get(name) {
         return Ok(s.clone());
     }
-    if let Some((api, spec)) = name.split_once(':') {
-        let selected = picked(api, &AdapterPick::parse(spec))?;
-        cache()
-            .lock()
-            .expect("device cache")
-            .insert(name.to_string(), selected.clone());
-        return Ok(selected);
-    }
-    let selected = match name {
-        "cpu" => cpu(),
-        "auto" => auto()?,
-        #[cfg(not(target_family = "wasm"))]
-        "wgpu" | "vulkan" | "metal" | "webgpu" => gpu(name)?,
+    let selected = match name.parse::<DeviceSpec>()? {
+        DeviceSpec::Cpu => cpu(),
+        DeviceSpec::Auto => auto()?,
         #[cfg(target_family = "wasm")]
-        "wgpu" | "vulkan" | "metal" | "webgpu" => {
+        DeviceSpec::Gpu(..) => {
             return Err(Error::Device(
                 "in a browser, start GPU devices with device::select_async".into(),
             ));
         }
-        other => {
-            return Err(Error::Device(format!(
-                "unknown device `{other}`; expected one of {}",
-                NAMES.join(", ")
-            )));
-        }
+        #[cfg(not(target_family = "wasm"))]
+        DeviceSpec::Gpu(api, None) => gpu(api.name())?,
+        #[cfg(not(target_family = "wasm"))]
+        DeviceSpec::Gpu(api, Some(pick)) => picked(api.name(), &pick)?,
     };
     cache()
         .lock()
@@ -186,7 +238,7 @@ fn picked(api: &str, pick: &AdapterPick) -> Result<Selected> {
     pollster::block_on(gpu_async(api, Some(kind)))
 }
 
-#[cfg(any(not(feature = "wgpu"), target_family = "wasm"))]
+#[cfg(all(not(feature = "wgpu"), not(target_family = "wasm")))]
 fn picked(api: &str, _pick: &AdapterPick) -> Result<Selected> {
     Err(Error::Device(format!(
         "`{api}:…` needs a native build with the `wgpu` feature"

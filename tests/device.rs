@@ -74,7 +74,30 @@ fn an_adapter_is_picked_by_index_among_hardware_gpus_or_by_name() {
 }
 
 #[test]
-fn picking_an_adapter_of_an_unknown_api_is_a_named_error() {
+fn device_names_parse_to_their_kind_and_bad_ones_are_named_errors() {
+    use restlm::device::{AdapterPick, Api, DeviceSpec};
+    let parse = |s: &str| s.parse::<DeviceSpec>();
+    assert_eq!(parse("auto").unwrap(), DeviceSpec::Auto);
+    assert_eq!(parse("cpu").unwrap(), DeviceSpec::Cpu);
+    assert_eq!(parse("metal").unwrap(), DeviceSpec::Gpu(Api::Metal, None));
+    assert_eq!(
+        parse("wgpu:1").unwrap(),
+        DeviceSpec::Gpu(Api::Wgpu, Some(AdapterPick::Index(1)))
+    );
+    assert_eq!(
+        parse("vulkan:Radeon").unwrap(),
+        DeviceSpec::Gpu(Api::Vulkan, Some(AdapterPick::Name("radeon".into())))
+    );
     let e = restlm::device::select("cuda:0").unwrap_err().to_string();
-    assert!(e.contains("`cuda:…` picks an adapter of a GPU API"), "{e}");
+    assert!(e.contains("unknown device `cuda`"), "{e}");
+    let e = parse("cpu:1").unwrap_err().to_string();
+    assert!(e.contains("only GPU APIs"), "{e}");
+    // In a config, the error names the file.
+    let path = std::env::temp_dir().join(format!("restlm-device-{}.toml", std::process::id()));
+    std::fs::write(&path, "device = \"gpu\"\n").unwrap();
+    let e = restlm::RunConfig::load(&path).unwrap_err().to_string();
+    assert!(
+        e.contains("unknown device `gpu`") && e.contains(".toml"),
+        "{e}"
+    );
 }
