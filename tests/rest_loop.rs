@@ -60,13 +60,18 @@ fn run_to_end(config: &Path) {
     );
 }
 
-/// Starts `restlm run`, waits until `ready` holds, SIGKILLs it.
-fn kill_when(config: &Path, ready: impl Fn() -> bool) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_restlm"))
+/// `restlm --config CONFIG run`, started in the background.
+fn spawn_run(config: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_restlm"))
         .args(["--config", config.to_str().unwrap(), "run"])
         .stderr(std::process::Stdio::null())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// Starts `restlm run`, waits until `ready` holds, SIGKILLs it.
+fn kill_when(config: &Path, ready: impl Fn() -> bool) {
+    let mut child = spawn_run(config);
     let t0 = Instant::now();
     while !ready() {
         assert!(
@@ -268,11 +273,7 @@ fn killed_at_random_moments_resumes_to_the_uninterrupted_result() {
     let path = write(&dir);
     let mut landed = Vec::new();
     for &point in &points {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_restlm"))
-            .args(["--config", path.to_str().unwrap(), "run"])
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_run(&path);
         let t0 = Instant::now();
         while progress(&dir) < point && child.try_wait().unwrap().is_none() {
             assert!(
