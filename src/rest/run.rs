@@ -154,6 +154,13 @@ pub fn grow_setup<'a>(cfg: &RunConfig, g: usize, label: &'a str) -> GrowSetup<'a
     }
 }
 
+/// The training seed of Improve step `i` (from 1) on Grow step `g`: batch
+/// order and nothing else (the loop's and the page's).
+pub fn improve_seed(cfg: &RunConfig, g: usize, i: usize) -> u64 {
+    cfg.seed
+        .wrapping_add(1000 * g as u64 + i.saturating_sub(1) as u64)
+}
+
 pub fn sample_options(cfg: &RunConfig, seed: u64) -> SampleOptions {
     SampleOptions {
         pick: PickOptions {
@@ -456,7 +463,7 @@ impl<'a> Run<'a> {
         let stage = Stage {
             name: &name,
             cfg: &cfg.improve,
-            seed: cfg.seed.wrapping_add(1000 * g as u64 + (i - 1) as u64),
+            seed: improve_seed(cfg, g, i),
             ckpt_dir: Some(&ckpt),
             total_steps_before: self.state.total_steps,
             tokenizer: Some(&tok),

@@ -12,7 +12,7 @@ use restlm::eval::{EvalSetup, evaluate_async};
 use restlm::rest::grow::{
     GrowSetup, dataset_rows, longest_prompt, prompts_per_batch, sample_batch,
 };
-use restlm::rest::run::{eval_setup, grow_setup, load_data, reward_for};
+use restlm::rest::run::{eval_setup, grow_setup, improve_seed, load_data, reward_for};
 use restlm::rest::{Grown, filter, improve_examples};
 use restlm::reward::Reward;
 use restlm::train::Trainer;
@@ -318,7 +318,15 @@ impl Demo {
             improve_examples(&st.policy.tok, &kept, st.cfg.rest.loss, mp, ms).map_err(js)?;
         let (demos, _) = encode_records(&st.sft.tok, &st.dataset, mp, ms).map_err(js)?;
         let n = data.len();
-        let seed = st.cfg.seed ^ tau.to_bits();
+        // Improve step i of this Grow: τ's place in the schedule.
+        let i = 1 + st
+            .cfg
+            .rest
+            .thresholds
+            .iter()
+            .position(|&t| t == tau)
+            .unwrap_or(0);
+        let seed = improve_seed(&st.cfg, st.grow_step, i);
         let trainer =
             |p: &Policy| Trainer::new(p.model.clone(), &p.cfg, &st.cfg.improve, seed, p.tok.pad);
         st.improving = Some((
