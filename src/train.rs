@@ -6,7 +6,7 @@ use crate::config::TrainConfig;
 use crate::data::{Encoded, TrainBatch};
 use crate::error::Result;
 use crate::model::checkpoint::{self, Saved, TrainState};
-use crate::model::{ModelConfig, Rope, Transformer};
+use crate::model::{ModelConfig, Transformer};
 use crate::report::Metrics;
 use crate::sample::kernels;
 use crate::tokenizer::Tokenizer;
@@ -54,8 +54,8 @@ pub fn batch_rows(n: usize, batch_size: usize, seed: u64, step: usize) -> Vec<us
 
 /// Sum over target tokens of weight · NLL, divided by the number of target
 /// tokens. Returns a scalar tensor (differentiable on an autodiff device).
-pub fn batch_loss(model: &Transformer, rope: &Rope, batch: &TrainBatch) -> Tensor<1> {
-    let picked = token_logprobs(model, rope, batch);
+pub fn batch_loss(model: &Transformer, batch: &TrainBatch) -> Tensor<1> {
+    let picked = token_logprobs(model, batch);
     (picked * batch.weights.clone())
         .sum()
         .neg()
@@ -65,8 +65,8 @@ pub fn batch_loss(model: &Transformer, rope: &Rope, batch: &TrainBatch) -> Tenso
 /// log π(target) [B, T] at every position of `batch`: our fused kernel
 /// (shaders/logprob.wgsl, with shaders/logprob_grad.wgsl as its backward
 /// under autodiff) where the device runs it, else log-softmax and gather.
-pub fn token_logprobs(model: &Transformer, rope: &Rope, batch: &TrainBatch) -> Tensor<2> {
-    let logits = model.forward_causal(batch.inputs.clone(), rope);
+pub fn token_logprobs(model: &Transformer, batch: &TrainBatch) -> Tensor<2> {
+    let logits = model.forward_causal(batch.inputs.clone());
     if kernels::trains(&logits.device()) {
         return kernels::target_logprobs(logits, batch.targets.clone());
     }
@@ -85,7 +85,6 @@ pub fn sequence_logprobs(
     pad: u32,
 ) -> Vec<f64> {
     let device = first_device(model);
-    let rope = Rope::of(cfg, cfg.max_seq_len, &device);
     let mut out = Vec::with_capacity(data.len());
     for chunk in data.chunks(batch_size) {
         let plain: Vec<Encoded> = chunk
@@ -97,7 +96,7 @@ pub fn sequence_logprobs(
             .collect();
         let rows: Vec<&Encoded> = plain.iter().collect();
         let batch = TrainBatch::new(&rows, batch_size, cfg.max_seq_len, pad, &device);
-        let per_row = (token_logprobs(model, &rope, &batch) * batch.weights).sum_dim(1);
+        let per_row = (token_logprobs(model, &batch) * batch.weights).sum_dim(1);
         let v: Vec<f32> = per_row.into_data().try_to_vec().expect("f32");
         out.extend(v.iter().take(chunk.len()).map(|&x| x as f64));
     }
@@ -116,12 +115,11 @@ pub fn eval_loss(
         return f64::NAN;
     }
     let device = first_device(model);
-    let rope = Rope::of(cfg, cfg.max_seq_len, &device);
     let (mut total, mut tokens) = (0.0, 0usize);
     for chunk in data.chunks(batch_size) {
         let rows: Vec<&Encoded> = chunk.iter().collect();
         let batch = TrainBatch::new(&rows, batch_size, cfg.max_seq_len, pad, &device);
-        let loss: f32 = batch_loss(model, &rope, &batch).into_scalar();
+        let loss: f32 = batch_loss(model, &batch).into_scalar();
         total += loss as f64 * batch.tokens as f64;
         tokens += batch.tokens;
     }
@@ -185,7 +183,6 @@ pub struct Trainer {
     /// On the autodiff device while training.
     pub model: Transformer,
     optim: ModuleOptimizer,
-    rope: Rope,
     cfg: ModelConfig,
     tc: TrainConfig,
     seed: u64,
@@ -207,8 +204,15 @@ fn for_training(model: Transformer, device: &Device, checkpointing: bool) -> Tra
     let model = model.fork(device).train();
     if checkpointing {
         // `train()` re-wraps each parameter with autodiff's default
-        // strategy; every operand of an op must carry the same one.
-        model.map(&mut Checkpointed)
+        // strategy; every operand of an op must carry the same one, the
+        // model's rotary tables included.
+        let mut model = model.map(&mut Checkpointed);
+        model.rope = model.rope.map_tables(|t| {
+            t.with_gradient_checkpointing_strategy(
+                burn::tensor::GradientCheckpointingStrategy::Balanced,
+            )
+        });
+        model
     } else {
         model
     }
@@ -250,7 +254,6 @@ impl Trainer {
                 .with_weight_decay(tc.weight_decay)
                 .with_grad_clipping(Some(GradientClippingConfig::Norm(tc.grad_clip)))
                 .init(),
-            rope: Rope::of(cfg, cfg.max_seq_len, &device),
             cfg: cfg.clone(),
             tc: tc.clone(),
             seed,
@@ -273,7 +276,7 @@ impl Trainer {
             self.pad,
             &device,
         );
-        let loss = batch_loss(&self.model, &self.rope, &batch);
+        let loss = batch_loss(&self.model, &batch);
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
         let lr = lr_at(tc, self.step);
         self.model = self.optim.step(lr, self.model.clone(), grads);

@@ -7,7 +7,7 @@ mod common;
 use common::{encoded_task, max_abs_diff, seeded_model, task_tokenizer, tiny_model, to_vec};
 use restlm::burn::module::{Module, ModuleVisitor, Param};
 use restlm::burn::prelude::*;
-use restlm::model::{LoraConfig, ModelConfig, Rope, Transformer};
+use restlm::model::{LoraConfig, Transformer};
 use restlm::policy::Policy;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -34,12 +34,11 @@ fn values(m: &Transformer) -> BTreeMap<String, (Vec<f32>, bool)> {
     v.0
 }
 
-fn logits(m: &Transformer, cfg: &ModelConfig, ids: &[i64]) -> Vec<f32> {
+fn logits(m: &Transformer, ids: &[i64]) -> Vec<f32> {
     let device = m.devices()[0].clone();
     let tokens =
         Tensor::<2, Int>::from_data(TensorData::new(ids.to_vec(), [1, ids.len()]), &device);
-    let rope = Rope::of(cfg, ids.len(), &device);
-    to_vec(m.forward_causal(tokens, &rope))
+    to_vec(m.forward_causal(tokens))
 }
 
 const LORA: LoraConfig = LoraConfig {
@@ -100,10 +99,7 @@ fn only_the_adapters_train() {
     );
     // And the model's output changed.
     let ids: Vec<i64> = (0..12).map(|i| (i * 7 % 200) as i64).collect();
-    let d = max_abs_diff(
-        &logits(&base.model, &base.cfg, &ids),
-        &logits(&p.model, &p.cfg, &ids),
-    );
+    let d = max_abs_diff(&logits(&base.model, &ids), &logits(&p.model, &ids));
     assert!(d > 1e-3, "training the adapters changed nothing ({d})");
 }
 
@@ -111,7 +107,7 @@ fn only_the_adapters_train() {
 fn merging_equals_base_plus_adapter_and_survives_save_and_export() {
     let (_, p) = trained(3);
     let ids: Vec<i64> = (0..12).map(|i| (i * 11 % 200) as i64).collect();
-    let want = logits(&p.model, &p.cfg, &ids);
+    let want = logits(&p.model, &ids);
     // Merged: W + (α/r)·A·B folded once. Same products in another order:
     // ~1e-6 on logits of magnitude ~1.
     let merged = p.merged();
@@ -120,7 +116,7 @@ fn merging_equals_base_plus_adapter_and_survives_save_and_export() {
         values(&merged.model).len(),
         values(&p.model).len() - 2 * 7 * p.cfg.n_layers
     );
-    let d = max_abs_diff(&logits(&merged.model, &merged.cfg, &ids), &want);
+    let d = max_abs_diff(&logits(&merged.model, &ids), &want);
     assert!(d <= 1e-4, "merged logits differ by {d}");
 
     let dir = std::env::temp_dir().join(format!("restlm-lora-{}", std::process::id()));
@@ -140,14 +136,14 @@ fn merging_equals_base_plus_adapter_and_survives_save_and_export() {
     );
     let back = Policy::load(&dir.join("ckpt"), &cpu()).unwrap();
     assert_eq!(back.cfg.lora, Some(LORA));
-    assert_eq!(logits(&back.model, &back.cfg, &ids), want);
+    assert_eq!(logits(&back.model, &ids), want);
     let trainable = values(&back.model).values().filter(|(_, t)| *t).count();
     assert_eq!(trainable, 2 * 7 * p.cfg.n_layers);
     // Exports merge.
     p.export_hf(&dir.join("hf")).unwrap();
     let hf = Policy::load(&dir.join("hf"), &cpu()).unwrap();
     assert_eq!(hf.cfg.lora, None);
-    let d = max_abs_diff(&logits(&hf.model, &hf.cfg, &ids), &want);
+    let d = max_abs_diff(&logits(&hf.model, &ids), &want);
     assert!(d <= 1e-4, "exported logits differ by {d}");
     // Attaching other adapters over these is refused.
     let other = LoraConfig {
@@ -206,7 +202,7 @@ fn gradient_checkpointing_trains_to_the_same_weights() {
             ..Default::default()
         };
         let m = common::train_with(model, &cfg, &data, tok.pad, &tc, None);
-        logits(&m, &cfg, &ids)
+        logits(&m, &ids)
     };
     for lora in [false, true] {
         // Recomputing an activation repeats the same f32 operations.
@@ -218,7 +214,7 @@ fn gradient_checkpointing_trains_to_the_same_weights() {
         assert!(
             max_abs_diff(
                 &run(false, lora),
-                &logits(&seeded_model(&cfg, &cpu(), 6), &cfg, &ids)
+                &logits(&seeded_model(&cfg, &cpu(), 6), &ids)
             ) > 1e-3
         );
     }
@@ -247,7 +243,7 @@ fn a_checkpoint_of_adapters_on_a_base_file_holds_the_adapters_alone() {
     let model = common::train_for(p.model.clone(), &p.cfg, &data, p.tok.pad, 3, 8);
     let p = Policy { model, ..p };
     let ids: Vec<i64> = (0..12).map(|i| (i * 5 % 200) as i64).collect();
-    let want = logits(&p.model, &p.cfg, &ids);
+    let want = logits(&p.model, &ids);
 
     let ckpt = dir.join("ckpt");
     p.save(&ckpt, &Default::default()).unwrap();
@@ -262,7 +258,7 @@ fn a_checkpoint_of_adapters_on_a_base_file_holds_the_adapters_alone() {
     );
     let back = Policy::load(&ckpt, &cpu()).unwrap();
     assert_eq!(back.cfg.lora, p.cfg.lora);
-    assert_eq!(logits(&back.model, &back.cfg, &ids), want);
+    assert_eq!(logits(&back.model, &ids), want);
     // Trained further, it stays adapters alone.
     let trainable = values(&back.model).values().filter(|(_, t)| *t).count();
     assert_eq!(trainable, 2 * 7 * p.cfg.n_layers);
@@ -298,13 +294,13 @@ fn a_stage_resumed_from_an_adapter_checkpoint_equals_an_uninterrupted_one() {
         common::train_with(start, &p.cfg, &data, p.tok.pad, &tc, ckpt)
     };
     let ids: Vec<i64> = (0..12).map(|i| (i * 3 % 200) as i64).collect();
-    let straight = logits(&stage(p.model.clone(), 4, None), &p.cfg, &ids);
+    let straight = logits(&stage(p.model.clone(), 4, None), &ids);
     let ckpt = dir.join("ckpt");
     stage(p.model.clone(), 2, Some(&ckpt));
     assert!(ckpt.join("adapter.bpk").exists() && ckpt.join("optim.bpk").exists());
     // Handed other weights, the stage must take the checkpoint's.
     let other = common::seeded_model(&p.cfg, &cpu(), 99).with_lora(&LORA);
-    let resumed = logits(&stage(other, 4, Some(&ckpt)), &p.cfg, &ids);
+    let resumed = logits(&stage(other, 4, Some(&ckpt)), &ids);
     let d = max_abs_diff(&resumed, &straight);
     assert!(d <= 1e-5, "resumed training differs by {d}");
     std::fs::remove_dir_all(&dir).unwrap();

@@ -44,7 +44,6 @@ fn fused_logprob_gradient_matches_f64_and_burn_ops() {
 #[test]
 fn training_logprobs_equal_plain_ones() {
     use restlm::data::TrainBatch;
-    use restlm::model::Rope;
     use restlm::sample::kernels::{supported, trains};
     let device = cpu();
     let ad = device.clone().autodiff();
@@ -53,14 +52,13 @@ fn training_logprobs_equal_plain_ones() {
     let cfg = common::tiny_model(tok.vocab_size());
     let data = common::encoded_task(&tok, 6, cfg.max_seq_len);
     let rows: Vec<_> = data.iter().collect();
-    let rope = |d| Rope::of(&cfg, cfg.max_seq_len, d);
     let plain = common::seeded_model(&cfg, &device, 5);
     let batch = TrainBatch::new(&rows, 8, cfg.max_seq_len, tok.pad, &device);
-    let fused = restlm::train::token_logprobs(&plain, &rope(&device), &batch);
+    let fused = restlm::train::token_logprobs(&plain, &batch);
     use restlm::burn::module::Module;
     let graph = plain.clone().fork(&ad);
     let batch = TrainBatch::new(&rows, 8, cfg.max_seq_len, tok.pad, &ad);
-    let trained = restlm::train::token_logprobs(&graph, &rope(&ad), &batch);
+    let trained = restlm::train::token_logprobs(&graph, &batch);
     let diff = common::max_abs_diff(&common::to_vec(fused), &common::to_vec(trained));
     assert!(diff < 1e-5, "max |Δ| {diff}");
 }

@@ -149,6 +149,8 @@ pub struct Transformer {
     pub norm: Norm,
     /// None when the output projection is tied to `embed_tokens`.
     pub lm_head: Option<Linear>,
+    /// Rotary tables for positions 0..max_seq_len (unused by GPT-2).
+    pub rope: Rope,
 }
 
 impl Transformer {
@@ -173,6 +175,7 @@ impl Transformer {
             layers,
             norm: Norm::new(cfg, device),
             lm_head: (!cfg.tie_embeddings).then(|| linear(d, cfg.vocab_size, false, device)),
+            rope: Rope::of(cfg, cfg.max_seq_len, device),
         };
         match &cfg.lora {
             Some(l) => model.with_lora(l),
@@ -208,7 +211,6 @@ impl Transformer {
     pub fn forward(
         &self,
         tokens: Tensor<2, Int>,
-        rope: &Rope,
         start: usize,
         positions: Option<Tensor<2, Int>>,
         bias: Tensor<4>,
@@ -226,7 +228,9 @@ impl Transformer {
         for (i, layer) in self.layers.iter().enumerate() {
             let slot = cache.as_deref_mut().map(|c| c.layer(i));
             let h = layer.input_layernorm.forward(x.clone());
-            x = x + layer.self_attn.forward(h, rope, start, bias.clone(), slot);
+            x = x + layer
+                .self_attn
+                .forward(h, &self.rope, start, bias.clone(), slot);
             let h = layer.post_attention_layernorm.forward(x.clone());
             x = x + layer.mlp.forward(h);
         }
@@ -242,9 +246,9 @@ impl Transformer {
     }
 
     /// Full causal forward without a cache (training, scoring).
-    pub fn forward_causal(&self, tokens: Tensor<2, Int>, rope: &Rope) -> Tensor<3> {
+    pub fn forward_causal(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
         let device = tokens.device();
         let t = tokens.dims()[1];
-        self.forward(tokens, rope, 0, None, causal_bias(t, &device), None)
+        self.forward(tokens, 0, None, causal_bias(t, &device), None)
     }
 }

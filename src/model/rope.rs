@@ -3,8 +3,9 @@
 
 use burn::prelude::*;
 
-/// cos/sin tables [max_seq_len, head_dim], built once per device.
-#[derive(Debug, Clone)]
+/// cos/sin tables [max_seq_len, head_dim]: constants of the model (moved
+/// with it between devices, never trained, never saved).
+#[derive(Module, Debug)]
 pub struct Rope {
     cos: Tensor<2>,
     sin: Tensor<2>,
@@ -32,6 +33,15 @@ impl Rope {
         Self {
             cos: Tensor::from_data(TensorData::new(cos, shape), device),
             sin: Tensor::from_data(TensorData::new(sin, shape), device),
+        }
+    }
+
+    /// The tables passed through `f` (burn's per-tensor settings, such as
+    /// a gradient-checkpointing strategy that every operand must share).
+    pub fn map_tables(self, f: impl Fn(Tensor<2>) -> Tensor<2>) -> Self {
+        Self {
+            cos: f(self.cos),
+            sin: f(self.sin),
         }
     }
 

@@ -13,7 +13,7 @@ pub use reference::{RowParams, argmax, logsumexp};
 
 use crate::data::bucket_len;
 use crate::error::Result;
-use crate::model::{KvCache, ModelConfig, Rope, Transformer, decode_bias, position_ids};
+use crate::model::{KvCache, ModelConfig, Transformer, decode_bias, position_ids};
 use burn::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -182,7 +182,6 @@ async fn generate_rows(
             rng
         })
         .collect();
-    let rope = Rope::of(cfg, cap, &device);
     let mut gens: Vec<Generation> = (0..rows.len())
         .map(|_| Generation {
             tokens: Vec::new(),
@@ -203,7 +202,7 @@ async fn generate_rows(
             Some(cache) => {
                 let bias = decode_bias(&pad, pos, t, cap, &device);
                 let ids = learned.then(|| position_ids(&pad, pos, t, &device));
-                model.forward(input, &rope, pos, ids, bias, Some(cache))
+                model.forward(input, pos, ids, bias, Some(cache))
             }
             None => {
                 let bias = decode_bias(&pad, 0, pos + t, pos + t, &device);
@@ -211,7 +210,7 @@ async fn generate_rows(
                 let all =
                     Tensor::from_data(TensorData::new(history.clone(), [b, pos + t]), &device);
                 model
-                    .forward(all, &rope, 0, ids, bias, None)
+                    .forward(all, 0, ids, bias, None)
                     .slice_dim(1, pos..pos + t)
             }
         };

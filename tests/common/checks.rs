@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use super::*;
-use restlm::model::{KvCache, Rope, decode_bias};
+use restlm::model::{KvCache, decode_bias};
 use restlm::sample::{PickOptions, SampleOptions, Special, generate};
 use restlm::train;
 
@@ -11,14 +11,13 @@ use restlm::train;
 pub fn causality(device: &Device, tol: f32) {
     let cfg = tiny_model(64);
     let model = seeded_model(&cfg, device, 1);
-    let rope = Rope::of(&cfg, cfg.max_seq_len, device);
     let ids: Vec<i64> = (0..32).map(|i| (i * 7 + 3) % 64).collect();
     let mut changed = ids.clone();
     changed[8] = (changed[8] + 5) % 64;
     changed[8 + 16] = (changed[8 + 16] + 5) % 64;
     let run = |ids: Vec<i64>| {
         let t = Tensor::<2, Int>::from_data(TensorData::new(ids, [2, 16]), device);
-        to_vec(model.forward_causal(t, &rope))
+        to_vec(model.forward_causal(t))
     };
     let (a, b) = (run(ids), run(changed));
     let per_row = 16 * 64;
@@ -45,13 +44,12 @@ pub fn causality(device: &Device, tol: f32) {
 pub fn kv_cache_matches_full_forward(device: &Device, tol: f32) {
     let cfg = tiny_model(64);
     let model = seeded_model(&cfg, device, 2);
-    let rope = Rope::of(&cfg, cfg.max_seq_len, device);
     let (b, len, prefill) = (2usize, 20usize, 16usize);
     let ids: Vec<i64> = (0..b * len).map(|i| ((i * 13 + 5) % 64) as i64).collect();
-    let full = to_vec(model.forward_causal(
-        Tensor::<2, Int>::from_data(TensorData::new(ids.clone(), [b, len]), device),
-        &rope,
-    ));
+    let full = to_vec(model.forward_causal(Tensor::<2, Int>::from_data(
+        TensorData::new(ids.clone(), [b, len]),
+        device,
+    )));
     let cap = cfg.max_seq_len;
     let mut cache = KvCache::new(&cfg, b, cap, device);
     let pad = vec![0; b];
@@ -60,7 +58,6 @@ pub fn kv_cache_matches_full_forward(device: &Device, tol: f32) {
         .collect();
     let logits = model.forward(
         Tensor::from_data(TensorData::new(first, [b, prefill]), device),
-        &rope,
         0,
         None,
         decode_bias(&pad, 0, prefill, cap, device),
@@ -71,7 +68,6 @@ pub fn kv_cache_matches_full_forward(device: &Device, tol: f32) {
         let step: Vec<i64> = (0..b).map(|r| ids[r * len + pos]).collect();
         let logits = model.forward(
             Tensor::from_data(TensorData::new(step, [b, 1]), device),
-            &rope,
             pos,
             None,
             decode_bias(&pad, pos, 1, cap, device),

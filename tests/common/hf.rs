@@ -3,7 +3,6 @@
 
 use super::{max_abs_diff, to_vec};
 use restlm::burn::prelude::*;
-use restlm::model::Rope;
 use restlm::policy::Policy;
 use restlm::sample::{self, PickOptions, SampleOptions, Special};
 use serde::Deserialize;
@@ -37,9 +36,7 @@ pub fn logits(policy: &Policy, ids: &[Vec<i64>]) -> Vec<f32> {
     let (b, t) = (ids.len(), ids[0].len());
     let flat: Vec<i64> = ids.concat();
     let tokens = Tensor::<2, Int>::from_data(TensorData::new(flat, [b, t]), &device);
-    let cfg = &policy.cfg;
-    let rope = Rope::of(cfg, t, &device);
-    to_vec(policy.model.forward_causal(tokens, &rope))
+    to_vec(policy.model.forward_causal(tokens))
 }
 
 /// Greedy continuations of the reference prompts, decoded together in one
