@@ -513,13 +513,9 @@ fn grow(mut cfg: RunConfig, args: GrowArgs) -> Result<()> {
     };
     // A run's Grow always writes shard files (0/1 without --shard),
     // which `merge --run` turns into the run's grown set.
-    let sharded = shard.is_some() || shards.is_some() || run.is_some();
-    let shard = if shard.is_some() || shards.is_some() {
-        let explicit = shard.as_deref().filter(|s| !s.is_empty());
-        rest::shard::shard_from_env(explicit, shards, &|k| std::env::var(k).ok())?
-    } else {
-        rest::grow::Shard::WHOLE
-    };
+    let asked = shard_asked(shard.as_deref(), shards)?;
+    let sharded = asked.is_some() || run.is_some();
+    let shard = asked.unwrap_or(rest::grow::Shard::WHOLE);
     let policy = Policy::load(&policy_path, &dev)?;
     // Grow needs only the prompts (and references): no held-out set.
     let train_set = match data.clone().or(cfg.data.train.clone()) {
@@ -562,23 +558,38 @@ fn grow(mut cfg: RunConfig, args: GrowArgs) -> Result<()> {
     } else {
         rest::grow(&policy, &train_set, reward.as_mut(), &setup, &out)?
     };
-    let s: Vec<f64> = rows
-        .iter()
-        .filter(|r| r.origin.is_sample())
-        .map(|r| r.reward)
-        .collect();
     let written = if sharded {
         rest::shard::shard_file(&out, shard)
     } else {
         out.clone()
     };
-    let mean = if s.is_empty() {
-        "D's rows only".to_string()
-    } else {
-        format!("mean reward {:.2}", s.iter().sum::<f64>() / s.len() as f64)
-    };
-    println!("{} samples, {mean} → {}", s.len(), written.display());
+    println!("{} → {}", grown_summary(&rows), written.display());
     Ok(())
+}
+
+/// The shard `--shard [I/N]` and `--shards N` ask for (from the
+/// environment when `--shard` has no value); None when neither is given.
+fn shard_asked(shard: Option<&str>, shards: Option<usize>) -> Result<Option<rest::grow::Shard>> {
+    if shard.is_none() && shards.is_none() {
+        return Ok(None);
+    }
+    let explicit = shard.filter(|s| !s.is_empty());
+    let env = |k: &str| std::env::var(k).ok();
+    Ok(Some(rest::shard::shard_from_env(explicit, shards, &env)?))
+}
+
+/// "N samples, mean reward R" of a grown set (or that it holds D alone).
+fn grown_summary(rows: &[rest::Grown]) -> String {
+    let s: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.origin.is_sample())
+        .map(|r| r.reward)
+        .collect();
+    if s.is_empty() {
+        return "0 samples, D's rows only".to_string();
+    }
+    let mean = s.iter().sum::<f64>() / s.len() as f64;
+    format!("{} samples, mean reward {mean:.2}", s.len())
 }
 
 /// `restlm eval`: a policy scored on held-out prompts as the loop scores it.
