@@ -7,11 +7,11 @@
 //! `cargo run --release --example rest_loop` (about 15 s on 2 cores)
 
 use restlm::burn::prelude::Device;
-use restlm::data::{Record, encode_records, task::TaskKind};
-use restlm::rest::run::{eval_setup, grow_setup, load_data};
+use restlm::data::{encode_records, task::TaskKind};
+use restlm::rest::run::{eval_setup, fresh_tokenizer, grow_setup, load_data};
 use restlm::rest::{filter, grow, improve_examples, thresholds};
 use restlm::train::Stage;
-use restlm::{Policy, RunConfig, eval, report::Metrics, reward, tokenizer::Tokenizer};
+use restlm::{Policy, RunConfig, eval, report::Metrics, reward};
 
 fn main() -> restlm::Result<()> {
     let mut cfg = RunConfig::default();
@@ -23,9 +23,9 @@ fn main() -> restlm::Result<()> {
     let device = Device::flex();
     let (train, held_out) = load_data(&cfg)?;
     let mut reward = reward::from_config(&cfg.reward, cfg.data.embedded_task())?;
-    let texts: Vec<&str> = train.iter().flat_map(Record::texts).collect();
-    let tok = Tokenizer::train(&texts, cfg.tokenizer.vocab_size)?;
+    let tok = fresh_tokenizer(&cfg, &train)?;
     cfg.model.vocab_size = tok.vocab_size();
+    device.seed(cfg.seed); // the initial weights, as `restlm run` seeds them
     let mut policy = Policy::new(cfg.model.clone(), tok.clone(), &device);
     let (max_prompt, max_seq) = (cfg.data.max_prompt_tokens, cfg.model.max_seq_len);
     let mut metrics = Metrics::none();

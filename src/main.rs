@@ -417,10 +417,6 @@ fn sft(mut cfg: RunConfig, args: SftArgs) -> Result<()> {
     cfg.data.train = data.or(cfg.data.train);
     cfg.data.eval = eval.or(cfg.data.eval);
     let (train_set, eval_set) = load_data(&cfg)?;
-    let texts: Vec<&str> = train_set
-        .iter()
-        .flat_map(restlm::data::Record::texts)
-        .collect();
     let mut policy = match &init {
         Some(dir) => {
             finetune_defaults(&mut cfg);
@@ -432,10 +428,7 @@ fn sft(mut cfg: RunConfig, args: SftArgs) -> Result<()> {
             p
         }
         None => {
-            let tok = match &cfg.tokenizer.path {
-                Some(p) => restlm::tokenizer::Tokenizer::load_file(p, None)?,
-                None => restlm::tokenizer::Tokenizer::train(&texts, cfg.tokenizer.vocab_size)?,
-            };
+            let tok = rest::run::fresh_tokenizer(&cfg, &train_set)?;
             cfg.model.vocab_size = tok.vocab_size();
             dev.seed(cfg.seed);
             Policy::new(cfg.model.clone(), tok, &dev)

@@ -122,9 +122,26 @@ pub fn load_data(cfg: &RunConfig) -> Result<(Vec<Record>, Vec<Record>)> {
 /// The run's reward, checked against every record it will score.
 pub fn reward_for(cfg: &RunConfig, train: &[Record], eval: &[Record]) -> Result<Box<dyn Reward>> {
     let reward = reward::from_config(&cfg.reward, cfg.data.embedded_task())?;
+    checked(reward, train, eval)
+}
+
+/// `reward`, once it can score every training and held-out record.
+fn checked(reward: Box<dyn Reward>, train: &[Record], eval: &[Record]) -> Result<Box<dyn Reward>> {
     reward::check_records(reward.as_ref(), train, "training data")?;
     reward::check_records(reward.as_ref(), eval, "held-out data")?;
     Ok(reward)
+}
+
+/// A tokenizer for a run without one: the config's file, or a byte-level
+/// BPE trained on the training records' prompts and references.
+pub fn fresh_tokenizer(cfg: &RunConfig, train: &[Record]) -> Result<Tokenizer> {
+    match &cfg.tokenizer.path {
+        Some(p) => Tokenizer::load_file(p, None),
+        None => {
+            let texts: Vec<&str> = train.iter().flat_map(Record::texts).collect();
+            Tokenizer::train(&texts, cfg.tokenizer.vocab_size)
+        }
+    }
 }
 
 /// Held-out evaluation as the config describes it: what the loop runs
@@ -291,11 +308,7 @@ impl<'a> Run<'a> {
         pin_config(cfg, dir)?;
         let (train, eval) = load_data(cfg)?;
         let reward = match reward {
-            Some(r) => {
-                reward::check_records(r.as_ref(), &train, "training data")?;
-                reward::check_records(r.as_ref(), &eval, "held-out data")?;
-                r
-            }
+            Some(r) => checked(r, &train, &eval)?,
             None => reward_for(cfg, &train, &eval)?,
         };
         let tok = tokenizer(cfg, dir, &train, opts.init.as_deref())?;
@@ -424,13 +437,11 @@ impl<'a> Run<'a> {
         Ok(Some(rows))
     }
 
-    /// Improve step `unit` = (g, i): keep the records of `grown` with
+    /// Improve step i of Grow step g: keep the records of `grown` with
     /// R ≥ τ and fine-tune the policy on them (from the SFT policy afresh
     /// under ReST-EM), then evaluate.
-    fn improve(&mut self, unit: Unit, grown: &[Grown], tau: f64) -> Result<()> {
-        let Unit::Improve(g, i) = unit else {
-            unreachable!("improve takes Improve units")
-        };
+    fn improve(&mut self, g: usize, i: usize, grown: &[Grown], tau: f64) -> Result<()> {
+        let unit = Unit::Improve(g, i);
         if self.done(unit) {
             return Ok(());
         }
@@ -561,7 +572,11 @@ fn forget_unfinished_rows(path: &Path, state: &RunState, dir: &Path) -> Result<(
     }
     crate::io::truncate_torn_tail(path)?;
     let rows: Vec<serde_json::Value> = read_jsonl(path, true)?;
-    let done = |stage: &str| state.completed.iter().any(|u| u == stage);
+    let done = |stage: &str| {
+        stage
+            .parse::<Unit>()
+            .is_ok_and(|u| state.completed.contains(&u))
+    };
     let stage = |row: &serde_json::Value| row["stage"].as_str().unwrap_or_default().to_string();
     // The step each unfinished unit's checkpoint holds, read once per unit.
     let unfinished: std::collections::BTreeSet<String> =
@@ -624,11 +639,8 @@ fn tokenizer(
             Some(f) => tok.with_format(f)?,
             None => tok,
         }
-    } else if let Some(p) = &cfg.tokenizer.path {
-        Tokenizer::load_file(p, None)?
     } else {
-        let texts: Vec<&str> = train.iter().flat_map(Record::texts).collect();
-        Tokenizer::train(&texts, cfg.tokenizer.vocab_size)?
+        fresh_tokenizer(cfg, train)?
     };
     tok.save(dir)?;
     Ok(tok)
@@ -660,7 +672,7 @@ pub fn run_with_reward(
             .into_iter()
             .enumerate()
         {
-            run.improve(Unit::Improve(g, i + 1), &grown, tau)?;
+            run.improve(g, i + 1, &grown, tau)?;
         }
     }
     let rows = run.state.evals;
