@@ -118,7 +118,7 @@ pub fn select(name: &str) -> Result<Selected> {
         #[cfg(not(target_family = "wasm"))]
         DeviceSpec::Gpu(api, None) => gpu(api.name())?,
         #[cfg(not(target_family = "wasm"))]
-        DeviceSpec::Gpu(api, Some(pick)) => picked(api.name(), &pick)?,
+        DeviceSpec::Gpu(api, Some(pick)) => picked(api, &pick)?,
     };
     cache()
         .lock()
@@ -203,18 +203,13 @@ pub fn pick_adapter(
 /// `api:spec` (see [`AdapterPick`]): enumerates the API's adapters and
 /// starts the one picked.
 #[cfg(all(feature = "wgpu", not(target_family = "wasm")))]
-fn picked(api: &str, pick: &AdapterPick) -> Result<Selected> {
+fn picked(api: Api, pick: &AdapterPick) -> Result<Selected> {
     use burn::tensor::wgpu::wgpu;
     let backends = match api {
-        "wgpu" => wgpu::Backends::PRIMARY,
-        "vulkan" => wgpu::Backends::VULKAN,
-        "metal" => wgpu::Backends::METAL,
-        "webgpu" => wgpu::Backends::BROWSER_WEBGPU,
-        other => {
-            return Err(Error::Device(format!(
-                "`{other}:…` picks an adapter of a GPU API; expected wgpu, vulkan, metal or webgpu"
-            )));
-        }
+        Api::Wgpu => wgpu::Backends::PRIMARY,
+        Api::Vulkan => wgpu::Backends::VULKAN,
+        Api::Metal => wgpu::Backends::METAL,
+        Api::WebGpu => wgpu::Backends::BROWSER_WEBGPU,
     };
     let instance =
         wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
@@ -235,13 +230,14 @@ fn picked(api: &str, pick: &AdapterPick) -> Result<Selected> {
         .map(|i| (i.name.clone(), i.device_type))
         .collect();
     let kind = pick_adapter(&adapters, pick)?;
-    pollster::block_on(gpu_async(api, Some(kind)))
+    pollster::block_on(gpu_async(api.name(), Some(kind)))
 }
 
 #[cfg(all(not(feature = "wgpu"), not(target_family = "wasm")))]
-fn picked(api: &str, _pick: &AdapterPick) -> Result<Selected> {
+fn picked(api: Api, _pick: &AdapterPick) -> Result<Selected> {
     Err(Error::Device(format!(
-        "`{api}:…` needs a native build with the `wgpu` feature"
+        "`{}:…` needs a native build with the `wgpu` feature",
+        api.name()
     )))
 }
 
@@ -461,9 +457,9 @@ fn gpu(name: &str) -> Result<Selected> {
 /// falls back to the CPU backend when it does not; `cpu` is Flex.
 #[cfg(feature = "wgpu")]
 pub async fn select_async(name: &str) -> Result<Selected> {
-    match name {
-        "cpu" => Ok(cpu()),
-        "auto" => match gpu_async("webgpu", None).await {
+    match name.parse::<DeviceSpec>()? {
+        DeviceSpec::Cpu => Ok(cpu()),
+        DeviceSpec::Auto => match gpu_async("webgpu", None).await {
             Ok(s) => Ok(s),
             Err(e) => {
                 let mut s = cpu();
@@ -472,7 +468,11 @@ pub async fn select_async(name: &str) -> Result<Selected> {
                 Ok(s)
             }
         },
-        other => gpu_async(other, None).await,
+        DeviceSpec::Gpu(api, None) => gpu_async(api.name(), None).await,
+        DeviceSpec::Gpu(api, Some(_)) => Err(Error::Device(format!(
+            "`{name}`: in a browser the adapter is the browser's; use `{}`",
+            api.name()
+        ))),
     }
 }
 
