@@ -103,6 +103,12 @@ impl State {
     fn grow_setup(&self) -> GrowSetup<'static> {
         grow_setup(&self.cfg, self.grow_step, "grow")
     }
+
+    /// The reward, taken out of the state while a Grow batch or an
+    /// evaluation awaits (a placeholder stands in; the caller puts it back).
+    fn take_reward(&mut self) -> Box<dyn Reward> {
+        std::mem::replace(&mut self.reward, Box::new(restlm::reward::ExactMatch))
+    }
 }
 
 /// One row the page shows after Grow.
@@ -138,11 +144,7 @@ async fn held_out(state: &Rc<RefCell<State>>, reference: bool) -> Result<JsValue
         samples: 0,
         ..eval_setup(&cfg, &eval)
     };
-    // The reward is taken out of the state while the evaluation awaits.
-    let mut reward = std::mem::replace(
-        &mut state.borrow_mut().reward,
-        Box::new(restlm::reward::ExactMatch),
-    );
+    let mut reward = state.borrow_mut().take_reward();
     let row = evaluate_async(&policy, &setup, reward.as_mut(), "page").await;
     state.borrow_mut().reward = reward;
     Ok(JsValue::from_f64(row.map_err(js)?.greedy_reward))
@@ -268,8 +270,7 @@ impl Demo {
                 let per = prompts_per_batch(&setup).min(st.sizes.chunk.max(1));
                 let records: Vec<Record> =
                     st.train.iter().skip(i * per).take(per).cloned().collect();
-                let reward =
-                    std::mem::replace(&mut st.reward, Box::new(restlm::reward::ExactMatch));
+                let reward = st.take_reward();
                 (st.policy.clone(), records, setup, reward, st.prompt_len)
             };
             let chunk: Vec<&Record> = records.iter().collect();
