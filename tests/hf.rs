@@ -53,18 +53,12 @@ fn export_then_import_reproduces_the_logits() {
 
 /// A copy of a fixture with `edit` applied to its config.json.
 fn edited(name: &str, edit: impl Fn(&mut serde_json::Value)) -> std::path::PathBuf {
-    let src = fixture_dir(name);
     let dir = temp(&format!("edit-{name}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    for e in std::fs::read_dir(&src).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
-    }
-    let path = dir.join("config.json");
+    let config = fixture_dir(name).join("config.json");
     let mut v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
     edit(&mut v);
-    std::fs::write(&path, v.to_string()).unwrap();
+    common::hf::fixture_copy_with(name, &dir, "config.json", v.to_string().as_bytes());
     dir
 }
 

@@ -231,27 +231,13 @@ fn runnable(cfg: &RunConfig) -> Result<(), TestCaseError> {
 }
 
 fn hf_fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hf/gpt2")
+    common::hf::fixture_dir("gpt2")
 }
 
 /// A copy of the GPT-2 fixture with `file` replaced by `bytes`.
 fn hf_copy_with(file: &str, bytes: &[u8]) -> PathBuf {
     let dir = case_path("hf", "d");
-    std::fs::create_dir_all(&dir).unwrap();
-    for f in [
-        "config.json",
-        "generation_config.json",
-        "model.safetensors",
-        "tokenizer.json",
-    ] {
-        if f != file {
-            // Hard links: the big files are not copied per case.
-            std::fs::hard_link(hf_fixture().join(f), dir.join(f))
-                .or_else(|_| std::fs::copy(hf_fixture().join(f), dir.join(f)).map(|_| ()))
-                .unwrap();
-        }
-    }
-    std::fs::write(dir.join(file), bytes).unwrap();
+    common::hf::fixture_copy_with("gpt2", &dir, file, bytes);
     dir
 }
 

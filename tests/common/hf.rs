@@ -25,6 +25,22 @@ pub fn fixture_dir(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// A copy of fixture `name` in `dir` with `file` replaced by `bytes`
+/// (other files hard-linked where the filesystem allows, else copied).
+pub fn fixture_copy_with(name: &str, dir: &std::path::Path, file: &str, bytes: &[u8]) {
+    std::fs::create_dir_all(dir).unwrap();
+    for e in std::fs::read_dir(fixture_dir(name)).unwrap() {
+        let e = e.unwrap();
+        let to = dir.join(e.file_name());
+        if e.file_name() != file {
+            std::fs::hard_link(e.path(), &to)
+                .or_else(|_| std::fs::copy(e.path(), &to).map(|_| ()))
+                .unwrap();
+        }
+    }
+    std::fs::write(dir.join(file), bytes).unwrap();
+}
+
 pub fn reference(name: &str) -> Reference {
     let path = fixture_dir(name).join("reference.json");
     serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("json")
