@@ -237,8 +237,9 @@ struct BenchArgs {
     /// Skip sampling without the KV cache.
     #[arg(long)]
     no_reforward: bool,
-    /// Train through burn's log-softmax and gather instead of the fused
-    /// log-prob kernels (the before of an A/B).
+    /// Train through burn's ops only: log-softmax and gather instead of the
+    /// fused log-prob kernels, and on the CPU burn's RMSNorm, SiLU · up and
+    /// softmax instead of the fused ones (the before of an A/B).
     #[arg(long)]
     unfused: bool,
     /// Train LoRA adapters of this rank (alpha = 2 × rank) on a frozen
@@ -812,6 +813,7 @@ fn bench_cmd(cfg: RunConfig, args: BenchArgs) -> Result<()> {
         checkpointing,
     } = args;
     restlm::sample::kernels::set_fused_training(!unfused);
+    restlm::model::fused::set_enabled(!unfused);
     let mut work = match workload {
         BenchWorkload::Reference => restlm::bench::Workload::reference(&cfg.model),
         BenchWorkload::Smollm2 => restlm::bench::Workload::smollm2(),
@@ -956,6 +958,11 @@ fn bench(
         let mut description = selected.description.clone();
         if !restlm::sample::kernels::trains(&selected.device) {
             description += " [unfused log-softmax]";
+        }
+        if restlm::model::fused::implemented_on(&selected.device)
+            && !restlm::model::fused::on(&selected.device)
+        {
+            description += " [burn's RMSNorm, SiLU, softmax]";
         }
         let f = restlm::bench::run(&selected.device, &description, work);
         let mb = |x: Option<f64>| x.map_or("-".into(), |v| format!("{v:.0}"));

@@ -1,7 +1,6 @@
 use super::{ModelConfig, Rope, cache::KvSlot, linear, project};
 use burn::nn::Linear;
 use burn::prelude::*;
-use burn::tensor::activation::softmax;
 
 #[derive(Module, Debug)]
 pub struct Attention {
@@ -65,7 +64,7 @@ impl Attention {
             .mul_scalar(1.0 / (dh as f64).sqrt())
             .matmul(k.swap_dims(2, 3))
             + bias;
-        let out = softmax(scores, 3).matmul(v);
+        let out = super::fused::softmax_last(scores).matmul(v);
         project(&self.o_proj, out.swap_dims(1, 2).reshape([b, t, h * dh]))
     }
 }

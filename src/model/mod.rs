@@ -9,6 +9,7 @@ mod attention;
 mod cache;
 pub mod checkpoint;
 mod config;
+pub mod fused;
 pub mod gguf;
 pub mod hf;
 mod mask;
@@ -25,7 +26,7 @@ use burn::nn::{
     RmsNorm, RmsNormConfig,
 };
 use burn::prelude::*;
-use burn::tensor::activation::{gelu_approximate, silu};
+use burn::tensor::activation::gelu_approximate;
 
 const INIT_STD: f64 = 0.02;
 
@@ -56,14 +57,18 @@ pub fn load(
 /// backward pass, with a weight-sized gradient) is never formed.
 pub(crate) fn project(l: &Linear, x: Tensor<3>) -> Tensor<3> {
     use burn::tensor::module::linear as affine;
-    match l.weight.adapter() {
+    let [b, t, d] = x.dims();
+    let x = x.reshape([b * t, d]);
+    let y: Tensor<2> = match l.weight.adapter() {
         None => l.forward(x),
         Some(ad) => {
             let bias = l.bias.as_ref().map(|b| b.val());
             let low = affine(affine(x.clone(), ad.a.val(), None), ad.b.val(), None);
             affine(x, l.weight.base(), bias) + low.mul_scalar(ad.scale)
         }
-    }
+    };
+    let out = y.dims()[1];
+    y.reshape([b, t, out])
 }
 
 fn linear(d_in: usize, d_out: usize, bias: bool, device: &Device) -> Linear {
@@ -99,7 +104,7 @@ impl Norm {
 
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         match self {
-            Norm::Rms(n) => n.forward(x),
+            Norm::Rms(n) => fused::rms_norm(n, x),
             Norm::Layer(n) => n.forward(x),
         }
     }
@@ -125,7 +130,7 @@ impl Mlp {
 
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let hidden = match &self.gate_proj {
-            Some(gate) => silu(project(gate, x.clone())) * project(&self.up_proj, x),
+            Some(gate) => fused::swiglu(project(gate, x.clone()), project(&self.up_proj, x)),
             None => gelu_approximate(project(&self.up_proj, x)),
         };
         project(&self.down_proj, hidden)
@@ -236,11 +241,13 @@ impl Transformer {
         }
         let h = self.norm.forward(x);
         match &self.lm_head {
-            Some(head) => head.forward(h),
-            // One [B·T, D] × [D, V] product (and one for the weight's
-            // gradient), not B broadcast products summed afterwards.
+            Some(head) => project(head, h),
             None => {
-                burn::tensor::module::linear(h, self.embed_tokens.weight.val().transpose(), None)
+                let [b, t, d] = h.dims();
+                let table = self.embed_tokens.weight.val().transpose();
+                let logits = h.reshape([b * t, d]).matmul(table);
+                let v = logits.dims()[1];
+                logits.reshape([b, t, v])
             }
         }
     }

@@ -1,0 +1,543 @@
+//! Fused training ops for the CPU backend: SwiGLU's `silu(gate) · up`,
+//! RMSNorm and the softmax of attention scores, each one pass forward and
+//! one pass backward with its own gradient (burn composes them from 2–7
+//! ops, each a pass over memory, an allocation and an autodiff node).
+//!
+//! Only the CPU backend (Flex, with or without autodiff) runs them; on
+//! wgpu burn's fusion compiles the same chains into few kernels, so
+//! [`on`] sends those devices through burn's ops. Tests compare values and
+//! gradients with the unfused ops (tests/fused.rs).
+
+use burn::backend::Flex;
+use burn::backend::flex::FlexTensor;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension};
+use burn::prelude::*;
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+#[backend_extension(Flex, Autodiff)]
+pub trait FusedOps: Backend {
+    /// silu(gate) · up, elementwise (same shapes).
+    fn swiglu(gate: FloatTensor<Self>, up: FloatTensor<Self>) -> FloatTensor<Self>;
+    /// The gradients of [`FusedOps::swiglu`] with respect to gate and up.
+    fn swiglu_grad(
+        gate: FloatTensor<Self>,
+        up: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+    /// x / sqrt(mean(x², last dim) + eps) · gamma.
+    fn rms_norm(x: FloatTensor<Self>, gamma: FloatTensor<Self>, eps: f32) -> FloatTensor<Self>;
+    /// The gradients of [`FusedOps::rms_norm`] with respect to x and gamma.
+    fn rms_norm_grad(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        eps: f32,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+    /// Softmax over the last dimension.
+    fn softmax_last(x: FloatTensor<Self>) -> FloatTensor<Self>;
+    /// The gradient of [`FusedOps::softmax_last`] from its output y:
+    /// y · (grad − Σ grad · y).
+    fn softmax_last_grad(y: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// Process-wide: false sends every device through burn's unfused ops
+/// (what `restlm bench --unfused` measures against, and the tests'
+/// reference).
+pub fn set_enabled(on: bool) {
+    ENABLED.store(on, Ordering::Relaxed);
+}
+
+/// Whether the fused ops run on `device`: the CPU backend, with or without
+/// autodiff, unless [`set_enabled`] turned them off.
+pub fn on(device: &Device) -> bool {
+    ENABLED.load(Ordering::Relaxed) && implemented_on(device)
+}
+
+/// Whether `device`'s backend has the fused ops (the CPU backend).
+pub fn implemented_on(device: &Device) -> bool {
+    fn flex(device: &DispatchDevice) -> bool {
+        match device {
+            DispatchDevice::Flex(_) => true,
+            DispatchDevice::Autodiff(inner) => flex(inner),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+    flex(device.as_dispatch())
+}
+
+/// silu(gate) · up.
+pub fn swiglu<const D: usize>(gate: Tensor<D>, up: Tensor<D>) -> Tensor<D> {
+    if !on(&gate.device()) {
+        return burn::tensor::activation::silu(gate) * up;
+    }
+    Tensor::from_dispatch(<Dispatch as FusedOps>::swiglu(
+        gate.into_dispatch(),
+        up.into_dispatch(),
+    ))
+}
+
+/// `norm` applied to `x` (RMSNorm over the last dimension).
+pub fn rms_norm<const D: usize>(norm: &burn::nn::RmsNorm, x: Tensor<D>) -> Tensor<D> {
+    if !on(&x.device()) {
+        return norm.forward(x);
+    }
+    Tensor::from_dispatch(<Dispatch as FusedOps>::rms_norm(
+        x.into_dispatch(),
+        norm.gamma.val().into_dispatch(),
+        norm.epsilon as f32,
+    ))
+}
+
+/// Softmax over the last dimension.
+pub fn softmax_last<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    if !on(&x.device()) {
+        return burn::tensor::activation::softmax(x, D - 1);
+    }
+    Tensor::from_dispatch(<Dispatch as FusedOps>::softmax_last(x.into_dispatch()))
+}
+
+// ---------------------------------------------------------------------------
+// The CPU implementations.
+
+/// Elements per parallel task of the elementwise ops.
+const CHUNK: usize = 1 << 14;
+
+fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
+    match t.as_slice::<f32>() {
+        Some(xs) => xs.into(),
+        None => t.to_contiguous().storage::<f32>().to_vec().into(),
+    }
+}
+
+fn tensor(data: Vec<f32>, shape: Shape) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(data, shape))
+}
+
+fn shape_of(t: &FlexTensor) -> Shape {
+    t.layout().shape().clone()
+}
+
+/// `f(chunk index, output chunk)` over `out` in pieces of `chunk`, on every
+/// core with the `cpu-threads` feature.
+fn for_chunks(out: &mut [f32], chunk: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    let chunk = chunk.max(1);
+    #[cfg(feature = "cpu-threads")]
+    {
+        use rayon::prelude::*;
+        out.par_chunks_mut(chunk)
+            .enumerate()
+            .for_each(|(i, o)| f(i, o));
+    }
+    #[cfg(not(feature = "cpu-threads"))]
+    for (i, o) in out.chunks_mut(chunk).enumerate() {
+        f(i, o);
+    }
+}
+
+/// Rows per parallel task for rows of `n`: about [`CHUNK`] elements.
+fn rows_per_task(n: usize) -> usize {
+    (CHUNK / n.max(1)).max(1)
+}
+
+/// e^x in f32 in a form the compiler vectorises (no libm call): x = k·ln 2
+/// + r with |r| ≤ ln 2 / 2, e^r by its Taylor polynomial to r⁷ (relative
+/// error under 4e-7), 2^k through the exponent bits. Below −87.3 (where
+/// e^x leaves f32's normal range) it returns 0; above 88.3 it saturates at
+/// e^88.3 ≈ 2e38 (k = 127, the largest normal exponent) instead of
+/// overflowing: softmax only takes x ≤ 0, sigmoid 1 / (1 + e^−x) stays
+/// right to 1e-38.
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    const ROUND: f32 = 12_582_912.0; // 1.5 · 2^23: adding it rounds to an integer
+    let xc = x.clamp(-87.3, 88.3);
+    let k = (xc * LOG2E + ROUND) - ROUND;
+    let r = xc - k * LN2_HI - k * LN2_LO;
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0
+                    + r * (1.0 / 24.0
+                        + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
+    let scale = f32::from_bits(((k as i32 + 127) as u32) << 23);
+    if x < -87.3 { 0.0 } else { p * scale }
+}
+
+#[inline(always)]
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + exp(-x))
+}
+
+/// Runs `body` compiled for AVX2 + FMA where the CPU has them (burn's own
+/// kernels do the same at run time), else for the baseline target.
+macro_rules! with_avx2 {
+    ($body:expr) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn fast<R>(f: impl FnOnce() -> R) -> R {
+                f()
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                // SAFETY: the features were detected on this CPU.
+                unsafe { fast(|| $body) }
+            } else {
+                $body
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            $body
+        }
+    }};
+}
+
+#[inline(always)]
+fn swiglu_cpu(g: &[f32], u: &[f32], o: &mut [f32]) {
+    for ((o, &g), &u) in o.iter_mut().zip(g).zip(u) {
+        *o = g * sigmoid(g) * u;
+    }
+}
+
+/// d/dgate = dy · u · s · (1 + g · (1 − s)), d/dup = dy · g · s, s = σ(g).
+#[inline(always)]
+fn swiglu_grad_cpu(g: &[f32], u: &[f32], dy: &[f32], dg: &mut [f32], du: &mut [f32]) {
+    for i in 0..dg.len() {
+        let s = sigmoid(g[i]);
+        dg[i] = dy[i] * u[i] * s * (1.0 + g[i] * (1.0 - s));
+        du[i] = dy[i] * g[i] * s;
+    }
+}
+
+#[inline(always)]
+fn rms_norm_row(x: &[f32], gamma: &[f32], eps: f32, y: &mut [f32]) {
+    let ms = x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32;
+    let r = 1.0 / (ms + eps).sqrt();
+    for ((y, &x), &g) in y.iter_mut().zip(x).zip(gamma) {
+        *y = x * r * g;
+    }
+}
+
+/// With r = (mean(x²) + eps)^-½ and a = gamma · dy:
+/// dx = r · a − x · r³ · Σ(a · x) / n; the row's share of dgamma is dy · x · r.
+#[inline(always)]
+fn rms_norm_grad_row(
+    x: &[f32],
+    gamma: &[f32],
+    dy: &[f32],
+    eps: f32,
+    dx: &mut [f32],
+    dgamma: &mut [f32],
+) {
+    let n = x.len() as f32;
+    let ms = x.iter().map(|v| v * v).sum::<f32>() / n;
+    let r = 1.0 / (ms + eps).sqrt();
+    let dot: f32 = x
+        .iter()
+        .zip(gamma)
+        .zip(dy)
+        .map(|((x, g), d)| x * g * d)
+        .sum();
+    let c = r * r * r * dot / n;
+    for i in 0..x.len() {
+        dx[i] = r * gamma[i] * dy[i] - x[i] * c;
+        dgamma[i] += dy[i] * x[i] * r;
+    }
+}
+
+#[inline(always)]
+fn softmax_row(x: &[f32], y: &mut [f32]) {
+    let m = x.iter().copied().fold(f32::MIN, f32::max);
+    let mut z = 0.0;
+    for (y, &x) in y.iter_mut().zip(x) {
+        *y = exp(x - m);
+        z += *y;
+    }
+    let inv = 1.0 / z;
+    y.iter_mut().for_each(|y| *y *= inv);
+}
+
+#[inline(always)]
+fn softmax_grad_row(y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    let dot: f32 = y.iter().zip(dy).map(|(y, d)| y * d).sum();
+    for ((dx, &y), &d) in dx.iter_mut().zip(y).zip(dy) {
+        *dx = y * (d - dot);
+    }
+}
+
+/// `f(row, output row)` over rows of length `n`.
+fn per_rows(xs: &[f32], n: usize, out: &mut [f32], f: impl Fn(usize, &[f32], &mut [f32]) + Sync) {
+    let rows = rows_per_task(n);
+    for_chunks(out, rows * n, |c, o| {
+        for (j, o) in o.chunks_mut(n).enumerate() {
+            let row = c * rows + j;
+            f(row, &xs[row * n..(row + 1) * n], o);
+        }
+    });
+}
+
+impl FusedOps for Flex {
+    fn swiglu(gate: FlexTensor, up: FlexTensor) -> FlexTensor {
+        let shape = shape_of(&gate);
+        let (g, u) = (values(&gate), values(&up));
+        let mut out = vec![0f32; g.len()];
+        for_chunks(&mut out, CHUNK, |c, o| {
+            let at = c * CHUNK;
+            let end = at + o.len();
+            with_avx2!(swiglu_cpu(&g[at..end], &u[at..end], o));
+        });
+        tensor(out, shape)
+    }
+
+    fn swiglu_grad(gate: FlexTensor, up: FlexTensor, grad: FlexTensor) -> (FlexTensor, FlexTensor) {
+        let shape = shape_of(&gate);
+        let (g, u, dy) = (values(&gate), values(&up), values(&grad));
+        let n = g.len();
+        // Both gradients in one buffer, chunk-interleaved so one pass computes
+        // each σ once: chunk c holds dgate then dup of elements c·CHUNK….
+        let mut both = vec![0f32; 2 * n];
+        for_chunks(&mut both, 2 * CHUNK, |c, o| {
+            let at = c * CHUNK;
+            let len = o.len() / 2;
+            let (dg, du) = o.split_at_mut(len);
+            let end = at + len;
+            with_avx2!(swiglu_grad_cpu(
+                &g[at..end],
+                &u[at..end],
+                &dy[at..end],
+                dg,
+                du
+            ));
+        });
+        let (mut dg, mut du) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for o in both.chunks(2 * CHUNK) {
+            let (a, b) = o.split_at(o.len() / 2);
+            dg.extend_from_slice(a);
+            du.extend_from_slice(b);
+        }
+        (tensor(dg, shape.clone()), tensor(du, shape))
+    }
+
+    fn rms_norm(x: FlexTensor, gamma: FlexTensor, eps: f32) -> FlexTensor {
+        let shape = shape_of(&x);
+        let (xs, gamma) = (values(&x), values(&gamma));
+        let n = gamma.len();
+        let mut out = vec![0f32; xs.len()];
+        per_rows(&xs, n, &mut out, |_, x, y| {
+            with_avx2!(rms_norm_row(x, &gamma, eps, y))
+        });
+        tensor(out, shape)
+    }
+
+    fn rms_norm_grad(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        grad: FlexTensor,
+        eps: f32,
+    ) -> (FlexTensor, FlexTensor) {
+        let shape = shape_of(&x);
+        let (xs, gamma, dy) = (values(&x), values(&gamma), values(&grad));
+        let n = gamma.len();
+        let rows = rows_per_task(n);
+        let tasks = (xs.len() / n).div_ceil(rows);
+        let mut dx = vec![0f32; xs.len()];
+        // One partial dgamma per task, summed in task order afterwards: the
+        // same sum whatever the thread count.
+        let mut partial = vec![0f32; tasks * n];
+        {
+            let mut jobs: Vec<(&mut [f32], &mut [f32])> =
+                dx.chunks_mut(rows * n).zip(partial.chunks_mut(n)).collect();
+            let run = |c: usize, (dxc, dgc): &mut (&mut [f32], &mut [f32])| {
+                for (j, dxr) in dxc.chunks_mut(n).enumerate() {
+                    let at = (c * rows + j) * n;
+                    let (x, d) = (&xs[at..at + n], &dy[at..at + n]);
+                    with_avx2!(rms_norm_grad_row(x, &gamma, d, eps, dxr, dgc));
+                }
+            };
+            #[cfg(feature = "cpu-threads")]
+            {
+                use rayon::prelude::*;
+                jobs.par_iter_mut()
+                    .enumerate()
+                    .for_each(|(c, job)| run(c, job));
+            }
+            #[cfg(not(feature = "cpu-threads"))]
+            jobs.iter_mut().enumerate().for_each(|(c, job)| run(c, job));
+        }
+        let mut dgamma = vec![0f32; n];
+        for p in partial.chunks(n) {
+            dgamma.iter_mut().zip(p).for_each(|(d, p)| *d += p);
+        }
+        (tensor(dx, shape), tensor(dgamma, Shape::new([n])))
+    }
+
+    fn softmax_last(x: FlexTensor) -> FlexTensor {
+        let shape = shape_of(&x);
+        let n = shape[shape.num_dims() - 1];
+        let xs = values(&x);
+        let mut out = vec![0f32; xs.len()];
+        per_rows(&xs, n, &mut out, |_, x, y| with_avx2!(softmax_row(x, y)));
+        tensor(out, shape)
+    }
+
+    fn softmax_last_grad(y: FlexTensor, grad: FlexTensor) -> FlexTensor {
+        let shape = shape_of(&y);
+        let n = shape[shape.num_dims() - 1];
+        let (ys, dy) = (values(&y), values(&grad));
+        let mut out = vec![0f32; ys.len()];
+        per_rows(&ys, n, &mut out, |row, y, dx| {
+            with_avx2!(softmax_grad_row(y, &dy[row * n..(row + 1) * n], dx))
+        });
+        tensor(out, shape)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Autodiff: each op records one backward node that calls its fused gradient.
+
+mod autodiff {
+    use super::FusedOps;
+    use burn::backend::Autodiff;
+    use burn::backend::autodiff::checkpoint::base::Checkpointer;
+    use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+    use burn::backend::autodiff::grads::Gradients;
+    use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
+    use burn::backend::tensor::FloatTensor;
+
+    #[derive(Debug)]
+    struct SwiGlu;
+
+    impl<B: FusedOps> Backward<B, 2> for SwiGlu {
+        type State = (FloatTensor<B>, FloatTensor<B>);
+
+        fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let (gate, up) = ops.state;
+            let grad = grads.consume::<B>(&ops.node);
+            let (dg, du) = B::swiglu_grad(gate, up, grad);
+            let [pg, pu] = ops.parents;
+            if let Some(node) = pg {
+                grads.register::<B>(node.id, dg);
+            }
+            if let Some(node) = pu {
+                grads.register::<B>(node.id, du);
+            }
+        }
+    }
+
+    #[derive(Debug)]
+    struct RmsNorm;
+
+    impl<B: FusedOps> Backward<B, 2> for RmsNorm {
+        type State = (FloatTensor<B>, FloatTensor<B>, f32);
+
+        fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let (x, gamma, eps) = ops.state;
+            let grad = grads.consume::<B>(&ops.node);
+            let (dx, dgamma) = B::rms_norm_grad(x, gamma, grad, eps);
+            let [px, pg] = ops.parents;
+            if let Some(node) = px {
+                grads.register::<B>(node.id, dx);
+            }
+            if let Some(node) = pg {
+                grads.register::<B>(node.id, dgamma);
+            }
+        }
+    }
+
+    #[derive(Debug)]
+    struct Softmax;
+
+    impl<B: FusedOps> Backward<B, 1> for Softmax {
+        /// The op's output.
+        type State = FloatTensor<B>;
+
+        fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let y = ops.state;
+            unary::<B, _>(ops.parents, ops.node, grads, |grad| {
+                B::softmax_last_grad(y, grad)
+            });
+        }
+    }
+
+    impl<B: FusedOps, C: CheckpointStrategy> FusedOps for Autodiff<B, C> {
+        fn swiglu(gate: FloatTensor<Self>, up: FloatTensor<Self>) -> FloatTensor<Self> {
+            let nodes = [gate.node(), up.node()];
+            let (g, u) = (gate.into_primitive(), up.into_primitive());
+            match SwiGlu.prepare::<C>(nodes).compute_bound().stateful() {
+                OpsKind::Tracked(prep) => {
+                    let out = B::swiglu(g.clone(), u.clone());
+                    prep.finish((g, u), out)
+                }
+                OpsKind::UnTracked(prep) => prep.finish(B::swiglu(g, u)),
+            }
+        }
+
+        fn swiglu_grad(
+            gate: FloatTensor<Self>,
+            up: FloatTensor<Self>,
+            grad: FloatTensor<Self>,
+        ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+            let (dg, du) = B::swiglu_grad(
+                gate.into_primitive(),
+                up.into_primitive(),
+                grad.into_primitive(),
+            );
+            (<FloatTensor<Self>>::new(dg), <FloatTensor<Self>>::new(du))
+        }
+
+        fn rms_norm(x: FloatTensor<Self>, gamma: FloatTensor<Self>, eps: f32) -> FloatTensor<Self> {
+            let nodes = [x.node(), gamma.node()];
+            let (x, gamma) = (x.into_primitive(), gamma.into_primitive());
+            match RmsNorm.prepare::<C>(nodes).compute_bound().stateful() {
+                OpsKind::Tracked(prep) => {
+                    let out = B::rms_norm(x.clone(), gamma.clone(), eps);
+                    prep.finish((x, gamma, eps), out)
+                }
+                OpsKind::UnTracked(prep) => prep.finish(B::rms_norm(x, gamma, eps)),
+            }
+        }
+
+        fn rms_norm_grad(
+            x: FloatTensor<Self>,
+            gamma: FloatTensor<Self>,
+            grad: FloatTensor<Self>,
+            eps: f32,
+        ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+            let (dx, dg) = B::rms_norm_grad(
+                x.into_primitive(),
+                gamma.into_primitive(),
+                grad.into_primitive(),
+                eps,
+            );
+            (<FloatTensor<Self>>::new(dx), <FloatTensor<Self>>::new(dg))
+        }
+
+        fn softmax_last(x: FloatTensor<Self>) -> FloatTensor<Self> {
+            let nodes = [x.node()];
+            let x = x.into_primitive();
+            match Softmax.prepare::<C>(nodes).compute_bound().stateful() {
+                OpsKind::Tracked(prep) => {
+                    let y = B::softmax_last(x);
+                    prep.finish(y.clone(), y)
+                }
+                OpsKind::UnTracked(prep) => prep.finish(B::softmax_last(x)),
+            }
+        }
+
+        fn softmax_last_grad(y: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+            <FloatTensor<Self>>::new(B::softmax_last_grad(
+                y.into_primitive(),
+                grad.into_primitive(),
+            ))
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! The CPU backend's fused training ops (src/model/fused.rs) against burn's
+//! unfused ops: values and gradients, on contiguous and strided inputs, and
+//! a whole model's loss and gradients with the fused ops on and off.
+
+mod common;
+
+use common::{SplitMix, max_abs_diff, to_vec};
+use restlm::burn::nn::RmsNormConfig;
+use restlm::burn::prelude::*;
+use restlm::burn::tensor::activation::{silu, softmax};
+use restlm::model::fused;
+use std::sync::Mutex;
+
+/// `fused::set_enabled` is process-wide: tests that depend on it (all of
+/// them here, since they assert the fused path runs) take this lock.
+static SWITCH: Mutex<()> = Mutex::new(());
+
+fn lock() -> std::sync::MutexGuard<'static, ()> {
+    let guard = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
+    fused::set_enabled(true);
+    guard
+}
+
+fn ad() -> Device {
+    Device::flex().autodiff()
+}
+
+fn random(rng: &mut SplitMix, n: usize, scale: f32) -> Vec<f32> {
+    (0..n)
+        .map(|_| ((rng.next() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale)
+        .collect()
+}
+
+fn tensor<const D: usize>(xs: &[f32], shape: [usize; D]) -> Tensor<D> {
+    Tensor::from_data(TensorData::new(xs.to_vec(), shape), &ad()).require_grad()
+}
+
+/// |a − b| ≤ atol + rtol · |b| everywhere.
+fn close(what: &str, a: &[f32], b: &[f32], atol: f32, rtol: f32) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!(
+            (x - y).abs() <= atol + rtol * y.abs(),
+            "{what}[{i}]: fused {x} vs burn {y} (max diff {})",
+            max_abs_diff(a, b)
+        );
+    }
+}
+
+#[test]
+fn exp_is_within_a_few_ulp_of_f64_over_f32s_range() {
+    let mut worst = 0f64;
+    let mut x = -87.0f32;
+    while x < 88.3 {
+        let want = (x as f64).exp();
+        let rel = ((fused::exp(x) as f64 - want) / want).abs();
+        worst = worst.max(rel);
+        x += 0.001_37;
+    }
+    // Taylor to r⁷ at |r| ≤ ln 2 / 2 leaves 2e-8; f32 rounding of k·ln 2,
+    // r and the polynomial adds a few ulp (6e-8 each).
+    assert!(worst < 4e-7, "worst relative error {worst:e}");
+    assert_eq!(fused::exp(-88.0), 0.0);
+    assert_eq!(fused::exp(-1e9), 0.0);
+    assert_eq!(fused::exp(0.0), 1.0);
+    assert!(fused::exp(1e9).is_finite() && fused::exp(1e9) > 1e38);
+}
+
+#[test]
+fn swiglu_matches_silu_times_up_in_values_and_gradients() {
+    let _on = lock();
+    let mut rng = SplitMix(1);
+    // More elements than one parallel task (2^14) so chunk seams are crossed.
+    let shape = [3, 97, 131];
+    let n = shape.iter().product();
+    let (g, u, w) = (
+        random(&mut rng, n, 12.0),
+        random(&mut rng, n, 3.0),
+        random(&mut rng, n, 1.0),
+    );
+    let run = |fused_op: bool| {
+        let (gt, ut) = (tensor(&g, shape), tensor(&u, shape));
+        let y = if fused_op {
+            fused::swiglu(gt.clone(), ut.clone())
+        } else {
+            silu(gt.clone()) * ut.clone()
+        };
+        let grads = (y.clone() * tensor(&w, shape)).sum().backward();
+        let dg = to_vec(gt.grad(&grads).expect("d gate").into());
+        let du = to_vec(ut.grad(&grads).expect("d up").into());
+        (to_vec(y), dg, du)
+    };
+    let (y, dg, du) = run(true);
+    let (y0, dg0, du0) = run(false);
+    close("swiglu", &y, &y0, 1e-6, 1e-5);
+    close("d gate", &dg, &dg0, 1e-6, 1e-5);
+    close("d up", &du, &du0, 1e-6, 1e-5);
+}
+
+#[test]
+fn rms_norm_matches_burns_module_in_values_and_gradients() {
+    let _on = lock();
+    let mut rng = SplitMix(2);
+    let (rows, d) = (300, 96);
+    let shape = [3, rows / 3, d];
+    let (x, gamma, w) = (
+        random(&mut rng, rows * d, 4.0),
+        random(&mut rng, d, 2.0),
+        random(&mut rng, rows * d, 1.0),
+    );
+    let run = |fused_op: bool| {
+        let mut norm = RmsNormConfig::new(d).with_epsilon(1e-5).init(&ad());
+        norm.gamma = restlm::burn::module::Param::from_tensor(tensor(&gamma, [d]));
+        let xt = tensor(&x, shape);
+        let y = if fused_op {
+            fused::rms_norm(&norm, xt.clone())
+        } else {
+            norm.forward(xt.clone())
+        };
+        let grads = (y.clone() * tensor(&w, shape)).sum().backward();
+        let dx = to_vec(xt.grad(&grads).expect("d x").into());
+        let dgamma = to_vec(norm.gamma.val().grad(&grads).expect("d gamma").into());
+        (to_vec(y), dx, dgamma)
+    };
+    let (y, dx, dgamma) = run(true);
+    let (y0, dx0, dgamma0) = run(false);
+    close("rms_norm", &y, &y0, 1e-5, 1e-5);
+    close("d x", &dx, &dx0, 1e-5, 1e-4);
+    // A sum over 300 rows: rounding grows with the row count.
+    close("d gamma", &dgamma, &dgamma0, 1e-4, 1e-4);
+}
+
+#[test]
+fn softmax_matches_burns_with_masked_scores_and_strided_input() {
+    let _on = lock();
+    let mut rng = SplitMix(3);
+    let (b, h, t) = (4, 3, 40);
+    let n = b * h * t * t;
+    let mut s = random(&mut rng, n, 8.0);
+    // The causal mask's large negative bias, as attention adds it.
+    for (i, v) in s.iter_mut().enumerate() {
+        let (q, k) = ((i / t) % t, i % t);
+        if k > q {
+            *v += -1e9;
+        }
+    }
+    let w = random(&mut rng, n, 1.0);
+    let run = |fused_op: bool| {
+        let st = tensor(&s, [b, h, t, t]);
+        // Through a transpose and back: the op must read strided layouts.
+        let x = st.clone().swap_dims(1, 2).swap_dims(1, 2);
+        let y = if fused_op {
+            fused::softmax_last(x)
+        } else {
+            softmax(x, 3)
+        };
+        let grads = (y.clone() * tensor(&w, [b, h, t, t])).sum().backward();
+        (to_vec(y), to_vec(st.grad(&grads).expect("d scores").into()))
+    };
+    let (y, dx) = run(true);
+    let (y0, dx0) = run(false);
+    close("softmax", &y, &y0, 1e-6, 1e-5);
+    close("d scores", &dx, &dx0, 1e-6, 1e-4);
+    // Masked entries get exactly nothing.
+    assert!(
+        y.iter()
+            .enumerate()
+            .all(|(i, &p)| (i % t) <= (i / t) % t || p == 0.0)
+    );
+
+    // A strided input that is not merely a view of a contiguous buffer's
+    // order: the transpose of the last two dims.
+    let x = Tensor::<4>::from_data(
+        TensorData::new(s[..n].to_vec(), [b, h, t, t]),
+        &Device::flex(),
+    )
+    .swap_dims(2, 3);
+    close(
+        "softmax of a transpose",
+        &to_vec(fused::softmax_last(x.clone())),
+        &to_vec(softmax(x, 3)),
+        1e-6,
+        1e-5,
+    );
+}
+
+#[test]
+fn a_model_trains_the_same_with_the_fused_ops_on_and_off() {
+    let _on = lock();
+    let cfg = common::tiny_model(40);
+    let device = ad();
+    let model = common::seeded_model(&cfg, &device, 5);
+    let mut rng = SplitMix(4);
+    let (b, t) = (3, 12);
+    let ids: Vec<i64> = (0..b * t).map(|_| (rng.next() % 40) as i64).collect();
+    let run = |on: bool| {
+        fused::set_enabled(on);
+        let tokens = Tensor::<2, Int>::from_data(TensorData::new(ids.clone(), [b, t]), &device);
+        let logits = model.forward_causal(tokens);
+        let loss = restlm::burn::tensor::activation::log_softmax(logits.clone(), 2)
+            .mean()
+            .neg();
+        let grads = loss.backward();
+        let g = to_vec(
+            model.layers[0]
+                .mlp
+                .up_proj
+                .weight
+                .val()
+                .grad(&grads)
+                .expect("a gradient")
+                .into(),
+        );
+        let gn = match &model.layers[0].input_layernorm {
+            restlm::model::Norm::Rms(n) => {
+                to_vec(n.gamma.val().grad(&grads).expect("d gamma").into())
+            }
+            restlm::model::Norm::Layer(_) => panic!("tiny_model is a Llama layout"),
+        };
+        (to_vec(logits), g, gn)
+    };
+    let (logits, g, gn) = run(true);
+    let (logits0, g0, gn0) = run(false);
+    fused::set_enabled(true);
+    close("logits", &logits, &logits0, 1e-5, 1e-4);
+    close("d up_proj", &g, &g0, 1e-6, 1e-3);
+    close("d input_layernorm", &gn, &gn0, 1e-6, 1e-3);
+}
