@@ -144,8 +144,8 @@ fn rows_per_task(n: usize) -> usize {
     (CHUNK / n.max(1)).max(1)
 }
 
-/// e^x in f32 in a form the compiler vectorises (no libm call): x = k·ln 2
-/// + r with |r| ≤ ln 2 / 2, e^r by its Taylor polynomial to r⁷ (relative
+/// e^x in f32 in a form the compiler vectorises (no libm call):
+/// x = k·ln 2 + r with |r| ≤ ln 2 / 2, e^r by its Taylor polynomial to r⁷ (relative
 /// error under 4e-7), 2^k through the exponent bits. Below −87.3 (where
 /// e^x leaves f32's normal range) it returns 0; above 88.3 it saturates at
 /// e^88.3 ≈ 2e38 (k = 127, the largest normal exponent) instead of
