@@ -86,8 +86,8 @@ fn swiglu_matches_silu_times_up_in_values_and_gradients() {
             silu(gt.clone()) * ut.clone()
         };
         let grads = (y.clone() * tensor(&w, shape)).sum().backward();
-        let dg = to_vec(gt.grad(&grads).expect("d gate").into());
-        let du = to_vec(ut.grad(&grads).expect("d up").into());
+        let dg = to_vec(gt.grad(&grads).expect("d gate"));
+        let du = to_vec(ut.grad(&grads).expect("d up"));
         (to_vec(y), dg, du)
     };
     let (y, dg, du) = run(true);
@@ -118,8 +118,8 @@ fn rms_norm_matches_burns_module_in_values_and_gradients() {
             norm.forward(xt.clone())
         };
         let grads = (y.clone() * tensor(&w, shape)).sum().backward();
-        let dx = to_vec(xt.grad(&grads).expect("d x").into());
-        let dgamma = to_vec(norm.gamma.val().grad(&grads).expect("d gamma").into());
+        let dx = to_vec(xt.grad(&grads).expect("d x"));
+        let dgamma = to_vec(norm.gamma.val().grad(&grads).expect("d gamma"));
         (to_vec(y), dx, dgamma)
     };
     let (y, dx, dgamma) = run(true);
@@ -155,7 +155,7 @@ fn softmax_matches_burns_with_masked_scores_and_strided_input() {
             softmax(x, 3)
         };
         let grads = (y.clone() * tensor(&w, [b, h, t, t])).sum().backward();
-        (to_vec(y), to_vec(st.grad(&grads).expect("d scores").into()))
+        (to_vec(y), to_vec(st.grad(&grads).expect("d scores")))
     };
     let (y, dx) = run(true);
     let (y0, dx0) = run(false);
@@ -208,13 +208,10 @@ fn a_model_trains_the_same_with_the_fused_ops_on_and_off() {
                 .weight
                 .val()
                 .grad(&grads)
-                .expect("a gradient")
-                .into(),
+                .expect("a gradient"),
         );
         let gn = match &model.layers[0].input_layernorm {
-            restlm::model::Norm::Rms(n) => {
-                to_vec(n.gamma.val().grad(&grads).expect("d gamma").into())
-            }
+            restlm::model::Norm::Rms(n) => to_vec(n.gamma.val().grad(&grads).expect("d gamma")),
             restlm::model::Norm::Layer(_) => panic!("tiny_model is a Llama layout"),
         };
         (to_vec(logits), g, gn)
