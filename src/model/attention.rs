@@ -58,24 +58,20 @@ impl Attention {
             Some(slot) => slot.write(k, v, start),
             None => (k, v),
         };
-        let k = repeat_kv(k, h / hkv);
-        let v = repeat_kv(v, h / hkv);
+        // Grouped heads without copying keys and values for each query head:
+        // the `rep` query heads sharing a KV head become rep · T query rows
+        // of that head ([B, Hkv, rep·T, Dh]; heads are numbered KV-head-major,
+        // as Llama's repeat_kv lays them out).
+        let rep = h / hkv;
+        let q = q.reshape([b, hkv, rep * t, dh]);
+        let tk = k.dims()[2];
         let scores = q
             .mul_scalar(1.0 / (dh as f64).sqrt())
             .matmul(k.swap_dims(2, 3))
-            + bias;
-        let out = super::fused::softmax_last(scores).matmul(v);
+            .reshape([b, hkv, rep, t, tk])
+            + bias.unsqueeze_dim::<5>(2);
+        let probs = super::fused::softmax_last(scores).reshape([b, hkv, rep * t, tk]);
+        let out = probs.matmul(v).reshape([b, h, t, dh]);
         project(&self.o_proj, out.swap_dims(1, 2).reshape([b, t, h * dh]))
     }
-}
-
-/// [B, Hkv, T, Dh] → [B, Hkv·rep, T, Dh], each KV head serving `rep` query heads.
-fn repeat_kv(x: Tensor<4>, rep: usize) -> Tensor<4> {
-    if rep == 1 {
-        return x;
-    }
-    let [b, hkv, t, dh] = x.dims();
-    x.unsqueeze_dim::<5>(2)
-        .expand([b, hkv, rep, t, dh])
-        .reshape([b, hkv * rep, t, dh])
 }

@@ -32,7 +32,12 @@ impl KvSlot<'_> {
     pub(super) fn write(self, k: Tensor<4>, v: Tensor<4>, start: usize) -> (Tensor<4>, Tensor<4>) {
         let [b, h, t, d] = k.dims();
         let range = [0..b, 0..h, start..start + t, 0..d];
-        let (ck, cv) = self.0.clone();
+        // Taken out of the cache (an empty placeholder in its place) so that
+        // the write finds the only reference to each buffer and updates it in
+        // place instead of copying the whole cache every token.
+        let device = k.device();
+        let empty = || Tensor::empty([0, 0, 0, 0], &device);
+        let (ck, cv) = std::mem::replace(self.0, (empty(), empty()));
         let ck = ck.slice_assign(range.clone(), k);
         let cv = cv.slice_assign(range, v);
         *self.0 = (ck.clone(), cv.clone());

@@ -79,7 +79,13 @@ pub fn task_tokenizer() -> Tokenizer {
     Tokenizer::train(&texts, 300).expect("tokenizer trains")
 }
 
+/// A model with weights from `seed`. The device's generator is shared by
+/// the test threads of one binary: without the lock, two tests seeding and
+/// drawing at once interleave their draws, and "the same seed" gives
+/// different weights (which made tests/finetune.rs flaky).
 pub fn seeded_model(cfg: &ModelConfig, device: &Device, seed: u64) -> Transformer {
+    static SEEDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = SEEDING.lock().unwrap_or_else(|e| e.into_inner());
     device.seed(seed);
     Transformer::new(cfg, device)
 }
