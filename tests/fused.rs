@@ -223,3 +223,29 @@ fn a_model_trains_the_same_with_the_fused_ops_on_and_off() {
     close("d up_proj", &g, &g0, 1e-6, 1e-3);
     close("d input_layernorm", &gn, &gn0, 1e-6, 1e-3);
 }
+
+#[test]
+fn rope_matches_burns_rotate_half_in_values_and_gradients() {
+    let _on = lock();
+    let mut rng = SplitMix(6);
+    let (b, t, h, dh) = (2, 9, 3, 16);
+    let n = b * t * h * dh;
+    let (x, w) = (random(&mut rng, n, 2.0), random(&mut rng, n, 1.0));
+    let rope = restlm::model::Rope::new(dh, 32, 10_000.0, &ad());
+    let run = |on: bool, start: usize| {
+        fused::set_enabled(on);
+        let xt = tensor(&x, [b, t, h, dh]);
+        // [B, T, H, Dh] → [B, H, T, Dh] as attention does: a strided view.
+        let y = rope.apply(xt.clone().swap_dims(1, 2), start);
+        let grads = (y.clone() * tensor(&w, [b, h, t, dh])).sum().backward();
+        let dx = to_vec(xt.grad(&grads).expect("d x"));
+        fused::set_enabled(true);
+        (to_vec(y), dx)
+    };
+    for start in [0, 5] {
+        let (y, dx) = run(true, start);
+        let (y0, dx0) = run(false, start);
+        close(&format!("rope at {start}"), &y, &y0, 1e-6, 1e-5);
+        close(&format!("d x at {start}"), &dx, &dx0, 1e-6, 1e-5);
+    }
+}

@@ -1,5 +1,6 @@
 //! Fused training ops for the CPU backend: SwiGLU's `silu(gate) · up`,
-//! RMSNorm and the softmax of attention scores, each one pass forward and
+//! RMSNorm, rotary embeddings and the softmax of attention scores, each one
+//! pass forward and
 //! one pass backward with its own gradient (burn composes them from 2–7
 //! ops, each a pass over memory, an allocation and an autodiff node).
 //!
@@ -35,6 +36,15 @@ pub trait FusedOps: Backend {
         grad: FloatTensor<Self>,
         eps: f32,
     ) -> (FloatTensor<Self>, FloatTensor<Self>);
+    /// Rotary embedding of x [B, H, T, Dh] with tables cos, sin [T, Dh]
+    /// (Llama's rotate-half layout): x · cos + rotate_half(x) · sin. With
+    /// `inverse` it rotates by −θ, which is its own backward.
+    fn rope(
+        x: FloatTensor<Self>,
+        cos: FloatTensor<Self>,
+        sin: FloatTensor<Self>,
+        inverse: bool,
+    ) -> FloatTensor<Self>;
     /// Softmax over the last dimension.
     fn softmax_last(x: FloatTensor<Self>) -> FloatTensor<Self>;
     /// The gradient of [`FusedOps::softmax_last`] from its output y:
@@ -91,6 +101,21 @@ pub fn rms_norm<const D: usize>(norm: &burn::nn::RmsNorm, x: Tensor<D>) -> Tenso
         norm.gamma.val().into_dispatch(),
         norm.epsilon as f32,
     ))
+}
+
+/// Rotary embedding of x [B, H, T, Dh] with the tables' rows for its T
+/// positions (cos, sin [T, Dh]); x back as `Err` where the fused op does
+/// not run on its device.
+pub fn rope(x: Tensor<4>, cos: Tensor<2>, sin: Tensor<2>) -> Result<Tensor<4>, Tensor<4>> {
+    if !on(&x.device()) {
+        return Err(x);
+    }
+    Ok(Tensor::from_dispatch(<Dispatch as FusedOps>::rope(
+        x.into_dispatch(),
+        cos.into_dispatch(),
+        sin.into_dispatch(),
+        false,
+    )))
 }
 
 /// Softmax over the last dimension.
@@ -254,6 +279,20 @@ fn rms_norm_grad_row(
     }
 }
 
+/// One row of Dh: y_i = x_i·cos_i − x_{i+h}·sin_i and
+/// y_{i+h} = x_{i+h}·cos_{i+h} + x_i·sin_{i+h} (h = Dh / 2), with −sin for
+/// the inverse rotation.
+#[inline(always)]
+fn rope_row(x: &[f32], cos: &[f32], sin: &[f32], sign: f32, y: &mut [f32]) {
+    let h = x.len() / 2;
+    let (x1, x2) = x.split_at(h);
+    let (y1, y2) = y.split_at_mut(h);
+    for i in 0..h {
+        y1[i] = x1[i] * cos[i] - sign * x2[i] * sin[i];
+        y2[i] = x2[i] * cos[h + i] + sign * x1[i] * sin[h + i];
+    }
+}
+
 #[inline(always)]
 fn softmax_row(x: &[f32], y: &mut [f32]) {
     let m = x.iter().copied().fold(f32::MIN, f32::max);
@@ -380,6 +419,20 @@ impl FusedOps for Flex {
         (tensor(dx, shape), tensor(dgamma, Shape::new([n])))
     }
 
+    fn rope(x: FlexTensor, cos: FlexTensor, sin: FlexTensor, inverse: bool) -> FlexTensor {
+        let shape = shape_of(&x);
+        let (t, dh) = (shape[2], shape[3]);
+        let (xs, cos, sin) = (values(&x), values(&cos), values(&sin));
+        let sign = if inverse { -1.0 } else { 1.0 };
+        let mut out = vec![0f32; xs.len()];
+        per_rows(&xs, dh, &mut out, |row, x, y| {
+            let at = (row % t) * dh;
+            let (c, s) = (&cos[at..at + dh], &sin[at..at + dh]);
+            with_avx2!(rope_row(x, c, s, sign, y))
+        });
+        tensor(out, shape)
+    }
+
     fn softmax_last(x: FlexTensor) -> FlexTensor {
         let shape = shape_of(&x);
         let n = shape[shape.num_dims() - 1];
@@ -454,6 +507,22 @@ mod autodiff {
     }
 
     #[derive(Debug)]
+    struct Rope;
+
+    impl<B: FusedOps> Backward<B, 1> for Rope {
+        /// The tables and the direction of the forward rotation.
+        type State = (FloatTensor<B>, FloatTensor<B>, bool);
+
+        fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let (cos, sin, inverse) = ops.state;
+            // A rotation's transpose is the opposite rotation.
+            unary::<B, _>(ops.parents, ops.node, grads, |grad| {
+                B::rope(grad, cos, sin, !inverse)
+            });
+        }
+    }
+
+    #[derive(Debug)]
     struct Softmax;
 
     impl<B: FusedOps> Backward<B, 1> for Softmax {
@@ -519,6 +588,28 @@ mod autodiff {
                 eps,
             );
             (<FloatTensor<Self>>::new(dx), <FloatTensor<Self>>::new(dg))
+        }
+
+        fn rope(
+            x: FloatTensor<Self>,
+            cos: FloatTensor<Self>,
+            sin: FloatTensor<Self>,
+            inverse: bool,
+        ) -> FloatTensor<Self> {
+            // The tables are constants: no gradient flows into them.
+            let nodes = [x.node()];
+            let (x, cos, sin) = (
+                x.into_primitive(),
+                cos.into_primitive(),
+                sin.into_primitive(),
+            );
+            match Rope.prepare::<C>(nodes).compute_bound().stateful() {
+                OpsKind::Tracked(prep) => {
+                    let y = B::rope(x, cos.clone(), sin.clone(), inverse);
+                    prep.finish((cos, sin, inverse), y)
+                }
+                OpsKind::UnTracked(prep) => prep.finish(B::rope(x, cos, sin, inverse)),
+            }
         }
 
         fn softmax_last(x: FloatTensor<Self>) -> FloatTensor<Self> {

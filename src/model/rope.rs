@@ -48,20 +48,17 @@ impl Rope {
     /// x: [B, H, T, Dh] at positions start..start+T.
     pub fn apply(&self, x: Tensor<4>, start: usize) -> Tensor<4> {
         let [_, _, t, d] = x.dims();
-        let cos = self
-            .cos
-            .clone()
-            .slice_dim(0, start..start + t)
-            .unsqueeze::<4>();
-        let sin = self
-            .sin
-            .clone()
-            .slice_dim(0, start..start + t)
-            .unsqueeze::<4>();
+        let cos = self.cos.clone().slice_dim(0, start..start + t);
+        let sin = self.sin.clone().slice_dim(0, start..start + t);
+        // One pass forward and back on the CPU backend; burn's ops elsewhere.
+        let x = match super::fused::rope(x, cos.clone(), sin.clone()) {
+            Ok(y) => return y,
+            Err(x) => x,
+        };
         let half = d / 2;
         let x1 = x.clone().slice_dim(3, 0..half);
         let x2 = x.clone().slice_dim(3, half..d);
         let rotated = Tensor::cat(vec![x2.neg(), x1], 3);
-        x * cos + rotated * sin
+        x * cos.unsqueeze::<4>() + rotated * sin.unsqueeze::<4>()
     }
 }
