@@ -104,18 +104,15 @@ pub fn rms_norm<const D: usize>(norm: &burn::nn::RmsNorm, x: Tensor<D>) -> Tenso
 }
 
 /// Rotary embedding of x [B, H, T, Dh] with the tables' rows for its T
-/// positions (cos, sin [T, Dh]); x back as `Err` where the fused op does
-/// not run on its device.
-pub fn rope(x: Tensor<4>, cos: Tensor<2>, sin: Tensor<2>) -> Result<Tensor<4>, Tensor<4>> {
-    if !on(&x.device()) {
-        return Err(x);
-    }
-    Ok(Tensor::from_dispatch(<Dispatch as FusedOps>::rope(
+/// positions (cos, sin [T, Dh]), on a device where [`on`] holds
+/// (`Rope::apply` takes burn's ops elsewhere).
+pub fn rope(x: Tensor<4>, cos: Tensor<2>, sin: Tensor<2>) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as FusedOps>::rope(
         x.into_dispatch(),
         cos.into_dispatch(),
         sin.into_dispatch(),
         false,
-    )))
+    ))
 }
 
 /// Softmax over the last dimension.
