@@ -304,6 +304,13 @@ pub fn weigh(gpu: &ProbeTimes, cpu: &ProbeTimes, plan: &Plan) -> (bool, String) 
     (gpu_wins, why)
 }
 
+/// Part of the key of `auto`'s cached probes: raised by a change that moves
+/// either backend's speed (2: the CPU backend's fused training ops, 2-D
+/// projections and allocator settings made CPU training 2–3× faster), so
+/// figures measured by an older restlm are not reused.
+#[cfg(all(feature = "wgpu", not(target_family = "wasm")))]
+const SPEED_REVISION: u32 = 2;
+
 /// [`select`], except that `auto` with a hardware GPU present times a few
 /// training and decoding steps of `model` on the GPU and on the CPU backend
 /// and takes the device the plan finishes sooner on. Probes are cached per
@@ -333,7 +340,8 @@ pub fn select_for(name: &str, model: &ModelConfig, plan: &Plan) -> Result<Select
     };
     let cpu = select("cpu")?;
     let key = format!(
-        "{} | {} | {:?} | {} | train batch {} | sample rows {}",
+        "restlm {} speed {SPEED_REVISION} | {} | {} | {:?} | {} | train batch {} | sample rows {}",
+        env!("CARGO_PKG_VERSION"),
         info.name,
         info.driver,
         info.backend,

@@ -418,14 +418,27 @@ impl FusedOps for Flex {
 
     fn rope(x: FlexTensor, cos: FlexTensor, sin: FlexTensor, inverse: bool) -> FlexTensor {
         let shape = shape_of(&x);
-        let (t, dh) = (shape[2], shape[3]);
-        let (xs, cos, sin) = (values(&x), values(&cos), values(&sin));
+        let (h, t, dh) = (shape[1], shape[2], shape[3]);
+        // Rows read where they lie: attention hands over a [B, T, H, Dh]
+        // buffer seen as [B, H, T, Dh], and a copy into that order first
+        // would be a second pass.
+        let strided = x.layout().strides().iter().all(|&s| s >= 0) && x.layout().strides()[3] == 1;
+        let x = if strided { x } else { x.to_contiguous() };
+        let st: Vec<usize> = x.layout().strides().iter().map(|&s| s as usize).collect();
+        let (buf, at0) = (x.storage::<f32>(), x.layout().start_offset());
+        let (cos, sin) = (values(&cos), values(&sin));
         let sign = if inverse { -1.0 } else { 1.0 };
-        let mut out = vec![0f32; xs.len()];
-        per_rows(&xs, dh, &mut out, |row, x, y| {
-            let at = (row % t) * dh;
-            let (c, s) = (&cos[at..at + dh], &sin[at..at + dh]);
-            with_avx2!(rope_row(x, c, s, sign, y))
+        let mut out = vec![0f32; shape.num_elements()];
+        let rows = rows_per_task(dh);
+        for_chunks(&mut out, rows * dh, |c, o| {
+            for (j, y) in o.chunks_mut(dh).enumerate() {
+                let row = c * rows + j;
+                let (ti, hi, bi) = (row % t, (row / t) % h, row / (t * h));
+                let from = at0 + bi * st[0] + hi * st[1] + ti * st[2];
+                let tab = ti * dh;
+                let (c, s) = (&cos[tab..tab + dh], &sin[tab..tab + dh]);
+                with_avx2!(rope_row(&buf[from..from + dh], c, s, sign, y))
+            }
         });
         tensor(out, shape)
     }
