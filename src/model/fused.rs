@@ -470,11 +470,28 @@ impl FusedOps for Flex {
 mod autodiff {
     use super::FusedOps;
     use burn::backend::Autodiff;
+    use burn::backend::autodiff::NodeId;
     use burn::backend::autodiff::checkpoint::base::Checkpointer;
     use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
     use burn::backend::autodiff::grads::Gradients;
     use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
     use burn::backend::tensor::FloatTensor;
+
+    /// A two-input op's gradients, each to its input where that input is
+    /// tracked.
+    fn register_pair<B: FusedOps>(
+        inputs: [Option<NodeId>; 2],
+        (da, db): (FloatTensor<B>, FloatTensor<B>),
+        grads: &mut Gradients,
+    ) {
+        let [a, b] = inputs;
+        if let Some(id) = a {
+            grads.register::<B>(id, da);
+        }
+        if let Some(id) = b {
+            grads.register::<B>(id, db);
+        }
+    }
 
     #[derive(Debug)]
     struct SwiGlu;
@@ -485,14 +502,11 @@ mod autodiff {
         fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
             let (gate, up) = ops.state;
             let grad = grads.consume::<B>(&ops.node);
-            let (dg, du) = B::swiglu_grad(gate, up, grad);
-            let [pg, pu] = ops.parents;
-            if let Some(node) = pg {
-                grads.register::<B>(node.id, dg);
-            }
-            if let Some(node) = pu {
-                grads.register::<B>(node.id, du);
-            }
+            register_pair::<B>(
+                ops.parents.map(|p| p.map(|n| n.id)),
+                B::swiglu_grad(gate, up, grad),
+                grads,
+            );
         }
     }
 
@@ -505,14 +519,11 @@ mod autodiff {
         fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
             let (x, gamma, eps) = ops.state;
             let grad = grads.consume::<B>(&ops.node);
-            let (dx, dgamma) = B::rms_norm_grad(x, gamma, grad, eps);
-            let [px, pg] = ops.parents;
-            if let Some(node) = px {
-                grads.register::<B>(node.id, dx);
-            }
-            if let Some(node) = pg {
-                grads.register::<B>(node.id, dgamma);
-            }
+            register_pair::<B>(
+                ops.parents.map(|p| p.map(|n| n.id)),
+                B::rms_norm_grad(x, gamma, grad, eps),
+                grads,
+            );
         }
     }
 
