@@ -129,7 +129,10 @@ pub fn softmax_last<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 /// Elements per parallel task of the elementwise ops.
 const CHUNK: usize = 1 << 14;
 
-fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
+/// A tensor's values in logical order, without a copy when it is
+/// contiguous already (also the log-prob and sampling ops' input,
+/// `sample::kernels`).
+pub(crate) fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
     match t.as_slice::<f32>() {
         Some(xs) => xs.into(),
         None => t.to_contiguous().storage::<f32>().to_vec().into(),
@@ -146,7 +149,7 @@ fn shape_of(t: &FlexTensor) -> Shape {
 
 /// `f(chunk index, output chunk)` over `out` in pieces of `chunk`, on every
 /// core with the `cpu-threads` feature.
-fn for_chunks(out: &mut [f32], chunk: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+pub(crate) fn for_chunks(out: &mut [f32], chunk: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
     let chunk = chunk.max(1);
     #[cfg(feature = "cpu-threads")]
     {
@@ -158,6 +161,28 @@ fn for_chunks(out: &mut [f32], chunk: usize, f: impl Fn(usize, &mut [f32]) + Syn
     #[cfg(not(feature = "cpu-threads"))]
     for (i, o) in out.chunks_mut(chunk).enumerate() {
         f(i, o);
+    }
+}
+
+/// [`for_chunks`] over two outputs at once: task i gets `a`'s i-th piece
+/// of `chunk_a` and `b`'s i-th piece of `chunk_b`.
+fn for_chunk_pairs(
+    (a, chunk_a): (&mut [f32], usize),
+    (b, chunk_b): (&mut [f32], usize),
+    f: impl Fn(usize, &mut [f32], &mut [f32]) + Sync,
+) {
+    let (chunk_a, chunk_b) = (chunk_a.max(1), chunk_b.max(1));
+    #[cfg(feature = "cpu-threads")]
+    {
+        use rayon::prelude::*;
+        a.par_chunks_mut(chunk_a)
+            .zip(b.par_chunks_mut(chunk_b))
+            .enumerate()
+            .for_each(|(i, (a, b))| f(i, a, b));
+    }
+    #[cfg(not(feature = "cpu-threads"))]
+    for (i, (a, b)) in a.chunks_mut(chunk_a).zip(b.chunks_mut(chunk_b)).enumerate() {
+        f(i, a, b);
     }
 }
 
@@ -337,15 +362,10 @@ impl FusedOps for Flex {
     fn swiglu_grad(gate: FlexTensor, up: FlexTensor, grad: FlexTensor) -> (FlexTensor, FlexTensor) {
         let shape = shape_of(&gate);
         let (g, u, dy) = (values(&gate), values(&up), values(&grad));
-        let n = g.len();
-        // Both gradients in one buffer, chunk-interleaved so one pass computes
-        // each σ once: chunk c holds dgate then dup of elements c·CHUNK….
-        let mut both = vec![0f32; 2 * n];
-        for_chunks(&mut both, 2 * CHUNK, |c, o| {
-            let at = c * CHUNK;
-            let len = o.len() / 2;
-            let (dg, du) = o.split_at_mut(len);
-            let end = at + len;
+        let (mut dg, mut du) = (vec![0f32; g.len()], vec![0f32; g.len()]);
+        // One pass computes σ once for both gradients.
+        for_chunk_pairs((&mut dg, CHUNK), (&mut du, CHUNK), |c, dg, du| {
+            let (at, end) = (c * CHUNK, c * CHUNK + dg.len());
             with_avx2!(swiglu_grad_cpu(
                 &g[at..end],
                 &u[at..end],
@@ -354,12 +374,6 @@ impl FusedOps for Flex {
                 du
             ));
         });
-        let (mut dg, mut du) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        for o in both.chunks(2 * CHUNK) {
-            let (a, b) = o.split_at(o.len() / 2);
-            dg.extend_from_slice(a);
-            du.extend_from_slice(b);
-        }
         (tensor(dg, shape.clone()), tensor(du, shape))
     }
 
@@ -389,26 +403,13 @@ impl FusedOps for Flex {
         // One partial dgamma per task, summed in task order afterwards: the
         // same sum whatever the thread count.
         let mut partial = vec![0f32; tasks * n];
-        {
-            let mut jobs: Vec<(&mut [f32], &mut [f32])> =
-                dx.chunks_mut(rows * n).zip(partial.chunks_mut(n)).collect();
-            let run = |c: usize, (dxc, dgc): &mut (&mut [f32], &mut [f32])| {
-                for (j, dxr) in dxc.chunks_mut(n).enumerate() {
-                    let at = (c * rows + j) * n;
-                    let (x, d) = (&xs[at..at + n], &dy[at..at + n]);
-                    with_avx2!(rms_norm_grad_row(x, &gamma, d, eps, dxr, dgc));
-                }
-            };
-            #[cfg(feature = "cpu-threads")]
-            {
-                use rayon::prelude::*;
-                jobs.par_iter_mut()
-                    .enumerate()
-                    .for_each(|(c, job)| run(c, job));
+        for_chunk_pairs((&mut dx, rows * n), (&mut partial, n), |c, dxc, dgc| {
+            for (j, dxr) in dxc.chunks_mut(n).enumerate() {
+                let at = (c * rows + j) * n;
+                let (x, d) = (&xs[at..at + n], &dy[at..at + n]);
+                with_avx2!(rms_norm_grad_row(x, &gamma, d, eps, dxr, dgc));
             }
-            #[cfg(not(feature = "cpu-threads"))]
-            jobs.iter_mut().enumerate().for_each(|(c, job)| run(c, job));
-        }
+        });
         let mut dgamma = vec![0f32; n];
         for p in partial.chunks(n) {
             dgamma.iter_mut().zip(p).for_each(|(d, p)| *d += p);

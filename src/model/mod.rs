@@ -57,16 +57,23 @@ pub fn load(
 /// backward pass, with a weight-sized gradient) is never formed.
 pub(crate) fn project(l: &Linear, x: Tensor<3>) -> Tensor<3> {
     use burn::tensor::module::linear as affine;
-    let [b, t, d] = x.dims();
-    let x = x.reshape([b * t, d]);
-    let y: Tensor<2> = match l.weight.adapter() {
+    over_rows(x, |x| match l.weight.adapter() {
         None => l.forward(x),
         Some(ad) => {
             let bias = l.bias.as_ref().map(|b| b.val());
             let low = affine(affine(x.clone(), ad.a.val(), None), ad.b.val(), None);
             affine(x, l.weight.base(), bias) + low.mul_scalar(ad.scale)
         }
-    };
+    })
+}
+
+/// `f` applied to x [B, T, D] as one [B·T, D] matrix, back as [B, T, out]:
+/// one 2-D product per projection. burn keeps [B, T, D] × [D, out] as B
+/// batched products when T is a multiple of 32; on the CPU backend that
+/// made a reference training step 172 ms against 116 ms this way.
+fn over_rows(x: Tensor<3>, f: impl FnOnce(Tensor<2>) -> Tensor<2>) -> Tensor<3> {
+    let [b, t, d] = x.dims();
+    let y = f(x.reshape([b * t, d]));
     let out = y.dims()[1];
     y.reshape([b, t, out])
 }
@@ -242,13 +249,7 @@ impl Transformer {
         let h = self.norm.forward(x);
         match &self.lm_head {
             Some(head) => project(head, h),
-            None => {
-                let [b, t, d] = h.dims();
-                let table = self.embed_tokens.weight.val().transpose();
-                let logits = h.reshape([b * t, d]).matmul(table);
-                let v = logits.dims()[1];
-                logits.reshape([b, t, v])
-            }
+            None => over_rows(h, |h| h.matmul(self.embed_tokens.weight.val().transpose())),
         }
     }
 

@@ -125,31 +125,17 @@ fn host(t: FlexTensor) -> Vec<f32> {
     t.into_data().try_to_vec::<f32>().expect("f32 tensor")
 }
 
-/// The rows of a contiguous [N, V] tensor, without a copy when it already is.
+/// The rows of an [N, V] tensor, without a copy when it is contiguous.
 fn rows_of(t: &FlexTensor) -> (std::borrow::Cow<'_, [f32]>, usize) {
     let v = *t.layout().shape().last().expect("a [N, V] tensor");
-    match t.as_slice::<f32>() {
-        Some(xs) => (xs.into(), v),
-        None => (t.to_contiguous().storage::<f32>().to_vec().into(), v),
-    }
+    (crate::model::fused::values(t), v)
 }
 
 /// `f(row, i, out_i)` for each row of `xs` ([N, V]) and its slot of
 /// `out` ([N, k]): on every core with the `cpu-threads` feature.
 fn per_row(xs: &[f32], v: usize, out: &mut [f32], f: impl Fn(&[f32], usize, &mut [f32]) + Sync) {
     let k = out.len() / (xs.len() / v).max(1);
-    #[cfg(feature = "cpu-threads")]
-    {
-        use rayon::prelude::*;
-        out.par_chunks_mut(k.max(1))
-            .zip(xs.par_chunks(v))
-            .enumerate()
-            .for_each(|(i, (o, row))| f(row, i, o));
-    }
-    #[cfg(not(feature = "cpu-threads"))]
-    for (i, (o, row)) in out.chunks_mut(k.max(1)).zip(xs.chunks(v)).enumerate() {
-        f(row, i, o);
-    }
+    crate::model::fused::for_chunks(out, k, |i, o| f(&xs[i * v..(i + 1) * v], i, o));
 }
 
 /// A target id read back from its f32: None when negative or beyond the row.
