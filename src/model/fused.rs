@@ -187,7 +187,7 @@ fn for_chunk_pairs(
 }
 
 /// Rows per parallel task for rows of `n`: about [`CHUNK`] elements.
-fn rows_per_task(n: usize) -> usize {
+pub(crate) fn rows_per_task(n: usize) -> usize {
     (CHUNK / n.max(1)).max(1)
 }
 
@@ -217,6 +217,59 @@ pub fn exp(x: f32) -> f32 {
     if x < -87.3 { 0.0 } else { p * scale }
 }
 
+/// Partial sums per reduction: a single running sum is a chain of
+/// dependent adds the compiler must keep in order (no SIMD); sixteen
+/// independent ones become two AVX registers.
+const LANES: usize = 16;
+
+/// Σ f(a_i, b_i, c_i) over equal-length rows, in [`LANES`] partial sums.
+#[inline(always)]
+pub(crate) fn sum_triples(
+    a: &[f32],
+    b: &[f32],
+    c: &[f32],
+    f: impl Fn(f32, f32, f32) -> f32,
+) -> f32 {
+    let n = a.len().min(b.len()).min(c.len());
+    let (a, b, c) = (&a[..n], &b[..n], &c[..n]);
+    let mut acc = [0f32; LANES];
+    let chunks = a.chunks_exact(LANES).zip(b.chunks_exact(LANES));
+    for ((ca, cb), cc) in chunks.zip(c.chunks_exact(LANES)) {
+        for l in 0..LANES {
+            acc[l] += f(ca[l], cb[l], cc[l]);
+        }
+    }
+    let full = n / LANES * LANES;
+    let tail: f32 = (full..n).map(|i| f(a[i], b[i], c[i])).sum();
+    acc.iter().sum::<f32>() + tail
+}
+
+/// Σ f(a_i, b_i) over equal-length rows, in [`LANES`] partial sums.
+#[inline(always)]
+pub(crate) fn sum_pairs(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
+    sum_triples(a, b, b, |a, b, _| f(a, b))
+}
+
+/// Σ f(x_i) over a row, in [`LANES`] partial sums.
+#[inline(always)]
+pub(crate) fn sum_of(xs: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    sum_pairs(xs, xs, |x, _| f(x))
+}
+
+/// The largest value of a row (f32::MIN for an empty one), in [`LANES`]
+/// partial maxima.
+#[inline(always)]
+pub(crate) fn max_of(xs: &[f32]) -> f32 {
+    let mut acc = [f32::MIN; LANES];
+    for c in xs.chunks_exact(LANES) {
+        for l in 0..LANES {
+            acc[l] = if c[l] > acc[l] { c[l] } else { acc[l] };
+        }
+    }
+    let tail = xs.chunks_exact(LANES).remainder();
+    acc.iter().chain(tail).copied().fold(f32::MIN, f32::max)
+}
+
 #[inline(always)]
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + exp(-x))
@@ -224,7 +277,7 @@ fn sigmoid(x: f32) -> f32 {
 
 /// Runs `body` compiled for AVX2 + FMA where the CPU has them (burn's own
 /// kernels do the same at run time), else for the baseline target.
-macro_rules! with_avx2 {
+macro_rules! with_avx2_impl {
     ($body:expr) => {{
         #[cfg(target_arch = "x86_64")]
         {
@@ -247,6 +300,7 @@ macro_rules! with_avx2 {
         }
     }};
 }
+pub(crate) use with_avx2_impl as with_avx2;
 
 #[inline(always)]
 fn swiglu_cpu(g: &[f32], u: &[f32], o: &mut [f32]) {
@@ -267,7 +321,7 @@ fn swiglu_grad_cpu(g: &[f32], u: &[f32], dy: &[f32], dg: &mut [f32], du: &mut [f
 
 #[inline(always)]
 fn rms_norm_row(x: &[f32], gamma: &[f32], eps: f32, y: &mut [f32]) {
-    let ms = x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32;
+    let ms = sum_of(x, |v| v * v) / x.len() as f32;
     let r = 1.0 / (ms + eps).sqrt();
     for ((y, &x), &g) in y.iter_mut().zip(x).zip(gamma) {
         *y = x * r * g;
@@ -286,14 +340,9 @@ fn rms_norm_grad_row(
     dgamma: &mut [f32],
 ) {
     let n = x.len() as f32;
-    let ms = x.iter().map(|v| v * v).sum::<f32>() / n;
+    let ms = sum_of(x, |v| v * v) / n;
     let r = 1.0 / (ms + eps).sqrt();
-    let dot: f32 = x
-        .iter()
-        .zip(gamma)
-        .zip(dy)
-        .map(|((x, g), d)| x * g * d)
-        .sum();
+    let dot = sum_triples(x, gamma, dy, |x, g, d| x * g * d);
     let c = r * r * r * dot / n;
     for i in 0..x.len() {
         dx[i] = r * gamma[i] * dy[i] - x[i] * c;
@@ -317,19 +366,17 @@ fn rope_row(x: &[f32], cos: &[f32], sin: &[f32], sign: f32, y: &mut [f32]) {
 
 #[inline(always)]
 fn softmax_row(x: &[f32], y: &mut [f32]) {
-    let m = x.iter().copied().fold(f32::MIN, f32::max);
-    let mut z = 0.0;
+    let m = max_of(x);
     for (y, &x) in y.iter_mut().zip(x) {
         *y = exp(x - m);
-        z += *y;
     }
-    let inv = 1.0 / z;
+    let inv = 1.0 / sum_of(y, |y| y);
     y.iter_mut().for_each(|y| *y *= inv);
 }
 
 #[inline(always)]
 fn softmax_grad_row(y: &[f32], dy: &[f32], dx: &mut [f32]) {
-    let dot: f32 = y.iter().zip(dy).map(|(y, d)| y * d).sum();
+    let dot = sum_pairs(y, dy, |y, d| y * d);
     for ((dx, &y), &d) in dx.iter_mut().zip(y).zip(dy) {
         *dx = y * (d - dot);
     }
@@ -652,5 +699,34 @@ mod autodiff {
                 grad.into_primitive(),
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{LANES, max_of, sum_of, sum_pairs, sum_triples};
+
+    /// The lane-wise reductions against plain sequential ones, for every
+    /// length around the lane count (the tail loop and the empty row).
+    #[test]
+    fn lane_reductions_match_sequential_ones() {
+        for n in 0..3 * LANES + 3 {
+            let a: Vec<f32> = (0..n).map(|i| ((i * 7919) % 23) as f32 - 11.5).collect();
+            let b: Vec<f32> = (0..n).map(|i| ((i * 104_729) % 17) as f32 * 0.25).collect();
+            let c: Vec<f32> = (0..n).map(|i| 1.0 + i as f32 * 0.01).collect();
+            let seq3: f64 = (0..n).map(|i| (a[i] * b[i] * c[i]) as f64).sum();
+            let seq2: f64 = (0..n).map(|i| (a[i] - b[i]) as f64).sum();
+            let seq1: f64 = a.iter().map(|&x| (x * x) as f64).sum();
+            let close = |x: f32, y: f64| (x as f64 - y).abs() <= 1e-5 * (1.0 + y.abs());
+            assert!(
+                close(sum_triples(&a, &b, &c, |a, b, c| a * b * c), seq3),
+                "n {n}"
+            );
+            assert!(close(sum_pairs(&a, &b, |a, b| a - b), seq2), "n {n}");
+            assert!(close(sum_of(&a, |x| x * x), seq1), "n {n}");
+            let max = a.iter().copied().fold(f32::MIN, f32::max);
+            assert_eq!(max_of(&a), max, "n {n}");
+        }
+        assert_eq!(max_of(&[-3.0, f32::MIN, -1.0]), -1.0);
     }
 }

@@ -175,14 +175,17 @@ pub fn target_logprob(logits: &[f32], target: usize) -> f32 {
 
 /// The row's max and Σ exp(x − max), in f32: steps (1) and (2) of
 /// shaders/logprob.wgsl and shaders/logprob_grad.wgsl (exp is the
-/// vectorisable [`fused::exp`], within 4e-7 of the true value).
+/// vectorisable [`fused::exp`], within 4e-7 of the true value; the sum runs
+/// in several partial sums, which SIMD needs).
+#[inline(always)]
 fn max_and_sum(row: &[f32]) -> (f32, f32) {
-    let m = row.iter().copied().fold(f32::MIN, f32::max);
-    (m, row.iter().map(|&x| fused::exp(x - m)).sum())
+    let m = fused::max_of(row);
+    (m, fused::sum_of(row, |x| fused::exp(x - m)))
 }
 
 /// [`target_logprob`] in f32, as the training path computes it on the CPU
 /// backend (the f64 version above is the tests' oracle).
+#[inline(always)]
 pub fn target_logprob_f32(row: &[f32], target: usize) -> f32 {
     match row.get(target) {
         Some(&x) => {
@@ -196,11 +199,17 @@ pub fn target_logprob_f32(row: &[f32], target: usize) -> f32 {
 /// The backward of [`target_logprob`] for upstream gradient `g`, into
 /// `out`: g · (one-hot(target) − softmax(row)), step (3) of
 /// shaders/logprob_grad.wgsl. A target outside the row adds no one-hot.
+#[inline(always)]
 pub fn target_logprob_grad(row: &[f32], target: usize, g: f32, out: &mut [f32]) {
-    let (m, z) = max_and_sum(row);
-    let scale = g / z;
+    // Steps (1) and (2), with each exp(x − max) kept in `out` (one exp
+    // per value instead of two).
+    let m = fused::max_of(row);
     for (o, &x) in out.iter_mut().zip(row) {
-        *o = -scale * fused::exp(x - m);
+        *o = fused::exp(x - m);
+    }
+    let scale = g / fused::sum_of(out, |e| e);
+    for o in out.iter_mut() {
+        *o *= -scale;
     }
     if let Some(o) = out.get_mut(target) {
         *o += g;
