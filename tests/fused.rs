@@ -249,3 +249,98 @@ fn rope_matches_burns_rotate_half_in_values_and_gradients() {
         close(&format!("d x at {start}"), &dx, &dx0, 1e-6, 1e-5);
     }
 }
+
+/// softmax(q·kᵀ/√Dh + bias)·v in burn's ops, each query head h reading KV
+/// head h / (H / Hkv) through an explicit copy (Llama's repeat_kv).
+fn attention_by_burn_ops(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, bias: Tensor<4>) -> Tensor<4> {
+    let [_, h, _, dh] = q.dims();
+    let rep = h / k.dims()[1];
+    let repeat = |x: Tensor<4>| {
+        let heads = (0..h).map(|i| x.clone().narrow(1, i / rep, 1)).collect();
+        Tensor::cat(heads, 1)
+    };
+    let scores = q
+        .matmul(repeat(k).swap_dims(2, 3))
+        .div_scalar((dh as f32).sqrt())
+        + bias;
+    softmax(scores, 3).matmul(repeat(v))
+}
+
+#[test]
+fn attention_core_matches_burns_ops_in_values_and_gradients() {
+    let _on = lock();
+    let mut rng = SplitMix(8);
+    // (B, H, Hkv, T, Tk, Dh, per-row bias): training with grouped heads
+    // (causal, Tk = T); a cache-like decode step (Tk > T, a bias per batch
+    // row that hides left padding and empty slots); one batch row.
+    for (b, h, hkv, t, tk, dh, per_row) in [
+        (3, 6, 2, 10, 10, 8, false),
+        (2, 4, 4, 2, 7, 16, true),
+        (1, 3, 1, 5, 5, 4, false),
+    ] {
+        let bias: Vec<f32> = (0..if per_row { b } else { 1 } * t * tk)
+            .map(|i| {
+                let (row, q, key) = (i / (t * tk), (i / tk) % t, i % tk);
+                let visible = key <= q + (tk - t) && key >= row;
+                if visible { 0.0 } else { -1e9 }
+            })
+            .collect();
+        let bias_rows = if per_row { b } else { 1 };
+        let q = random(&mut rng, b * t * h * dh, 1.5);
+        let (k, v) = (
+            random(&mut rng, b * tk * hkv * dh, 1.5),
+            random(&mut rng, b * tk * hkv * dh, 1.0),
+        );
+        let w = random(&mut rng, b * h * t * dh, 1.0);
+        let run = |fused_op: bool| {
+            // q, k, v as projections write them ([B, T, N, Dh]) seen as
+            // [B, N, T, Dh]: strided views, as attention hands them over.
+            let (ql, kl, vl) = (
+                tensor(&q, [b, t, h, dh]),
+                tensor(&k, [b, tk, hkv, dh]),
+                tensor(&v, [b, tk, hkv, dh]),
+            );
+            let args = (
+                ql.clone().swap_dims(1, 2),
+                kl.clone().swap_dims(1, 2),
+                vl.clone().swap_dims(1, 2),
+                Tensor::<4>::from_data(TensorData::new(bias.clone(), [bias_rows, 1, t, tk]), &ad()),
+            );
+            let y = if fused_op {
+                fused::attention_core(args.0, args.1, args.2, args.3)
+            } else {
+                attention_by_burn_ops(args.0, args.1, args.2, args.3)
+            };
+            let grads = (y.clone() * tensor(&w, [b, h, t, dh])).sum().backward();
+            let d = |x: &Tensor<4>| to_vec(x.grad(&grads).expect("a gradient"));
+            (to_vec(y), d(&ql), d(&kl), d(&vl))
+        };
+        let (y, dq, dk, dv) = run(true);
+        let (y0, dq0, dk0, dv0) = run(false);
+        let case = format!("B {b}, H {h}/{hkv}, T {t}/{tk}");
+        close(&format!("output, {case}"), &y, &y0, 1e-5, 1e-4);
+        close(&format!("d q, {case}"), &dq, &dq0, 1e-5, 1e-4);
+        close(&format!("d k, {case}"), &dk, &dk0, 1e-5, 1e-4);
+        close(&format!("d v, {case}"), &dv, &dv0, 1e-5, 1e-4);
+        // Without autodiff (sampling): the same values.
+        let plain = |x: &[f32], s: [usize; 4]| {
+            Tensor::<4>::from_data(TensorData::new(x.to_vec(), s), &Device::flex()).swap_dims(1, 2)
+        };
+        let y_plain = fused::attention_core(
+            plain(&q, [b, t, h, dh]),
+            plain(&k, [b, tk, hkv, dh]),
+            plain(&v, [b, tk, hkv, dh]),
+            Tensor::from_data(
+                TensorData::new(bias.clone(), [bias_rows, 1, t, tk]),
+                &Device::flex(),
+            ),
+        );
+        close(
+            &format!("no autodiff, {case}"),
+            &to_vec(y_plain),
+            &y0,
+            1e-5,
+            1e-4,
+        );
+    }
+}

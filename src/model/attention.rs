@@ -58,6 +58,10 @@ impl Attention {
             Some(slot) => slot.write(k, v, start),
             None => (k, v),
         };
+        if super::fused::on(&x.device()) {
+            let out = super::fused::attention_core(q, k, v, bias);
+            return project(&self.o_proj, out.swap_dims(1, 2).reshape([b, t, h * dh]));
+        }
         // Grouped heads without copying keys and values for each query head:
         // the `rep` query heads sharing a KV head become rep · T query rows
         // of that head ([B, Hkv, rep·T, Dh]; heads are numbered KV-head-major,

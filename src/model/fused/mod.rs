@@ -17,6 +17,8 @@ use burn::prelude::*;
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+mod attention;
+
 #[backend_extension(Flex, Autodiff)]
 pub trait FusedOps: Backend {
     /// silu(gate) · up, elementwise (same shapes).
@@ -45,6 +47,28 @@ pub trait FusedOps: Backend {
         sin: FloatTensor<Self>,
         inverse: bool,
     ) -> FloatTensor<Self>;
+    /// The attention core, softmax(scale · q·kᵀ + bias) · v, for each query
+    /// head and its KV head (query head h reads KV head h / (H / Hkv)):
+    /// q [B, H, T, Dh], k and v [B, Hkv, Tk, Dh], bias [1 or B, 1, T, Tk]
+    /// → the output [B, H, T, Dh] and the softmax [B, H, T, Tk] that the
+    /// backward reads.
+    fn attention_core(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        scale: f32,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+    /// The gradients of [`FusedOps::attention_core`]'s output with respect to q,
+    /// k and v, from its inputs and softmax.
+    fn attention_core_grad(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        probs: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        scale: f32,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
     /// Softmax over the last dimension.
     fn softmax_last(x: FloatTensor<Self>) -> FloatTensor<Self>;
     /// The gradient of [`FusedOps::softmax_last`] from its output y:
@@ -115,6 +139,23 @@ pub fn rope(x: Tensor<4>, cos: Tensor<2>, sin: Tensor<2>) -> Tensor<4> {
     ))
 }
 
+/// softmax(q·kᵀ / √Dh + bias) · v with grouped heads: q [B, H, T, Dh], k
+/// and v [B, Hkv, Tk, Dh], bias [1 or B, 1, T, Tk] → [B, H, T, Dh], laid
+/// out [B, T, H, Dh] (so `swap_dims(1, 2)` and a reshape to [B, T, H·Dh]
+/// copy nothing), on a device where [`on`] holds (`Attention::forward`
+/// takes burn's ops elsewhere).
+pub fn attention_core(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, bias: Tensor<4>) -> Tensor<4> {
+    let scale = 1.0 / (q.dims()[3] as f32).sqrt();
+    let (out, _) = <Dispatch as FusedOps>::attention_core(
+        q.into_dispatch(),
+        k.into_dispatch(),
+        v.into_dispatch(),
+        bias.into_dispatch(),
+        scale,
+    );
+    Tensor::from_dispatch(out)
+}
+
 /// Softmax over the last dimension.
 pub fn softmax_last<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     if !on(&x.device()) {
@@ -137,6 +178,12 @@ pub(crate) fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
         Some(xs) => xs.into(),
         None => t.to_contiguous().storage::<f32>().to_vec().into(),
     }
+}
+
+/// A [B, N, T, Dh] tensor whose buffer is laid out [B, T, N, Dh] (how
+/// projections write heads).
+fn heads_inner(data: Vec<f32>, [b, n, t, dh]: [usize; 4]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(data, [b, t, n, dh])).transpose(1, 2)
 }
 
 fn tensor(data: Vec<f32>, shape: Shape) -> FlexTensor {
@@ -164,25 +211,30 @@ pub(crate) fn for_chunks(out: &mut [f32], chunk: usize, f: impl Fn(usize, &mut [
     }
 }
 
-/// [`for_chunks`] over two outputs at once: task i gets `a`'s i-th piece
-/// of `chunk_a` and `b`'s i-th piece of `chunk_b`.
-fn for_chunk_pairs(
-    (a, chunk_a): (&mut [f32], usize),
-    (b, chunk_b): (&mut [f32], usize),
-    f: impl Fn(usize, &mut [f32], &mut [f32]) + Sync,
+/// [`for_chunks`] over several outputs at once: task i gets the i-th piece
+/// of each output, pieces of that output's own length (an empty piece
+/// where an output has fewer).
+fn for_chunk_sets<const N: usize>(
+    outs: [(&mut [f32], usize); N],
+    f: impl Fn(usize, [&mut [f32]; N]) + Sync,
 ) {
-    let (chunk_a, chunk_b) = (chunk_a.max(1), chunk_b.max(1));
+    let tasks = outs
+        .iter()
+        .map(|(o, c)| o.len().div_ceil((*c).max(1)))
+        .max()
+        .unwrap_or(0);
+    let mut pieces = outs.map(|(o, c)| o.chunks_mut(c.max(1)));
+    let sets: Vec<[&mut [f32]; N]> = (0..tasks)
+        .map(|_| pieces.each_mut().map(|p| p.next().unwrap_or_default()))
+        .collect();
     #[cfg(feature = "cpu-threads")]
     {
         use rayon::prelude::*;
-        a.par_chunks_mut(chunk_a)
-            .zip(b.par_chunks_mut(chunk_b))
-            .enumerate()
-            .for_each(|(i, (a, b))| f(i, a, b));
+        sets.into_par_iter().enumerate().for_each(|(i, s)| f(i, s));
     }
     #[cfg(not(feature = "cpu-threads"))]
-    for (i, (a, b)) in a.chunks_mut(chunk_a).zip(b.chunks_mut(chunk_b)).enumerate() {
-        f(i, a, b);
+    for (i, s) in sets.into_iter().enumerate() {
+        f(i, s);
     }
 }
 
@@ -374,6 +426,30 @@ fn softmax_row(x: &[f32], y: &mut [f32]) {
     y.iter_mut().for_each(|y| *y *= inv);
 }
 
+/// [`softmax_row`] of `s + bias`, in place.
+#[inline(always)]
+fn softmax_row_biased(s: &mut [f32], bias: &[f32]) {
+    for (s, &b) in s.iter_mut().zip(bias) {
+        *s += b;
+    }
+    let m = max_of(s);
+    for s in s.iter_mut() {
+        *s = exp(*s - m);
+    }
+    let inv = 1.0 / sum_of(s, |e| e);
+    s.iter_mut().for_each(|s| *s *= inv);
+}
+
+/// [`softmax_grad_row`] with the incoming gradient `d` replaced by the
+/// outgoing one.
+#[inline(always)]
+fn softmax_grad_row_in_place(y: &[f32], d: &mut [f32]) {
+    let dot = sum_pairs(y, d, |y, d| y * d);
+    for (d, &y) in d.iter_mut().zip(y) {
+        *d = y * (*d - dot);
+    }
+}
+
 #[inline(always)]
 fn softmax_grad_row(y: &[f32], dy: &[f32], dx: &mut [f32]) {
     let dot = sum_pairs(y, dy, |y, d| y * d);
@@ -411,7 +487,7 @@ impl FusedOps for Flex {
         let (g, u, dy) = (values(&gate), values(&up), values(&grad));
         let (mut dg, mut du) = (vec![0f32; g.len()], vec![0f32; g.len()]);
         // One pass computes σ once for both gradients.
-        for_chunk_pairs((&mut dg, CHUNK), (&mut du, CHUNK), |c, dg, du| {
+        for_chunk_sets([(&mut dg, CHUNK), (&mut du, CHUNK)], |c, [dg, du]| {
             let (at, end) = (c * CHUNK, c * CHUNK + dg.len());
             with_avx2!(swiglu_grad_cpu(
                 &g[at..end],
@@ -450,7 +526,7 @@ impl FusedOps for Flex {
         // One partial dgamma per task, summed in task order afterwards: the
         // same sum whatever the thread count.
         let mut partial = vec![0f32; tasks * n];
-        for_chunk_pairs((&mut dx, rows * n), (&mut partial, n), |c, dxc, dgc| {
+        for_chunk_sets([(&mut dx, rows * n), (&mut partial, n)], |c, [dxc, dgc]| {
             for (j, dxr) in dxc.chunks_mut(n).enumerate() {
                 let at = (c * rows + j) * n;
                 let (x, d) = (&xs[at..at + n], &dy[at..at + n]);
@@ -466,13 +542,15 @@ impl FusedOps for Flex {
 
     fn rope(x: FlexTensor, cos: FlexTensor, sin: FlexTensor, inverse: bool) -> FlexTensor {
         let shape = shape_of(&x);
-        let (h, t, dh) = (shape[1], shape[2], shape[3]);
-        // Rows read where they lie: attention hands over a [B, T, H, Dh]
-        // buffer seen as [B, H, T, Dh], and a copy into that order first
-        // would be a second pass.
+        let (b, h, t, dh) = (shape[0], shape[1], shape[2], shape[3]);
+        // Rows read where they lie, and written in the same order: a
+        // [B, T, H, Dh] buffer seen as [B, H, T, Dh] (how attention hands
+        // over heads) stays so, and a copy into the other order would be a
+        // pass of its own, forward and back.
         let strided = x.layout().strides().iter().all(|&s| s >= 0) && x.layout().strides()[3] == 1;
         let x = if strided { x } else { x.to_contiguous() };
         let st: Vec<usize> = x.layout().strides().iter().map(|&s| s as usize).collect();
+        let heads_inner_order = st[1] < st[2];
         let (buf, at0) = (x.storage::<f32>(), x.layout().start_offset());
         let (cos, sin) = (values(&cos), values(&sin));
         let sign = if inverse { -1.0 } else { 1.0 };
@@ -481,14 +559,44 @@ impl FusedOps for Flex {
         for_chunks(&mut out, rows * dh, |c, o| {
             for (j, y) in o.chunks_mut(dh).enumerate() {
                 let row = c * rows + j;
-                let (ti, hi, bi) = (row % t, (row / t) % h, row / (t * h));
+                let (bi, ti, hi) = if heads_inner_order {
+                    (row / (t * h), (row / h) % t, row % h)
+                } else {
+                    (row / (t * h), row % t, (row / t) % h)
+                };
                 let from = at0 + bi * st[0] + hi * st[1] + ti * st[2];
                 let tab = ti * dh;
                 let (c, s) = (&cos[tab..tab + dh], &sin[tab..tab + dh]);
                 with_avx2!(rope_row(&buf[from..from + dh], c, s, sign, y))
             }
         });
-        tensor(out, shape)
+        if heads_inner_order {
+            heads_inner(out, [b, h, t, dh])
+        } else {
+            tensor(out, shape)
+        }
+    }
+
+    fn attention_core(
+        q: FlexTensor,
+        k: FlexTensor,
+        v: FlexTensor,
+        bias: FlexTensor,
+        scale: f32,
+    ) -> (FlexTensor, FlexTensor) {
+        attention::forward(q, k, v, bias, scale)
+    }
+
+    fn attention_core_grad(
+        q: FlexTensor,
+        k: FlexTensor,
+        v: FlexTensor,
+        probs: FlexTensor,
+        grad: FlexTensor,
+        scale: f32,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let [dq, dk, dv] = attention::backward([q, k, v], probs, grad, scale);
+        (dq, dk, dv)
     }
 
     fn softmax_last(x: FlexTensor) -> FlexTensor {
@@ -525,19 +633,16 @@ mod autodiff {
     use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
     use burn::backend::tensor::FloatTensor;
 
-    /// A two-input op's gradients, each to its input where that input is
-    /// tracked.
-    fn register_pair<B: FusedOps>(
-        inputs: [Option<NodeId>; 2],
-        (da, db): (FloatTensor<B>, FloatTensor<B>),
+    /// An op's gradients, each to its input where that input is tracked.
+    fn register_each<B: FusedOps, const N: usize>(
+        inputs: [Option<NodeId>; N],
+        outputs: [FloatTensor<B>; N],
         grads: &mut Gradients,
     ) {
-        let [a, b] = inputs;
-        if let Some(id) = a {
-            grads.register::<B>(id, da);
-        }
-        if let Some(id) = b {
-            grads.register::<B>(id, db);
+        for (id, grad) in inputs.into_iter().zip(outputs) {
+            if let Some(id) = id {
+                grads.register::<B>(id, grad);
+            }
         }
     }
 
@@ -550,11 +655,8 @@ mod autodiff {
         fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
             let (gate, up) = ops.state;
             let grad = grads.consume::<B>(&ops.node);
-            register_pair::<B>(
-                ops.parents.map(|p| p.map(|n| n.id)),
-                B::swiglu_grad(gate, up, grad),
-                grads,
-            );
+            let (dg, du) = B::swiglu_grad(gate, up, grad);
+            register_each::<B, 2>(ops.parents.map(|p| p.map(|n| n.id)), [dg, du], grads);
         }
     }
 
@@ -567,11 +669,8 @@ mod autodiff {
         fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
             let (x, gamma, eps) = ops.state;
             let grad = grads.consume::<B>(&ops.node);
-            register_pair::<B>(
-                ops.parents.map(|p| p.map(|n| n.id)),
-                B::rms_norm_grad(x, gamma, grad, eps),
-                grads,
-            );
+            let (dx, dgamma) = B::rms_norm_grad(x, gamma, grad, eps);
+            register_each::<B, 2>(ops.parents.map(|p| p.map(|n| n.id)), [dx, dgamma], grads);
         }
     }
 
@@ -588,6 +687,27 @@ mod autodiff {
             unary::<B, _>(ops.parents, ops.node, grads, |grad| {
                 B::rope(grad, cos, sin, !inverse)
             });
+        }
+    }
+
+    #[derive(Debug)]
+    struct Attention;
+
+    impl<B: FusedOps> Backward<B, 3> for Attention {
+        /// q, k, v, the softmax and the scale.
+        type State = (
+            FloatTensor<B>,
+            FloatTensor<B>,
+            FloatTensor<B>,
+            FloatTensor<B>,
+            f32,
+        );
+
+        fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let (q, k, v, probs, scale) = ops.state;
+            let grad = grads.consume::<B>(&ops.node);
+            let (dq, dk, dv) = B::attention_core_grad(q, k, v, probs, grad, scale);
+            register_each::<B, 3>(ops.parents.map(|p| p.map(|n| n.id)), [dq, dk, dv], grads);
         }
     }
 
@@ -679,6 +799,51 @@ mod autodiff {
                 }
                 OpsKind::UnTracked(prep) => prep.finish(B::rope(x, cos, sin, inverse)),
             }
+        }
+
+        fn attention_core(
+            q: FloatTensor<Self>,
+            k: FloatTensor<Self>,
+            v: FloatTensor<Self>,
+            bias: FloatTensor<Self>,
+            scale: f32,
+        ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+            // The bias is a constant: no gradient flows into it.
+            let nodes = [q.node(), k.node(), v.node()];
+            let (q, k, v) = (q.into_primitive(), k.into_primitive(), v.into_primitive());
+            let bias = bias.into_primitive();
+            match Attention.prepare::<C>(nodes).compute_bound().stateful() {
+                OpsKind::Tracked(prep) => {
+                    let (out, probs) =
+                        B::attention_core(q.clone(), k.clone(), v.clone(), bias, scale);
+                    let p = <FloatTensor<Self>>::new(probs.clone());
+                    (prep.finish((q, k, v, probs, scale), out), p)
+                }
+                OpsKind::UnTracked(prep) => {
+                    let (out, probs) = B::attention_core(q, k, v, bias, scale);
+                    (prep.finish(out), <FloatTensor<Self>>::new(probs))
+                }
+            }
+        }
+
+        fn attention_core_grad(
+            q: FloatTensor<Self>,
+            k: FloatTensor<Self>,
+            v: FloatTensor<Self>,
+            probs: FloatTensor<Self>,
+            grad: FloatTensor<Self>,
+            scale: f32,
+        ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+            let (dq, dk, dv) = B::attention_core_grad(
+                q.into_primitive(),
+                k.into_primitive(),
+                v.into_primitive(),
+                probs.into_primitive(),
+                grad.into_primitive(),
+                scale,
+            );
+            let wrap = <FloatTensor<Self>>::new;
+            (wrap(dq), wrap(dk), wrap(dv))
         }
 
         fn softmax_last(x: FloatTensor<Self>) -> FloatTensor<Self> {
