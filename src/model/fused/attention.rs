@@ -59,10 +59,24 @@ impl Mat {
     }
 }
 
-/// dst = beta · a · b, or dst + beta · a · b with `accumulate`, on this
-/// thread (callers run one per batch row). Panics if a view leaves its
-/// buffer or the shapes disagree: those are bugs in this file.
-fn matmul(dst: &mut [f32], d: Mat, a: &[f32], am: Mat, b: &[f32], bm: Mat, beta: f32, acc: bool) {
+/// Whether a product overwrites its destination or adds to it.
+#[derive(Clone, Copy, PartialEq)]
+enum Out {
+    Set,
+    Add,
+}
+
+/// dst = beta · a · b ([`Out::Set`]) or dst += beta · a · b
+/// ([`Out::Add`]), on this thread (callers run one per batch row). Panics
+/// if a view leaves its buffer or the shapes disagree: those are bugs in
+/// this file.
+fn matmul(
+    (dst, d): (&mut [f32], Mat),
+    (a, am): (&[f32], Mat),
+    (b, bm): (&[f32], Mat),
+    beta: f32,
+    into: Out,
+) {
     assert!(am.rows == d.rows && bm.cols == d.cols && am.cols == bm.rows);
     assert!(d.end() <= dst.len() && am.end() <= a.len() && bm.end() <= b.len());
     if d.rows == 0 || d.cols == 0 {
@@ -79,7 +93,7 @@ fn matmul(dst: &mut [f32], d: Mat, a: &[f32], am: Mat, b: &[f32], bm: Mat, beta:
             dst.as_mut_ptr().add(d.at),
             d.cs as isize,
             d.rs as isize,
-            acc,
+            into == Out::Add,
             a.as_ptr().add(am.at),
             am.cs as isize,
             am.rs as isize,
@@ -184,12 +198,12 @@ pub(super) fn forward(
                     cs: 1,
                 };
                 let (qm, km, vm) = (q.head(bi, hd), k.head(bi, g), v.head(bi, g));
-                matmul(p, s, qb, qm, kb, km.t(), scale, false); // (1)
+                matmul((p, s), (qb, qm), (kb, km.t()), scale, Out::Set); // (1)
                 for (row, brow) in p[s.at..s.at + t * tk].chunks_mut(tk).zip(bias.chunks(tk)) {
                     with_avx2!(softmax_row_biased(row, brow)); // (1) + bias, (2)
                 }
                 let om = head_in_row_major(t, h, dh, hd);
-                matmul(o, om, p, s, vb, vm, 1.0, false); // (3)
+                matmul((o, om), (p, s), (vb, vm), 1.0, Out::Set); // (3)
             }
         },
     );
@@ -236,7 +250,8 @@ pub(super) fn backward(
         for hd in 0..h {
             // The first query head of a KV head writes dK and dV, the
             // others add to them.
-            let (g, first) = (hd / rep, hd % rep == 0);
+            let g = hd / rep;
+            let into = if hd % rep == 0 { Out::Set } else { Out::Add };
             let pm = Mat {
                 at: hd * t * tk,
                 ..sm
@@ -244,15 +259,15 @@ pub(super) fn backward(
             let (qm, km, vm) = (q.head(bi, hd), k.head(bi, g), v.head(bi, g));
             let gm = dout.head(bi, hd);
             let kv_m = head_in_row_major(tk, hkv, dh, g);
-            matmul(dv, kv_m, p, pm.t(), gb, gm, 1.0, !first); // (4)
-            matmul(&mut ds, sm, gb, gm, vb, vm.t(), 1.0, false); // (5)
+            matmul((dv, kv_m), (p, pm.t()), (gb, gm), 1.0, into); // (4)
+            matmul((&mut ds, sm), (gb, gm), (vb, vm.t()), 1.0, Out::Set); // (5)
             let rows = p[pm.at..pm.at + t * tk].chunks(tk);
             for (d, y) in ds.chunks_mut(tk).zip(rows) {
                 with_avx2!(softmax_grad_row_in_place(y, d)); // (6)
             }
             let qm_out = head_in_row_major(t, h, dh, hd);
-            matmul(dq, qm_out, &ds, sm, kb, km, scale, false); // (7)
-            matmul(dk, kv_m, &ds, sm.t(), qb, qm, scale, !first); // (8)
+            matmul((dq, qm_out), (&ds, sm), (kb, km), scale, Out::Set); // (7)
+            matmul((dk, kv_m), (&ds, sm.t()), (qb, qm), scale, into); // (8)
         }
     });
     [
