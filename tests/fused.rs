@@ -1,4 +1,4 @@
-//! The CPU backend's fused training ops (src/model/fused.rs) against burn's
+//! The CPU backend's fused training ops (src/model/fused/) against burn's
 //! unfused ops: values and gradients, on contiguous and strided inputs, and
 //! a whole model's loss and gradients with the fused ops on and off.
 

@@ -1,8 +1,8 @@
 //! Fused training ops for the CPU backend: SwiGLU's `silu(gate) · up`,
-//! RMSNorm, rotary embeddings and the softmax of attention scores, each one
-//! pass forward and
-//! one pass backward with its own gradient (burn composes them from 2–7
-//! ops, each a pass over memory, an allocation and an autodiff node).
+//! RMSNorm, rotary embeddings, the softmax of attention scores and the
+//! attention core (attention.rs), each one pass forward and one pass
+//! backward with its own gradient (burn composes them from 2–11 ops, each
+//! a pass over memory, an allocation and an autodiff node).
 //!
 //! Only the CPU backend (Flex, with or without autodiff) runs them; on
 //! wgpu burn's fusion compiles the same chains into few kernels, so
