@@ -40,6 +40,8 @@ fn model_training_sampling_and_the_loop_on_wgpu() {
     kernels::sampler_statistics(&device);
     kernels::sampler_respects_cuts(&device);
     kernels::sampler_matches_reference(&device);
+    assert!(restlm::model::fused::wgsl::runs_on(&device), "{device:?}");
+    kernels::decode_kernels_match_cpu(&device);
     checks::device_sampling_equals_host(&device, false);
     for name in common::hf::FIXTURES {
         common::hf::matches_transformers(name, &device, TOL);

@@ -48,6 +48,11 @@ impl Rope {
     /// x: [B, H, T, Dh] at positions start..start+T.
     pub fn apply(&self, x: Tensor<4>, start: usize) -> Tensor<4> {
         let [_, _, t, d] = x.dims();
+        // One kernel for inference on wgpu, reading the whole tables (no
+        // slice of them per call).
+        if super::fused::wgsl::runs_on(&x.device()) {
+            return super::fused::wgsl::rope(x, self.cos.clone(), self.sin.clone(), start);
+        }
         let cos = self.cos.clone().slice_dim(0, start..start + t);
         let sin = self.sin.clone().slice_dim(0, start..start + t);
         // One pass forward and back on the CPU backend; burn's ops elsewhere.

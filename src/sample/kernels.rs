@@ -271,8 +271,11 @@ mod autodiff {
     }
 }
 
+/// The typed layer over shaders/: a kernel type per WGSL file and the
+/// launch helpers shared with the model's decode kernels
+/// (`model::fused::wgsl`).
 #[cfg(feature = "wgpu")]
-mod wgsl {
+pub(crate) mod wgsl {
     use super::KernelOps;
     use burn::tensor::{DType, Shape};
     use burn_cubecl::CubeBackend;
@@ -285,10 +288,10 @@ mod wgsl {
     /// Invocations per workgroup, as `@workgroup_size` in both shaders.
     const WORKGROUP: u32 = 256;
     /// WebGPU's default limit on workgroups along one grid dimension.
-    const MAX_GRID: usize = 65_535;
+    pub(crate) const MAX_GRID: usize = 65_535;
 
     /// A kernel type whose source is one file of shaders/.
-    macro_rules! wgsl_kernel {
+    macro_rules! wgsl_kernel_impl {
         ($name:ident, $file:literal) => {
             struct $name;
             impl KernelSource for $name {
@@ -305,16 +308,20 @@ mod wgsl {
         };
     }
 
+    pub(crate) use wgsl_kernel_impl as wgsl_kernel;
+
     wgsl_kernel!(Sample, "../../shaders/sample.wgsl");
     wgsl_kernel!(Logprob, "../../shaders/logprob.wgsl");
     wgsl_kernel!(LogprobGrad, "../../shaders/logprob_grad.wgsl");
 
-    fn info(t: &CubeTensor, values: &[u32]) -> burn_cubecl::cubecl::server::Handle {
+    /// A kernel's `info` binding: these values uploaded as a u32 array.
+    pub(crate) fn info(t: &CubeTensor, values: &[u32]) -> burn_cubecl::cubecl::server::Handle {
         t.client.create_from_slice(bytemuck::cast_slice(values))
     }
 
-    /// One workgroup per row, rows past 65 535 wrapping into the grid's y.
-    fn row_grid(n: usize) -> (usize, usize) {
+    /// One workgroup per row (or per group of elements), rows past 65 535
+    /// wrapping into the grid's y.
+    pub(crate) fn row_grid(n: usize) -> (usize, usize) {
         let gx = n.clamp(1, MAX_GRID);
         (gx, n.div_ceil(gx))
     }

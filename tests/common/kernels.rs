@@ -275,3 +275,98 @@ pub fn sampler_matches_reference(device: &Device) {
         }
     }
 }
+
+/// The decode kernels (shaders/rms_norm.wgsl, swiglu.wgsl, rope.wgsl) on
+/// `device` against burn's ops on the CPU backend, written here from the
+/// definitions: RMSNorm over rows that are not a multiple of the
+/// workgroup; SiLU · up over more elements than one workgroup row; the
+/// rotary embedding at two start positions on a strided [B, T, H, Dh]
+/// buffer seen as [B, H, T, Dh]. f32 sums in other orders: 1e-5 relative.
+pub fn decode_kernels_match_cpu(device: &Device) {
+    use crate::common::{max_abs_diff, to_vec};
+    use restlm::burn::tensor::activation::silu;
+    use restlm::model::fused::wgsl;
+    let cpu = Device::flex();
+    let mut r = rng(11);
+    let close = |what: &str, a: &[f32], b: &[f32]| {
+        let scale = b.iter().fold(1f32, |m, x| m.max(x.abs()));
+        let diff = max_abs_diff(a, b);
+        assert!(
+            diff <= 1e-5 * scale,
+            "{what}: max diff {diff} (scale {scale})"
+        );
+    };
+
+    let (n, d, eps) = (70, 96, 1e-5);
+    let (x, g) = (
+        random_logits(&mut r, n, d, 2.0),
+        random_logits(&mut r, 1, d, 1.0),
+    );
+    let on = |dev: &Device| {
+        let x = Tensor::<2>::from_data(TensorData::new(x.clone(), [n, d]), dev);
+        let g = Tensor::<1>::from_data(TensorData::new(g.clone(), [d]), dev);
+        (x, g)
+    };
+    let (xg, gg) = on(device);
+    let (xc, gc) = on(&cpu);
+    let rms = (xc.clone().powi_scalar(2).mean_dim(1) + eps as f64).sqrt();
+    let want = xc / rms * gc.unsqueeze::<2>();
+    close(
+        "rms_norm",
+        &to_vec(wgsl::rms_norm(xg, gg, eps)),
+        &to_vec(want),
+    );
+
+    let m = 70_001;
+    let (gate, up) = (
+        random_logits(&mut r, 1, m, 4.0),
+        random_logits(&mut r, 1, m, 1.0),
+    );
+    let t1 =
+        |v: &[f32], dev: &Device| Tensor::<1>::from_data(TensorData::new(v.to_vec(), [m]), dev);
+    let want = silu(t1(&gate, &cpu)) * t1(&up, &cpu);
+    let got = wgsl::swiglu(t1(&gate, device), t1(&up, device));
+    close("swiglu", &to_vec(got), &to_vec(want));
+
+    let (b, t, h, dh, max_len) = (2, 5, 3, 8, 16);
+    let x = random_logits(&mut r, b * t * h, dh, 1.0);
+    for start in [0, 7] {
+        let (cos, sin) = rope_tables(dh, max_len, 10_000.0);
+        let view = |dev: &Device| {
+            Tensor::<4>::from_data(TensorData::new(x.clone(), [b, t, h, dh]), dev).swap_dims(1, 2)
+        };
+        let tab = |v: &[f32], dev: &Device| {
+            Tensor::<2>::from_data(TensorData::new(v.to_vec(), [max_len, dh]), dev)
+        };
+        let xc = view(&cpu);
+        let (c, s) = (
+            tab(&cos, &cpu).narrow(0, start, t).unsqueeze::<4>(),
+            tab(&sin, &cpu).narrow(0, start, t).unsqueeze::<4>(),
+        );
+        let half = dh / 2;
+        let rotated = Tensor::cat(
+            vec![
+                xc.clone().narrow(3, half, half).neg(),
+                xc.clone().narrow(3, 0, half),
+            ],
+            3,
+        );
+        let want = xc * c + rotated * s;
+        let got = wgsl::rope(view(device), tab(&cos, device), tab(&sin, device), start);
+        close(&format!("rope at {start}"), &to_vec(got), &to_vec(want));
+    }
+}
+
+/// cos and sin of pos · θ^(−2i/Dh) for i < Dh/2, repeated for the second
+/// half (Llama's rotate-half tables), in f64 rounded to f32.
+fn rope_tables(dh: usize, max_len: usize, theta: f64) -> (Vec<f32>, Vec<f32>) {
+    let (mut cos, mut sin) = (vec![], vec![]);
+    for pos in 0..max_len {
+        for i in 0..dh {
+            let angle = pos as f64 * theta.powf(-((2 * (i % (dh / 2))) as f64) / dh as f64);
+            cos.push(angle.cos() as f32);
+            sin.push(angle.sin() as f32);
+        }
+    }
+    (cos, sin)
+}

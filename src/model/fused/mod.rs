@@ -18,6 +18,7 @@ use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 mod attention;
+pub mod wgsl;
 
 #[backend_extension(Flex, Autodiff)]
 pub trait FusedOps: Backend {
@@ -104,8 +105,12 @@ pub fn implemented_on(device: &Device) -> bool {
     flex(device.as_dispatch())
 }
 
-/// silu(gate) · up.
+/// silu(gate) · up: fused on the CPU backend, one WGSL kernel for
+/// inference on wgpu ([`wgsl::runs_on`]), burn's ops elsewhere.
 pub fn swiglu<const D: usize>(gate: Tensor<D>, up: Tensor<D>) -> Tensor<D> {
+    if wgsl::runs_on(&gate.device()) {
+        return wgsl::swiglu(gate, up);
+    }
     if !on(&gate.device()) {
         return burn::tensor::activation::silu(gate) * up;
     }
@@ -115,8 +120,12 @@ pub fn swiglu<const D: usize>(gate: Tensor<D>, up: Tensor<D>) -> Tensor<D> {
     ))
 }
 
-/// `norm` applied to `x` (RMSNorm over the last dimension).
+/// `norm` applied to `x` (RMSNorm over the last dimension): fused on the
+/// CPU backend, one WGSL kernel for inference on wgpu, burn's ops elsewhere.
 pub fn rms_norm<const D: usize>(norm: &burn::nn::RmsNorm, x: Tensor<D>) -> Tensor<D> {
+    if wgsl::runs_on(&x.device()) {
+        return wgsl::rms_norm(x, norm.gamma.val(), norm.epsilon as f32);
+    }
     if !on(&x.device()) {
         return norm.forward(x);
     }
