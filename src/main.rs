@@ -239,7 +239,7 @@ struct BenchArgs {
     no_reforward: bool,
     /// Train through burn's ops only: log-softmax and gather instead of the
     /// fused log-prob kernels, and on the CPU burn's RMSNorm, SiLU · up,
-    /// rotary embedding and softmax instead of the fused ones (the before
+    /// rotary embedding and attention instead of the fused ones (the before
     /// of an A/B).
     #[arg(long)]
     unfused: bool,
@@ -981,7 +981,7 @@ fn bench(
         if restlm::model::fused::implemented_on(&selected.device)
             && !restlm::model::fused::on(&selected.device)
         {
-            description += " [burn's RMSNorm, SiLU, RoPE, softmax]";
+            description += " [burn's RMSNorm, SiLU, RoPE, attention]";
         }
         let f = restlm::bench::run(&selected.device, &description, work);
         let mb = |x: Option<f64>| x.map_or("-".into(), |v| format!("{v:.0}"));

@@ -74,7 +74,7 @@ impl Attention {
             .matmul(k.swap_dims(2, 3))
             .reshape([b, hkv, rep, t, tk])
             + bias.unsqueeze_dim::<5>(2);
-        let probs = super::fused::softmax_last(scores).reshape([b, hkv, rep * t, tk]);
+        let probs = burn::tensor::activation::softmax(scores, 4).reshape([b, hkv, rep * t, tk]);
         let out = probs.matmul(v).reshape([b, h, t, dh]);
         project(&self.o_proj, out.swap_dims(1, 2).reshape([b, t, h * dh]))
     }

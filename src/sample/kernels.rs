@@ -132,21 +132,6 @@ fn rows_of(t: &FlexTensor) -> (std::borrow::Cow<'_, [f32]>, usize) {
     (fused::values(t), v)
 }
 
-/// `f(row, i, out_i)` for each row of `xs` ([N, V]) and its slot of
-/// `out` ([N, k]): rows in groups of about `fused::CHUNK` elements per
-/// task, on every core with the `cpu-threads` feature (one task per row
-/// made the log-prob's backward 4.6% of a reference training step).
-fn per_row(xs: &[f32], v: usize, out: &mut [f32], f: impl Fn(&[f32], usize, &mut [f32]) + Sync) {
-    let k = (out.len() / (xs.len() / v).max(1)).max(1);
-    let rows = fused::rows_per_task(v);
-    fused::for_chunks(out, rows * k, |c, o| {
-        for (j, o) in o.chunks_mut(k).enumerate() {
-            let i = c * rows + j;
-            f(&xs[i * v..(i + 1) * v], i, o);
-        }
-    });
-}
-
 /// A target id read back from its f32: None when negative or beyond the row.
 fn target_id(t: f32, v: usize) -> Option<usize> {
     (t >= 0.0 && (t as usize) < v).then_some(t as usize)
@@ -168,7 +153,7 @@ impl KernelOps for Flex {
         let (xs, v) = rows_of(&logits);
         let ts = host(targets);
         let mut out = vec![0f32; ts.len()];
-        per_row(&xs, v, &mut out, |row, i, o| {
+        fused::per_rows(&xs, v, &mut out, |i, row, o| {
             o[0] = match target_id(ts[i], v) {
                 Some(t) => with_avx2!(reference::target_logprob_f32(row, t)),
                 None => f32::NAN,
@@ -186,7 +171,7 @@ impl KernelOps for Flex {
         let (xs, v) = rows_of(&logits);
         let (ts, gs) = (host(targets), host(grad));
         let mut out = vec![0f32; xs.len()];
-        per_row(&xs, v, &mut out, |row, i, o| {
+        fused::per_rows(&xs, v, &mut out, |i, row, o| {
             let t = target_id(ts[i], v).unwrap_or(usize::MAX);
             with_avx2!(reference::target_logprob_grad(row, t, gs[i], o));
         });

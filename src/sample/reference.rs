@@ -201,16 +201,10 @@ pub fn target_logprob_f32(row: &[f32], target: usize) -> f32 {
 /// shaders/logprob_grad.wgsl. A target outside the row adds no one-hot.
 #[inline(always)]
 pub fn target_logprob_grad(row: &[f32], target: usize, g: f32, out: &mut [f32]) {
-    // Steps (1) and (2), with each exp(x − max) kept in `out` (one exp
-    // per value instead of two).
-    let m = fused::max_of(row);
-    for (o, &x) in out.iter_mut().zip(row) {
-        *o = fused::exp(x - m);
-    }
-    let scale = g / fused::sum_of(out, |e| e);
-    for o in out.iter_mut() {
-        *o *= -scale;
-    }
+    // Steps (1) and (2), and the −g · softmax part of (3), in `out` (one
+    // exp per value).
+    out.copy_from_slice(row);
+    fused::softmax_in_place(out, -g);
     if let Some(o) = out.get_mut(target) {
         *o += g;
     }

@@ -24,7 +24,8 @@
 //! backend also uses) one head at a time, batch rows in parallel.
 
 use super::{
-    for_chunk_sets, heads_inner, softmax_grad_row_in_place, softmax_row_biased, values, with_avx2,
+    View, for_chunk_sets, heads_inner, softmax_grad_row_in_place, softmax_row_biased, values,
+    with_avx2,
 };
 use burn::backend::flex::FlexTensor;
 use burn::prelude::*;
@@ -40,6 +41,17 @@ struct Mat {
 }
 
 impl Mat {
+    /// `rows` × `cols` with unit-stride rows `rs` apart, from `at`.
+    fn rows(at: usize, rows: usize, cols: usize, rs: usize) -> Mat {
+        Mat {
+            at,
+            rows,
+            cols,
+            rs,
+            cs: 1,
+        }
+    }
+
     fn t(self) -> Mat {
         Mat {
             rows: self.cols,
@@ -110,57 +122,18 @@ fn matmul(
     }
 }
 
-/// A [B, N, T, Dh] tensor's buffer and strides (a copy first only when its
-/// rows are not unit-stride).
-struct View {
-    t: FlexTensor,
-    st: [usize; 4],
-}
-
 impl View {
-    fn new(t: FlexTensor) -> Self {
-        let ok = |t: &FlexTensor| {
-            let s = t.layout().strides();
-            s.iter().all(|&s| s >= 0) && s[3] == 1
-        };
-        let t = if ok(&t) { t } else { t.to_contiguous() };
-        let s = t.layout().strides();
-        let st = [s[0] as usize, s[1] as usize, s[2] as usize, 1];
-        Self { t, st }
-    }
-
-    fn buf(&self) -> &[f32] {
-        &self.t.storage::<f32>()[self.t.layout().start_offset()..]
-    }
-
-    fn dims(&self) -> [usize; 4] {
-        let s = self.t.layout().shape();
-        [s[0], s[1], s[2], s[3]]
-    }
-
     /// Head `n` of batch row `b`: [T, Dh].
     fn head(&self, b: usize, n: usize) -> Mat {
         let [_, _, t, dh] = self.dims();
-        Mat {
-            at: b * self.st[0] + n * self.st[1],
-            rows: t,
-            cols: dh,
-            rs: self.st[2],
-            cs: 1,
-        }
+        Mat::rows(b * self.st[0] + n * self.st[1], t, dh, self.st[2])
     }
 }
 
 /// Rows of batch row `b` in a [B, T, N, Dh] buffer, seen as head `n`'s
 /// [T, Dh] matrix (the buffer of one batch row starts at 0).
 fn head_in_row_major(t: usize, n_heads: usize, dh: usize, n: usize) -> Mat {
-    Mat {
-        at: n * dh,
-        rows: t,
-        cols: dh,
-        rs: n_heads * dh,
-        cs: 1,
-    }
+    Mat::rows(n * dh, t, dh, n_heads * dh)
 }
 
 /// Forward, steps (1)–(3): q [B, H, T, Dh], k and v [B, Hkv, Tk, Dh] (any
@@ -190,13 +163,7 @@ pub(super) fn forward(
             let bias = &bias[(bi % bias_rows) * t * tk..][..t * tk];
             for hd in 0..h {
                 let g = hd / rep;
-                let s = Mat {
-                    at: hd * t * tk,
-                    rows: t,
-                    cols: tk,
-                    rs: tk,
-                    cs: 1,
-                };
+                let s = Mat::rows(hd * t * tk, t, tk, tk);
                 let (qm, km, vm) = (q.head(bi, hd), k.head(bi, g), v.head(bi, g));
                 matmul((p, s), (qb, qm), (kb, km.t()), scale, Out::Set); // (1)
                 for (row, brow) in p[s.at..s.at + t * tk].chunks_mut(tk).zip(bias.chunks(tk)) {
@@ -240,22 +207,13 @@ pub(super) fn backward(
     for_chunk_sets(outs, |bi, [dq, dk, dv]| {
         let p = &probs[bi * h * t * tk..][..h * t * tk];
         let mut ds = vec![0f32; t * tk];
-        let sm = Mat {
-            at: 0,
-            rows: t,
-            cols: tk,
-            rs: tk,
-            cs: 1,
-        };
+        let sm = Mat::rows(0, t, tk, tk);
         for hd in 0..h {
             // The first query head of a KV head writes dK and dV, the
             // others add to them.
             let g = hd / rep;
             let into = if hd % rep == 0 { Out::Set } else { Out::Add };
-            let pm = Mat {
-                at: hd * t * tk,
-                ..sm
-            };
+            let pm = Mat::rows(hd * t * tk, t, tk, tk);
             let (qm, km, vm) = (q.head(bi, hd), k.head(bi, g), v.head(bi, g));
             let gm = dout.head(bi, hd);
             let kv_m = head_in_row_major(tk, hkv, dh, g);

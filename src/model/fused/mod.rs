@@ -1,8 +1,8 @@
 //! Fused training ops for the CPU backend: SwiGLU's `silu(gate) · up`,
-//! RMSNorm, rotary embeddings, the softmax of attention scores and the
-//! attention core (attention.rs), each one pass forward and one pass
-//! backward with its own gradient (burn composes them from 2–11 ops, each
-//! a pass over memory, an allocation and an autodiff node).
+//! RMSNorm, rotary embeddings and the attention core (attention.rs), each
+//! one pass forward and one pass backward with its own gradient (burn
+//! composes them from 2–11 ops, each a pass over memory, an allocation and
+//! an autodiff node).
 //!
 //! Only the CPU backend (Flex, with or without autodiff) runs them; on
 //! wgpu burn's fusion compiles the same chains into few kernels, so
@@ -70,11 +70,6 @@ pub trait FusedOps: Backend {
         grad: FloatTensor<Self>,
         scale: f32,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
-    /// Softmax over the last dimension.
-    fn softmax_last(x: FloatTensor<Self>) -> FloatTensor<Self>;
-    /// The gradient of [`FusedOps::softmax_last`] from its output y:
-    /// y · (grad − Σ grad · y).
-    fn softmax_last_grad(y: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
 static ENABLED: AtomicBool = AtomicBool::new(true);
@@ -165,14 +160,6 @@ pub fn attention_core(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, bias: Tensor<4>)
     Tensor::from_dispatch(out)
 }
 
-/// Softmax over the last dimension.
-pub fn softmax_last<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    if !on(&x.device()) {
-        return burn::tensor::activation::softmax(x, D - 1);
-    }
-    Tensor::from_dispatch(<Dispatch as FusedOps>::softmax_last(x.into_dispatch()))
-}
-
 // ---------------------------------------------------------------------------
 // The CPU implementations.
 
@@ -195,6 +182,36 @@ fn heads_inner(data: Vec<f32>, [b, n, t, dh]: [usize; 4]) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(data, [b, t, n, dh])).transpose(1, 2)
 }
 
+/// A [B, N, T, Dh] tensor's buffer (from its first element) and strides,
+/// read where its rows lie: a copy first only when they are not
+/// unit-stride (the rotary embedding and the attention core).
+struct View {
+    t: FlexTensor,
+    st: [usize; 4],
+}
+
+impl View {
+    fn new(t: FlexTensor) -> Self {
+        let ok = |t: &FlexTensor| {
+            let s = t.layout().strides();
+            s.iter().all(|&s| s >= 0) && s[3] == 1
+        };
+        let t = if ok(&t) { t } else { t.to_contiguous() };
+        let s = t.layout().strides();
+        let st = [s[0] as usize, s[1] as usize, s[2] as usize, 1];
+        Self { t, st }
+    }
+
+    fn buf(&self) -> &[f32] {
+        &self.t.storage::<f32>()[self.t.layout().start_offset()..]
+    }
+
+    fn dims(&self) -> [usize; 4] {
+        let s = self.t.layout().shape();
+        [s[0], s[1], s[2], s[3]]
+    }
+}
+
 fn tensor(data: Vec<f32>, shape: Shape) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(data, shape))
 }
@@ -206,18 +223,7 @@ fn shape_of(t: &FlexTensor) -> Shape {
 /// `f(chunk index, output chunk)` over `out` in pieces of `chunk`, on every
 /// core with the `cpu-threads` feature.
 pub(crate) fn for_chunks(out: &mut [f32], chunk: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
-    let chunk = chunk.max(1);
-    #[cfg(feature = "cpu-threads")]
-    {
-        use rayon::prelude::*;
-        out.par_chunks_mut(chunk)
-            .enumerate()
-            .for_each(|(i, o)| f(i, o));
-    }
-    #[cfg(not(feature = "cpu-threads"))]
-    for (i, o) in out.chunks_mut(chunk).enumerate() {
-        f(i, o);
-    }
+    for_chunk_sets([(out, chunk)], |i, [o]| f(i, o));
 }
 
 /// [`for_chunks`] over several outputs at once: task i gets the i-th piece
@@ -248,7 +254,7 @@ fn for_chunk_sets<const N: usize>(
 }
 
 /// Rows per parallel task for rows of `n`: about [`CHUNK`] elements.
-pub(crate) fn rows_per_task(n: usize) -> usize {
+fn rows_per_task(n: usize) -> usize {
     (CHUNK / n.max(1)).max(1)
 }
 
@@ -425,32 +431,30 @@ fn rope_row(x: &[f32], cos: &[f32], sin: &[f32], sign: f32, y: &mut [f32]) {
     }
 }
 
+/// y ← c · softmax(y), in place: (1) the max, (2) Σ exp(y − max) in
+/// partial sums, (3) the scaled write (also the fused log-prob's backward,
+/// `sample::reference`).
 #[inline(always)]
-fn softmax_row(x: &[f32], y: &mut [f32]) {
-    let m = max_of(x);
-    for (y, &x) in y.iter_mut().zip(x) {
-        *y = exp(x - m);
+pub(crate) fn softmax_in_place(y: &mut [f32], c: f32) {
+    let m = max_of(y);
+    for y in y.iter_mut() {
+        *y = exp(*y - m);
     }
-    let inv = 1.0 / sum_of(y, |y| y);
-    y.iter_mut().for_each(|y| *y *= inv);
+    let scale = c / sum_of(y, |e| e);
+    y.iter_mut().for_each(|y| *y *= scale);
 }
 
-/// [`softmax_row`] of `s + bias`, in place.
+/// softmax(s + bias), in place.
 #[inline(always)]
 fn softmax_row_biased(s: &mut [f32], bias: &[f32]) {
     for (s, &b) in s.iter_mut().zip(bias) {
         *s += b;
     }
-    let m = max_of(s);
-    for s in s.iter_mut() {
-        *s = exp(*s - m);
-    }
-    let inv = 1.0 / sum_of(s, |e| e);
-    s.iter_mut().for_each(|s| *s *= inv);
+    softmax_in_place(s, 1.0);
 }
 
-/// [`softmax_grad_row`] with the incoming gradient `d` replaced by the
-/// outgoing one.
+/// The softmax's backward from its output y: d ← y · (d − Σ d · y), the
+/// incoming gradient `d` replaced by the outgoing one.
 #[inline(always)]
 fn softmax_grad_row_in_place(y: &[f32], d: &mut [f32]) {
     let dot = sum_pairs(y, d, |y, d| y * d);
@@ -459,19 +463,19 @@ fn softmax_grad_row_in_place(y: &[f32], d: &mut [f32]) {
     }
 }
 
-#[inline(always)]
-fn softmax_grad_row(y: &[f32], dy: &[f32], dx: &mut [f32]) {
-    let dot = sum_pairs(y, dy, |y, d| y * d);
-    for ((dx, &y), &d) in dx.iter_mut().zip(y).zip(dy) {
-        *dx = y * (d - dot);
-    }
-}
-
-/// `f(row, output row)` over rows of length `n`.
-fn per_rows(xs: &[f32], n: usize, out: &mut [f32], f: impl Fn(usize, &[f32], &mut [f32]) + Sync) {
+/// `f(i, row i, output row i)` over the rows of length `n` of `xs` and the
+/// rows of `out`, as many, of whatever length (n for RMSNorm, 1 for the
+/// log-prob): rows in groups of about [`CHUNK`] elements per task.
+pub(crate) fn per_rows(
+    xs: &[f32],
+    n: usize,
+    out: &mut [f32],
+    f: impl Fn(usize, &[f32], &mut [f32]) + Sync,
+) {
+    let k = (out.len() / (xs.len() / n.max(1)).max(1)).max(1);
     let rows = rows_per_task(n);
-    for_chunks(out, rows * n, |c, o| {
-        for (j, o) in o.chunks_mut(n).enumerate() {
+    for_chunks(out, rows * k, |c, o| {
+        for (j, o) in o.chunks_mut(k).enumerate() {
             let row = c * rows + j;
             f(row, &xs[row * n..(row + 1) * n], o);
         }
@@ -556,11 +560,9 @@ impl FusedOps for Flex {
         // [B, T, H, Dh] buffer seen as [B, H, T, Dh] (how attention hands
         // over heads) stays so, and a copy into the other order would be a
         // pass of its own, forward and back.
-        let strided = x.layout().strides().iter().all(|&s| s >= 0) && x.layout().strides()[3] == 1;
-        let x = if strided { x } else { x.to_contiguous() };
-        let st: Vec<usize> = x.layout().strides().iter().map(|&s| s as usize).collect();
+        let x = View::new(x);
+        let (st, buf) = (x.st, x.buf());
         let heads_inner_order = st[1] < st[2];
-        let (buf, at0) = (x.storage::<f32>(), x.layout().start_offset());
         let (cos, sin) = (values(&cos), values(&sin));
         let sign = if inverse { -1.0 } else { 1.0 };
         let mut out = vec![0f32; shape.num_elements()];
@@ -573,7 +575,7 @@ impl FusedOps for Flex {
                 } else {
                     (row / (t * h), row % t, (row / t) % h)
                 };
-                let from = at0 + bi * st[0] + hi * st[1] + ti * st[2];
+                let from = bi * st[0] + hi * st[1] + ti * st[2];
                 let tab = ti * dh;
                 let (c, s) = (&cos[tab..tab + dh], &sin[tab..tab + dh]);
                 with_avx2!(rope_row(&buf[from..from + dh], c, s, sign, y))
@@ -606,26 +608,6 @@ impl FusedOps for Flex {
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
         let [dq, dk, dv] = attention::backward([q, k, v], probs, grad, scale);
         (dq, dk, dv)
-    }
-
-    fn softmax_last(x: FlexTensor) -> FlexTensor {
-        let shape = shape_of(&x);
-        let n = shape[shape.num_dims() - 1];
-        let xs = values(&x);
-        let mut out = vec![0f32; xs.len()];
-        per_rows(&xs, n, &mut out, |_, x, y| with_avx2!(softmax_row(x, y)));
-        tensor(out, shape)
-    }
-
-    fn softmax_last_grad(y: FlexTensor, grad: FlexTensor) -> FlexTensor {
-        let shape = shape_of(&y);
-        let n = shape[shape.num_dims() - 1];
-        let (ys, dy) = (values(&y), values(&grad));
-        let mut out = vec![0f32; ys.len()];
-        per_rows(&ys, n, &mut out, |row, y, dx| {
-            with_avx2!(softmax_grad_row(y, &dy[row * n..(row + 1) * n], dx))
-        });
-        tensor(out, shape)
     }
 }
 
@@ -717,21 +699,6 @@ mod autodiff {
             let grad = grads.consume::<B>(&ops.node);
             let (dq, dk, dv) = B::attention_core_grad(q, k, v, probs, grad, scale);
             register_each::<B, 3>(ops.parents.map(|p| p.map(|n| n.id)), [dq, dk, dv], grads);
-        }
-    }
-
-    #[derive(Debug)]
-    struct Softmax;
-
-    impl<B: FusedOps> Backward<B, 1> for Softmax {
-        /// The op's output.
-        type State = FloatTensor<B>;
-
-        fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-            let y = ops.state;
-            unary::<B, _>(ops.parents, ops.node, grads, |grad| {
-                B::softmax_last_grad(y, grad)
-            });
         }
     }
 
@@ -853,25 +820,6 @@ mod autodiff {
             );
             let wrap = <FloatTensor<Self>>::new;
             (wrap(dq), wrap(dk), wrap(dv))
-        }
-
-        fn softmax_last(x: FloatTensor<Self>) -> FloatTensor<Self> {
-            let nodes = [x.node()];
-            let x = x.into_primitive();
-            match Softmax.prepare::<C>(nodes).compute_bound().stateful() {
-                OpsKind::Tracked(prep) => {
-                    let y = B::softmax_last(x);
-                    prep.finish(y.clone(), y)
-                }
-                OpsKind::UnTracked(prep) => prep.finish(B::softmax_last(x)),
-            }
-        }
-
-        fn softmax_last_grad(y: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
-            <FloatTensor<Self>>::new(B::softmax_last_grad(
-                y.into_primitive(),
-                grad.into_primitive(),
-            ))
         }
     }
 }

@@ -15,7 +15,7 @@
 #![cfg_attr(not(feature = "wgpu"), allow(unused_variables, unused_imports))]
 
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension};
+use burn::backend::{Backend, Dispatch, backend_extension};
 use burn::prelude::*;
 
 #[backend_extension(Cube: cfg(feature = "wgpu"), Fusion: cfg(feature = "fusion"))]
@@ -38,20 +38,16 @@ pub trait DecodeOps: Backend {
     ) -> FloatTensor<Self>;
 }
 
-/// Whether `device` runs these kernels: wgpu compiling WGSL, without
-/// autodiff (training takes burn's differentiable ops), outside a browser
-/// (Chromium rejected one of our other shaders there; the page keeps
-/// burn's ops until that is understood).
+/// Whether `device` runs these kernels: where our other WGSL kernels run
+/// for inference (`sample::kernels::supported`: wgpu compiling WGSL,
+/// without autodiff, since training takes burn's differentiable ops) except
+/// the CPU backend, and outside a browser (Chromium rejected one of our
+/// other shaders there; the page keeps burn's ops until that is
+/// understood).
 pub fn runs_on(device: &Device) -> bool {
-    #[cfg(feature = "wgpu")]
-    if !cfg!(feature = "vulkan") && !cfg!(target_family = "wasm") {
-        return matches!(
-            device.as_dispatch(),
-            DispatchDevice::Cube(burn_cubecl::CubeDevice::Wgpu(_))
-        );
-    }
-    let _ = device;
-    false
+    !cfg!(target_family = "wasm")
+        && crate::sample::kernels::supported(device)
+        && !super::implemented_on(device)
 }
 
 /// `x` RMS-normalised over its last dimension and scaled by `gamma`.
