@@ -9,8 +9,11 @@
 # build (burn's SPIR-V compiler). Either defaults to the build under
 # target/ when present. PYTHON must have torch with CUDA; WORKLOADS, OUT
 # and STEPS as in scripts/bench.sh; RUN_TIMEOUT (seconds) bounds each
-# restlm or PyTorch run (a hung run is skipped). Manual benchmark; not part
-# of CI. Sampling without the KV cache is skipped: its sequence grows a
+# restlm or PyTorch run (a hung run is skipped). UNFUSED=1 adds a row of
+# the WGSL build with `--unfused` (burn's ops instead of our kernels).
+# Each restlm build first runs the workload untimed: on a fresh machine
+# (cold autotune and pipeline caches) an H100's timed training steps took
+# twice as long as on the next run. Manual benchmark; not part of CI. Sampling without the KV cache is skipped: its sequence grows a
 # token per step, and each new shape compiles kernels on a GPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,11 +28,14 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>
 files=()
 for w in $WORKLOADS; do
     ran=()
-    for pair in "wgsl:$WGSL:wgpu" "spirv:$SPIRV:vulkan"; do
-        IFS=: read -r tag bin dev <<< "$pair"
+    runs=("wgsl:$WGSL:wgpu:" "spirv:$SPIRV:vulkan:")
+    [ -z "${UNFUSED:-}" ] || runs+=("wgsl-unfused:$WGSL:wgpu:--unfused")
+    for run in "${runs[@]}"; do
+        IFS=: read -r tag bin dev flag <<< "$run"
         [ -n "$bin" ] && [ -x "$bin" ] || { echo "no $tag binary: skipped"; continue; }
-        if "${limit[@]}" "$bin" --device "$dev" bench --workload "$w" --no-sampling-step --no-reforward \
-            ${STEPS:+--steps "$STEPS"} --json "$OUT/restlm-$w-$tag.json"; then
+        bench=("$bin" --device "$dev" bench --workload "$w" --no-sampling-step --no-reforward $flag)
+        "${limit[@]}" "${bench[@]}" --steps 2 > /dev/null 2>&1 || true
+        if "${limit[@]}" "${bench[@]}" ${STEPS:+--steps "$STEPS"} --json "$OUT/restlm-$w-$tag.json"; then
             ran+=("$OUT/restlm-$w-$tag.json")
         fi
     done

@@ -237,10 +237,10 @@ struct BenchArgs {
     /// Skip sampling without the KV cache.
     #[arg(long)]
     no_reforward: bool,
-    /// Train through burn's ops only: log-softmax and gather instead of the
-    /// fused log-prob kernels, and on the CPU burn's RMSNorm, SiLU · up,
-    /// rotary embedding and attention instead of the fused ones (the before
-    /// of an A/B).
+    /// Run through burn's ops only: log-softmax and gather instead of the
+    /// fused log-prob kernels, and burn's RMSNorm, SiLU · up, rotary
+    /// embedding and (on the CPU) attention instead of the fused ones, in
+    /// training and decoding alike (the before of an A/B).
     #[arg(long)]
     unfused: bool,
     /// Train LoRA adapters of this rank (alpha = 2 × rank) on a frozen
@@ -978,9 +978,13 @@ fn bench(
         if !restlm::sample::kernels::trains(&selected.device) {
             description += " [unfused log-softmax]";
         }
-        if restlm::model::fused::implemented_on(&selected.device)
-            && !restlm::model::fused::on(&selected.device)
-        {
+        let d = &selected.device;
+        let burns_ops = if restlm::model::fused::implemented_on(d) {
+            !restlm::model::fused::on(d)
+        } else {
+            restlm::sample::kernels::supported(d) && !restlm::model::fused::wgsl::runs_on(d)
+        };
+        if burns_ops {
             description += " [burn's RMSNorm, SiLU, RoPE, attention]";
         }
         let f = restlm::bench::run(&selected.device, &description, work);

@@ -30,23 +30,61 @@ const TOL: f32 = 1e-3;
 #[test]
 fn model_training_sampling_and_the_loop_on_wgpu() {
     let Some(device) = wgpu() else { return };
-    checks::causality(&device, TOL);
-    checks::kv_cache_matches_full_forward(&device, TOL);
-    checks::cached_generation_equals_naive(&device);
-    checks::sft_memorises(&device, 120, 0.3);
-    assert!(restlm::sample::kernels::supported(&device), "{device:?}");
-    kernels::logprob_matches_reference(&device);
-    kernels::logprob_gradient_matches_reference(&device);
-    kernels::sampler_statistics(&device);
-    kernels::sampler_respects_cuts(&device);
-    kernels::sampler_matches_reference(&device);
-    assert!(restlm::model::fused::wgsl::runs_on(&device), "{device:?}");
-    kernels::decode_kernels_match_cpu(&device);
-    checks::device_sampling_equals_host(&device, false);
+    // Every check runs, and the test fails at the end naming each that
+    // failed: on a GPU lent for minutes, one run must show them all.
+    let mut failed = Vec::new();
+    let mut check = |name: &str, f: &dyn Fn()| {
+        eprintln!("check: {name}");
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
+            failed.push(name.to_string());
+        }
+    };
+    check("causality", &|| checks::causality(&device, TOL));
+    check("kv cache", &|| {
+        checks::kv_cache_matches_full_forward(&device, TOL)
+    });
+    check("training matches cpu", &|| {
+        checks::training_matches_cpu(&device, 20)
+    });
+    check("cached generation", &|| {
+        checks::cached_generation_equals_naive(&device)
+    });
+    check("sft memorises", &|| {
+        checks::sft_memorises(&device, 120, 0.3);
+    });
+    check("kernels run", &|| {
+        assert!(restlm::sample::kernels::supported(&device), "{device:?}");
+        assert!(restlm::model::fused::wgsl::runs_on(&device), "{device:?}");
+    });
+    check("logprob", &|| kernels::logprob_matches_reference(&device));
+    check("logprob gradient", &|| {
+        kernels::logprob_gradient_matches_reference(&device)
+    });
+    check("sampler statistics", &|| {
+        kernels::sampler_statistics(&device)
+    });
+    check("sampler cuts", &|| kernels::sampler_respects_cuts(&device));
+    check("sampler reference", &|| {
+        kernels::sampler_matches_reference(&device)
+    });
+    check("decode kernels", &|| {
+        kernels::decode_kernels_match_cpu(&device)
+    });
+    check("device sampling", &|| {
+        checks::device_sampling_equals_host(&device, false)
+    });
     for name in common::hf::FIXTURES {
-        common::hf::matches_transformers(name, &device, TOL);
+        check(name, &|| {
+            common::hf::matches_transformers(name, &device, TOL);
+        });
     }
+    check("rest loop", &|| rest_loop_improves(&device));
+    assert!(failed.is_empty(), "failed: {failed:?}");
+    auto_probes_and_caches();
+}
 
+/// The whole ReST loop on the device lifts the held-out reward.
+fn rest_loop_improves(device: &Device) {
     let dir = std::env::temp_dir().join(format!("restlm-wgpu-loop-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let cfg = common::small_run(&dir, "wgpu");
@@ -56,12 +94,12 @@ fn model_training_sampling_and_the_loop_on_wgpu() {
             init: None,
             stop_before_grow: false,
         },
-        &device,
+        device,
     )
     .unwrap();
     let (sft, last) = (rows[0].greedy_reward, rows.last().unwrap().greedy_reward);
+    let _ = std::fs::remove_dir_all(&dir);
     assert!(last > sft + 10.0, "held-out reward {sft:.2} → {last:.2}");
-    auto_probes_and_caches();
 }
 
 /// `auto`'s probe, with lavapipe allowed to compete: it times both devices,

@@ -43,9 +43,10 @@ pub trait DecodeOps: Backend {
 /// without autodiff, since training takes burn's differentiable ops) except
 /// the CPU backend, and outside a browser (Chromium rejected one of our
 /// other shaders there; the page keeps burn's ops until that is
-/// understood).
+/// understood); never after [`super::set_enabled`]`(false)`.
 pub fn runs_on(device: &Device) -> bool {
     !cfg!(target_family = "wasm")
+        && super::ENABLED.load(std::sync::atomic::Ordering::Relaxed)
         && crate::sample::kernels::supported(device)
         && !super::implemented_on(device)
 }
