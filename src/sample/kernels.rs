@@ -139,14 +139,17 @@ fn target_id(t: f32, v: usize) -> Option<usize> {
 
 impl KernelOps for Flex {
     fn sample_rows(logits: FlexTensor, params: FlexTensor) -> FlexTensor {
-        let (xs, ps) = (host(logits), host(params));
+        let (xs, v) = rows_of(&logits);
+        let ps = host(params);
         let rows: Vec<RowParams> = ps.chunks_exact(4).map(RowParams::unpack).collect();
-        let out: Vec<f32> = reference::sample_rows(&xs, &rows)
-            .into_iter()
-            .flat_map(|(tok, lp)| [tok as f32, lp])
-            .collect();
-        let b = out.len() / 2;
-        FlexTensor::from_data(TensorData::new(out, [b, 2]))
+        let mut out = vec![0f32; rows.len() * 2];
+        // Rows in parallel (a sampled row is three passes of f64 exp over
+        // the vocabulary); each row's result is the reference's own.
+        fused::per_rows(&xs, v, &mut out, |i, row, o| {
+            let (token, logprob) = reference::sample_row(row, &rows[i]);
+            o.copy_from_slice(&[token as f32, logprob]);
+        });
+        FlexTensor::from_data(TensorData::new(out, [rows.len(), 2]))
     }
 
     fn target_logprobs(logits: FlexTensor, targets: FlexTensor) -> FlexTensor {
