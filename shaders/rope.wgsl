@@ -13,8 +13,10 @@
 //   1  cos  : array<f32> [max_len, Dh], read
 //   2  sin  : array<f32> [max_len, Dh], read
 //   3  out  : array<f32> [B, H, T, Dh] contiguous
-//   4  info : array<u32> [9]    H, T, Dh, stride of B, H and T in x, start,
-//                               grid width in workgroups, number of elements
+//   4  info : array<u32> [10]   H, T, Dh, stride of B, H and T in x, start,
+//                               grid width in workgroups, number of elements,
+//                               a factor for the output (f32 bits: attention
+//                               scales its queries by 1/√Dh here)
 //
 // Layout: one invocation per output element, workgroups of 256 in a 2-D
 // grid (x up to 65535 workgroups, then y).
@@ -44,9 +46,10 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>,
     let bi = o / (dh * t * h);
     let row = bi * info[3] + hi * info[4] + ti * info[5];
     let tab = (info[6] + ti) * dh + i;
+    let scale = bitcast<f32>(info[9]);
     if (i < half) {
-        out[o] = x[row + i] * cos_t[tab] - x[row + i + half] * sin_t[tab];
+        out[o] = (x[row + i] * cos_t[tab] - x[row + i + half] * sin_t[tab]) * scale;
     } else {
-        out[o] = x[row + i] * cos_t[tab] + x[row + i - half] * sin_t[tab];
+        out[o] = (x[row + i] * cos_t[tab] + x[row + i - half] * sin_t[tab]) * scale;
     }
 }

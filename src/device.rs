@@ -307,10 +307,11 @@ pub fn weigh(gpu: &ProbeTimes, cpu: &ProbeTimes, plan: &Plan) -> (bool, String) 
 /// Part of the key of `auto`'s cached probes: raised by a change that moves
 /// either backend's speed (2: the CPU backend's fused training ops, 2-D
 /// projections and allocator settings made CPU training 2–3× faster; 3: the
-/// CPU attention core and the wgpu decode kernels), so figures measured by
-/// an older restlm are not reused.
+/// CPU attention core and the wgpu decode kernels; 4: CPU sampling rows in
+/// parallel, residual adds and the query scale folded into the wgpu decode
+/// kernels), so figures measured by an older restlm are not reused.
 #[cfg(all(feature = "wgpu", not(target_family = "wasm")))]
-const SPEED_REVISION: u32 = 3;
+const SPEED_REVISION: u32 = 4;
 
 /// [`select`], except that `auto` with a hardware GPU present times a few
 /// training and decoding steps of `model` on the GPU and on the CPU backend

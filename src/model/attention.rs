@@ -47,18 +47,24 @@ impl Attention {
                 .reshape([b, t, n, dh])
                 .swap_dims(1, 2)
         };
+        // burn's path scales the queries by 1/√Dh, in the rotary kernel's
+        // pass where there is one; the fused CPU core scales inside.
+        let fused = super::fused::on(&x.device());
+        let q_scale = if fused { 1.0 } else { 1.0 / (dh as f64).sqrt() };
         let (q, k) = (heads(&self.q_proj, h), heads(&self.k_proj, hkv));
         let (q, k) = if self.rotary {
-            (rope.apply(q, start), rope.apply(k, start))
-        } else {
+            (rope.apply_scaled(q, start, q_scale), rope.apply(k, start))
+        } else if fused {
             (q, k)
+        } else {
+            (q.mul_scalar(q_scale), k)
         };
         let v = heads(&self.v_proj, hkv);
         let (k, v) = match cache {
             Some(slot) => slot.write(k, v, start),
             None => (k, v),
         };
-        if super::fused::on(&x.device()) {
+        if fused {
             let out = super::fused::attention_core(q, k, v, bias);
             return project(&self.o_proj, out.swap_dims(1, 2).reshape([b, t, h * dh]));
         }
@@ -69,11 +75,8 @@ impl Attention {
         let rep = h / hkv;
         let q = q.reshape([b, hkv, rep * t, dh]);
         let tk = k.dims()[2];
-        let scores = q
-            .mul_scalar(1.0 / (dh as f64).sqrt())
-            .matmul(k.swap_dims(2, 3))
-            .reshape([b, hkv, rep, t, tk])
-            + bias.unsqueeze_dim::<5>(2);
+        let scores =
+            q.matmul(k.swap_dims(2, 3)).reshape([b, hkv, rep, t, tk]) + bias.unsqueeze_dim::<5>(2);
         let probs = burn::tensor::activation::softmax(scores, 4).reshape([b, hkv, rep * t, tk]);
         let out = probs.matmul(v).reshape([b, h, t, dh]);
         project(&self.o_proj, out.swap_dims(1, 2).reshape([b, t, h * dh]))

@@ -115,6 +115,17 @@ impl Norm {
             Norm::Layer(n) => n.forward(x),
         }
     }
+
+    /// The residual add `x + y` and this norm of the sum: (sum, normed).
+    fn add_forward(&self, x: Tensor<3>, y: Tensor<3>) -> (Tensor<3>, Tensor<3>) {
+        match self {
+            Norm::Rms(n) => fused::add_rms_norm(n, x, y),
+            Norm::Layer(n) => {
+                let sum = x + y;
+                (sum.clone(), n.forward(sum))
+            }
+        }
+    }
 }
 
 /// SwiGLU when `gate_proj` is present, else GPT-2's GELU (tanh form) MLP.
@@ -237,16 +248,24 @@ impl Transformer {
             });
             x = x + table.forward(ids);
         }
+        // Each residual add is taken together with the norm that follows
+        // it (the next layer's input norm, or the final one).
+        let mut h = match self.layers.first() {
+            Some(layer) => layer.input_layernorm.forward(x.clone()),
+            None => self.norm.forward(x.clone()),
+        };
         for (i, layer) in self.layers.iter().enumerate() {
             let slot = cache.as_deref_mut().map(|c| c.layer(i));
-            let h = layer.input_layernorm.forward(x.clone());
-            x = x + layer
+            let a = layer
                 .self_attn
                 .forward(h, &self.rope, start, bias.clone(), slot);
-            let h = layer.post_attention_layernorm.forward(x.clone());
-            x = x + layer.mlp.forward(h);
+            (x, h) = layer.post_attention_layernorm.add_forward(x, a);
+            let next = self
+                .layers
+                .get(i + 1)
+                .map_or(&self.norm, |l| &l.input_layernorm);
+            (x, h) = next.add_forward(x, layer.mlp.forward(h));
         }
-        let h = self.norm.forward(x);
         match &self.lm_head {
             Some(head) => project(head, h),
             None => over_rows(h, |h| h.matmul(self.embed_tokens.weight.val().transpose())),

@@ -47,12 +47,24 @@ impl Rope {
 
     /// x: [B, H, T, Dh] at positions start..start+T.
     pub fn apply(&self, x: Tensor<4>, start: usize) -> Tensor<4> {
-        let [_, _, t, d] = x.dims();
+        self.apply_scaled(x, start, 1.0)
+    }
+
+    /// [`Rope::apply`] times `scale`: attention's 1/√Dh on its queries, in
+    /// the same pass where the rotation is one kernel.
+    pub fn apply_scaled(&self, x: Tensor<4>, start: usize, scale: f64) -> Tensor<4> {
         // One kernel for inference on wgpu, reading the whole tables (no
         // slice of them per call).
         if super::fused::wgsl::runs_on(&x.device()) {
-            return super::fused::wgsl::rope(x, self.cos.clone(), self.sin.clone(), start);
+            let (cos, sin) = (self.cos.clone(), self.sin.clone());
+            return super::fused::wgsl::rope(x, cos, sin, start, scale as f32);
         }
+        let y = self.rotate(x, start);
+        if scale == 1.0 { y } else { y.mul_scalar(scale) }
+    }
+
+    fn rotate(&self, x: Tensor<4>, start: usize) -> Tensor<4> {
+        let [_, _, t, d] = x.dims();
         let cos = self.cos.clone().slice_dim(0, start..start + t);
         let sin = self.sin.clone().slice_dim(0, start..start + t);
         // One pass forward and back on the CPU backend; burn's ops elsewhere.

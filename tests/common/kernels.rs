@@ -278,10 +278,11 @@ pub fn sampler_matches_reference(device: &Device) {
 
 /// The decode kernels (shaders/rms_norm.wgsl, swiglu.wgsl, rope.wgsl) on
 /// `device` against burn's ops on the CPU backend, written here from the
-/// definitions: RMSNorm over rows that are not a multiple of the
-/// workgroup; SiLU · up over more elements than one workgroup row; the
-/// rotary embedding at two start positions on a strided [B, T, H, Dh]
-/// buffer seen as [B, H, T, Dh]. f32 sums in other orders: 1e-5 relative.
+/// definitions: RMSNorm, alone and after a residual add, over rows that
+/// are not a multiple of the workgroup; SiLU · up over more elements than one workgroup row; the
+/// rotary embedding at two start positions (one with a factor, as for
+/// attention's queries) on a strided [B, T, H, Dh] buffer seen as
+/// [B, H, T, Dh]. f32 sums in other orders: 1e-5 relative.
 pub fn decode_kernels_match_cpu(device: &Device) {
     use crate::common::{max_abs_diff, to_vec};
     use restlm::burn::tensor::activation::silu;
@@ -313,9 +314,19 @@ pub fn decode_kernels_match_cpu(device: &Device) {
     let want = xc / rms * gc.unsqueeze::<2>();
     close(
         "rms_norm",
-        &to_vec(wgsl::rms_norm(xg, gg, eps)),
+        &to_vec(wgsl::rms_norm(xg.clone(), gg.clone(), eps)),
         &to_vec(want),
     );
+    // With the residual add: x + y and its norm, both returned.
+    let y = random_logits(&mut r, n, d, 2.0);
+    let ys = |dev: &Device| Tensor::<2>::from_data(TensorData::new(y.clone(), [n, d]), dev);
+    let (xc, gc) = on(&cpu);
+    let sum = xc + ys(&cpu);
+    let rms = (sum.clone().powi_scalar(2).mean_dim(1) + eps as f64).sqrt();
+    let want = sum.clone() / rms * gc.unsqueeze::<2>();
+    let (got_sum, got) = wgsl::add_rms_norm(xg, ys(device), gg, eps);
+    close("add_rms_norm sum", &to_vec(got_sum), &to_vec(sum));
+    close("add_rms_norm", &to_vec(got), &to_vec(want));
 
     let m = 70_001;
     let (gate, up) = (
@@ -330,7 +341,7 @@ pub fn decode_kernels_match_cpu(device: &Device) {
 
     let (b, t, h, dh, max_len) = (2, 5, 3, 8, 16);
     let x = random_logits(&mut r, b * t * h, dh, 1.0);
-    for start in [0, 7] {
+    for (start, scale) in [(0, 1.0), (7, 0.35)] {
         let (cos, sin) = rope_tables(dh, max_len, 10_000.0);
         let view = |dev: &Device| {
             Tensor::<4>::from_data(TensorData::new(x.clone(), [b, t, h, dh]), dev).swap_dims(1, 2)
@@ -351,9 +362,14 @@ pub fn decode_kernels_match_cpu(device: &Device) {
             ],
             3,
         );
-        let want = xc * c + rotated * s;
-        let got = wgsl::rope(view(device), tab(&cos, device), tab(&sin, device), start);
-        close(&format!("rope at {start}"), &to_vec(got), &to_vec(want));
+        let want = (xc * c + rotated * s).mul_scalar(scale);
+        let (cos, sin) = (tab(&cos, device), tab(&sin, device));
+        let got = wgsl::rope(view(device), cos, sin, start, scale);
+        close(
+            &format!("rope at {start}, × {scale}"),
+            &to_vec(got),
+            &to_vec(want),
+        );
     }
 }
 

@@ -131,6 +131,21 @@ pub fn rms_norm<const D: usize>(norm: &burn::nn::RmsNorm, x: Tensor<D>) -> Tenso
     ))
 }
 
+/// `x + y` and its RMSNorm by `norm`, (sum, normalised sum): a decoder
+/// layer's residual add and the norm after it, one kernel for inference on
+/// wgpu ([`wgsl::runs_on`]), else the add and [`rms_norm`].
+pub fn add_rms_norm<const D: usize>(
+    norm: &burn::nn::RmsNorm,
+    x: Tensor<D>,
+    y: Tensor<D>,
+) -> (Tensor<D>, Tensor<D>) {
+    if wgsl::runs_on(&x.device()) {
+        return wgsl::add_rms_norm(x, y, norm.gamma.val(), norm.epsilon as f32);
+    }
+    let sum = x + y;
+    (sum.clone(), rms_norm(norm, sum))
+}
+
 /// Rotary embedding of x [B, H, T, Dh] with the tables' rows for its T
 /// positions (cos, sin [T, Dh]), on a device where [`on`] holds
 /// (`Rope::apply` takes burn's ops elsewhere).

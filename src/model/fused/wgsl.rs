@@ -1,5 +1,6 @@
-//! RMSNorm, SiLU · up and the rotary embedding as one WGSL kernel each
-//! (shaders/rms_norm.wgsl, swiglu.wgsl, rope.wgsl), for inference on wgpu:
+//! RMSNorm (alone, or with the residual add before it), SiLU · up and the
+//! rotary embedding as one WGSL kernel each (shaders/rms_norm.wgsl,
+//! add_rms_norm.wgsl, swiglu.wgsl, rope.wgsl), for inference on wgpu:
 //! decoding, scoring and evaluation. burn's fusion leaves these chains
 //! mostly unfused in a decode step (its search stops at five blocks and
 //! falls back to the unfused order), so they took 7, 8 and 8–9 launches
@@ -24,17 +25,27 @@ pub trait DecodeOps: Backend {
     #[fusion(dtype = x, shape = x)]
     fn rms_norm_wgsl(x: FloatTensor<Self>, gamma: FloatTensor<Self>, eps: f32)
     -> FloatTensor<Self>;
+    /// x + y and its RMSNorm (as [`DecodeOps::rms_norm_wgsl`]) in one
+    /// pass: (sum, normalised sum).
+    #[fusion(meta = |x, _y, _gamma, _eps| (x.clone(), x.clone()))]
+    fn add_rms_norm_wgsl(
+        x: FloatTensor<Self>,
+        y: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        eps: f32,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
     /// silu(gate) · up, elementwise.
     #[fusion(dtype = gate, shape = gate)]
     fn swiglu_wgsl(gate: FloatTensor<Self>, up: FloatTensor<Self>) -> FloatTensor<Self>;
     /// Rotary embedding of x [B, H, T, Dh] at positions start..start+T,
-    /// from the whole tables cos, sin [max_len, Dh].
+    /// from the whole tables cos, sin [max_len, Dh], times `scale`.
     #[fusion(dtype = x, shape = x)]
     fn rope_wgsl(
         x: FloatTensor<Self>,
         cos: FloatTensor<Self>,
         sin: FloatTensor<Self>,
         start: usize,
+        scale: f32,
     ) -> FloatTensor<Self>;
 }
 
@@ -61,6 +72,22 @@ pub fn rms_norm<const D: usize>(x: Tensor<D>, gamma: Tensor<1>, eps: f32) -> Ten
 }
 
 /// silu(gate) · up.
+/// `x + y` and its RMSNorm by `gamma`: (sum, normalised sum).
+pub fn add_rms_norm<const D: usize>(
+    x: Tensor<D>,
+    y: Tensor<D>,
+    gamma: Tensor<1>,
+    eps: f32,
+) -> (Tensor<D>, Tensor<D>) {
+    let (sum, normed) = <Dispatch as DecodeOps>::add_rms_norm_wgsl(
+        x.into_dispatch(),
+        y.into_dispatch(),
+        gamma.into_dispatch(),
+        eps,
+    );
+    (Tensor::from_dispatch(sum), Tensor::from_dispatch(normed))
+}
+
 pub fn swiglu<const D: usize>(gate: Tensor<D>, up: Tensor<D>) -> Tensor<D> {
     Tensor::from_dispatch(<Dispatch as DecodeOps>::swiglu_wgsl(
         gate.into_dispatch(),
@@ -69,12 +96,13 @@ pub fn swiglu<const D: usize>(gate: Tensor<D>, up: Tensor<D>) -> Tensor<D> {
 }
 
 /// Rotary embedding of x [B, H, T, Dh] at positions start..start+T.
-pub fn rope(x: Tensor<4>, cos: Tensor<2>, sin: Tensor<2>, start: usize) -> Tensor<4> {
+pub fn rope(x: Tensor<4>, cos: Tensor<2>, sin: Tensor<2>, start: usize, scale: f32) -> Tensor<4> {
     Tensor::from_dispatch(<Dispatch as DecodeOps>::rope_wgsl(
         x.into_dispatch(),
         cos.into_dispatch(),
         sin.into_dispatch(),
         start,
+        scale,
     ))
 }
 
@@ -91,11 +119,13 @@ mod cube {
     use burn_cubecl::tensor::CubeTensor;
 
     wgsl_kernel!(RmsNorm, "../../../shaders/rms_norm.wgsl");
+    wgsl_kernel!(AddRmsNorm, "../../../shaders/add_rms_norm.wgsl");
     wgsl_kernel!(SwiGlu, "../../../shaders/swiglu.wgsl");
     wgsl_kernel!(Rope, "../../../shaders/rope.wgsl");
 
     /// Invocations per workgroup of the elementwise kernels (swiglu.wgsl,
-    /// rope.wgsl) and of rms_norm.wgsl, as their `@workgroup_size`.
+    /// rope.wgsl) and of the row kernels (rms_norm.wgsl,
+    /// add_rms_norm.wgsl), as their `@workgroup_size`.
     const ELEMENTWISE: u32 = 256;
     const ROW: u32 = 64;
 
@@ -142,6 +172,41 @@ mod cube {
             launch(RmsNorm, ROW, (gx, gy), &x, buffers, out)
         }
 
+        fn add_rms_norm_wgsl(
+            x: CubeTensor,
+            y: CubeTensor,
+            gamma: CubeTensor,
+            eps: f32,
+        ) -> (CubeTensor, CubeTensor) {
+            let (x, y, gamma) = (
+                into_contiguous(x),
+                into_contiguous(y),
+                into_contiguous(gamma),
+            );
+            let d = gamma.meta.num_elements();
+            let n = x.meta.num_elements() / d.max(1);
+            let (gx, gy) = row_grid(n);
+            let (out, sum) = (output(&x), output(&x));
+            let meta = info(&x, &[d as u32, gx as u32, n as u32, eps.to_bits()]);
+            let buffers = vec![
+                x.handle.clone(),
+                y.handle.clone(),
+                gamma.handle.clone(),
+                out.0.clone(),
+                sum.0.clone(),
+                meta,
+            ];
+            let normed = launch(AddRmsNorm, ROW, (gx, gy), &x, buffers, out);
+            let sum = CubeTensor::new_contiguous(
+                x.client.clone(),
+                x.device.clone(),
+                sum.1,
+                sum.0,
+                DType::F32,
+            );
+            (sum, normed)
+        }
+
         fn swiglu_wgsl(gate: CubeTensor, up: CubeTensor) -> CubeTensor {
             let (gate, up) = (into_contiguous(gate), into_contiguous(up));
             let n = gate.meta.num_elements();
@@ -152,7 +217,13 @@ mod cube {
             launch(SwiGlu, ELEMENTWISE, grid, &gate, buffers, out)
         }
 
-        fn rope_wgsl(x: CubeTensor, cos: CubeTensor, sin: CubeTensor, start: usize) -> CubeTensor {
+        fn rope_wgsl(
+            x: CubeTensor,
+            cos: CubeTensor,
+            sin: CubeTensor,
+            start: usize,
+            scale: f32,
+        ) -> CubeTensor {
             // Rows are read through x's strides (a [B, T, H, Dh] buffer seen
             // as [B, H, T, Dh] needs no copy); anything else is made
             // contiguous first.
@@ -167,7 +238,8 @@ mod cube {
             let values = [
                 dims[1], dims[2], dims[3], st[0], st[1], st[2], start, grid.0, n,
             ];
-            let values: Vec<u32> = values.iter().map(|&v| v as u32).collect();
+            let mut values: Vec<u32> = values.iter().map(|&v| v as u32).collect();
+            values.push(scale.to_bits());
             let meta = info(&x, &values);
             let buffers = vec![
                 x.handle.clone(),
