@@ -6,9 +6,7 @@ mod common;
 
 #[test]
 fn eval_scores_a_policy_exactly_as_the_loop_evaluated_it() {
-    let dir = std::env::temp_dir().join(format!("restlm-cli-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::Scratch::new("cli");
     let config = common::TINY_RUN.replace("[rest]\n", "[rest]\nthresholds = [10.0]\n")
         + "[improve]\nsteps = 3\n[eval]\nsamples = 2\n";
     std::fs::write(dir.join("rest.toml"), config).unwrap();
@@ -117,9 +115,7 @@ fn failed_naming(out: &std::process::Output, file: &str) -> String {
 
 #[test]
 fn a_full_disk_is_a_named_error_and_loses_nothing_already_written() {
-    let dir = std::env::temp_dir().join(format!("restlm-cli-disk-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::Scratch::new("cli-disk");
     let config = |steps: usize| {
         common::TINY_RUN.replace(
             "[sft]\nsteps = 10\n",

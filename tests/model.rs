@@ -181,9 +181,7 @@ fn top_k_and_top_p_never_leave_their_sets() {
 #[test]
 fn replacing_a_checkpoint_keeps_other_files_and_leaves_no_temporaries() {
     use restlm::model::checkpoint::TrainState;
-    let root = std::env::temp_dir().join(format!("restlm-ckpt-swap-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    std::fs::create_dir_all(&root).unwrap();
+    let root = common::Scratch::new("ckpt-swap");
     let dir = root.join("ckpt");
     let tok = common::task_tokenizer();
     let cfg = common::tiny_model(tok.vocab_size());

@@ -1,6 +1,8 @@
 //! Rewards against sacrebleu, the external scorer's failure modes, the
 //! Improve filter and threshold schedule.
 
+mod common;
+
 use restlm::config::RestConfig;
 use restlm::rest::{Grown, filter, thresholds};
 use restlm::reward::{External, Item, score_all, sentence_bleu_multi, sentence_chrf_multi};
@@ -145,9 +147,7 @@ fn grow_keeps_what_was_scored_before_a_scorer_failure() {
     // The first batch scores; the second crashes: the grown file keeps batch 1.
     use restlm::burn::prelude::Device;
     use restlm::rest::grow::{GrowSetup, grow};
-    let dir = std::env::temp_dir().join(format!("restlm-grow-fail-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::Scratch::new("grow-fail");
     let flag = dir.join("calls");
     let cmd = format!(
         "n=$(cat {f} 2>/dev/null || echo 0); echo $((n+1)) > {f}; [ $n -ge 1 ] && exit 9; while read l; do echo 50; done",
@@ -282,8 +282,7 @@ fn scorer_commands_split_like_a_shell_but_run_without_one() {
     let mut r = External::new(argv.argv().unwrap(), 30.0);
     assert_eq!(score_all(&mut r, &items(), 8).unwrap(), vec![21.0, 21.0]);
     // In a config file: a list, or a string that must split cleanly.
-    let dir = std::env::temp_dir().join(format!("restlm-scorer-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::Scratch::new("scorer");
     let good = dir.join("good.toml");
     std::fs::write(
         &good,

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use common::TINY_RUN as CONFIG;
 
 struct Work {
-    dir: PathBuf,
+    dir: common::Scratch,
 }
 
 impl Work {
@@ -23,9 +23,7 @@ impl Work {
     /// batch 5) and a policy trained by `restlm sft` (and a second one from
     /// another seed).
     fn new(name: &str) -> Work {
-        let dir = std::env::temp_dir().join(format!("restlm-shard-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = common::Scratch::new(&format!("shard-{name}"));
         std::fs::write(dir.join("rest.toml"), CONFIG).unwrap();
         std::fs::write(
             dir.join("batch5.toml"),
