@@ -10,6 +10,8 @@
 pub mod bench;
 pub mod chat;
 pub mod config;
+#[cfg(feature = "wgpu")]
+pub mod cube_kernels;
 pub mod data;
 pub mod device;
 pub mod error;

@@ -21,9 +21,14 @@ use burn::prelude::*;
 #[backend_extension(Cube: cfg(feature = "wgpu"), Flex, Fusion: cfg(feature = "fusion"), Autodiff)]
 pub trait KernelOps: Backend {
     /// logits [B, V], params [B, 4] (see [`RowParams::packed`]) → [B, 2]:
-    /// token id (as f32) and its log-probability.
+    /// token id (as f32) and its log-probability. `cuts`: which settings
+    /// some row uses ([`launch_cuts`]), for kernels that specialise on it.
     #[fusion(dtype = logits, shape = Shape::new([logits[0], 2]))]
-    fn sample_rows(logits: FloatTensor<Self>, params: FloatTensor<Self>) -> FloatTensor<Self>;
+    fn sample_rows(
+        logits: FloatTensor<Self>,
+        params: FloatTensor<Self>,
+        cuts: u32,
+    ) -> FloatTensor<Self>;
     /// logits `[N, V]`, target ids `[N]` (as f32) → log π(target) `[N]`.
     #[fusion(dtype = logits, shape = Shape::new([logits[0]]))]
     fn target_logprobs(logits: FloatTensor<Self>, targets: FloatTensor<Self>) -> FloatTensor<Self>;
@@ -38,9 +43,9 @@ pub trait KernelOps: Backend {
     ) -> FloatTensor<Self>;
 }
 
-/// Whether `device` runs these ops: the wgpu runtime compiling WGSL (a
-/// `vulkan` build compiles SPIR-V, which takes no WGSL template), or the CPU
-/// backend. Autodiff devices take burn's differentiable ops for sampling;
+/// Whether `device` runs these ops: the wgpu runtime (our WGSL kernels
+/// where it compiles WGSL, their `#[cube]` twins in `cube_kernels` where
+/// it compiles SPIR-V or MSL), or the CPU backend. Autodiff devices take burn's differentiable ops for sampling;
 /// see [`trains`] for the log-probs of training.
 pub fn supported(device: &Device) -> bool {
     !device.is_autodiff() && runs_kernels(device)
@@ -71,7 +76,7 @@ fn runs_kernels(device: &Device) -> bool {
             DispatchDevice::Flex(_) => true,
             #[cfg(feature = "wgpu")]
             DispatchDevice::Cube(cube) => {
-                !cfg!(feature = "vulkan") && matches!(cube, burn_cubecl::CubeDevice::Wgpu(_))
+                matches!(cube, burn_cubecl::CubeDevice::Wgpu(_))
             }
             DispatchDevice::Autodiff(inner) => on(inner),
             #[allow(unreachable_patterns)]
@@ -92,10 +97,22 @@ pub fn sample_rows(logits: Tensor<2>, rows: &[RowParams]) -> Result<Vec<(u32, f3
 pub async fn sample_rows_async(logits: Tensor<2>, rows: &[RowParams]) -> Result<Vec<(u32, f32)>> {
     let device = logits.device();
     let b = rows.len();
+    let cuts = launch_cuts(rows, logits.dims()[1]);
     let params = Tensor::<2>::from_data(TensorData::new(RowParams::packed(rows), [b, 4]), &device);
-    let out = <Dispatch as KernelOps>::sample_rows(logits.into_dispatch(), params.into_dispatch());
+    let out =
+        <Dispatch as KernelOps>::sample_rows(logits.into_dispatch(), params.into_dispatch(), cuts);
     let host: Vec<f32> = read_back(Tensor::<2>::from_dispatch(out)).await?;
     Ok(host.chunks_exact(2).map(|c| (c[0] as u32, c[1])).collect())
+}
+
+/// Which settings some row of `rows` uses, over a vocabulary of `v`: bit 0
+/// a row samples, bit 1 a sampling row cuts to its top k, bit 2 to its top
+/// p. The `#[cube]` sampling kernel compiles only the passes these need.
+pub fn launch_cuts(rows: &[RowParams], v: usize) -> u32 {
+    rows.iter().filter(|r| !r.is_greedy()).fold(0, |cuts, r| {
+        let top_k = r.top_k > 0 && (r.top_k as usize) < v;
+        cuts | 1 | if top_k { 2 } else { 0 } | if r.top_p < 1.0 { 4 } else { 0 }
+    })
 }
 
 /// A tensor's values on the host; a device that fails to hand them back
@@ -138,7 +155,7 @@ fn target_id(t: f32, v: usize) -> Option<usize> {
 }
 
 impl KernelOps for Flex {
-    fn sample_rows(logits: FlexTensor, params: FlexTensor) -> FlexTensor {
+    fn sample_rows(logits: FlexTensor, params: FlexTensor, _cuts: u32) -> FlexTensor {
         let (xs, v) = rows_of(&logits);
         let ps = host(params);
         let rows: Vec<RowParams> = ps.chunks_exact(4).map(RowParams::unpack).collect();
@@ -218,10 +235,15 @@ mod autodiff {
     }
 
     impl<B: KernelOps, C: CheckpointStrategy> KernelOps for Autodiff<B, C> {
-        fn sample_rows(logits: FloatTensor<Self>, params: FloatTensor<Self>) -> FloatTensor<Self> {
+        fn sample_rows(
+            logits: FloatTensor<Self>,
+            params: FloatTensor<Self>,
+            cuts: u32,
+        ) -> FloatTensor<Self> {
             <FloatTensor<Self>>::new(B::sample_rows(
                 logits.into_primitive(),
                 params.into_primitive(),
+                cuts,
             ))
         }
 
@@ -265,6 +287,7 @@ mod autodiff {
 #[cfg(feature = "wgpu")]
 pub(crate) mod wgsl {
     use super::KernelOps;
+    use crate::cube_kernels;
     use burn::tensor::{DType, Shape};
     use burn_cubecl::CubeBackend;
     use burn_cubecl::cubecl::prelude::{CubeCount, CubeDim, KernelId};
@@ -342,7 +365,10 @@ pub(crate) mod wgsl {
     }
 
     impl KernelOps for CubeBackend {
-        fn sample_rows(logits: CubeTensor, params: CubeTensor) -> CubeTensor {
+        fn sample_rows(logits: CubeTensor, params: CubeTensor, cuts: u32) -> CubeTensor {
+            if !cube_kernels::wgsl_kernels(&logits) {
+                return cube_kernels::sample_rows(logits, params, cuts);
+            }
             let (logits, params) = (into_contiguous(logits), into_contiguous(params));
             let (b, v) = (logits.meta.shape()[0], logits.meta.shape()[1]);
             assert!(b <= MAX_GRID, "sample_rows: {b} rows exceed one dispatch");
@@ -369,6 +395,9 @@ pub(crate) mod wgsl {
         }
 
         fn target_logprobs(logits: CubeTensor, targets: CubeTensor) -> CubeTensor {
+            if !cube_kernels::wgsl_kernels(&logits) {
+                return cube_kernels::target_logprobs(logits, targets);
+            }
             let n = logits.meta.shape()[0];
             per_row(Logprob, logits, vec![targets], Shape::new([n]))
         }
@@ -378,6 +407,9 @@ pub(crate) mod wgsl {
             targets: CubeTensor,
             grad: CubeTensor,
         ) -> CubeTensor {
+            if !cube_kernels::wgsl_kernels(&logits) {
+                return cube_kernels::target_logprobs_grad(logits, targets, grad);
+            }
             let shape = Shape::new([logits.meta.shape()[0], logits.meta.shape()[1]]);
             per_row(LogprobGrad, logits, vec![targets, grad], shape)
         }

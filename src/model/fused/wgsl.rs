@@ -109,6 +109,7 @@ pub fn rope(x: Tensor<4>, cos: Tensor<2>, sin: Tensor<2>, start: usize, scale: f
 #[cfg(feature = "wgpu")]
 mod cube {
     use super::DecodeOps;
+    use crate::cube_kernels;
     use crate::sample::kernels::wgsl::{MAX_GRID, info, row_grid, wgsl_kernel};
     use burn::tensor::{DType, Shape};
     use burn_cubecl::CubeBackend;
@@ -162,6 +163,9 @@ mod cube {
 
     impl DecodeOps for CubeBackend {
         fn rms_norm_wgsl(x: CubeTensor, gamma: CubeTensor, eps: f32) -> CubeTensor {
+            if !cube_kernels::wgsl_kernels(&x) {
+                return cube_kernels::rms_norm(x, gamma, eps);
+            }
             let (x, gamma) = (into_contiguous(x), into_contiguous(gamma));
             let d = gamma.meta.num_elements();
             let n = x.meta.num_elements() / d.max(1);
@@ -178,6 +182,9 @@ mod cube {
             gamma: CubeTensor,
             eps: f32,
         ) -> (CubeTensor, CubeTensor) {
+            if !cube_kernels::wgsl_kernels(&x) {
+                return cube_kernels::add_rms_norm(x, y, gamma, eps);
+            }
             let (x, y, gamma) = (
                 into_contiguous(x),
                 into_contiguous(y),
@@ -208,6 +215,9 @@ mod cube {
         }
 
         fn swiglu_wgsl(gate: CubeTensor, up: CubeTensor) -> CubeTensor {
+            if !cube_kernels::wgsl_kernels(&gate) {
+                return cube_kernels::swiglu(gate, up);
+            }
             let (gate, up) = (into_contiguous(gate), into_contiguous(up));
             let n = gate.meta.num_elements();
             let grid = elementwise_grid(n);
@@ -224,6 +234,9 @@ mod cube {
             start: usize,
             scale: f32,
         ) -> CubeTensor {
+            if !cube_kernels::wgsl_kernels(&x) {
+                return cube_kernels::rope(x, cos, sin, start, scale);
+            }
             // Rows are read through x's strides (a [B, T, H, Dh] buffer seen
             // as [B, H, T, Dh] needs no copy); anything else is made
             // contiguous first.
