@@ -21,6 +21,10 @@
 //! Where a row's own settings decide (top-k or not, greedy or not), the
 //! work runs for every row and the row's result is selected afterwards.
 
+// Kernel bodies are burn's kernel language, whose integers have no
+// `div_ceil` and whose shared-memory slots are written back explicitly.
+#![allow(clippy::manual_div_ceil, clippy::assign_op_pattern)]
+
 use burn::tensor::{DType, Shape};
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
@@ -44,10 +48,15 @@ pub fn set_forced(on: bool) {
     FORCED.store(on, Ordering::Relaxed);
 }
 
+/// Whether [`set_forced`] is on.
+pub fn forced() -> bool {
+    FORCED.load(Ordering::Relaxed)
+}
+
 /// Whether `t`'s runtime takes our WGSL kernels: it compiles WGSL and
 /// [`set_forced`] is off.
 pub(crate) fn wgsl_kernels(t: &CubeTensor) -> bool {
-    !FORCED.load(Ordering::Relaxed) && t.client.name() == "wgpu<wgsl>"
+    !forced() && t.client.name() == "wgpu<wgsl>"
 }
 
 // ---------------------------------------------------------------- helpers

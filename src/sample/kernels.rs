@@ -1,7 +1,9 @@
 //! The bindings of our WGSL kernels (shaders/): a backend extension with
-//! one implementation per backend. On wgpu it launches the kernel; on the
-//! CPU backend (Flex) it runs the plain-Rust reference. Model and sampling
-//! code call [`sample_rows`] and [`target_logprobs`] on ordinary tensors.
+//! one implementation per backend. On wgpu it launches the kernel (its
+//! `#[cube]` twin in `crate::cube_kernels` where the runtime compiles
+//! SPIR-V or MSL); on the CPU backend (Flex) it runs the plain-Rust
+//! reference. Model and sampling code call [`sample_rows`] and
+//! [`target_logprobs`] on ordinary tensors.
 
 use super::reference::{self, RowParams};
 use crate::error::{Error, Result};

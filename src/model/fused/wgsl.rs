@@ -9,7 +9,8 @@
 //!
 //! Their plain-Rust references are the CPU backend's fused ops in
 //! `super` (`rms_norm_row`, `swiglu_cpu`, `rope_row`); tests/wgpu.rs
-//! compares the two on lavapipe.
+//! compares the two on lavapipe. Where the runtime compiles SPIR-V or MSL
+//! the same ops launch the `#[cube]` twins in `crate::cube_kernels`.
 
 // Without wgpu no backend implements the extension: its generated
 // dispatch leaves the arguments unused.
@@ -49,12 +50,13 @@ pub trait DecodeOps: Backend {
     ) -> FloatTensor<Self>;
 }
 
-/// Whether `device` runs these kernels: where our other WGSL kernels run
-/// for inference (`sample::kernels::supported`: wgpu compiling WGSL,
-/// without autodiff, since training takes burn's differentiable ops) except
-/// the CPU backend, and outside a browser (Chromium rejected one of our
-/// other shaders there; the page keeps burn's ops until that is
-/// understood); never after [`super::set_enabled`]`(false)`.
+/// Whether `device` runs these kernels: where our other kernels run for
+/// inference (`sample::kernels::supported`: wgpu, without autodiff, since
+/// training takes burn's differentiable ops) except the CPU backend, and
+/// outside a browser (Chromium rejected one of our other shaders there;
+/// the page keeps burn's ops until that is understood); never after
+/// [`super::set_enabled`]`(false)`. A runtime that compiles SPIR-V or MSL
+/// runs their `#[cube]` twins (`crate::cube_kernels`).
 pub fn runs_on(device: &Device) -> bool {
     !cfg!(target_family = "wasm")
         && super::ENABLED.load(std::sync::atomic::Ordering::Relaxed)
