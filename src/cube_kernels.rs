@@ -9,7 +9,7 @@
 //! rotary embedding (rope.wgsl).
 //!
 //! The WGSL kernels stay the default where the runtime compiles WGSL (they
-//! are what the GPU figures in README measured); [`wgsl_kernels`] says which
+//! are what the GPU figures in README measured); `wgsl_kernels` says which
 //! a client takes, and [`set_forced`] makes every client take these ones,
 //! which is how tests/wgpu.rs checks them on lavapipe through the WGSL
 //! compiler (a `--features vulkan` build runs the same checks through
@@ -61,52 +61,21 @@ pub(crate) fn wgsl_kernels(t: &CubeTensor) -> bool {
 
 // ---------------------------------------------------------------- helpers
 
-/// Σ over the workgroup of each invocation's `v`, through `red` (one slot
-/// per invocation); every invocation gets the total.
+/// The workgroup's sum (or, with `max`, maximum) of each invocation's
+/// `v`, through `red` (one slot per invocation); every invocation gets it.
 #[cube]
-fn block_sum(red: &mut Shared<[f32]>, lid: usize, v: f32) -> f32 {
+fn block_reduce<N: Numeric>(red: &mut Shared<[N]>, lid: usize, v: N, #[comptime] max: bool) -> N {
     red[lid] = v;
     sync_cube();
     let mut s = CUBE_DIM_X as usize / 2;
     while s > 0 {
         if lid < s {
-            red[lid] = red[lid] + red[lid + s];
-        }
-        sync_cube();
-        s /= 2;
-    }
-    let total = red[0];
-    sync_cube();
-    total
-}
-
-/// The workgroup's max of each invocation's `v`, as [`block_sum`].
-#[cube]
-fn block_max(red: &mut Shared<[f32]>, lid: usize, v: f32) -> f32 {
-    red[lid] = v;
-    sync_cube();
-    let mut s = CUBE_DIM_X as usize / 2;
-    while s > 0 {
-        if lid < s {
-            red[lid] = f32::max(red[lid], red[lid + s]);
-        }
-        sync_cube();
-        s /= 2;
-    }
-    let m = red[0];
-    sync_cube();
-    m
-}
-
-/// Σ over the workgroup of u32 counts, as [`block_sum`].
-#[cube]
-fn block_count(red: &mut Shared<[u32]>, lid: usize, v: u32) -> u32 {
-    red[lid] = v;
-    sync_cube();
-    let mut s = CUBE_DIM_X as usize / 2;
-    while s > 0 {
-        if lid < s {
-            red[lid] = red[lid] + red[lid + s];
+            let (a, b) = (red[lid], red[lid + s]);
+            if max {
+                red[lid] = select(b > a, b, a);
+            } else {
+                red[lid] = a + b;
+            }
         }
         sync_cube();
         s /= 2;
@@ -197,7 +166,7 @@ fn sample_kernel(
         z += f32::exp(logits[base + i] - m);
         i += VOCAB_ROW;
     }
-    let log_z = m + f32::ln(block_sum(&mut red_f, lid, z));
+    let log_z = m + f32::ln(block_reduce(&mut red_f, lid, z, false));
 
     let mut token = amax;
     if sampling {
@@ -220,7 +189,7 @@ fn sample_kernel(
                     c += select(key(logits[base + i]) >= mid, 1u32, 0u32);
                     i += VOCAB_ROW;
                 }
-                if block_count(&mut red_u, lid, c) >= k {
+                if block_reduce(&mut red_u, lid, c, false) >= k {
                     lo = mid;
                 } else {
                     hi = mid - 1;
@@ -238,7 +207,7 @@ fn sample_kernel(
                 total += select(key(x) >= thr, f32::exp((x - m) * inv_t), 0.0f32);
                 i += VOCAB_ROW;
             }
-            let want = p * block_sum(&mut red_f, lid, total);
+            let want = p * block_reduce(&mut red_f, lid, total, false);
             let mut lo = thr;
             let mut hi = key(m);
             for _it in 0..32u32 {
@@ -250,7 +219,7 @@ fn sample_kernel(
                     acc += select(key(x) >= mid, f32::exp((x - m) * inv_t), 0.0f32);
                     i += VOCAB_ROW;
                 }
-                if block_sum(&mut red_f, lid, acc) >= want {
+                if block_reduce(&mut red_f, lid, acc, false) >= want {
                     lo = mid;
                 } else {
                     hi = mid - 1;
@@ -346,14 +315,14 @@ fn row_log_z(logits: &[f32], base: usize, vu: usize, lid: usize) -> (f32, f32) {
         m = f32::max(m, logits[base + i]);
         i += VOCAB_ROW;
     }
-    let m = block_max(&mut red, lid, m);
+    let m = block_reduce(&mut red, lid, m, true);
     let mut z = 0.0f32;
     let mut i = lid;
     while i < vu {
         z += f32::exp(logits[base + i] - m);
         i += VOCAB_ROW;
     }
-    (m, block_sum(&mut red, lid, z))
+    (m, block_reduce(&mut red, lid, z, false))
 }
 
 /// logprob.wgsl: `out[n]` = logits[n, target] − logsumexp(logits[n, :]),
@@ -413,7 +382,7 @@ fn logprob_grad_kernel(
 #[cube]
 fn inv_rms(s: f32, lid: usize, d: usize, eps: f32) -> f32 {
     let mut red = Shared::<[f32]>::new_slice(HIDDEN_ROW);
-    let total = block_sum(&mut red, lid, s);
+    let total = block_reduce(&mut red, lid, s, false);
     1.0f32 / f32::sqrt(total / f32::cast_from(d as u32) + eps)
 }
 
