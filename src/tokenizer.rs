@@ -248,11 +248,7 @@ impl Tokenizer {
         let inner = parse(&text).map_err(|e| Error::file(&path, e))?;
         let with_specials = inner.encode("", true).map_err(tk_err)?;
         let bos = with_specials.get_ids().first().copied();
-        let sep = inner
-            .encode("\n", false)
-            .map_err(tk_err)?
-            .get_ids()
-            .to_vec();
+        let sep = newline_ids(&inner)?;
         if sep.is_empty() {
             return Err(Error::file(&path, "encodes \"\\n\" as nothing"));
         }
@@ -268,6 +264,11 @@ impl Tokenizer {
                 ..Layout::default()
             },
         )
+    }
+
+    /// "\n" as it follows text: the plain format's separator.
+    pub fn newline(&self) -> Result<Vec<u32>> {
+        newline_ids(&self.inner)
     }
 
     pub fn vocab_size(&self) -> usize {
@@ -311,6 +312,22 @@ impl Tokenizer {
         ids.extend_from_slice(prompt);
         ids.extend_from_slice(after);
         ids
+    }
+}
+
+/// The ids of "\n" as they follow text: what the plain format puts between
+/// prompt and target. Encoded alone, a SentencePiece tokenizer would start
+/// "\n" with its word-start marker (Llama: `▁ <0x0A>`, where "a\n" is
+/// `▁a <0x0A>`), so the ids are those "a\n" adds to "a" when it extends
+/// them, and "\n" alone otherwise.
+fn newline_ids(inner: &HfTokenizer) -> Result<Vec<u32>> {
+    let ids = |text: &str| -> Result<Vec<u32>> {
+        Ok(inner.encode(text, false).map_err(tk_err)?.get_ids().to_vec())
+    };
+    let (word, line) = (ids("a")?, ids("a\n")?);
+    match line.strip_prefix(word.as_slice()) {
+        Some(rest) if !rest.is_empty() => Ok(rest.to_vec()),
+        _ => ids("\n"),
     }
 }
 

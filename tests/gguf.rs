@@ -469,3 +469,109 @@ fn llama_cpps_python_reader_reads_our_export() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// llama.cpp's tokenizer test files, from the llama.cpp tree inside PyPI's
+/// llama-cpp-python 0.3.36 sdist (checked by its sha256), fetched once
+/// into the user's cache: for each vocabulary, a vocab-only GGUF written
+/// by llama.cpp's converter, test strings (`.inp`) and the ids
+/// transformers' tokenizer gives them (`.out`). None (with the reason
+/// printed) when python3 or the registry is unavailable.
+fn llama_cpp_vocabs() -> Option<PathBuf> {
+    const URL: &str = "https://files.pythonhosted.org/packages/ec/e9/e7de2b0463ea3ffbf0ede6cb21b58c1258a8f6521aae45ca773a59fe7cf3/llama_cpp_python-0.3.36.tar.gz";
+    const SHA256: &str = "832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e";
+    let home = std::env::var_os("HOME").map(PathBuf::from)?;
+    let dir = home.join(".cache/restlm/test-models/llama.cpp-vocab-0.3.36");
+    if dir.exists() {
+        return Some(dir);
+    }
+    let part = dir.with_extension("part");
+    let _ = std::fs::remove_dir_all(&part);
+    std::fs::create_dir_all(&part).ok()?;
+    let script = r#"
+import hashlib, io, sys, tarfile, urllib.request
+url, sha, out = sys.argv[1:4]
+data = urllib.request.urlopen(url, timeout=600).read()
+got = hashlib.sha256(data).hexdigest()
+if got != sha:
+    sys.exit(f"sha256 {got}, expected {sha}")
+with tarfile.open(fileobj=io.BytesIO(data)) as t:
+    for m in t.getmembers():
+        base = m.name.rsplit("/", 1)[-1]
+        if m.isfile() and "/models/ggml-vocab-" in m.name:
+            open(f"{out}/{base}", "wb").write(t.extractfile(m).read())
+"#;
+    match std::process::Command::new("python3")
+        .args(["-c", script, URL, SHA256])
+        .arg(&part)
+        .output()
+    {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => {
+            eprintln!(
+                "SKIPPED: fetching llama.cpp's vocabularies failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            return None;
+        }
+        Err(e) => {
+            eprintln!("SKIPPED: no python3 to fetch llama.cpp's vocabularies: {e}");
+            return None;
+        }
+    }
+    std::fs::rename(&part, &dir).unwrap();
+    Some(dir)
+}
+
+/// (text, ids) pairs of llama.cpp's `ggml-vocab-NAME.gguf.inp`/`.out`, read
+/// as its tests/test-tokenizer-0.cpp reads them.
+fn vocab_cases(dir: &Path, name: &str) -> Vec<(String, Vec<u32>)> {
+    let base = dir.join(format!("ggml-vocab-{name}.gguf"));
+    let inp = std::fs::read_to_string(base.with_extension("gguf.inp")).unwrap();
+    let out = std::fs::read_to_string(base.with_extension("gguf.out")).unwrap();
+    let mut texts: Vec<&str> = inp.split("\n__ggml_vocab_test__\n").collect();
+    if texts.last() == Some(&"") {
+        texts.pop();
+    }
+    let ids: Vec<Vec<u32>> = out
+        .lines()
+        .map(|l| l.split_whitespace().map(|t| t.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(texts.len(), ids.len(), "{name}: .inp and .out disagree");
+    texts.into_iter().map(String::from).zip(ids).collect()
+}
+
+#[test]
+fn tokenizers_match_llama_cpps_test_vectors() {
+    let Some(dir) = llama_cpp_vocabs() else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for name in ["gpt-2", "qwen2", "llama-bpe", "llama-spm", "phi-3"] {
+        let file = GgufFile::open(&dir.join(format!("ggml-vocab-{name}.gguf"))).unwrap();
+        let tok = match gguf::tokenizer(&file) {
+            Ok(t) => t,
+            Err(e) => {
+                failures.push(format!("{name}: {e}"));
+                continue;
+            }
+        };
+        let cases = vocab_cases(&dir, name);
+        assert!(cases.len() >= 40, "{name}: {} cases", cases.len());
+        for (text, want) in &cases {
+            let got = tok.encode(text).unwrap();
+            if &got != want {
+                failures.push(format!("{name}: {text:?}: {got:?}, transformers {want:?}"));
+            }
+            let back = tok.decode(&got).unwrap();
+            if &back != text {
+                failures.push(format!("{name}: {text:?} decodes as {back:?}"));
+            }
+        }
+        // The plain format's separator is the one token "\n" is after
+        // text (for SentencePiece, the byte token: not `▁ <0x0A>`).
+        if tok.sep.len() != 1 || tok.decode(&tok.sep).unwrap() != "\n" {
+            failures.push(format!("{name}: separator {:?}", tok.sep));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -297,7 +297,7 @@ pub fn tokenizer(file: &GgufFile) -> Result<Tokenizer> {
             .collect::<Option<Vec<u32>>>()
     })? {
         Some(sep) => sep,
-        None => tok.encode("\n")?,
+        None => tok.newline()?,
     };
     if tok.sep.is_empty() {
         return Err(Error::file(&file.path, "encodes \"\\n\" as nothing"));

@@ -5,8 +5,11 @@
 //! (`tokenizer.ggml.pre`) that llama.cpp hard-codes for it. We rebuild the
 //! same tokenizer as a `tokenizer.json` value: the BPE model from the
 //! vocabulary and merges, the pre-tokenizer from the name, control and
-//! user-defined tokens as added tokens. Export goes the other way and names
-//! the pre-tokenizer by recognising its structure.
+//! user-defined tokens as added tokens. A SentencePiece vocabulary
+//! (`"llama"`: Llama 2, TinyLlama, Phi-3) stores scores instead of merges;
+//! it becomes the BPE with byte fallback that transformers' converter
+//! makes of the same model (see [`spm_merges`]). Export goes the other way
+//! and names the pre-tokenizer by recognising its structure.
 
 use super::file::{GgufFile, Value};
 use crate::error::{Error, Result};
@@ -14,6 +17,7 @@ use serde_json::{Value as Json, json};
 
 /// GGUF token types (llama.cpp's `llama_token_type`).
 const NORMAL: i32 = 1;
+const UNKNOWN: i32 = 2;
 const CONTROL: i32 = 3;
 const USER_DEFINED: i32 = 4;
 
@@ -114,61 +118,95 @@ pub struct Specials {
 
 /// The `tokenizer.json` value and special ids a GGUF file describes.
 pub fn tokenizer_json(file: &GgufFile) -> Result<(Json, Specials)> {
-    let fail = |m: String| Error::file(&file.path, m);
     let model: String = file.req("tokenizer.ggml.model", |v| v.as_str().map(String::from))?;
-    if model != "gpt2" {
-        return Err(fail(format!(
-            "tokenizer.ggml.model {model:?} is not supported (only \"gpt2\": byte-level BPE)"
-        )));
+    let tokens = strings(file, "tokenizer.ggml.tokens")?;
+    let types = token_types(file, tokens.len())?;
+    let specials = specials(file, tokens.len())?;
+    let mut vocab = serde_json::Map::new();
+    for (i, tok) in tokens.iter().enumerate() {
+        if vocab.insert(tok.clone(), json!(i)).is_some() {
+            return Err(Error::file(
+                &file.path,
+                format!("token {tok:?} appears twice in the vocabulary"),
+            ));
+        }
     }
+    let (added, post) = (
+        added_tokens(&tokens, &types, model == "llama"),
+        post_processor(&tokens, specials.bos),
+    );
+    let json = match model.as_str() {
+        "gpt2" => byte_level_bpe(file, vocab)?,
+        "llama" => sentencepiece_bpe(file, vocab, &tokens, &types)?,
+        _ => {
+            return Err(Error::file(
+                &file.path,
+                format!(
+                    "tokenizer.ggml.model {model:?} is not supported (\"gpt2\": byte-level BPE, \"llama\": SentencePiece)"
+                ),
+            ));
+        }
+    };
+    let mut json = json;
+    json["added_tokens"] = Json::Array(added);
+    json["post_processor"] = post;
+    Ok((json, specials))
+}
+
+/// The tokens matched before the model sees the text: control and
+/// user-defined ones (and SentencePiece's unknown-type ones: `<unk>` and
+/// padding placeholders), special unless user-defined.
+fn added_tokens(tokens: &[String], types: &[i32], unknown_too: bool) -> Vec<Json> {
+    tokens
+        .iter()
+        .zip(types)
+        .enumerate()
+        .filter(|(_, (_, ty))| {
+            **ty == CONTROL || **ty == USER_DEFINED || (unknown_too && **ty == UNKNOWN)
+        })
+        .map(|(i, (tok, ty))| {
+            json!({
+                "id": i, "content": tok, "single_word": false, "lstrip": false,
+                "rstrip": false, "normalized": false, "special": *ty != USER_DEFINED,
+            })
+        })
+        .collect()
+}
+
+/// Prepends bos when the file says the tokenizer adds it.
+fn post_processor(tokens: &[String], bos: Option<u32>) -> Json {
+    let Some(b) = bos else {
+        return Json::Null;
+    };
+    let t = &tokens[b as usize];
+    json!({
+        "type": "TemplateProcessing",
+        "single": [{"SpecialToken": {"id": t, "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+        "pair": [{"SpecialToken": {"id": t, "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                 {"SpecialToken": {"id": t, "type_id": 1}}, {"Sequence": {"id": "B", "type_id": 1}}],
+        "special_tokens": {t: {"id": t, "ids": [b], "tokens": [t]}},
+    })
+}
+
+/// `tokenizer.ggml.model = "gpt2"`: byte-level BPE with the merges the
+/// file lists and the pre-tokenizer it names.
+fn byte_level_bpe(file: &GgufFile, vocab: serde_json::Map<String, Json>) -> Result<Json> {
     let pre = file
         .opt("tokenizer.ggml.pre", |v| v.as_str().map(String::from))?
         .unwrap_or_else(|| "default".into());
     let (pre_tok, normalizer, ignore_merges) = pre_tokenizer(&pre).ok_or_else(|| {
-        fail(format!(
-            "tokenizer.ggml.pre {pre:?} is not supported (supported: {PRE_SUPPORTED})"
-        ))
+        Error::file(
+            &file.path,
+            format!("tokenizer.ggml.pre {pre:?} is not supported (supported: {PRE_SUPPORTED})"),
+        )
     })?;
-    let tokens = strings(file, "tokenizer.ggml.tokens")?;
     let merges = strings(file, "tokenizer.ggml.merges")?;
-    let types = token_types(file, tokens.len())?;
-    let specials = specials(file, tokens.len())?;
-    let mut vocab = serde_json::Map::new();
-    let mut added = Vec::new();
-    for (i, (tok, ty)) in tokens.iter().zip(&types).enumerate() {
-        if vocab.insert(tok.clone(), json!(i)).is_some() {
-            return Err(fail(format!(
-                "token {tok:?} appears twice in the vocabulary"
-            )));
-        }
-        if *ty == CONTROL || *ty == USER_DEFINED {
-            added.push(json!({
-                "id": i, "content": tok, "single_word": false, "lstrip": false,
-                "rstrip": false, "normalized": false, "special": *ty == CONTROL,
-            }));
-        }
-    }
-    let post = match specials.bos {
-        Some(b) => {
-            let t = &tokens[b as usize];
-            json!({
-                "type": "TemplateProcessing",
-                "single": [{"SpecialToken": {"id": t, "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
-                "pair": [{"SpecialToken": {"id": t, "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
-                         {"SpecialToken": {"id": t, "type_id": 1}}, {"Sequence": {"id": "B", "type_id": 1}}],
-                "special_tokens": {t: {"id": t, "ids": [b], "tokens": [t]}},
-            })
-        }
-        None => Json::Null,
-    };
-    let json = json!({
+    Ok(json!({
         "version": "1.0",
         "truncation": null,
         "padding": null,
-        "added_tokens": added,
         "normalizer": normalizer,
         "pre_tokenizer": pre_tok,
-        "post_processor": post,
         "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
         "model": {
             "type": "BPE", "dropout": null, "unk_token": null,
@@ -176,8 +214,116 @@ pub fn tokenizer_json(file: &GgufFile) -> Result<(Json, Specials)> {
             "fuse_unk": false, "byte_fallback": false, "ignore_merges": ignore_merges,
             "vocab": vocab, "merges": merges,
         },
+    }))
+}
+
+/// SentencePiece's word-start marker, which stands for a space.
+const SPACE: &str = "\u{2581}";
+
+/// `tokenizer.ggml.model = "llama"`: a SentencePiece BPE, as transformers'
+/// `LlamaConverter` rebuilds one: spaces become ▁ (and, unless
+/// `tokenizer.ggml.add_space_prefix` is false, one ▁ starts the text), no
+/// pre-tokenizer, merges ranked by the scores, a character outside the
+/// vocabulary spelled as its UTF-8 byte tokens (`<0x0A>`).
+fn sentencepiece_bpe(
+    file: &GgufFile,
+    vocab: serde_json::Map<String, Json>,
+    tokens: &[String],
+    types: &[i32],
+) -> Result<Json> {
+    let scores: Vec<f32> = file.req("tokenizer.ggml.scores", |v| {
+        v.as_array()?
+            .iter()
+            .map(|s| s.as_f64().map(|s| s as f32))
+            .collect()
+    })?;
+    if scores.len() != tokens.len() {
+        return Err(Error::file(
+            &file.path,
+            format!(
+                "tokenizer.ggml.scores has {} entries for {} tokens",
+                scores.len(),
+                tokens.len()
+            ),
+        ));
+    }
+    let prefix = file
+        .opt("tokenizer.ggml.add_space_prefix", |v| v.as_bool())?
+        .unwrap_or(true);
+    let unk = match file.opt("tokenizer.ggml.unknown_token_id", |v| v.as_u64())? {
+        Some(i) => Some(tokens.get(i as usize).ok_or_else(|| {
+            Error::file(
+                &file.path,
+                format!("tokenizer.ggml.unknown_token_id = {i} is outside the {} tokens", tokens.len()),
+            )
+        })?),
+        None => tokens.iter().zip(types).find(|(_, ty)| **ty == UNKNOWN).map(|(t, _)| t),
+    };
+    let replace = json!({"type": "Replace", "pattern": {"String": " "}, "content": SPACE});
+    let normalizer = if prefix {
+        json!({"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": SPACE}, replace]})
+    } else {
+        replace
+    };
+    let mut decoders = vec![
+        json!({"type": "Replace", "pattern": {"String": SPACE}, "content": " "}),
+        json!({"type": "ByteFallback"}),
+        json!({"type": "Fuse"}),
+    ];
+    if prefix {
+        decoders.push(json!({"type": "Strip", "content": " ", "start": 1, "stop": 0}));
+    }
+    let merges: Vec<Json> = spm_merges(tokens, &scores)
+        .into_iter()
+        .map(|(l, r)| json!([l, r]))
+        .collect();
+    Ok(json!({
+        "version": "1.0",
+        "truncation": null,
+        "padding": null,
+        "normalizer": normalizer,
+        "pre_tokenizer": null,
+        "decoder": {"type": "Sequence", "decoders": decoders},
+        "model": {
+            "type": "BPE", "dropout": null, "unk_token": unk,
+            "continuing_subword_prefix": null, "end_of_word_suffix": null,
+            "fuse_unk": true, "byte_fallback": true, "ignore_merges": false,
+            "vocab": vocab, "merges": merges,
+        },
+    }))
+}
+
+/// SentencePiece's merge order as BPE merges, as transformers'
+/// `generate_merges` derives it: every split of a piece into two pieces
+/// of the vocabulary is a merge, ranked by the piece's score, highest
+/// first, then by the longer left part, then the longer right part (in
+/// characters); remaining ties keep vocabulary order, the splits of one
+/// piece ordered by the ids of their parts.
+pub fn spm_merges<'a>(tokens: &'a [String], scores: &[f32]) -> Vec<(&'a str, &'a str)> {
+    let ids: std::collections::HashMap<&str, usize> = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.as_str(), i))
+        .collect();
+    // (score, left chars, right chars, left id, right id, left, right)
+    let mut merges = Vec::new();
+    for (piece, &score) in tokens.iter().zip(scores) {
+        let start = merges.len();
+        for (chars, (at, _)) in piece.char_indices().enumerate().skip(1) {
+            let (l, r) = piece.split_at(at);
+            if let (Some(&li), Some(&ri)) = (ids.get(l), ids.get(r)) {
+                merges.push((score, chars, piece.chars().count() - chars, li, ri, l, r));
+            }
+        }
+        merges[start..].sort_by_key(|m| (m.3, m.4));
+    }
+    // A stable sort: equal keys keep the order built above.
+    merges.sort_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then(b.1.cmp(&a.1))
+            .then(b.2.cmp(&a.2))
     });
-    Ok((json, specials))
+    merges.into_iter().map(|m| (m.5, m.6)).collect()
 }
 
 /// `tokenizer.ggml.token_type`, one per token (all normal when absent).
