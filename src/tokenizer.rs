@@ -322,7 +322,11 @@ impl Tokenizer {
 /// them, and "\n" alone otherwise.
 fn newline_ids(inner: &HfTokenizer) -> Result<Vec<u32>> {
     let ids = |text: &str| -> Result<Vec<u32>> {
-        Ok(inner.encode(text, false).map_err(tk_err)?.get_ids().to_vec())
+        Ok(inner
+            .encode(text, false)
+            .map_err(tk_err)?
+            .get_ids()
+            .to_vec())
     };
     let (word, line) = (ids("a")?, ids("a\n")?);
     match line.strip_prefix(word.as_slice()) {

@@ -575,3 +575,56 @@ fn tokenizers_match_llama_cpps_test_vectors() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn sentencepiece_tokenizers_survive_export() {
+    let Some(dir) = llama_cpp_vocabs() else {
+        return;
+    };
+    for name in ["llama-spm", "phi-3"] {
+        let file = GgufFile::open(&dir.join(format!("ggml-vocab-{name}.gguf"))).unwrap();
+        let tok = gguf::tokenizer(&file).unwrap();
+        let policy = Policy::new(common::tiny_model(tok.vocab_size()), tok, &cpu());
+        let out = temp(&format!("spm-{name}"));
+        let path = out.join("m.gguf");
+        policy.export_gguf(&path, Encoding::F32).unwrap();
+        let back = Policy::load(&path, &cpu()).unwrap();
+        assert_eq!(back.tok.layout(), policy.tok.layout(), "{name}: layout");
+        // The scores written rank the merges as they stood.
+        let json = |t: &restlm::tokenizer::Tokenizer| -> serde_json::Value {
+            serde_json::from_str(&t.to_json().unwrap()).unwrap()
+        };
+        let (a, b) = (json(&policy.tok), json(&back.tok));
+        let (ma, mb) = (
+            a["model"]["merges"].as_array().unwrap(),
+            b["model"]["merges"].as_array().unwrap(),
+        );
+        let first = ma.iter().zip(mb).position(|(x, y)| x != y);
+        assert!(
+            first.is_none() && ma.len() == mb.len(),
+            "{name}: merges differ from {first:?} of {} / {}: {:?}",
+            ma.len(),
+            mb.len(),
+            first.map(|i| (&ma[i..(i + 8).min(ma.len())], &mb[i..(i + 8).min(mb.len())]))
+        );
+        assert_eq!(
+            a["model"]["vocab"], b["model"]["vocab"],
+            "{name}: vocabulary"
+        );
+        for (text, want) in vocab_cases(&dir, name) {
+            assert_eq!(back.tok.encode(&text).unwrap(), want, "{name}: {text:?}");
+        }
+        let read = GgufFile::open(&path).unwrap();
+        let types = read
+            .get("tokenizer.ggml.token_type")
+            .unwrap()
+            .as_array()
+            .unwrap();
+        let byte = policy.tok.encode("\u{1}").unwrap()[1] as usize;
+        assert_eq!(
+            types[byte].as_i64(),
+            Some(6),
+            "{name}: <0x01> is a byte token"
+        );
+    }
+}

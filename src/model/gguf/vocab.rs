@@ -20,6 +20,7 @@ const NORMAL: i32 = 1;
 const UNKNOWN: i32 = 2;
 const CONTROL: i32 = 3;
 const USER_DEFINED: i32 = 4;
+const BYTE: i32 = 6;
 
 const QWEN2_REGEX: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 const LLAMA3_REGEX: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
@@ -254,10 +255,17 @@ fn sentencepiece_bpe(
         Some(i) => Some(tokens.get(i as usize).ok_or_else(|| {
             Error::file(
                 &file.path,
-                format!("tokenizer.ggml.unknown_token_id = {i} is outside the {} tokens", tokens.len()),
+                format!(
+                    "tokenizer.ggml.unknown_token_id = {i} is outside the {} tokens",
+                    tokens.len()
+                ),
             )
         })?),
-        None => tokens.iter().zip(types).find(|(_, ty)| **ty == UNKNOWN).map(|(t, _)| t),
+        None => tokens
+            .iter()
+            .zip(types)
+            .find(|(_, ty)| **ty == UNKNOWN)
+            .map(|(t, _)| t),
     };
     let replace = json!({"type": "Replace", "pattern": {"String": " "}, "content": SPACE});
     let normalizer = if prefix {
@@ -318,11 +326,7 @@ pub fn spm_merges<'a>(tokens: &'a [String], scores: &[f32]) -> Vec<(&'a str, &'a
         merges[start..].sort_by_key(|m| (m.3, m.4));
     }
     // A stable sort: equal keys keep the order built above.
-    merges.sort_by(|a, b| {
-        b.0.total_cmp(&a.0)
-            .then(b.1.cmp(&a.1))
-            .then(b.2.cmp(&a.2))
-    });
+    merges.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)).then(b.2.cmp(&a.2)));
     merges.into_iter().map(|m| (m.5, m.6)).collect()
 }
 
@@ -377,8 +381,35 @@ fn specials(file: &GgufFile, n: usize) -> Result<Specials> {
     Ok(Specials { bos, eos, pad })
 }
 
+/// Whether a `tokenizer.json` value is a SentencePiece BPE as
+/// [`sentencepiece_bpe`] builds it (and transformers' legacy Llama
+/// converter): byte fallback, no pre-tokenizer, spaces replaced by ▁,
+/// perhaps after prepending one. Some(whether it prepends).
+fn sentencepiece_shape(tok_json: &Json) -> Option<bool> {
+    let model = &tok_json["model"];
+    if model["type"] != "BPE"
+        || model["byte_fallback"] != true
+        || !tok_json["pre_tokenizer"].is_null()
+    {
+        return None;
+    }
+    let replace =
+        |v: &Json| v["type"] == "Replace" && v["pattern"]["String"] == " " && v["content"] == SPACE;
+    let norm = &tok_json["normalizer"];
+    if replace(norm) {
+        return Some(false);
+    }
+    match norm["normalizers"].as_array()?.as_slice() {
+        [p, r] if p["type"] == "Prepend" && p["prepend"] == SPACE && replace(r) => Some(true),
+        [r] if replace(r) => Some(false),
+        _ => None,
+    }
+}
+
 /// GGUF tokenizer metadata for a `tokenizer.json` value, its vocabulary
-/// padded with unused tokens to the model's `vocab_size` rows.
+/// padded with unused tokens to the model's `vocab_size` rows: a
+/// byte-level BPE as `"gpt2"` with its merges, a SentencePiece BPE as
+/// `"llama"` with scores that rank its merges as they stand.
 pub fn metadata(
     tok_json: &Json,
     vocab_size: usize,
@@ -389,13 +420,15 @@ pub fn metadata(
     let model = &tok_json["model"];
     if model["type"] != "BPE" {
         return Err(format!(
-            "the tokenizer is {}, not byte-level BPE",
+            "the tokenizer is {}, not byte-level or SentencePiece BPE",
             model["type"]
         ));
     }
-    let pre = pre_name(tok_json).ok_or(
-        "its pre-tokenizer is none llama.cpp knows by name (byte-level BPE with the gpt-2, smollm, qwen2 or llama-bpe splitting)",
-    )?;
+    let pre = pre_name(tok_json);
+    let spm = sentencepiece_shape(tok_json);
+    if pre.is_none() && spm.is_none() {
+        return Err("its pre-tokenizer is none llama.cpp knows by name (byte-level BPE with the gpt-2, smollm, qwen2 or llama-bpe splitting, or SentencePiece's ▁ for spaces with byte fallback)".into());
+    }
     let mut tokens: Vec<Option<String>> = vec![None; vocab_size];
     let mut types = vec![NORMAL; vocab_size];
     let mut put = |id: u64, tok: &str, ty: i32| -> std::result::Result<(), String> {
@@ -410,59 +443,136 @@ pub fn metadata(
         .as_object()
         .ok_or("BPE model without vocab")?
     {
-        put(id.as_u64().ok_or("non-integer token id")?, tok, NORMAL)?;
+        let byte = spm.is_some() && tok.len() == 6 && tok.starts_with("<0x") && tok.ends_with('>');
+        put(
+            id.as_u64().ok_or("non-integer token id")?,
+            tok,
+            if byte { BYTE } else { NORMAL },
+        )?;
     }
     for a in tok_json["added_tokens"].as_array().into_iter().flatten() {
-        let ty = if a["special"] == true {
+        let content = a["content"].as_str().ok_or("added token without content")?;
+        let ty = if spm.is_some() && model["unk_token"] == content {
+            UNKNOWN
+        } else if a["special"] == true {
             CONTROL
         } else {
             USER_DEFINED
         };
         put(
             a["id"].as_u64().ok_or("added token without id")?,
-            a["content"].as_str().ok_or("added token without content")?,
+            content,
             ty,
         )?;
     }
-    let tokens: Vec<Value> = tokens
+    let tokens: Vec<String> = tokens
         .into_iter()
         .enumerate()
         .map(|(i, t)| {
-            Value::Str(t.unwrap_or_else(|| {
+            t.unwrap_or_else(|| {
                 types[i] = USER_DEFINED;
                 format!("[PAD{i}]")
-            }))
+            })
         })
         .collect();
-    let merges: Vec<Value> = model["merges"]
+    let merges: Vec<(String, String)> = model["merges"]
         .as_array()
         .ok_or("BPE model without merges")?
         .iter()
         .map(|m| match m {
-            Json::String(s) => Ok(Value::Str(s.clone())),
-            Json::Array(p) if p.len() == 2 => Ok(Value::Str(format!(
-                "{} {}",
-                p[0].as_str().unwrap_or_default(),
-                p[1].as_str().unwrap_or_default()
-            ))),
+            Json::String(s) => s
+                .split_once(' ')
+                .map(|(l, r)| (l.to_string(), r.to_string()))
+                .ok_or(format!("merge {m} is not \"a b\"")),
+            Json::Array(p) if p.len() == 2 => Ok((
+                p[0].as_str().unwrap_or_default().to_string(),
+                p[1].as_str().unwrap_or_default().to_string(),
+            )),
             _ => Err(format!("merge {m} is neither \"a b\" nor [a, b]")),
         })
         .collect::<std::result::Result<_, _>>()?;
+    let strs = |v: Vec<String>| Value::Array(v.into_iter().map(Value::Str).collect());
+    let unk = types.iter().position(|&t| t == UNKNOWN);
+    let byte_level = pre.is_some();
+    let (model, pre, ranking) = match pre {
+        Some(pre) => {
+            let merges = merges
+                .into_iter()
+                .map(|(l, r)| format!("{l} {r}"))
+                .collect();
+            ("gpt2", pre, ("tokenizer.ggml.merges", strs(merges)))
+        }
+        None => {
+            let scores = spm_scores(&tokens, &merges)
+                .into_iter()
+                .map(Value::F32)
+                .collect();
+            (
+                "llama",
+                "default",
+                ("tokenizer.ggml.scores", Value::Array(scores)),
+            )
+        }
+    };
     let mut meta = vec![
-        ("tokenizer.ggml.model", Value::Str("gpt2".into())),
+        ("tokenizer.ggml.model", Value::Str(model.into())),
         ("tokenizer.ggml.pre", Value::Str(pre.into())),
-        ("tokenizer.ggml.tokens", Value::Array(tokens)),
+        ("tokenizer.ggml.tokens", strs(tokens)),
         (
             "tokenizer.ggml.token_type",
             Value::Array(types.into_iter().map(Value::I32).collect()),
         ),
-        ("tokenizer.ggml.merges", Value::Array(merges)),
+        ranking,
+    ];
+    if let (false, Some(prefix)) = (byte_level, spm) {
+        meta.push(("tokenizer.ggml.add_space_prefix", Value::Bool(prefix)));
+        if let Some(unk) = unk {
+            meta.push(("tokenizer.ggml.unknown_token_id", Value::U32(unk as u32)));
+        }
+    }
+    meta.extend([
         ("tokenizer.ggml.eos_token_id", Value::U32(eos)),
         ("tokenizer.ggml.padding_token_id", Value::U32(pad)),
         ("tokenizer.ggml.add_bos_token", Value::Bool(bos.is_some())),
-    ];
+    ]);
     if let Some(b) = bos {
         meta.push(("tokenizer.ggml.bos_token_id", Value::U32(b)));
     }
     Ok(meta)
+}
+
+/// Scores under which [`spm_merges`] ranks a BPE's merges as they stand
+/// (SentencePiece merges the pair whose result scores highest): a token
+/// scores minus the rank of the first merge that makes it, except that
+/// tokens whose merges interleave (transformers orders the merges of
+/// equally scored pieces by the lengths of their parts) share the score
+/// of the first; a token no merge makes scores below them all.
+fn spm_scores(tokens: &[String], merges: &[(String, String)]) -> Vec<f32> {
+    let ids: std::collections::HashMap<&str, usize> = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.as_str(), i))
+        .collect();
+    // Each made token's first and last merge.
+    let mut span: std::collections::BTreeMap<usize, (usize, usize)> = Default::default();
+    for (rank, (l, r)) in merges.iter().enumerate() {
+        if let Some(&i) = ids.get(format!("{l}{r}").as_str()) {
+            span.entry(i).or_insert((rank, rank)).1 = rank;
+        }
+    }
+    let mut by_first: Vec<(usize, usize, usize)> = span
+        .into_iter()
+        .map(|(i, (first, last))| (first, last, i))
+        .collect();
+    by_first.sort_unstable();
+    let mut scores = vec![-(merges.len() as f32) - 1.0; tokens.len()];
+    let (mut group_first, mut group_last) = (0, None);
+    for (first, last, i) in by_first {
+        if group_last.is_none_or(|g| first > g) {
+            group_first = first;
+        }
+        group_last = Some(group_last.map_or(last, |g: usize| g.max(last)));
+        scores[i] = -(group_first as f32);
+    }
+    scores
 }
