@@ -7,6 +7,8 @@
 //! answers ≈ 0.5% of held-out sums, so self-training has nothing to
 //! filter); the closing figures in README.md show it.
 
+mod common;
+
 use restlm::RunConfig;
 use restlm::burn::prelude::Device;
 use restlm::rest::compare::compare;
@@ -38,8 +40,7 @@ fn mean_after_sft(dir: &std::path::Path, arm: &str) -> f64 {
 
 #[test]
 fn rest_beats_equal_step_sft_and_the_reward_filter_is_why() {
-    let dir = std::env::temp_dir().join(format!("restlm-compare-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = common::Scratch::new("compare");
     let mut cfg = RunConfig::default();
     cfg.data.task_train = Some(400);
     cfg.data.task_eval = Some(64);

@@ -1,15 +1,14 @@
 //! Tokenizer, JSONL records, truncation, append-only files.
 
+mod common;
+
 use restlm::data::{encode_all, read_records};
 use restlm::io::{JsonlAppender, read_jsonl, truncate_torn_tail};
 use restlm::tokenizer::Tokenizer;
 use std::io::Write;
 
-fn tmp(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("restlm-data-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn tmp(name: &str) -> common::Scratch {
+    common::Scratch::new(&format!("data-{name}"))
 }
 
 #[test]

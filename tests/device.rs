@@ -1,5 +1,7 @@
 //! `auto`'s weighing of a GPU against the CPU backend.
 
+mod common;
+
 use restlm::device::{Plan, ProbeTimes, weigh};
 
 fn plan(train_steps: usize, decode_steps: usize) -> Plan {
@@ -93,7 +95,8 @@ fn device_names_parse_to_their_kind_and_bad_ones_are_named_errors() {
     let e = parse("cpu:1").unwrap_err().to_string();
     assert!(e.contains("only GPU APIs"), "{e}");
     // In a config, the error names the file.
-    let path = std::env::temp_dir().join(format!("restlm-device-{}.toml", std::process::id()));
+    let dir = common::Scratch::new("device");
+    let path = dir.join("run.toml");
     std::fs::write(&path, "device = \"gpu\"\n").unwrap();
     let e = restlm::RunConfig::load(&path).unwrap_err().to_string();
     assert!(

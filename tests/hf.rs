@@ -12,10 +12,8 @@ fn cpu() -> restlm::burn::prelude::Device {
     restlm::device::select("cpu").expect("cpu").device
 }
 
-fn temp(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("restlm-hf-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+fn temp(name: &str) -> common::Scratch {
+    common::Scratch::new(&format!("hf-{name}"))
 }
 
 // Both sides compute in f32 from the same (bf16/f16-rounded) weights; they
@@ -35,7 +33,8 @@ fn export_then_import_reproduces_the_logits() {
     for name in FIXTURES {
         let r = reference(name);
         let policy = Policy::load(&fixture_dir(name), &cpu()).unwrap();
-        let dir = temp(&format!("export-{name}"));
+        let scratch = temp(&format!("export-{name}"));
+        let dir = scratch.join("m");
         policy.export_hf(&dir).unwrap();
         for f in ["config.json", "model.safetensors", "tokenizer.json"] {
             assert!(dir.join(f).exists(), "{name}: export lacks {f}");
@@ -47,12 +46,11 @@ fn export_then_import_reproduces_the_logits() {
         assert_eq!(diff, 0.0, "{name}: f32 export must be lossless");
         // Exporting over an existing directory is refused.
         assert!(policy.export_hf(&dir).is_err());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
 
 /// A copy of a fixture with `edit` applied to its config.json.
-fn edited(name: &str, edit: impl Fn(&mut serde_json::Value)) -> std::path::PathBuf {
+fn edited(name: &str, edit: impl Fn(&mut serde_json::Value)) -> common::Scratch {
     let dir = temp(&format!("edit-{name}"));
     let config = fixture_dir(name).join("config.json");
     let mut v: serde_json::Value =
@@ -122,7 +120,8 @@ fn a_restlm_policy_exports_and_comes_back_with_its_prompt_layout() {
         cfg,
         tok,
     };
-    let dir = temp("native");
+    let scratch = temp("native");
+    let dir = scratch.join("m");
     policy.export_hf(&dir).unwrap();
     let back = Policy::load(&dir, &device).unwrap();
     assert_eq!(back.tok.layout(), policy.tok.layout());
@@ -136,5 +135,4 @@ fn a_restlm_policy_exports_and_comes_back_with_its_prompt_layout() {
         max_abs_diff(&logits(&back, &ids), &logits(&policy, &ids)),
         0.0
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -16,15 +16,40 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A fresh file path per case (cases run in one process, one at a time
-/// per test, several tests at once).
-fn case_path(test: &str, ext: &str) -> PathBuf {
+/// per test, several tests at once) under cargo's scratch directory for
+/// integration tests; the file or directory goes when the case ends.
+fn case_path(test: &str, ext: &str) -> Case {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!("restlm-hostile-{}", std::process::id()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile");
     std::fs::create_dir_all(&dir).unwrap();
-    dir.join(format!(
-        "{test}-{}.{ext}",
+    Case(dir.join(format!(
+        "{test}-{}-{}.{ext}",
+        std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
-    ))
+    )))
+}
+
+/// A case's file (or directory), removed when dropped.
+struct Case(PathBuf);
+
+impl std::ops::Deref for Case {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Case {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Case {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// One edit of a file's bytes.
@@ -235,7 +260,7 @@ fn hf_fixture() -> PathBuf {
 }
 
 /// A copy of the GPT-2 fixture with `file` replaced by `bytes`.
-fn hf_copy_with(file: &str, bytes: &[u8]) -> PathBuf {
+fn hf_copy_with(file: &str, bytes: &[u8]) -> Case {
     let dir = case_path("hf", "d");
     common::hf::fixture_copy_with("gpt2", &dir, file, bytes);
     dir
@@ -252,7 +277,6 @@ proptest! {
             let s = e.to_string();
             prop_assert!(s.contains("config.json") || s.contains("safetensors") || s.contains(&*dir.to_string_lossy()), "{s}");
         }
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
@@ -274,7 +298,6 @@ proptest! {
                 prop_assert!(e.to_string().contains("model.safetensors"), "{e}");
             }
         }
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -7,14 +7,14 @@ use restlm::burn::prelude::Device;
 use restlm::rest::grow::Grown;
 use restlm::rest::run::{RunOptions, RunState};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn fresh(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("restlm-loop-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+/// A fresh scratch directory (removed when the test passes) for one run:
+/// the run writes to its `run/`, its config sits beside that.
+fn fresh(name: &str) -> common::Scratch {
+    common::Scratch::new(&format!("loop-{name}"))
 }
 
 /// Held-out chrF must beat the SFT policy's by this many points. In the
@@ -24,7 +24,8 @@ const MARGIN: f64 = 10.0;
 
 #[test]
 fn small_loop_on_cpu_beats_the_sft_policy() {
-    let cfg = common::small_run(&fresh("improves"), "cpu");
+    let scratch = fresh("improves");
+    let cfg = common::small_run(&scratch.join("run"), "cpu");
     let rows = restlm::rest::run(
         &cfg,
         &RunOptions {
@@ -111,11 +112,12 @@ fn killed_during_grow_and_improve_resumes_with_every_sample_once() {
         (cfg, path)
     };
     // Reference: the same run, never interrupted.
-    let reference = fresh("reference");
+    let (reference_scratch, killed_scratch) = (fresh("reference"), fresh("killed"));
+    let reference = reference_scratch.join("run");
     let (cfg, path) = write(&reference);
     run_to_end(&path);
 
-    let dir = fresh("killed");
+    let dir = killed_scratch.join("run");
     let (_, path) = write(&dir);
     let grow_file = dir.join("grow/g1.jsonl");
     let prompts = cfg.data.task_train.unwrap();
@@ -258,7 +260,8 @@ fn killed_at_random_moments_resumes_to_the_uninterrupted_result() {
             + lines(&dir.join("grow/g1.jsonl"))
             + lines(&dir.join("grow/g2.jsonl"))
     };
-    let reference = fresh("random-reference");
+    let (reference_scratch, killed_scratch) = (fresh("random-reference"), fresh("random-killed"));
+    let reference = reference_scratch.join("run");
     run_to_end(&write(&reference));
     let total = progress(&reference);
 
@@ -269,7 +272,7 @@ fn killed_at_random_moments_resumes_to_the_uninterrupted_result() {
     while points.len() < kills.min(total - 60) {
         points.insert(1 + (rng.next() % (total as u64 - 60)) as usize);
     }
-    let dir = fresh("random-killed");
+    let dir = killed_scratch.join("run");
     let path = write(&dir);
     let mut landed = Vec::new();
     for &point in &points {
