@@ -15,7 +15,7 @@
 //
 // Layout as rms_norm.wgsl: one workgroup of 64 invocations per row, rows
 // beyond 65535 wrapping into the grid's y dimension; (1) the sum written
-// and Σ s² reduced through workgroup memory, (2) the strided normalised
+// and Σ s² reduced through workgroup memory (reduce.wgsl), (2) the strided normalised
 // write (the sum recomputed, the same f32 add as in (1)).
 
 const WG: u32 = 64u;
@@ -27,8 +27,6 @@ const WG: u32 = 64u;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<storage, read_write> sum: array<f32>;
 @group(0) @binding(5) var<storage, read_write> info: array<u32>;
-
-var<workgroup> red: array<f32, 64>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(local_invocation_id) lid3: vec3<u32>,
@@ -52,15 +50,7 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>,
         }
         s = s + v * v;
     }
-    red[lid] = s;
-    workgroupBarrier();
-    for (var k = WG / 2u; k > 0u; k = k / 2u) {
-        if (lid < k) {
-            red[lid] = red[lid] + red[lid + k];
-        }
-        workgroupBarrier();
-    }
-    let r = 1.0 / sqrt(red[0] / f32(d) + eps);
+    let r = 1.0 / sqrt(workgroup_sum(lid, s) / f32(d) + eps);
     // (2)
     if (writes) {
         for (var i = lid; i < d; i = i + WG) {

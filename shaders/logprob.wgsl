@@ -10,7 +10,8 @@
 //
 // Layout: one workgroup of 256 invocations per row; rows beyond 65535 wrap
 // into the grid's y dimension (row = wid.x + wid.y · info[1]). Two strided
-// passes (max, then Σ exp) reduced through 1 KiB of workgroup memory.
+// passes (max, then Σ exp) reduced through 1 KiB of workgroup memory
+// (reduce.wgsl).
 
 const WG: u32 = 256u;
 
@@ -19,8 +20,6 @@ const WG: u32 = 256u;
 @group(0) @binding(1) var<storage, read_write> targets: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<storage, read_write> info: array<u32>;
-
-var<workgroup> red: array<f32, 256>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_id) lid3: vec3<u32>,
@@ -37,32 +36,16 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>,
     for (var i = lid; i < v; i = i + WG) {
         m = max(m, logits[base + i]);
     }
-    red[lid] = m;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s = s / 2u) {
-        if (lid < s) {
-            red[lid] = max(red[lid], red[lid + s]);
-        }
-        workgroupBarrier();
-    }
-    m = red[0];
-    workgroupBarrier();
+    m = workgroup_max(lid, m);
     var z = 0.0;
     for (var i = lid; i < v; i = i + WG) {
         z = z + exp(logits[base + i] - m);
     }
-    red[lid] = z;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s = s / 2u) {
-        if (lid < s) {
-            red[lid] = red[lid] + red[lid + s];
-        }
-        workgroupBarrier();
-    }
+    z = workgroup_sum(lid, z);
     if (lid == 0u && wanted < n) {
         let t = targets[row];
         if (t >= 0.0 && t < f32(v)) {
-            out[row] = logits[base + u32(t)] - m - log(red[0]);
+            out[row] = logits[base + u32(t)] - m - log(z);
         } else {
             out[row] = bitcast<f32>(0x7fc00000u);
         }

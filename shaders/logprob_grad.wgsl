@@ -13,7 +13,8 @@
 //
 // Layout: as logprob.wgsl — one workgroup of 256 invocations per row, rows
 // beyond 65535 wrapping into the grid's y dimension; (1) max, (2) Σ exp,
-// each reduced through 1 KiB of workgroup memory, (3) the strided write.
+// each reduced through 1 KiB of workgroup memory (reduce.wgsl), (3) the
+// strided write.
 
 const WG: u32 = 256u;
 
@@ -23,8 +24,6 @@ const WG: u32 = 256u;
 @group(0) @binding(2) var<storage, read_write> grad: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<storage, read_write> info: array<u32>;
-
-var<workgroup> red: array<f32, 256>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_id) lid3: vec3<u32>,
@@ -42,32 +41,16 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>,
     for (var i = lid; i < v; i = i + WG) {
         m = max(m, logits[base + i]);
     }
-    red[lid] = m;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s = s / 2u) {
-        if (lid < s) {
-            red[lid] = max(red[lid], red[lid + s]);
-        }
-        workgroupBarrier();
-    }
-    m = red[0];
-    workgroupBarrier();
+    m = workgroup_max(lid, m);
     // (2) Σ exp(x - max)
     var z = 0.0;
     for (var i = lid; i < v; i = i + WG) {
         z = z + exp(logits[base + i] - m);
     }
-    red[lid] = z;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s = s / 2u) {
-        if (lid < s) {
-            red[lid] = red[lid] + red[lid + s];
-        }
-        workgroupBarrier();
-    }
+    z = workgroup_sum(lid, z);
     // (3) g · (one-hot - softmax)
     if (wanted < n) {
-        let scale = grad[row] / red[0];
+        let scale = grad[row] / z;
         let t = targets[row];
         let hit = select(v, u32(t), t >= 0.0 && t < f32(v));
         for (var i = lid; i < v; i = i + WG) {

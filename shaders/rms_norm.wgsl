@@ -11,7 +11,7 @@
 //
 // Layout: one workgroup of 64 invocations per row, rows beyond 65535
 // wrapping into the grid's y dimension; (1) Σ x² reduced through workgroup
-// memory, (2) the strided write.
+// memory (reduce.wgsl), (2) the strided write.
 
 const WG: u32 = 64u;
 
@@ -20,8 +20,6 @@ const WG: u32 = 64u;
 @group(0) @binding(1) var<storage, read_write> gamma: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<storage, read_write> info: array<u32>;
-
-var<workgroup> red: array<f32, 64>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(local_invocation_id) lid3: vec3<u32>,
@@ -41,15 +39,7 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>,
         let v = x[base + i];
         s = s + v * v;
     }
-    red[lid] = s;
-    workgroupBarrier();
-    for (var k = WG / 2u; k > 0u; k = k / 2u) {
-        if (lid < k) {
-            red[lid] = red[lid] + red[lid + k];
-        }
-        workgroupBarrier();
-    }
-    let r = 1.0 / sqrt(red[0] / f32(d) + eps);
+    let r = 1.0 / sqrt(workgroup_sum(lid, s) / f32(d) + eps);
     // (2)
     if (wanted < n) {
         for (var i = lid; i < d; i = i + WG) {

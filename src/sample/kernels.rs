@@ -303,13 +303,26 @@ pub(crate) mod wgsl {
     /// WebGPU's default limit on workgroups along one grid dimension.
     pub(crate) const MAX_GRID: usize = 65_535;
 
-    /// A kernel type whose source is one file of shaders/.
+    /// shaders/reduce.wgsl: the workgroup reductions of the row kernels.
+    pub(crate) const REDUCE: &str = include_str!("../../shaders/reduce.wgsl");
+
+    /// A kernel type whose source is one file of shaders/, followed by
+    /// [`REDUCE`] when the row kernel calls its reductions (`, reduce`).
     macro_rules! wgsl_kernel_impl {
         ($name:ident, $file:literal) => {
+            crate::sample::kernels::wgsl::wgsl_kernel!($name, include_str!($file).to_string());
+        };
+        ($name:ident, $file:literal, reduce) => {
+            crate::sample::kernels::wgsl::wgsl_kernel!(
+                $name,
+                [include_str!($file), crate::sample::kernels::wgsl::REDUCE].concat()
+            );
+        };
+        ($name:ident, $source:expr) => {
             struct $name;
             impl KernelSource for $name {
                 fn source(&self) -> SourceTemplate {
-                    SourceTemplate::new(include_str!($file))
+                    SourceTemplate::new($source)
                 }
                 fn id(&self) -> KernelId {
                     KernelId::new::<Self>()
@@ -324,8 +337,8 @@ pub(crate) mod wgsl {
     pub(crate) use wgsl_kernel_impl as wgsl_kernel;
 
     wgsl_kernel!(Sample, "../../shaders/sample.wgsl");
-    wgsl_kernel!(Logprob, "../../shaders/logprob.wgsl");
-    wgsl_kernel!(LogprobGrad, "../../shaders/logprob_grad.wgsl");
+    wgsl_kernel!(Logprob, "../../shaders/logprob.wgsl", reduce);
+    wgsl_kernel!(LogprobGrad, "../../shaders/logprob_grad.wgsl", reduce);
 
     /// A kernel's `info` binding: these values uploaded as a u32 array.
     pub(crate) fn info(t: &CubeTensor, values: &[u32]) -> burn_cubecl::cubecl::server::Handle {

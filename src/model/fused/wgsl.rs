@@ -121,8 +121,8 @@ mod cube {
     use burn_cubecl::template::{KernelSource, SourceKernel, SourceTemplate};
     use burn_cubecl::tensor::CubeTensor;
 
-    wgsl_kernel!(RmsNorm, "../../../shaders/rms_norm.wgsl");
-    wgsl_kernel!(AddRmsNorm, "../../../shaders/add_rms_norm.wgsl");
+    wgsl_kernel!(RmsNorm, "../../../shaders/rms_norm.wgsl", reduce);
+    wgsl_kernel!(AddRmsNorm, "../../../shaders/add_rms_norm.wgsl", reduce);
     wgsl_kernel!(SwiGlu, "../../../shaders/swiglu.wgsl");
     wgsl_kernel!(Rope, "../../../shaders/rope.wgsl");
 
