@@ -742,6 +742,11 @@ fn sample(cfg: RunConfig, args: SampleArgs) -> Result<()> {
     };
     let draws = best_of.unwrap_or(n);
     let prompts: Vec<&str> = prompt.iter().map(String::as_str).collect();
+    // One request decodes only its own rows. Grow and evaluation keep every
+    // batch at `batch_size` rows (shapes compiled once on a GPU, sharded
+    // runs equal to whole ones); padding one prompt to 64 rows made it 64
+    // times the work.
+    opts.batch_size = opts.batch_size.min(prompts.len() * draws).max(1);
     let out = policy.complete(&prompts, draws, cfg.data.max_prompt_tokens, &opts)?;
     let mut scorer = match best_of {
         Some(_) => {

@@ -134,13 +134,21 @@ impl super::Checkpoint for Weights {
 }
 
 impl HostTensor {
-    /// [r, c] → [c, r].
+    /// [r, c] → [c, r], in 32 × 32 tiles: the tile's rows stay in cache
+    /// while its columns are written (row by row, every read of a column
+    /// missed the cache, and a model's linear layers are most of its load).
     pub fn transposed(&self) -> HostTensor {
+        const TILE: usize = 32;
         let (r, c) = (self.shape[0], self.shape[1]);
         let mut data = vec![0.0; r * c];
-        for i in 0..r {
-            for j in 0..c {
-                data[j * r + i] = self.data[i * c + j];
+        for i0 in (0..r).step_by(TILE) {
+            let rows = i0..(i0 + TILE).min(r);
+            for j0 in (0..c).step_by(TILE) {
+                for j in j0..(j0 + TILE).min(c) {
+                    for i in rows.clone() {
+                        data[j * r + i] = self.data[i * c + j];
+                    }
+                }
             }
         }
         HostTensor {
