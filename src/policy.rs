@@ -192,7 +192,7 @@ impl Policy {
 
     /// `<bos> prompt <sep>` ids, keeping the last `max_prompt` prompt tokens.
     pub fn prompt_ids(&self, prompt: &str, max_prompt: usize) -> Result<Vec<u32>> {
-        let mut ids = self.tok.encode(prompt)?;
+        let mut ids = self.tok.encode_prompt(prompt)?;
         if ids.len() > max_prompt {
             ids.drain(..ids.len() - max_prompt);
         }

@@ -66,6 +66,9 @@ pub struct Tokenizer {
     /// The chat template's ids before and after the user's words: present
     /// exactly in the chat format.
     frame: Option<(Vec<u32>, Vec<u32>)>,
+    /// Whether the tokenizer marks where text starts (SentencePiece's ▁),
+    /// so that text encodes one way alone and another after a newline.
+    marks_starts: bool,
 }
 
 fn tk_err(e: impl std::fmt::Display) -> Error {
@@ -178,6 +181,7 @@ impl Tokenizer {
 
     fn with_layout(inner: HfTokenizer, l: Layout) -> Result<Self> {
         let tok = Self {
+            marks_starts: marks_starts(&inner)?,
             inner,
             pad: l.pad,
             bos: l.bos,
@@ -208,7 +212,7 @@ impl Tokenizer {
                 if self.bos.is_some() && before.first() == self.bos.as_ref() {
                     before.remove(0);
                 }
-                Some((before, self.encode(&after)?))
+                Some((before, self.encode_continuation(&after)?))
             }
         };
         Ok(self)
@@ -235,6 +239,7 @@ impl Tokenizer {
             sep: vec![id(SEP)?],
             chat_template: None,
             frame: None,
+            marks_starts: marks_starts(&inner)?,
             inner,
         })
     }
@@ -278,6 +283,39 @@ impl Tokenizer {
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
         let enc = self.inner.encode(text, false).map_err(tk_err)?;
         Ok(enc.get_ids().to_vec())
+    }
+
+    /// A prompt's ids: as text starts (the plain format, where only bos
+    /// precedes it) or as it follows the chat template's words before it.
+    pub fn encode_prompt(&self, text: &str) -> Result<Vec<u32>> {
+        match self.frame {
+            Some(_) => self.encode_continuation(text),
+            None => self.encode(text),
+        }
+    }
+
+    /// A target's or a sample's ids, as they follow the prompt: so that
+    /// the ids of a sample's decoded text are the ids that were sampled,
+    /// and a record's sequence is how the tokenizer encodes its whole text.
+    pub fn encode_target(&self, text: &str) -> Result<Vec<u32>> {
+        self.encode_continuation(text)
+    }
+
+    /// `text` as it follows a line of text. A SentencePiece tokenizer
+    /// starts text with its word-start marker, which it does not put after
+    /// a newline ("Hello" is `▁Hello`, "a\nHello" is `▁a <0x0A> Hello`): the
+    /// ids are those "a\n" + text adds to "a\n", when they extend them.
+    /// Other tokenizers encode both alike.
+    fn encode_continuation(&self, text: &str) -> Result<Vec<u32>> {
+        if !self.marks_starts {
+            return self.encode(text);
+        }
+        let anchor = self.encode("a\n")?;
+        let ids = self.encode(&format!("a\n{text}"))?;
+        match ids.strip_prefix(anchor.as_slice()) {
+            Some(rest) => Ok(rest.to_vec()),
+            None => self.encode(text),
+        }
     }
 
     /// The token string of `id`, if there is one.
@@ -333,6 +371,17 @@ fn newline_ids(inner: &HfTokenizer) -> Result<Vec<u32>> {
         Some(rest) if !rest.is_empty() => Ok(rest.to_vec()),
         _ => ids("\n"),
     }
+}
+
+/// Whether "\n" encodes otherwise alone than after text: the mark of a
+/// tokenizer that marks where text starts.
+fn marks_starts(inner: &HfTokenizer) -> Result<bool> {
+    let alone = inner
+        .encode("\n", false)
+        .map_err(tk_err)?
+        .get_ids()
+        .to_vec();
+    Ok(newline_ids(inner)? != alone)
 }
 
 /// `chat_template` of a Hugging Face `tokenizer_config.json`, if the file

@@ -572,6 +572,36 @@ fn tokenizers_match_llama_cpps_test_vectors() {
         if tok.sep.len() != 1 || tok.decode(&tok.sep).unwrap() != "\n" {
             failures.push(format!("{name}: separator {:?}", tok.sep));
         }
+        // A plain-format record (prompt, target) is what the tokenizer
+        // makes of its whole text, and a sample's text encodes back to
+        // the sampled ids (Improve trains on what Grow sampled).
+        let words: Vec<&str> = cases
+            .iter()
+            .map(|(t, _)| t.as_str())
+            .filter(|t| t.starts_with(char::is_alphanumeric) && t.ends_with(char::is_alphanumeric))
+            .collect();
+        assert!(words.len() >= 10, "{name}: {} texts", words.len());
+        for pair in words.windows(2) {
+            let (p, t) = (pair[0], pair[1]);
+            let prompt = tok.prompt_ids(&tok.encode_prompt(p).unwrap());
+            let target = tok.encode_target(t).unwrap();
+            let whole: Vec<u32> = tok
+                .bos
+                .into_iter()
+                .chain(tok.encode(&format!("{p}\n{t}")).unwrap())
+                .collect();
+            if [prompt.as_slice(), &target].concat() != whole {
+                failures.push(format!(
+                    "{name}: {p:?} / {t:?}: {prompt:?} {target:?}, whole text {whole:?}"
+                ));
+            }
+            let back = tok.encode_target(&tok.decode(&target).unwrap()).unwrap();
+            if back != target {
+                failures.push(format!(
+                    "{name}: {t:?} sampled as {target:?} re-encodes as {back:?}"
+                ));
+            }
+        }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -51,13 +51,13 @@ pub fn encode_all<'a>(
     let mut out = Vec::new();
     let mut cut = Truncation::default();
     for (prompt, target, weight) in pairs {
-        let mut p = tok.encode(prompt)?;
+        let mut p = tok.encode_prompt(prompt)?;
         if p.len() > max_prompt {
             p.drain(..p.len() - max_prompt);
             cut.prompts += 1;
         }
         let prompt = tok.prompt_ids(&p);
-        let mut target = tok.encode(target)?;
+        let mut target = tok.encode_target(target)?;
         target.push(tok.eos);
         // inputs are sequence[..-1], so a sequence may be max_seq + 1 long.
         let room = max_seq + 1 - prompt.len();

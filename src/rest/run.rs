@@ -420,7 +420,7 @@ impl<'a> Run<'a> {
         let mean = samples.iter().map(|r| r.reward).sum::<f64>() / samples.len().max(1) as f64;
         for r in &samples {
             self.state.tokens_sampled +=
-                self.policy.tok.encode(&r.sample)?.len() + r.finished as usize;
+                self.policy.tok.encode_target(&r.sample)?.len() + r.finished as usize;
         }
         match samples.len() {
             0 => eprintln!(
