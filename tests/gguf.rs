@@ -658,4 +658,24 @@ fn sentencepiece_tokenizers_survive_export() {
             "{name}: <0x01> is a byte token"
         );
     }
+    // Another tokenizer model is refused by name, with the file's.
+    let mut bytes = std::fs::read(dir.join("ggml-vocab-llama-spm.gguf")).unwrap();
+    let mut key = b"tokenizer.ggml.model".to_vec();
+    key.extend(8u32.to_le_bytes());
+    key.extend(5u64.to_le_bytes());
+    let mut from = key.clone();
+    from.extend(b"llama");
+    key.extend(b"bertz");
+    replace_once(&mut bytes, &from, &key);
+    let out = temp("spm-other");
+    let path = out.join("other.gguf");
+    std::fs::write(&path, bytes).unwrap();
+    let e = gguf::tokenizer(&GgufFile::open(&path).unwrap())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("\"bertz\" is not supported") && e.contains("other.gguf"),
+        "{e}"
+    );
 }

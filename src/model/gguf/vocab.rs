@@ -120,6 +120,18 @@ pub struct Specials {
 /// The `tokenizer.json` value and special ids a GGUF file describes.
 pub fn tokenizer_json(file: &GgufFile) -> Result<(Json, Specials)> {
     let model: String = file.req("tokenizer.ggml.model", |v| v.as_str().map(String::from))?;
+    let sentencepiece = match model.as_str() {
+        "gpt2" => false,
+        "llama" => true,
+        _ => {
+            return Err(Error::file(
+                &file.path,
+                format!(
+                    "tokenizer.ggml.model {model:?} is not supported (\"gpt2\": byte-level BPE, \"llama\": SentencePiece)"
+                ),
+            ));
+        }
+    };
     let tokens = strings(file, "tokenizer.ggml.tokens")?;
     let types = token_types(file, tokens.len())?;
     let specials = specials(file, tokens.len())?;
@@ -132,25 +144,12 @@ pub fn tokenizer_json(file: &GgufFile) -> Result<(Json, Specials)> {
             ));
         }
     }
-    let (added, post) = (
-        added_tokens(&tokens, &types, model == "llama"),
-        post_processor(&tokens, specials.bos),
-    );
-    let json = match model.as_str() {
-        "gpt2" => byte_level_bpe(file, vocab)?,
-        "llama" => sentencepiece_bpe(file, vocab, &tokens, &types)?,
-        _ => {
-            return Err(Error::file(
-                &file.path,
-                format!(
-                    "tokenizer.ggml.model {model:?} is not supported (\"gpt2\": byte-level BPE, \"llama\": SentencePiece)"
-                ),
-            ));
-        }
+    let mut json = match sentencepiece {
+        false => byte_level_bpe(file, vocab)?,
+        true => sentencepiece_bpe(file, vocab, &tokens, &types)?,
     };
-    let mut json = json;
-    json["added_tokens"] = Json::Array(added);
-    json["post_processor"] = post;
+    json["added_tokens"] = Json::Array(added_tokens(&tokens, &types, sentencepiece));
+    json["post_processor"] = post_processor(&tokens, specials.bos);
     Ok((json, specials))
 }
 
