@@ -66,9 +66,10 @@ pub struct Tokenizer {
     /// The chat template's ids before and after the user's words: present
     /// exactly in the chat format.
     frame: Option<(Vec<u32>, Vec<u32>)>,
-    /// Whether the tokenizer marks where text starts (SentencePiece's ▁),
-    /// so that text encodes one way alone and another after a newline.
-    marks_starts: bool,
+    /// The ids of "a\n", when the tokenizer marks where text starts
+    /// (SentencePiece's ▁), so that text encodes one way alone and another
+    /// after a line: what [`Tokenizer::encode_target`] encodes text after.
+    line: Option<Vec<u32>>,
 }
 
 fn tk_err(e: impl std::fmt::Display) -> Error {
@@ -181,7 +182,7 @@ impl Tokenizer {
 
     fn with_layout(inner: HfTokenizer, l: Layout) -> Result<Self> {
         let tok = Self {
-            marks_starts: marks_starts(&inner)?,
+            line: line_before_text(&inner)?,
             inner,
             pad: l.pad,
             bos: l.bos,
@@ -239,7 +240,7 @@ impl Tokenizer {
             sep: vec![id(SEP)?],
             chat_template: None,
             frame: None,
-            marks_starts: marks_starts(&inner)?,
+            line: line_before_text(&inner)?,
             inner,
         })
     }
@@ -281,8 +282,7 @@ impl Tokenizer {
     }
 
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        let enc = self.inner.encode(text, false).map_err(tk_err)?;
-        Ok(enc.get_ids().to_vec())
+        ids(&self.inner, text)
     }
 
     /// A prompt's ids: as text starts (the plain format, where only bos
@@ -307,13 +307,11 @@ impl Tokenizer {
     /// ids are those "a\n" + text adds to "a\n", when they extend them.
     /// Other tokenizers encode both alike.
     fn encode_continuation(&self, text: &str) -> Result<Vec<u32>> {
-        if !self.marks_starts {
-            return self.encode(text);
-        }
-        let anchor = self.encode("a\n")?;
-        let ids = self.encode(&format!("a\n{text}"))?;
-        match ids.strip_prefix(anchor.as_slice()) {
-            Some(rest) => Ok(rest.to_vec()),
+        match &self.line {
+            Some(line) => match added_ids(&self.inner, LINE, line, text)? {
+                Some(rest) => Ok(rest),
+                None => self.encode(text),
+            },
             None => self.encode(text),
         }
     }
@@ -359,29 +357,44 @@ impl Tokenizer {
 /// `▁a <0x0A>`), so the ids are those "a\n" adds to "a" when it extends
 /// them, and "\n" alone otherwise.
 fn newline_ids(inner: &HfTokenizer) -> Result<Vec<u32>> {
-    let ids = |text: &str| -> Result<Vec<u32>> {
-        Ok(inner
-            .encode(text, false)
-            .map_err(tk_err)?
-            .get_ids()
-            .to_vec())
-    };
-    let (word, line) = (ids("a")?, ids("a\n")?);
-    match line.strip_prefix(word.as_slice()) {
-        Some(rest) if !rest.is_empty() => Ok(rest.to_vec()),
-        _ => ids("\n"),
+    match added_ids(inner, "a", &ids(inner, "a")?, "\n")? {
+        Some(rest) if !rest.is_empty() => Ok(rest),
+        _ => ids(inner, "\n"),
     }
 }
 
-/// Whether "\n" encodes otherwise alone than after text: the mark of a
-/// tokenizer that marks where text starts.
-fn marks_starts(inner: &HfTokenizer) -> Result<bool> {
-    let alone = inner
-        .encode("\n", false)
+/// The line that [`Tokenizer::encode_target`] encodes text after.
+const LINE: &str = "a\n";
+
+/// The ids of [`LINE`] when "\n" encodes otherwise alone than after text:
+/// the mark of a tokenizer that marks where text starts. None otherwise.
+fn line_before_text(inner: &HfTokenizer) -> Result<Option<Vec<u32>>> {
+    if newline_ids(inner)? == ids(inner, "\n")? {
+        return Ok(None);
+    }
+    Ok(Some(ids(inner, LINE)?))
+}
+
+/// `text`'s ids, no special tokens added.
+fn ids(inner: &HfTokenizer, text: &str) -> Result<Vec<u32>> {
+    Ok(inner
+        .encode(text, false)
         .map_err(tk_err)?
         .get_ids()
-        .to_vec();
-    Ok(newline_ids(inner)? != alone)
+        .to_vec())
+}
+
+/// The ids `text` adds after `before` (whose ids are `before_ids`), when
+/// the ids of `before + text` extend those of `before`; None when the two
+/// merge across the seam.
+fn added_ids(
+    inner: &HfTokenizer,
+    before: &str,
+    before_ids: &[u32],
+    text: &str,
+) -> Result<Option<Vec<u32>>> {
+    let whole = ids(inner, &format!("{before}{text}"))?;
+    Ok(whole.strip_prefix(before_ids).map(<[u32]>::to_vec))
 }
 
 /// `chat_template` of a Hugging Face `tokenizer_config.json`, if the file
