@@ -231,22 +231,9 @@ fn sentencepiece_bpe(
     tokens: &[String],
     types: &[i32],
 ) -> Result<Json> {
-    let scores: Vec<f32> = file.req("tokenizer.ggml.scores", |v| {
-        v.as_array()?
-            .iter()
-            .map(|s| s.as_f64().map(|s| s as f32))
-            .collect()
-    })?;
-    if scores.len() != tokens.len() {
-        return Err(Error::file(
-            &file.path,
-            format!(
-                "tokenizer.ggml.scores has {} entries for {} tokens",
-                scores.len(),
-                tokens.len()
-            ),
-        ));
-    }
+    const SCORES: &str = "tokenizer.ggml.scores";
+    let scores = per_token(file, SCORES, tokens.len(), |s| s.as_f64().map(|s| s as f32))?
+        .ok_or_else(|| Error::file(&file.path, format!("GGUF metadata lacks {SCORES}")))?;
     let prefix = file
         .opt("tokenizer.ggml.add_space_prefix", |v| v.as_bool())?
         .unwrap_or(true);
@@ -306,20 +293,17 @@ fn sentencepiece_bpe(
 /// first, then by the longer left part, then the longer right part (in
 /// characters); remaining ties keep vocabulary order, the splits of one
 /// piece ordered by the ids of their parts.
-pub fn spm_merges<'a>(tokens: &'a [String], scores: &[f32]) -> Vec<(&'a str, &'a str)> {
-    let ids: std::collections::HashMap<&str, usize> = tokens
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.as_str(), i))
-        .collect();
+fn spm_merges<'a>(tokens: &'a [String], scores: &[f32]) -> Vec<(&'a str, &'a str)> {
+    let ids = token_ids(tokens);
     // (score, left chars, right chars, left id, right id, left, right)
     let mut merges = Vec::new();
     for (piece, &score) in tokens.iter().zip(scores) {
         let start = merges.len();
+        let len = piece.chars().count();
         for (chars, (at, _)) in piece.char_indices().enumerate().skip(1) {
             let (l, r) = piece.split_at(at);
             if let (Some(&li), Some(&ri)) = (ids.get(l), ids.get(r)) {
-                merges.push((score, chars, piece.chars().count() - chars, li, ri, l, r));
+                merges.push((score, chars, len - chars, li, ri, l, r));
             }
         }
         merges[start..].sort_by_key(|m| (m.3, m.4));
@@ -331,22 +315,28 @@ pub fn spm_merges<'a>(tokens: &'a [String], scores: &[f32]) -> Vec<(&'a str, &'a
 
 /// `tokenizer.ggml.token_type`, one per token (all normal when absent).
 fn token_types(file: &GgufFile, n: usize) -> Result<Vec<i32>> {
-    let types = file.opt("tokenizer.ggml.token_type", |v| {
-        v.as_array()?
-            .iter()
-            .map(|t| t.as_i64().map(|t| t as i32))
-            .collect::<Option<Vec<i32>>>()
+    let types = per_token(file, "tokenizer.ggml.token_type", n, |t| {
+        t.as_i64().map(|t| t as i32)
     })?;
-    match types {
-        Some(t) if t.len() == n => Ok(t),
-        Some(t) => Err(Error::file(
+    Ok(types.unwrap_or_else(|| vec![NORMAL; n]))
+}
+
+/// An optional array of one entry per token (`n` of them), each read by
+/// `f`; another length is an error naming the key.
+fn per_token<T>(
+    file: &GgufFile,
+    key: &str,
+    n: usize,
+    f: impl Fn(&Value) -> Option<T>,
+) -> Result<Option<Vec<T>>> {
+    match file.opt(key, |v| {
+        v.as_array()?.iter().map(&f).collect::<Option<Vec<T>>>()
+    })? {
+        Some(t) if t.len() != n => Err(Error::file(
             &file.path,
-            format!(
-                "tokenizer.ggml.token_type has {} entries for {n} tokens",
-                t.len()
-            ),
+            format!("{key} has {} entries for {n} tokens", t.len()),
         )),
-        None => Ok(vec![NORMAL; n]),
+        t => Ok(t),
     }
 }
 
@@ -405,6 +395,15 @@ fn sentencepiece_shape(tok_json: &Json) -> Option<bool> {
     }
 }
 
+/// llama.cpp's tokenizer model for a `tokenizer.json`, as export writes it.
+#[derive(Clone, Copy)]
+enum Export {
+    /// `"gpt2"` with this pre-tokenizer name.
+    ByteLevel(&'static str),
+    /// `"llama"`, with or without a ▁ prepended to text.
+    SentencePiece { space_prefix: bool },
+}
+
 /// GGUF tokenizer metadata for a `tokenizer.json` value, its vocabulary
 /// padded with unused tokens to the model's `vocab_size` rows: a
 /// byte-level BPE as `"gpt2"` with its merges, a SentencePiece BPE as
@@ -423,11 +422,12 @@ pub fn metadata(
             model["type"]
         ));
     }
-    let pre = pre_name(tok_json);
-    let spm = sentencepiece_shape(tok_json);
-    if pre.is_none() && spm.is_none() {
-        return Err("its pre-tokenizer is none llama.cpp knows by name (byte-level BPE with the gpt-2, smollm, qwen2 or llama-bpe splitting, or SentencePiece's ▁ for spaces with byte fallback)".into());
-    }
+    let export = match (pre_name(tok_json), sentencepiece_shape(tok_json)) {
+        (Some(pre), _) => Export::ByteLevel(pre),
+        (None, Some(space_prefix)) => Export::SentencePiece { space_prefix },
+        (None, None) => return Err("its pre-tokenizer is none llama.cpp knows by name (byte-level BPE with the gpt-2, smollm, qwen2 or llama-bpe splitting, or SentencePiece's ▁ for spaces with byte fallback)".into()),
+    };
+    let spm = matches!(export, Export::SentencePiece { .. });
     let mut tokens: Vec<Option<String>> = vec![None; vocab_size];
     let mut types = vec![NORMAL; vocab_size];
     let mut put = |id: u64, tok: &str, ty: i32| -> std::result::Result<(), String> {
@@ -442,7 +442,7 @@ pub fn metadata(
         .as_object()
         .ok_or("BPE model without vocab")?
     {
-        let byte = spm.is_some() && tok.len() == 6 && tok.starts_with("<0x") && tok.ends_with('>');
+        let byte = spm && tok.len() == 6 && tok.starts_with("<0x") && tok.ends_with('>');
         put(
             id.as_u64().ok_or("non-integer token id")?,
             tok,
@@ -451,7 +451,7 @@ pub fn metadata(
     }
     for a in tok_json["added_tokens"].as_array().into_iter().flatten() {
         let content = a["content"].as_str().ok_or("added token without content")?;
-        let ty = if spm.is_some() && model["unk_token"] == content {
+        let ty = if spm && model["unk_token"] == content {
             UNKNOWN
         } else if a["special"] == true {
             CONTROL
@@ -492,16 +492,15 @@ pub fn metadata(
         .collect::<std::result::Result<_, _>>()?;
     let strs = |v: Vec<String>| Value::Array(v.into_iter().map(Value::Str).collect());
     let unk = types.iter().position(|&t| t == UNKNOWN);
-    let byte_level = pre.is_some();
-    let (model, pre, ranking) = match pre {
-        Some(pre) => {
+    let (model, pre, ranking) = match export {
+        Export::ByteLevel(pre) => {
             let merges = merges
                 .into_iter()
                 .map(|(l, r)| format!("{l} {r}"))
                 .collect();
             ("gpt2", pre, ("tokenizer.ggml.merges", strs(merges)))
         }
-        None => {
+        Export::SentencePiece { .. } => {
             let scores = spm_scores(&tokens, &merges)
                 .into_iter()
                 .map(Value::F32)
@@ -523,8 +522,8 @@ pub fn metadata(
         ),
         ranking,
     ];
-    if let (false, Some(prefix)) = (byte_level, spm) {
-        meta.push(("tokenizer.ggml.add_space_prefix", Value::Bool(prefix)));
+    if let Export::SentencePiece { space_prefix } = export {
+        meta.push(("tokenizer.ggml.add_space_prefix", Value::Bool(space_prefix)));
         if let Some(unk) = unk {
             meta.push(("tokenizer.ggml.unknown_token_id", Value::U32(unk as u32)));
         }
@@ -547,11 +546,7 @@ pub fn metadata(
 /// equally scored pieces by the lengths of their parts) share the score
 /// of the first; a token no merge makes scores below them all.
 fn spm_scores(tokens: &[String], merges: &[(String, String)]) -> Vec<f32> {
-    let ids: std::collections::HashMap<&str, usize> = tokens
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.as_str(), i))
-        .collect();
+    let ids = token_ids(tokens);
     // Each made token's first and last merge.
     let mut span: std::collections::BTreeMap<usize, (usize, usize)> = Default::default();
     for (rank, (l, r)) in merges.iter().enumerate() {
@@ -574,4 +569,13 @@ fn spm_scores(tokens: &[String], merges: &[(String, String)]) -> Vec<f32> {
         scores[i] = -(group_first as f32);
     }
     scores
+}
+
+/// Each token's id.
+fn token_ids(tokens: &[String]) -> std::collections::HashMap<&str, usize> {
+    tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.as_str(), i))
+        .collect()
 }
