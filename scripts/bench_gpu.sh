@@ -10,9 +10,10 @@
 # target/ when present. PYTHON must have torch with CUDA; WORKLOADS, OUT
 # and STEPS as in scripts/bench.sh; RUN_TIMEOUT (seconds) bounds each
 # restlm or PyTorch run (a hung run is skipped). UNFUSED=1 adds a row of
-# the WGSL build with `--unfused` (burn's ops instead of our kernels);
-# CUBE=1 a row of it with `--cube-kernels` (our kernels' `#[cube]` twins,
-# which the SPIR-V build runs, compiled to WGSL: the two versions A/B).
+# the WGSL build with `--unfused` (burn's ops instead of our kernels).
+# NVIDIA's Vulkan driver file names libGLX_nvidia.so.0, which needs
+# libglvnd (libglvnd0, libglx0) beside libvulkan1: without it wgpu finds
+# no adapter.
 # Each restlm build first runs the workload untimed: on a fresh machine
 # (cold autotune and pipeline caches) an H100's timed training steps took
 # twice as long as on the next run. Manual benchmark; not part of CI. Sampling without the KV cache is skipped: its sequence grows a
@@ -32,7 +33,6 @@ for w in $WORKLOADS; do
     ran=()
     runs=("wgsl:$WGSL:wgpu:" "spirv:$SPIRV:vulkan:")
     [ -z "${UNFUSED:-}" ] || runs+=("wgsl-unfused:$WGSL:wgpu:--unfused")
-    [ -z "${CUBE:-}" ] || runs+=("wgsl-cube:$WGSL:wgpu:--cube-kernels")
     for run in "${runs[@]}"; do
         IFS=: read -r tag bin dev flag <<< "$run"
         [ -n "$bin" ] && [ -x "$bin" ] || { echo "no $tag binary: skipped"; continue; }

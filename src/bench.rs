@@ -334,7 +334,7 @@ fn peak_rss_mb() -> Option<f64> {
 /// Milliseconds per sampling step for B × V logits already on the device,
 /// from logits to (token, log-prob) on the host, three ways.
 pub struct StepTimes {
-    /// Our kernel (shaders/sample.wgsl; the reference on the CPU backend).
+    /// Our kernel (`cube_kernels` on wgpu; the reference on the CPU backend).
     pub kernel_ms: f64,
     /// burn's unfused ops: softmax, cumsum, compare, sum, log-softmax, gather.
     pub burn_ops_ms: f64,

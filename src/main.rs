@@ -243,11 +243,6 @@ struct BenchArgs {
     /// training and decoding alike (the before of an A/B).
     #[arg(long)]
     unfused: bool,
-    /// On wgpu, run our kernels' `#[cube]` twins (what a `vulkan` or
-    /// `metal` build compiles to SPIR-V or MSL) even where the runtime
-    /// compiles WGSL: an A/B of the two versions on one device.
-    #[arg(long)]
-    cube_kernels: bool,
     /// Train LoRA adapters of this rank (alpha = 2 × rank) on a frozen
     /// base instead of every parameter.
     #[arg(long)]
@@ -828,14 +823,6 @@ fn export(cfg: RunConfig, args: ExportArgs) -> Result<()> {
     Ok(())
 }
 
-/// Whether `bench --cube-kernels` forced our kernels' `#[cube]` twins.
-fn cube_forced() -> bool {
-    #[cfg(feature = "wgpu")]
-    return restlm::cube_kernels::forced();
-    #[cfg(not(feature = "wgpu"))]
-    false
-}
-
 /// `restlm bench`: training and sampling throughput on each available device.
 fn bench_cmd(cfg: RunConfig, args: BenchArgs) -> Result<()> {
     let BenchArgs {
@@ -846,12 +833,9 @@ fn bench_cmd(cfg: RunConfig, args: BenchArgs) -> Result<()> {
         no_sampling_step,
         no_reforward,
         unfused,
-        cube_kernels,
         lora,
         checkpointing,
     } = args;
-    #[cfg(feature = "wgpu")]
-    restlm::cube_kernels::set_forced(cube_kernels);
     restlm::sample::kernels::set_fused_training(!unfused);
     restlm::model::fused::set_enabled(!unfused);
     let mut work = match workload {
@@ -1003,12 +987,10 @@ fn bench(
         let burns_ops = if restlm::model::fused::implemented_on(d) {
             !restlm::model::fused::on(d)
         } else {
-            restlm::sample::kernels::supported(d) && !restlm::model::fused::wgsl::runs_on(d)
+            restlm::sample::kernels::supported(d) && !restlm::model::fused::decode::runs_on(d)
         };
         if burns_ops {
             description += " [burn's RMSNorm, SiLU, RoPE, attention]";
-        } else if cube_forced() && restlm::model::fused::wgsl::runs_on(d) {
-            description += " [#[cube] kernels]";
         }
         let f = restlm::bench::run(&selected.device, &description, work);
         let mb = |x: Option<f64>| x.map_or("-".into(), |v| format!("{v:.0}"));

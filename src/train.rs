@@ -63,8 +63,8 @@ pub fn batch_loss(model: &Transformer, batch: &TrainBatch) -> Tensor<1> {
 }
 
 /// log π(target) [B, T] at every position of `batch`: our fused kernel
-/// (shaders/logprob.wgsl, with shaders/logprob_grad.wgsl as its backward
-/// under autodiff) where the device runs it, else log-softmax and gather.
+/// (`cube_kernels::target_logprobs`, with its gradient kernel as the
+/// backward under autodiff) where the device runs it, else log-softmax and gather.
 pub fn token_logprobs(model: &Transformer, batch: &TrainBatch) -> Tensor<2> {
     let logits = model.forward_causal(batch.inputs.clone());
     if kernels::trains(&logits.device()) {

@@ -1,5 +1,5 @@
 //! The sampling and log-prob ops on the CPU backend (their plain-Rust
-//! reference). tests/wgpu.rs runs the same checks on the WGSL kernels.
+//! reference). tests/wgpu.rs runs the same checks on the GPU kernels.
 
 mod common;
 

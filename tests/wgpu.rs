@@ -54,7 +54,7 @@ fn model_training_sampling_and_the_loop_on_wgpu() {
     });
     check("kernels run", &|| {
         assert!(restlm::sample::kernels::supported(&device), "{device:?}");
-        assert!(restlm::model::fused::wgsl::runs_on(&device), "{device:?}");
+        assert!(restlm::model::fused::decode::runs_on(&device), "{device:?}");
     });
     check("logprob", &|| kernels::logprob_matches_reference(&device));
     check("logprob gradient", &|| {
@@ -73,35 +73,6 @@ fn model_training_sampling_and_the_loop_on_wgpu() {
     check("device sampling", &|| {
         checks::device_sampling_equals_host(&device, false)
     });
-    // The same kernels as `#[cube]` functions (what a `vulkan` or `metal`
-    // build runs, compiled to SPIR-V or MSL), forced through this runtime's
-    // compiler and held to the same references.
-    restlm::cube_kernels::set_forced(true);
-    check("cube: logprob", &|| {
-        kernels::logprob_matches_reference(&device)
-    });
-    check("cube: logprob gradient", &|| {
-        kernels::logprob_gradient_matches_reference(&device)
-    });
-    check("cube: sampler statistics", &|| {
-        kernels::sampler_statistics(&device)
-    });
-    check("cube: sampler cuts", &|| {
-        kernels::sampler_respects_cuts(&device)
-    });
-    check("cube: sampler reference", &|| {
-        kernels::sampler_matches_reference(&device)
-    });
-    check("cube: decode kernels", &|| {
-        kernels::decode_kernels_match_cpu(&device)
-    });
-    check("cube: training matches cpu", &|| {
-        checks::training_matches_cpu(&device, 5)
-    });
-    check("cube: device sampling", &|| {
-        checks::device_sampling_equals_host(&device, false)
-    });
-    restlm::cube_kernels::set_forced(false);
     for name in common::hf::FIXTURES {
         check(name, &|| {
             common::hf::matches_transformers(name, &device, TOL);

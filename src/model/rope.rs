@@ -55,9 +55,9 @@ impl Rope {
     pub fn apply_scaled(&self, x: Tensor<4>, start: usize, scale: f64) -> Tensor<4> {
         // One kernel for inference on wgpu, reading the whole tables (no
         // slice of them per call).
-        if super::fused::wgsl::runs_on(&x.device()) {
+        if super::fused::decode::runs_on(&x.device()) {
             let (cos, sin) = (self.cos.clone(), self.sin.clone());
-            return super::fused::wgsl::rope(x, cos, sin, start, scale as f32);
+            return super::fused::decode::rope(x, cos, sin, start, scale as f32);
         }
         let y = self.rotate(x, start);
         if scale == 1.0 { y } else { y.mul_scalar(scale) }

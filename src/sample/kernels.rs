@@ -1,8 +1,7 @@
-//! The bindings of our WGSL kernels (shaders/): a backend extension with
-//! one implementation per backend. On wgpu it launches the kernel (its
-//! `#[cube]` twin in `crate::cube_kernels` where the runtime compiles
-//! SPIR-V or MSL); on the CPU backend (Flex) it runs the plain-Rust
-//! reference. Model and sampling code call [`sample_rows`] and
+//! The bindings of our sampling and log-prob kernels: a backend extension
+//! with one implementation per backend. On wgpu it launches the `#[cube]`
+//! kernel of `crate::cube_kernels` (compiled to WGSL, SPIR-V or MSL by the
+//! runtime); on the CPU backend (Flex) it runs the plain-Rust reference. Model and sampling code call [`sample_rows`] and
 //! [`target_logprobs`] on ordinary tensors.
 
 use super::reference::{self, RowParams};
@@ -45,9 +44,8 @@ pub trait KernelOps: Backend {
     ) -> FloatTensor<Self>;
 }
 
-/// Whether `device` runs these ops: the wgpu runtime (our WGSL kernels
-/// where it compiles WGSL, their `#[cube]` twins in `cube_kernels` where
-/// it compiles SPIR-V or MSL), or the CPU backend. Autodiff devices take burn's differentiable ops for sampling;
+/// Whether `device` runs these ops: the wgpu runtime (the kernels of
+/// `cube_kernels`), or the CPU backend. Autodiff devices take burn's differentiable ops for sampling;
 /// see [`trains`] for the log-probs of training.
 pub fn supported(device: &Device) -> bool {
     !device.is_autodiff() && runs_kernels(device)
@@ -283,138 +281,22 @@ mod autodiff {
     }
 }
 
-/// The typed layer over shaders/: a kernel type per WGSL file and the
-/// launch helpers shared with the model's decode kernels
-/// (`model::fused::wgsl`).
+/// On wgpu each op launches its `#[cube]` kernel (`crate::cube_kernels`),
+/// compiled by whichever shader compiler the runtime uses.
 #[cfg(feature = "wgpu")]
-pub(crate) mod wgsl {
+mod cube {
     use super::KernelOps;
     use crate::cube_kernels;
-    use burn::tensor::{DType, Shape};
     use burn_cubecl::CubeBackend;
-    use burn_cubecl::cubecl::prelude::{CubeCount, CubeDim, KernelId};
-    use burn_cubecl::cubecl::server::KernelArguments;
-    use burn_cubecl::kernel::into_contiguous;
-    use burn_cubecl::template::{KernelSource, SourceKernel, SourceTemplate};
     use burn_cubecl::tensor::CubeTensor;
-
-    /// Invocations per workgroup, as `@workgroup_size` in both shaders.
-    const WORKGROUP: u32 = 256;
-    /// WebGPU's default limit on workgroups along one grid dimension.
-    pub(crate) const MAX_GRID: usize = 65_535;
-
-    /// shaders/reduce.wgsl: the workgroup reductions of the row kernels.
-    pub(crate) const REDUCE: &str = include_str!("../../shaders/reduce.wgsl");
-
-    /// A kernel type whose source is one file of shaders/, followed by
-    /// [`REDUCE`] when the row kernel calls its reductions (`, reduce`).
-    macro_rules! wgsl_kernel_impl {
-        ($name:ident, $file:literal) => {
-            crate::sample::kernels::wgsl::wgsl_kernel!($name, include_str!($file).to_string());
-        };
-        ($name:ident, $file:literal, reduce) => {
-            crate::sample::kernels::wgsl::wgsl_kernel!(
-                $name,
-                [include_str!($file), crate::sample::kernels::wgsl::REDUCE].concat()
-            );
-        };
-        ($name:ident, $source:expr) => {
-            struct $name;
-            impl KernelSource for $name {
-                fn source(&self) -> SourceTemplate {
-                    SourceTemplate::new($source)
-                }
-                fn id(&self) -> KernelId {
-                    KernelId::new::<Self>()
-                }
-                fn lang(&self) -> &'static str {
-                    "wgsl"
-                }
-            }
-        };
-    }
-
-    pub(crate) use wgsl_kernel_impl as wgsl_kernel;
-
-    wgsl_kernel!(Sample, "../../shaders/sample.wgsl");
-    wgsl_kernel!(Logprob, "../../shaders/logprob.wgsl", reduce);
-    wgsl_kernel!(LogprobGrad, "../../shaders/logprob_grad.wgsl", reduce);
-
-    /// A kernel's `info` binding: these values uploaded as a u32 array.
-    pub(crate) fn info(t: &CubeTensor, values: &[u32]) -> burn_cubecl::cubecl::server::Handle {
-        t.client.create_from_slice(bytemuck::cast_slice(values))
-    }
-
-    /// One workgroup per row (or per group of elements), rows past 65 535
-    /// wrapping into the grid's y.
-    pub(crate) fn row_grid(n: usize) -> (usize, usize) {
-        let gx = n.clamp(1, MAX_GRID);
-        (gx, n.div_ceil(gx))
-    }
-
-    /// Launches a kernel with one workgroup per row of `logits` [N, V]
-    /// (logprob.wgsl, logprob_grad.wgsl). Bindings, in order: the logits,
-    /// `inputs`, an f32 output of `out` shape, then info (V, grid width, N).
-    fn per_row<K: KernelSource + 'static>(
-        kernel: K,
-        logits: CubeTensor,
-        inputs: Vec<CubeTensor>,
-        out: Shape,
-    ) -> CubeTensor {
-        let logits = into_contiguous(logits);
-        let inputs: Vec<CubeTensor> = inputs.into_iter().map(into_contiguous).collect();
-        let (n, v) = (logits.meta.shape()[0], logits.meta.shape()[1]);
-        let client = logits.client.clone();
-        let handle = client.empty(out.num_elements() * 4);
-        let (gx, gy) = row_grid(n);
-        let mut buffers = vec![logits.handle.clone().binding()];
-        buffers.extend(inputs.iter().map(|t| t.handle.clone().binding()));
-        buffers.push(handle.clone().binding());
-        buffers.push(info(&logits, &[v as u32, gx as u32, n as u32]).binding());
-        client.launch(
-            Box::new(SourceKernel::new(kernel, CubeDim::new_1d(WORKGROUP))),
-            CubeCount::Static(gx as u32, gy as u32, 1),
-            KernelArguments::new().with_buffers(buffers),
-        );
-        CubeTensor::new_contiguous(client, logits.device.clone(), out, handle, DType::F32)
-    }
 
     impl KernelOps for CubeBackend {
         fn sample_rows(logits: CubeTensor, params: CubeTensor, cuts: u32) -> CubeTensor {
-            if !cube_kernels::wgsl_kernels(&logits) {
-                return cube_kernels::sample_rows(logits, params, cuts);
-            }
-            let (logits, params) = (into_contiguous(logits), into_contiguous(params));
-            let (b, v) = (logits.meta.shape()[0], logits.meta.shape()[1]);
-            assert!(b <= MAX_GRID, "sample_rows: {b} rows exceed one dispatch");
-            let client = logits.client.clone();
-            let out = client.empty(b * 2 * 4);
-            let args = KernelArguments::new().with_buffers(vec![
-                logits.handle.clone().binding(),
-                params.handle.clone().binding(),
-                out.clone().binding(),
-                info(&logits, &[v as u32]).binding(),
-            ]);
-            client.launch(
-                Box::new(SourceKernel::new(Sample, CubeDim::new_1d(WORKGROUP))),
-                CubeCount::Static(b as u32, 1, 1),
-                args,
-            );
-            CubeTensor::new_contiguous(
-                client,
-                logits.device.clone(),
-                Shape::new([b, 2]),
-                out,
-                DType::F32,
-            )
+            cube_kernels::sample_rows(logits, params, cuts)
         }
 
         fn target_logprobs(logits: CubeTensor, targets: CubeTensor) -> CubeTensor {
-            if !cube_kernels::wgsl_kernels(&logits) {
-                return cube_kernels::target_logprobs(logits, targets);
-            }
-            let n = logits.meta.shape()[0];
-            per_row(Logprob, logits, vec![targets], Shape::new([n]))
+            cube_kernels::target_logprobs(logits, targets)
         }
 
         fn target_logprobs_grad(
@@ -422,11 +304,7 @@ pub(crate) mod wgsl {
             targets: CubeTensor,
             grad: CubeTensor,
         ) -> CubeTensor {
-            if !cube_kernels::wgsl_kernels(&logits) {
-                return cube_kernels::target_logprobs_grad(logits, targets, grad);
-            }
-            let shape = Shape::new([logits.meta.shape()[0], logits.meta.shape()[1]]);
-            per_row(LogprobGrad, logits, vec![targets, grad], shape)
+            cube_kernels::target_logprobs_grad(logits, targets, grad)
         }
     }
 }

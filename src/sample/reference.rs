@@ -1,5 +1,5 @@
-//! Plain-Rust references of the two WGSL kernels (shaders/sample.wgsl,
-//! shaders/logprob.wgsl), step for step the same algorithm. On the CPU
+//! Plain-Rust references of the sampling and log-prob kernels
+//! (`crate::cube_kernels`), step for step the same algorithm. On the CPU
 //! backend these are what runs; on wgpu the tests hold the kernels to them.
 
 use crate::model::fused;
@@ -173,8 +173,8 @@ pub fn target_logprob(logits: &[f32], target: usize) -> f32 {
     }
 }
 
-/// The row's max and Σ exp(x − max), in f32: steps (1) and (2) of
-/// shaders/logprob.wgsl and shaders/logprob_grad.wgsl (exp is the
+/// The row's max and Σ exp(x − max), in f32: the two reductions
+/// of the log-prob kernel and its gradient (exp is the
 /// vectorisable [`fused::exp`], within 4e-7 of the true value; the sum runs
 /// in several partial sums, which SIMD needs).
 #[inline(always)]
@@ -197,8 +197,8 @@ pub fn target_logprob_f32(row: &[f32], target: usize) -> f32 {
 }
 
 /// The backward of [`target_logprob`] for upstream gradient `g`, into
-/// `out`: g · (one-hot(target) − softmax(row)), step (3) of
-/// shaders/logprob_grad.wgsl. A target outside the row adds no one-hot.
+/// `out`: g · (one-hot(target) − softmax(row)), the gradient
+/// kernel's last pass. A target outside the row adds no one-hot.
 #[inline(always)]
 pub fn target_logprob_grad(row: &[f32], target: usize, g: f32, out: &mut [f32]) {
     // Steps (1) and (2), and the −g · softmax part of (3), in `out` (one

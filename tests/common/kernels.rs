@@ -1,5 +1,6 @@
-//! Checks of the sampling and log-prob kernels (shaders/), run on any
-//! device: on wgpu they test the WGSL, on the CPU backend the reference.
+//! Checks of the sampling and log-prob kernels (src/cube_kernels.rs), run
+//! on any device: on wgpu they test the kernels, on the CPU backend the
+//! reference.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -61,8 +62,8 @@ pub fn logprob_matches_reference(device: &Device) {
     }
 }
 
-/// The fused log-prob under autodiff (forward and shaders/logprob_grad.wgsl
-/// or its CPU twin backward) against an f64 gradient written here,
+/// The fused log-prob under autodiff (the fused forward and the gradient
+/// kernel, or the CPU reference, as its backward) against an f64 gradient written here,
 /// w · (one-hot − softmax), and against burn's own log-softmax + gather on
 /// the same autodiff device: values and gradients within 1e-5 of the f64
 /// (f32 softmax entries are ≤ 1; sums over V lose ~V·2^-24 relative).
@@ -276,7 +277,7 @@ pub fn sampler_matches_reference(device: &Device) {
     }
 }
 
-/// The decode kernels (shaders/rms_norm.wgsl, swiglu.wgsl, rope.wgsl) on
+/// The decode kernels (RMSNorm, add + RMSNorm, SiLU · up, rotary) on
 /// `device` against burn's ops on the CPU backend, written here from the
 /// definitions: RMSNorm, alone and after a residual add, over rows that
 /// are not a multiple of the workgroup; SiLU · up over more elements than one workgroup row; the
@@ -286,7 +287,7 @@ pub fn sampler_matches_reference(device: &Device) {
 pub fn decode_kernels_match_cpu(device: &Device) {
     use crate::common::{max_abs_diff, to_vec};
     use restlm::burn::tensor::activation::silu;
-    use restlm::model::fused::wgsl;
+    use restlm::model::fused::decode;
     let cpu = Device::flex();
     let mut r = rng(11);
     let close = |what: &str, a: &[f32], b: &[f32]| {
@@ -314,7 +315,7 @@ pub fn decode_kernels_match_cpu(device: &Device) {
     let want = xc / rms * gc.unsqueeze::<2>();
     close(
         "rms_norm",
-        &to_vec(wgsl::rms_norm(xg.clone(), gg.clone(), eps)),
+        &to_vec(decode::rms_norm(xg.clone(), gg.clone(), eps)),
         &to_vec(want),
     );
     // With the residual add: x + y and its norm, both returned.
@@ -324,7 +325,7 @@ pub fn decode_kernels_match_cpu(device: &Device) {
     let sum = xc + ys(&cpu);
     let rms = (sum.clone().powi_scalar(2).mean_dim(1) + eps as f64).sqrt();
     let want = sum.clone() / rms * gc.unsqueeze::<2>();
-    let (got_sum, got) = wgsl::add_rms_norm(xg, ys(device), gg, eps);
+    let (got_sum, got) = decode::add_rms_norm(xg, ys(device), gg, eps);
     close("add_rms_norm sum", &to_vec(got_sum), &to_vec(sum));
     close("add_rms_norm", &to_vec(got), &to_vec(want));
 
@@ -336,7 +337,7 @@ pub fn decode_kernels_match_cpu(device: &Device) {
     let t1 =
         |v: &[f32], dev: &Device| Tensor::<1>::from_data(TensorData::new(v.to_vec(), [m]), dev);
     let want = silu(t1(&gate, &cpu)) * t1(&up, &cpu);
-    let got = wgsl::swiglu(t1(&gate, device), t1(&up, device));
+    let got = decode::swiglu(t1(&gate, device), t1(&up, device));
     close("swiglu", &to_vec(got), &to_vec(want));
 
     let (b, t, h, dh, max_len) = (2, 5, 3, 8, 16);
@@ -364,7 +365,7 @@ pub fn decode_kernels_match_cpu(device: &Device) {
         );
         let want = (xc * c + rotated * s).mul_scalar(scale);
         let (cos, sin) = (tab(&cos, device), tab(&sin, device));
-        let got = wgsl::rope(view(device), cos, sin, start, scale);
+        let got = decode::rope(view(device), cos, sin, start, scale);
         close(
             &format!("rope at {start}, × {scale}"),
             &to_vec(got),

@@ -18,7 +18,7 @@ use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 mod attention;
-pub mod wgsl;
+pub mod decode;
 
 #[backend_extension(Flex, Autodiff)]
 pub trait FusedOps: Backend {
@@ -100,11 +100,11 @@ pub fn implemented_on(device: &Device) -> bool {
     flex(device.as_dispatch())
 }
 
-/// silu(gate) · up: fused on the CPU backend, one WGSL kernel for
-/// inference on wgpu ([`wgsl::runs_on`]), burn's ops elsewhere.
+/// silu(gate) · up: fused on the CPU backend, one kernel for
+/// inference on wgpu ([`decode::runs_on`]), burn's ops elsewhere.
 pub fn swiglu<const D: usize>(gate: Tensor<D>, up: Tensor<D>) -> Tensor<D> {
-    if wgsl::runs_on(&gate.device()) {
-        return wgsl::swiglu(gate, up);
+    if decode::runs_on(&gate.device()) {
+        return decode::swiglu(gate, up);
     }
     if !on(&gate.device()) {
         return burn::tensor::activation::silu(gate) * up;
@@ -116,10 +116,10 @@ pub fn swiglu<const D: usize>(gate: Tensor<D>, up: Tensor<D>) -> Tensor<D> {
 }
 
 /// `norm` applied to `x` (RMSNorm over the last dimension): fused on the
-/// CPU backend, one WGSL kernel for inference on wgpu, burn's ops elsewhere.
+/// CPU backend, one kernel for inference on wgpu, burn's ops elsewhere.
 pub fn rms_norm<const D: usize>(norm: &burn::nn::RmsNorm, x: Tensor<D>) -> Tensor<D> {
-    if wgsl::runs_on(&x.device()) {
-        return wgsl::rms_norm(x, norm.gamma.val(), norm.epsilon as f32);
+    if decode::runs_on(&x.device()) {
+        return decode::rms_norm(x, norm.gamma.val(), norm.epsilon as f32);
     }
     if !on(&x.device()) {
         return norm.forward(x);
@@ -133,14 +133,14 @@ pub fn rms_norm<const D: usize>(norm: &burn::nn::RmsNorm, x: Tensor<D>) -> Tenso
 
 /// `x + y` and its RMSNorm by `norm`, (sum, normalised sum): a decoder
 /// layer's residual add and the norm after it, one kernel for inference on
-/// wgpu ([`wgsl::runs_on`]), else the add and [`rms_norm`].
+/// wgpu ([`decode::runs_on`]), else the add and [`rms_norm`].
 pub fn add_rms_norm<const D: usize>(
     norm: &burn::nn::RmsNorm,
     x: Tensor<D>,
     y: Tensor<D>,
 ) -> (Tensor<D>, Tensor<D>) {
-    if wgsl::runs_on(&x.device()) {
-        return wgsl::add_rms_norm(x, y, norm.gamma.val(), norm.epsilon as f32);
+    if decode::runs_on(&x.device()) {
+        return decode::add_rms_norm(x, y, norm.gamma.val(), norm.epsilon as f32);
     }
     let sum = x + y;
     (sum.clone(), rms_norm(norm, sum))
