@@ -55,11 +55,7 @@ pub fn supported(device: &Device) -> bool {
 /// the fused forward and backward (unless [`set_fused_training`] turned
 /// that off).
 pub fn trains(device: &Device) -> bool {
-    // Not in a browser yet: Chromium's WebGPU reported an invalid shader
-    // module there, so the page trains through burn's ops as before.
-    !cfg!(target_family = "wasm")
-        && FUSED_TRAINING.load(std::sync::atomic::Ordering::Relaxed)
-        && runs_kernels(device)
+    FUSED_TRAINING.load(std::sync::atomic::Ordering::Relaxed) && runs_kernels(device)
 }
 
 static FUSED_TRAINING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);

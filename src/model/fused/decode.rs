@@ -54,13 +54,11 @@ pub trait DecodeOps: Backend {
 
 /// Whether `device` runs these kernels: where our other kernels run for
 /// inference (`sample::kernels::supported`: wgpu, without autodiff, since
-/// training takes burn's differentiable ops) except the CPU backend, and
-/// outside a browser (Chromium once rejected one of our shaders there;
-/// the page keeps burn's ops until that is understood); never after
-/// [`super::set_enabled`]`(false)`.
+/// training takes burn's differentiable ops) except the CPU backend; never
+/// after [`super::set_enabled`]`(false)`. In a browser too: the kernels
+/// that Chromium's WebGPU once rejected were hand-written WGSL, retired.
 pub fn runs_on(device: &Device) -> bool {
-    !cfg!(target_family = "wasm")
-        && super::ENABLED.load(std::sync::atomic::Ordering::Relaxed)
+    super::ENABLED.load(std::sync::atomic::Ordering::Relaxed)
         && crate::sample::kernels::supported(device)
         && !super::implemented_on(device)
 }
