@@ -65,6 +65,7 @@ fn trained(steps: usize) -> (Policy, Policy) {
 
 #[test]
 fn only_the_adapters_train() {
+    let _serial = common::autodiff_lock();
     let (base, p) = trained(3);
     // The projections carry their adapters (which `project` computes as
     // x·W + s·(x·A)·B), the embeddings none.
@@ -105,6 +106,7 @@ fn only_the_adapters_train() {
 
 #[test]
 fn merging_equals_base_plus_adapter_and_survives_save_and_export() {
+    let _serial = common::autodiff_lock();
     let (_, p) = trained(3);
     let ids: Vec<i64> = (0..12).map(|i| (i * 11 % 200) as i64).collect();
     let want = logits(&p.model, &ids);
@@ -157,6 +159,7 @@ fn merging_equals_base_plus_adapter_and_survives_save_and_export() {
 
 #[test]
 fn finetune_defaults_apply_only_where_the_config_is_silent() {
+    let _serial = common::autodiff_lock();
     let dir = std::env::temp_dir().join(format!("restlm-ftcfg-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("c.toml");
@@ -184,6 +187,7 @@ fn finetune_defaults_apply_only_where_the_config_is_silent() {
 
 #[test]
 fn gradient_checkpointing_trains_to_the_same_weights() {
+    let _serial = common::autodiff_lock();
     let tok = task_tokenizer();
     let cfg = tiny_model(tok.vocab_size());
     let data = encoded_task(&tok, 16, cfg.max_seq_len);
@@ -238,6 +242,7 @@ fn lora_on_an_exported_base(name: &str) -> (PathBuf, PathBuf, Policy) {
 
 #[test]
 fn a_checkpoint_of_adapters_on_a_base_file_holds_the_adapters_alone() {
+    let _serial = common::autodiff_lock();
     let (dir, base_dir, p) = lora_on_an_exported_base("base");
     let data = encoded_task(&p.tok, 16, p.cfg.max_seq_len);
     let model = common::train_for(p.model.clone(), &p.cfg, &data, p.tok.pad, 3, 8);
@@ -277,6 +282,7 @@ fn a_checkpoint_of_adapters_on_a_base_file_holds_the_adapters_alone() {
 
 #[test]
 fn a_stage_resumed_from_an_adapter_checkpoint_equals_an_uninterrupted_one() {
+    let _serial = common::autodiff_lock();
     let (dir, _, p) = lora_on_an_exported_base("resume");
     let data = encoded_task(&p.tok, 16, p.cfg.max_seq_len);
     // A constant learning rate, so that a 2-step stage is the first half

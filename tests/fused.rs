@@ -49,6 +49,7 @@ fn close(what: &str, a: &[f32], b: &[f32], atol: f32, rtol: f32) {
 
 #[test]
 fn exp_is_within_a_few_ulp_of_f64_over_f32s_range() {
+    let _serial = common::autodiff_lock();
     let mut worst = 0f64;
     let mut x = -87.0f32;
     while x < 88.3 {
@@ -68,6 +69,7 @@ fn exp_is_within_a_few_ulp_of_f64_over_f32s_range() {
 
 #[test]
 fn swiglu_matches_silu_times_up_in_values_and_gradients() {
+    let _serial = common::autodiff_lock();
     let _on = lock();
     let mut rng = SplitMix(1);
     // More elements than one parallel task (2^14) so chunk seams are crossed.
@@ -99,6 +101,7 @@ fn swiglu_matches_silu_times_up_in_values_and_gradients() {
 
 #[test]
 fn rms_norm_matches_burns_module_in_values_and_gradients() {
+    let _serial = common::autodiff_lock();
     let _on = lock();
     let mut rng = SplitMix(2);
     let (rows, d) = (300, 96);
@@ -132,6 +135,7 @@ fn rms_norm_matches_burns_module_in_values_and_gradients() {
 
 #[test]
 fn a_model_trains_the_same_with_the_fused_ops_on_and_off() {
+    let _serial = common::autodiff_lock();
     let _on = lock();
     let cfg = common::tiny_model(40);
     let device = ad();
@@ -172,6 +176,7 @@ fn a_model_trains_the_same_with_the_fused_ops_on_and_off() {
 
 #[test]
 fn rope_matches_burns_rotate_half_in_values_and_gradients() {
+    let _serial = common::autodiff_lock();
     let _on = lock();
     let mut rng = SplitMix(6);
     let (b, t, h, dh) = (2, 9, 3, 16);
@@ -214,6 +219,7 @@ fn attention_by_burn_ops(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, bias: Tensor<
 
 #[test]
 fn attention_core_matches_burns_ops_in_values_and_gradients() {
+    let _serial = common::autodiff_lock();
     let _on = lock();
     let mut rng = SplitMix(8);
     // (B, H, Hkv, T, Tk, Dh, per-row bias): training with grouped heads
