@@ -1,18 +1,19 @@
 //! Our GPU kernels, written once as `#[cube]` functions in burn's kernel
 //! language and compiled by whichever shader compiler the runtime uses:
 //! WGSL (the default build, and WebGPU in a browser), SPIR-V (the `vulkan`
-//! build), MSL (the `metal` build). Bound as backend-extension ops in
+//! build), MSL (the `metal` build). The `KernelOps` and `DecodeOps` impls
+//! at the end launch them for the backend-extension ops of
 //! `sample::kernels` and `model::fused::decode`; callers use ordinary
 //! tensors and never see buffers.
 //!
-//! | kernel | does | plain-Rust reference |
+//! | op | does | plain-Rust reference |
 //! |---|---|---|
 //! | `sample_rows` | next token of every row of logits [B, V], with temperature, top-k, top-p and a per-row uniform; (token, log π) back, so only B × 2 numbers reach the host | `sample::reference::sample_row` |
 //! | `target_logprobs` | fused log-softmax + gather: log π(target) for logits [N, V], the log-softmax never written | `sample::reference::target_logprob` (f64), `target_logprob_f32` |
 //! | `target_logprobs_grad` | its backward, g · (one-hot(target) − softmax(logits)), one pass after the forward's two reductions; what autodiff calls in training | `sample::reference::target_logprob_grad` |
-//! | `rms_norm`, `add_rms_norm` | RMSNorm of each row; a layer's residual add and the norm after it (writes x + y and its norm); inference on wgpu | `model::fused::rms_norm_row` |
-//! | `swiglu` | silu(gate) · up | `model::fused::swiglu_cpu` |
-//! | `rope` | rotary embedding (rotate-half) of a strided [B, H, T, Dh] view at positions start.., times a factor (attention's 1/√Dh on queries) | `model::fused::rope_row` |
+//! | `rms_norm_kernel`, `add_rms_norm_kernel` | RMSNorm of each row; a layer's residual add and the norm after it (writes x + y and its norm); inference on wgpu | `model::fused::rms_norm_row` |
+//! | `swiglu_kernel` | silu(gate) · up | `model::fused::swiglu_cpu` |
+//! | `rope_kernel` | rotary embedding (rotate-half) of a strided [B, H, T, Dh] view at positions start.., times a factor (attention's 1/√Dh on queries) | `model::fused::rope_row` |
 //!
 //! Limits: WebGPU's defaults (256 invocations per workgroup, ≤ 2 KiB of
 //! workgroup memory, f32 only, ≤ 65 535 workgroups per grid dimension), so
@@ -52,7 +53,10 @@
 // `div_ceil` and whose shared-memory slots are written back explicitly.
 #![allow(clippy::manual_div_ceil, clippy::assign_op_pattern)]
 
+use crate::model::fused::decode::DecodeOps;
+use crate::sample::kernels::KernelOps;
 use burn::tensor::{DType, Shape};
+use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 use cubecl::prelude::*;
@@ -553,74 +557,75 @@ fn elementwise_grid(n: usize) -> (CubeCount, u32) {
     row_grid(n.div_ceil(ELEMENTWISE).max(1))
 }
 
-/// See `KernelOps::sample_rows`; `cuts` as [`cuts`].
-pub(crate) fn sample_rows(logits: CubeTensor, params: CubeTensor, cuts: u32) -> CubeTensor {
-    let (logits, params) = (into_contiguous(logits), into_contiguous(params));
-    let (b, v) = (logits.meta.shape()[0], logits.meta.shape()[1]);
-    assert!(b <= MAX_GRID, "sample_rows: {b} rows exceed one dispatch");
-    let out = empty_like(&logits, Shape::new([b, 2]));
-    sample_kernel::launch(
-        &logits.client,
-        CubeCount::Static(b as u32, 1, 1),
-        CubeDim::new_1d(VOCAB_ROW as u32),
-        buffer(&logits),
-        buffer(&params),
-        buffer(&out),
-        v as u32,
-        cuts & cuts::SAMPLES != 0,
-        cuts & cuts::TOP_K != 0,
-        cuts & cuts::TOP_P != 0,
-    );
-    out
-}
+/// The sampling and log-prob ops of `sample::kernels` on wgpu.
+impl KernelOps for CubeBackend {
+    /// `cuts` as [`cuts`].
+    fn sample_rows(logits: CubeTensor, params: CubeTensor, cuts: u32) -> CubeTensor {
+        let (logits, params) = (into_contiguous(logits), into_contiguous(params));
+        let (b, v) = (logits.meta.shape()[0], logits.meta.shape()[1]);
+        assert!(b <= MAX_GRID, "sample_rows: {b} rows exceed one dispatch");
+        let out = empty_like(&logits, Shape::new([b, 2]));
+        sample_kernel::launch(
+            &logits.client,
+            CubeCount::Static(b as u32, 1, 1),
+            CubeDim::new_1d(VOCAB_ROW as u32),
+            buffer(&logits),
+            buffer(&params),
+            buffer(&out),
+            v as u32,
+            cuts & cuts::SAMPLES != 0,
+            cuts & cuts::TOP_K != 0,
+            cuts & cuts::TOP_P != 0,
+        );
+        out
+    }
 
-/// See `KernelOps::target_logprobs`.
-pub(crate) fn target_logprobs(logits: CubeTensor, targets: CubeTensor) -> CubeTensor {
-    let (logits, targets) = (into_contiguous(logits), into_contiguous(targets));
-    let (n, v) = (logits.meta.shape()[0], logits.meta.shape()[1]);
-    let out = empty_like(&logits, Shape::new([n]));
-    let (count, gx) = row_grid(n);
-    logprob_kernel::launch(
-        &logits.client,
-        count,
-        CubeDim::new_1d(VOCAB_ROW as u32),
-        buffer(&logits),
-        buffer(&targets),
-        buffer(&out),
-        v as u32,
-        gx,
-        n as u32,
-    );
-    out
-}
+    fn target_logprobs(logits: CubeTensor, targets: CubeTensor) -> CubeTensor {
+        let (logits, targets) = (into_contiguous(logits), into_contiguous(targets));
+        let (n, v) = (logits.meta.shape()[0], logits.meta.shape()[1]);
+        let out = empty_like(&logits, Shape::new([n]));
+        let (count, gx) = row_grid(n);
+        logprob_kernel::launch(
+            &logits.client,
+            count,
+            CubeDim::new_1d(VOCAB_ROW as u32),
+            buffer(&logits),
+            buffer(&targets),
+            buffer(&out),
+            v as u32,
+            gx,
+            n as u32,
+        );
+        out
+    }
 
-/// See `KernelOps::target_logprobs_grad`.
-pub(crate) fn target_logprobs_grad(
-    logits: CubeTensor,
-    targets: CubeTensor,
-    grad: CubeTensor,
-) -> CubeTensor {
-    let (logits, targets, grad) = (
-        into_contiguous(logits),
-        into_contiguous(targets),
-        into_contiguous(grad),
-    );
-    let (n, v) = (logits.meta.shape()[0], logits.meta.shape()[1]);
-    let out = empty_like(&logits, Shape::new([n, v]));
-    let (count, gx) = row_grid(n);
-    logprob_grad_kernel::launch(
-        &logits.client,
-        count,
-        CubeDim::new_1d(VOCAB_ROW as u32),
-        buffer(&logits),
-        buffer(&targets),
-        buffer(&grad),
-        buffer(&out),
-        v as u32,
-        gx,
-        n as u32,
-    );
-    out
+    fn target_logprobs_grad(
+        logits: CubeTensor,
+        targets: CubeTensor,
+        grad: CubeTensor,
+    ) -> CubeTensor {
+        let (logits, targets, grad) = (
+            into_contiguous(logits),
+            into_contiguous(targets),
+            into_contiguous(grad),
+        );
+        let (n, v) = (logits.meta.shape()[0], logits.meta.shape()[1]);
+        let out = empty_like(&logits, Shape::new([n, v]));
+        let (count, gx) = row_grid(n);
+        logprob_grad_kernel::launch(
+            &logits.client,
+            count,
+            CubeDim::new_1d(VOCAB_ROW as u32),
+            buffer(&logits),
+            buffer(&targets),
+            buffer(&grad),
+            buffer(&out),
+            v as u32,
+            gx,
+            n as u32,
+        );
+        out
+    }
 }
 
 /// Rows of x over gamma's length: (rows, row length).
@@ -629,119 +634,120 @@ fn rows(x: &CubeTensor, gamma: &CubeTensor) -> (usize, usize) {
     (x.meta.num_elements() / d.max(1), d)
 }
 
-/// See `DecodeOps::rms_norm_kernel`.
-pub(crate) fn rms_norm(x: CubeTensor, gamma: CubeTensor, eps: f32) -> CubeTensor {
-    let (x, gamma) = (into_contiguous(x), into_contiguous(gamma));
-    let (n, d) = rows(&x, &gamma);
-    let out = empty_like(&x, x.meta.shape().clone());
-    let (count, gx) = row_grid(n);
-    rms_norm_kernel::launch(
-        &x.client,
-        count,
-        CubeDim::new_1d(HIDDEN_ROW as u32),
-        buffer(&x),
-        buffer(&gamma),
-        buffer(&out),
-        d as u32,
-        gx,
-        n as u32,
-        eps,
-    );
-    out
-}
+/// The decode ops of `model::fused::decode` on wgpu.
+impl DecodeOps for CubeBackend {
+    fn rms_norm_kernel(x: CubeTensor, gamma: CubeTensor, eps: f32) -> CubeTensor {
+        let (x, gamma) = (into_contiguous(x), into_contiguous(gamma));
+        let (n, d) = rows(&x, &gamma);
+        let out = empty_like(&x, x.meta.shape().clone());
+        let (count, gx) = row_grid(n);
+        rms_norm_kernel::launch(
+            &x.client,
+            count,
+            CubeDim::new_1d(HIDDEN_ROW as u32),
+            buffer(&x),
+            buffer(&gamma),
+            buffer(&out),
+            d as u32,
+            gx,
+            n as u32,
+            eps,
+        );
+        out
+    }
 
-/// See `DecodeOps::add_rms_norm_kernel`: (x + y, its norm).
-pub(crate) fn add_rms_norm(
-    x: CubeTensor,
-    y: CubeTensor,
-    gamma: CubeTensor,
-    eps: f32,
-) -> (CubeTensor, CubeTensor) {
-    let (x, y, gamma) = (
-        into_contiguous(x),
-        into_contiguous(y),
-        into_contiguous(gamma),
-    );
-    let (n, d) = rows(&x, &gamma);
-    let (normed, sum) = (
-        empty_like(&x, x.meta.shape().clone()),
-        empty_like(&x, x.meta.shape().clone()),
-    );
-    let (count, gx) = row_grid(n);
-    add_rms_norm_kernel::launch(
-        &x.client,
-        count,
-        CubeDim::new_1d(HIDDEN_ROW as u32),
-        buffer(&x),
-        buffer(&y),
-        buffer(&gamma),
-        buffer(&normed),
-        buffer(&sum),
-        d as u32,
-        gx,
-        n as u32,
-        eps,
-    );
-    (sum, normed)
-}
+    /// (x + y, its norm).
+    fn add_rms_norm_kernel(
+        x: CubeTensor,
+        y: CubeTensor,
+        gamma: CubeTensor,
+        eps: f32,
+    ) -> (CubeTensor, CubeTensor) {
+        let (x, y, gamma) = (
+            into_contiguous(x),
+            into_contiguous(y),
+            into_contiguous(gamma),
+        );
+        let (n, d) = rows(&x, &gamma);
+        let (normed, sum) = (
+            empty_like(&x, x.meta.shape().clone()),
+            empty_like(&x, x.meta.shape().clone()),
+        );
+        let (count, gx) = row_grid(n);
+        add_rms_norm_kernel::launch(
+            &x.client,
+            count,
+            CubeDim::new_1d(HIDDEN_ROW as u32),
+            buffer(&x),
+            buffer(&y),
+            buffer(&gamma),
+            buffer(&normed),
+            buffer(&sum),
+            d as u32,
+            gx,
+            n as u32,
+            eps,
+        );
+        (sum, normed)
+    }
 
-/// See `DecodeOps::swiglu_kernel`.
-pub(crate) fn swiglu(gate: CubeTensor, up: CubeTensor) -> CubeTensor {
-    let (gate, up) = (into_contiguous(gate), into_contiguous(up));
-    let n = gate.meta.num_elements();
-    let out = empty_like(&gate, gate.meta.shape().clone());
-    let (count, gx) = elementwise_grid(n);
-    swiglu_kernel::launch(
-        &gate.client,
-        count,
-        CubeDim::new_1d(ELEMENTWISE as u32),
-        buffer(&gate),
-        buffer(&up),
-        buffer(&out),
-        n as u32,
-        gx,
-    );
-    out
-}
+    fn swiglu_kernel(gate: CubeTensor, up: CubeTensor) -> CubeTensor {
+        let (gate, up) = (into_contiguous(gate), into_contiguous(up));
+        let n = gate.meta.num_elements();
+        let out = empty_like(&gate, gate.meta.shape().clone());
+        let (count, gx) = elementwise_grid(n);
+        swiglu_kernel::launch(
+            &gate.client,
+            count,
+            CubeDim::new_1d(ELEMENTWISE as u32),
+            buffer(&gate),
+            buffer(&up),
+            buffer(&out),
+            n as u32,
+            gx,
+        );
+        out
+    }
 
-/// See `DecodeOps::rope_kernel`. x is read through its strides when its last
-/// dimension is contiguous (attention's [B, T, H, Dh] buffer seen as
-/// [B, H, T, Dh] needs no copy).
-pub(crate) fn rope(
-    x: CubeTensor,
-    cos: CubeTensor,
-    sin: CubeTensor,
-    start: usize,
-    scale: f32,
-) -> CubeTensor {
-    let plain = !x.meta.is_tiled() && x.meta.strides()[3] == 1;
-    let x = if plain { x } else { into_contiguous(x) };
-    let (cos, sin) = (into_contiguous(cos), into_contiguous(sin));
-    let dims = x.meta.shape().clone();
-    let st = x.meta.strides().clone();
-    let n = dims.num_elements();
-    let out = empty_like(&x, dims.clone());
-    let (count, gx) = elementwise_grid(n);
-    // The whole buffer behind x, whatever its strides cover.
-    let span = 1 + (0..4).map(|i| (dims[i] - 1) * st[i]).sum::<usize>();
-    rope_kernel::launch(
-        &x.client,
-        count,
-        CubeDim::new_1d(ELEMENTWISE as u32),
-        unsafe { BufferArg::from_raw_parts(x.handle.clone(), span) },
-        buffer(&cos),
-        buffer(&sin),
-        buffer(&out),
-        dims[1] as u32,
-        dims[2] as u32,
-        dims[3] as u32,
-        st[0] as u32,
-        st[1] as u32,
-        st[2] as u32,
-        start as u32,
-        gx,
-        n as u32,
-        scale,
-    );
-    out
+    /// x is read through its strides when its last
+    /// dimension is contiguous (attention's [B, T, H, Dh] buffer seen as
+    /// [B, H, T, Dh] needs no copy).
+    fn rope_kernel(
+        x: CubeTensor,
+        cos: CubeTensor,
+        sin: CubeTensor,
+        start: usize,
+        scale: f32,
+    ) -> CubeTensor {
+        let plain = !x.meta.is_tiled() && x.meta.strides()[3] == 1;
+        let x = if plain { x } else { into_contiguous(x) };
+        let (cos, sin) = (into_contiguous(cos), into_contiguous(sin));
+        let dims = x.meta.shape().clone();
+        let st = x.meta.strides().clone();
+        let n = dims.num_elements();
+        let out = empty_like(&x, dims.clone());
+        let (count, gx) = elementwise_grid(n);
+        // The whole buffer behind x, whatever its strides cover.
+        let span = 1 + (0..4).map(|i| (dims[i] - 1) * st[i]).sum::<usize>();
+        rope_kernel::launch(
+            &x.client,
+            count,
+            CubeDim::new_1d(ELEMENTWISE as u32),
+            unsafe { BufferArg::from_raw_parts(x.handle.clone(), span) },
+            buffer(&cos),
+            buffer(&sin),
+            buffer(&out),
+            dims[1] as u32,
+            dims[2] as u32,
+            dims[3] as u32,
+            st[0] as u32,
+            st[1] as u32,
+            st[2] as u32,
+            start as u32,
+            gx,
+            n as u32,
+            scale,
+        );
+        out
+    }
 }

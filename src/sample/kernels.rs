@@ -1,7 +1,8 @@
 //! The bindings of our sampling and log-prob kernels: a backend extension
 //! with one implementation per backend. On wgpu it launches the `#[cube]`
 //! kernel of `crate::cube_kernels` (compiled to WGSL, SPIR-V or MSL by the
-//! runtime); on the CPU backend (Flex) it runs the plain-Rust reference. Model and sampling code call [`sample_rows`] and
+//! runtime); on the CPU backend (Flex) it runs the plain-Rust reference.
+//! Model and sampling code call [`sample_rows`] and
 //! [`target_logprobs`] on ordinary tensors.
 
 use super::reference::{self, RowParams};
@@ -273,34 +274,6 @@ mod autodiff {
                 targets.into_primitive(),
                 grad.into_primitive(),
             ))
-        }
-    }
-}
-
-/// On wgpu each op launches its `#[cube]` kernel (`crate::cube_kernels`),
-/// compiled by whichever shader compiler the runtime uses.
-#[cfg(feature = "wgpu")]
-mod cube {
-    use super::KernelOps;
-    use crate::cube_kernels;
-    use burn_cubecl::CubeBackend;
-    use burn_cubecl::tensor::CubeTensor;
-
-    impl KernelOps for CubeBackend {
-        fn sample_rows(logits: CubeTensor, params: CubeTensor, cuts: u32) -> CubeTensor {
-            cube_kernels::sample_rows(logits, params, cuts)
-        }
-
-        fn target_logprobs(logits: CubeTensor, targets: CubeTensor) -> CubeTensor {
-            cube_kernels::target_logprobs(logits, targets)
-        }
-
-        fn target_logprobs_grad(
-            logits: CubeTensor,
-            targets: CubeTensor,
-            grad: CubeTensor,
-        ) -> CubeTensor {
-            cube_kernels::target_logprobs_grad(logits, targets, grad)
         }
     }
 }

@@ -131,8 +131,8 @@ pub fn autodiff_lock() -> std::sync::MutexGuard<'static, ()> {
 /// A model with weights from `seed`. The device's generator is shared by
 /// the test threads of one binary: without the lock, two tests seeding and
 /// drawing at once interleave their draws, and "the same seed" gives
-/// different weights (the likely cause of one failure in about 20 runs of
-/// tests/finetune.rs, which never failed run alone).
+/// different weights (one cause of the rare failures of
+/// tests/finetune.rs; [`autodiff_lock`] covers the other).
 pub fn seeded_model(cfg: &ModelConfig, device: &Device, seed: u64) -> Transformer {
     static SEEDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one_at_a_time = SEEDING.lock().unwrap_or_else(|e| e.into_inner());
