@@ -8,7 +8,7 @@
 
 use restlm::burn::prelude::Device;
 use restlm::data::{encode_records, task::TaskKind};
-use restlm::rest::run::{eval_setup, fresh_tokenizer, grow_setup, load_data};
+use restlm::rest::setup::{eval_setup, fresh_tokenizer, grow_setup, load_data};
 use restlm::rest::{filter, grow, improve_examples, thresholds};
 use restlm::train::Stage;
 use restlm::{Policy, RunConfig, eval, report::Metrics, reward};

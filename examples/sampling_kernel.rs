@@ -1,4 +1,4 @@
-//! The sampling kernel (`cube_kernels`, on wgpu) beside its plain-Rust
+//! The sampling kernel (`shaders/sampler.rs`, on wgpu) beside its plain-Rust
 //! reference (`restlm::sample::reference`), and both beside a third,
 //! independent computation in f64.
 //!

@@ -7,7 +7,7 @@
 #   DEVICES="wgpu" TORCH_DEVICE=cuda scripts/bench.sh    # a GPU (see bench_gpu.sh)
 #
 # Environment: PYTHON (a Python with torch; default python3), RESTLM (the
-# binary; default: build target/release/restlm), DEVICES (restlm devices,
+# binary; default: build it, in cargo's target directory), DEVICES (restlm devices,
 # space-separated; default cpu), TORCH_DEVICE (cpu or cuda), WORKLOADS
 # (default "reference smollm2"), OUT (default runs/bench), STEPS (timed
 # training steps, default per workload). Manual benchmark; not part of CI.
@@ -20,7 +20,8 @@ WORKLOADS=${WORKLOADS:-reference smollm2}
 OUT=${OUT:-runs/bench}
 if [ -z "${RESTLM:-}" ]; then
     cargo build --release --quiet
-    RESTLM=target/release/restlm
+    source scripts/target_dir.sh
+    RESTLM=$TARGET_DIR/release/restlm
 fi
 mkdir -p "$OUT"
 files=()

@@ -8,11 +8,12 @@
 # examples/slurm/submit.sh must end with the evaluations and grown sets of
 # one process's `restlm run`. Stops every daemon it started, by PID.
 #
-#   scripts/slurm_test.sh [RESTLM_BINARY]     # default target/release/restlm
+#   scripts/slurm_test.sh [RESTLM_BINARY]     # default: cargo's target dir/release/restlm
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
-RESTLM=$(realpath "${1:-target/release/restlm}")
+if [ -z "${1:-}" ]; then source scripts/target_dir.sh; fi
+RESTLM=$(realpath "${1:-$TARGET_DIR/release/restlm}")
 [ -x "$RESTLM" ] || { echo "no restlm binary at $RESTLM (cargo build --release)"; exit 1; }
 t0=$(date +%s.%N)
 elapsed() { echo "$(date +%s.%N) - $t0" | bc; }

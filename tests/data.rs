@@ -256,7 +256,7 @@ fn prompt_only_records_never_reach_sft_or_d() {
         samples_per_prompt: 2,
         include_dataset: true,
         max_prompt: 20,
-        sample: restlm::rest::run::sample_options(&restlm::RunConfig::default(), 0),
+        sample: restlm::rest::setup::sample_options(&restlm::RunConfig::default(), 0),
         reward_batch: 64,
         label: "grow",
     };
@@ -350,7 +350,7 @@ fn configs_with_zero_negative_or_absurd_values_are_named_errors() {
 
 #[test]
 fn run_units_read_back_as_written_and_bad_names_are_errors() {
-    use restlm::rest::run::Unit;
+    use restlm::rest::state::Unit;
     for u in [Unit::Sft, Unit::Init, Unit::Grow(3), Unit::Improve(2, 11)] {
         assert_eq!(u.to_string().parse::<Unit>(), Ok(u));
         let json = serde_json::to_string(&u).unwrap();
@@ -364,8 +364,47 @@ fn run_units_read_back_as_written_and_bad_names_are_errors() {
         assert!(bad.parse::<Unit>().is_err(), "{bad}");
     }
     let state = r#"{"completed":["sft","g1-grow","g9-i9"],"policy":null,"best":null,"evals":[],"total_steps":0}"#;
-    let s: restlm::rest::run::RunState = serde_json::from_str(state).unwrap();
+    let s: restlm::rest::state::RunState = serde_json::from_str(state).unwrap();
     assert_eq!(s.completed, [Unit::Sft, Unit::Grow(1), Unit::Improve(9, 9)]);
     let bad = state.replace("g9-i9", "g9-j9");
-    assert!(serde_json::from_str::<restlm::rest::run::RunState>(&bad).is_err());
+    assert!(serde_json::from_str::<restlm::rest::state::RunState>(&bad).is_err());
+}
+
+#[test]
+fn run_table_leaves_out_columns_no_row_has_and_keeps_the_others() {
+    use restlm::report::{EvalRow, table};
+    let row = |step: &str, second: Option<f64>, chrf: Option<f64>| EvalRow {
+        step: step.into(),
+        greedy_reward: 40.0,
+        sampled_reward: 30.0,
+        second,
+        chrf,
+        bleu: None,
+        kept: 7,
+    };
+    let header = |t: &str| {
+        t.lines()
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    // No second metric (the `mt` verifier): its column and BLEU's are gone.
+    let t = table(
+        &[row("sft", None, Some(50.0)), row("g1-i1", None, None)],
+        None,
+    );
+    assert_eq!(header(&t), "step greedy reward sampled reward chrF kept");
+    assert!(
+        t.lines().nth(2).unwrap().contains(" - "),
+        "a row without chrF shows '-': {t}"
+    );
+    // One row with the second metric keeps its named column for all rows.
+    let t = table(
+        &[row("sft", None, None), row("g1-i1", Some(12.5), None)],
+        Some("steps"),
+    );
+    assert_eq!(header(&t), "step greedy reward sampled reward steps kept");
+    assert!(t.lines().nth(2).unwrap().contains("12.50"), "{t}");
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use restlm::device::{Plan, ProbeTimes, weigh};
+use restlm::bench::auto::{Plan, ProbeTimes, weigh};
 
 fn plan(train_steps: usize, decode_steps: usize) -> Plan {
     Plan {

@@ -9,16 +9,25 @@ use restlm::burn::nn::RmsNormConfig;
 use restlm::burn::prelude::*;
 use restlm::burn::tensor::activation::{silu, softmax};
 use restlm::model::fused;
+use restlm::ops::{BurnOps, use_burn_ops};
 use std::sync::Mutex;
 
-/// `fused::set_enabled` is process-wide: tests that depend on it (all of
+/// `ops::use_burn_ops` is process-wide: tests that depend on it (all of
 /// them here, since they assert the fused path runs) take this lock.
 static SWITCH: Mutex<()> = Mutex::new(());
 
 fn lock() -> std::sync::MutexGuard<'static, ()> {
     let guard = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
-    fused::set_enabled(true);
+    use_burn_ops(BurnOps::default());
     guard
+}
+
+/// Our fused layer ops on (true) or burn's ops in their place (false).
+fn set_fused_layers(on: bool) {
+    use_burn_ops(BurnOps {
+        layers: !on,
+        ..BurnOps::default()
+    });
 }
 
 fn ad() -> Device {
@@ -53,17 +62,17 @@ fn exp_is_within_a_few_ulp_of_f64_over_f32s_range() {
     let mut x = -87.0f32;
     while x < 88.3 {
         let want = (x as f64).exp();
-        let rel = ((fused::exp(x) as f64 - want) / want).abs();
+        let rel = ((restlm::cpu::rows::exp(x) as f64 - want) / want).abs();
         worst = worst.max(rel);
         x += 0.001_37;
     }
     // Taylor to r⁷ at |r| ≤ ln 2 / 2 leaves 2e-8; f32 rounding of k·ln 2,
     // r and the polynomial adds a few ulp (6e-8 each).
     assert!(worst < 4e-7, "worst relative error {worst:e}");
-    assert_eq!(fused::exp(-88.0), 0.0);
-    assert_eq!(fused::exp(-1e9), 0.0);
-    assert_eq!(fused::exp(0.0), 1.0);
-    assert!(fused::exp(1e9).is_finite() && fused::exp(1e9) > 1e38);
+    assert_eq!(restlm::cpu::rows::exp(-88.0), 0.0);
+    assert_eq!(restlm::cpu::rows::exp(-1e9), 0.0);
+    assert_eq!(restlm::cpu::rows::exp(0.0), 1.0);
+    assert!(restlm::cpu::rows::exp(1e9).is_finite() && restlm::cpu::rows::exp(1e9) > 1e38);
 }
 
 #[test]
@@ -143,7 +152,7 @@ fn a_model_trains_the_same_with_the_fused_ops_on_and_off() {
     let (b, t) = (3, 12);
     let ids: Vec<i64> = (0..b * t).map(|_| (rng.next() % 40) as i64).collect();
     let run = |on: bool| {
-        fused::set_enabled(on);
+        set_fused_layers(on);
         let tokens = Tensor::<2, Int>::from_data(TensorData::new(ids.clone(), [b, t]), &device);
         let logits = model.forward_causal(tokens);
         let loss = restlm::burn::tensor::activation::log_softmax(logits.clone(), 2)
@@ -167,7 +176,7 @@ fn a_model_trains_the_same_with_the_fused_ops_on_and_off() {
     };
     let (logits, g, gn) = run(true);
     let (logits0, g0, gn0) = run(false);
-    fused::set_enabled(true);
+    use_burn_ops(BurnOps::default());
     close("logits", &logits, &logits0, 1e-5, 1e-4);
     close("d up_proj", &g, &g0, 1e-6, 1e-3);
     close("d input_layernorm", &gn, &gn0, 1e-6, 1e-3);
@@ -183,13 +192,13 @@ fn rope_matches_burns_rotate_half_in_values_and_gradients() {
     let (x, w) = (random(&mut rng, n, 2.0), random(&mut rng, n, 1.0));
     let rope = restlm::model::Rope::new(dh, 32, 10_000.0, &ad());
     let run = |on: bool, start: usize| {
-        fused::set_enabled(on);
+        set_fused_layers(on);
         let xt = tensor(&x, [b, t, h, dh]);
         // [B, T, H, Dh] → [B, H, T, Dh] as attention does: a strided view.
         let y = rope.apply(xt.clone().swap_dims(1, 2), start);
         let grads = (y.clone() * tensor(&w, [b, h, t, dh])).sum().backward();
         let dx = to_vec(xt.grad(&grads).expect("d x"));
-        fused::set_enabled(true);
+        use_burn_ops(BurnOps::default());
         (to_vec(y), dx)
     };
     for start in [0, 5] {

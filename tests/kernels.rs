@@ -11,7 +11,7 @@ fn cpu() -> restlm::burn::prelude::Device {
 
 #[test]
 fn the_cpu_backend_runs_the_device_path() {
-    assert!(restlm::sample::kernels::supported(&cpu()));
+    assert!(restlm::ops::OpPath::of(&cpu()).sampler());
 }
 
 #[test]
@@ -44,10 +44,11 @@ fn fused_logprob_gradient_matches_f64_and_burn_ops() {
 #[test]
 fn training_logprobs_equal_plain_ones() {
     use restlm::data::TrainBatch;
-    use restlm::sample::kernels::{supported, trains};
+    use restlm::ops::OpPath;
     let device = cpu();
     let ad = device.clone().autodiff();
-    assert!(supported(&device) && !supported(&ad) && trains(&ad));
+    let (plain_path, ad_path) = (OpPath::of(&device), OpPath::of(&ad));
+    assert!(plain_path.sampler() && !ad_path.sampler() && ad_path.fused_logprob());
     let tok = common::task_tokenizer();
     let cfg = common::tiny_model(tok.vocab_size());
     let data = common::encoded_task(&tok, 6, cfg.max_seq_len);

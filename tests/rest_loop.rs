@@ -5,7 +5,8 @@ mod common;
 
 use restlm::burn::prelude::Device;
 use restlm::rest::grow::Grown;
-use restlm::rest::run::{RunOptions, RunState};
+use restlm::rest::run::RunOptions;
+use restlm::rest::state::RunState;
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
@@ -232,7 +233,7 @@ fn killed_during_grow_and_improve_resumes_with_every_sample_once() {
 struct Kill {
     #[allow(dead_code)] // shown in failure messages
     point: usize,
-    done: Vec<restlm::rest::run::Unit>,
+    done: Vec<restlm::rest::state::Unit>,
     last: Option<(String, Option<u64>)>,
 }
 

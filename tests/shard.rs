@@ -380,7 +380,7 @@ fn a_run_stopped_before_each_grow_and_grown_in_shards_ends_as_one_process_run() 
         w.ok(&["merge", "--run", "split"]);
     }
     assert_eq!(stops, 2, "one stop per Grow");
-    let state = |d: &str| -> restlm::rest::run::RunState {
+    let state = |d: &str| -> restlm::rest::state::RunState {
         restlm::io::read_json(&w.path(&format!("{d}/state.json"))).unwrap()
     };
     let (a, b) = (state("local"), state("split"));

@@ -8,7 +8,7 @@ use common::{checks, kernels};
 use restlm::burn::prelude::Device;
 use restlm::rest::run::RunOptions;
 
-fn wgpu() -> Option<Device> {
+fn wgpu() -> Option<(Device, String)> {
     if std::env::var_os("RESTLM_SKIP_WGPU").is_some() {
         eprintln!("RESTLM_SKIP_WGPU set: skipping");
         return None;
@@ -16,7 +16,7 @@ fn wgpu() -> Option<Device> {
     let s = restlm::device::select("wgpu")
         .expect("a wgpu adapter (install mesa-vulkan-drivers for lavapipe)");
     eprintln!("{}", s.description);
-    Some(s.device)
+    Some((s.device, s.description))
 }
 
 // GPU kernels sum in other orders (tiled matmul, parallel reductions) than
@@ -29,7 +29,9 @@ const TOL: f32 = 1e-3;
 /// runtime) — lavapipe compiles slowly.
 #[test]
 fn model_training_sampling_and_the_loop_on_wgpu() {
-    let Some(device) = wgpu() else { return };
+    let Some((device, adapter)) = wgpu() else {
+        return;
+    };
     // Every check runs, and the test fails at the end naming each that
     // failed: on a GPU lent for minutes, one run must show them all.
     let mut failed = Vec::new();
@@ -53,8 +55,14 @@ fn model_training_sampling_and_the_loop_on_wgpu() {
         checks::sft_memorises(&device, 120, 0.3);
     });
     check("kernels run", &|| {
-        assert!(restlm::sample::kernels::supported(&device), "{device:?}");
-        assert!(restlm::model::fused::decode::runs_on(&device), "{device:?}");
+        let path = restlm::ops::OpPath::of(&device);
+        assert!(
+            path.sampler() && path.decode_kernels(),
+            "{device:?}: {path:?}"
+        );
+    });
+    check("checked-in WGSL is current", &|| {
+        kernels::wgsl_is_current(&device, &adapter)
     });
     check("logprob", &|| kernels::logprob_matches_reference(&device));
     check("logprob gradient", &|| {
@@ -115,13 +123,13 @@ fn auto_probes_and_caches() {
         std::env::set_var("XDG_CACHE_HOME", &cache);
     }
     let cfg = common::tiny_model(64);
-    let plan = restlm::device::Plan {
+    let plan = restlm::bench::auto::Plan {
         train_steps: 100,
         train_batch: 4,
         decode_steps: 100,
         sample_rows: 4,
     };
-    let first = restlm::device::select_for("auto", &cfg, &plan).unwrap();
+    let first = restlm::bench::auto::select_for("auto", &cfg, &plan).unwrap();
     assert!(
         first.description.contains("auto: the GPU is"),
         "{}",
@@ -135,7 +143,7 @@ fn auto_probes_and_caches() {
     let file = cache.join("restlm").join("auto-device.json");
     let text = std::fs::read_to_string(&file).expect("the probe cache");
     assert!(text.contains("train_ms"), "{text}");
-    let second = restlm::device::select_for("auto", &cfg, &plan).unwrap();
+    let second = restlm::bench::auto::select_for("auto", &cfg, &plan).unwrap();
     assert!(
         second.description.contains("cached probe"),
         "{}",

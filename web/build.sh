@@ -5,6 +5,7 @@
 # the version in Cargo.lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/target_dir.sh
 
 rustup target add wasm32-unknown-unknown
 wb=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock)
@@ -19,12 +20,12 @@ RUSTFLAGS='--cfg getrandom_backend="wasm_js"' \
 rm -rf web/dist
 mkdir -p web/dist/policy
 wasm-bindgen --target web --no-typescript --out-dir web/dist/pkg \
-  target/wasm32-unknown-unknown/wasm/restlm_web.wasm
+  "$TARGET_DIR/wasm32-unknown-unknown/wasm/restlm_web.wasm"
 cp web/www/index.html web/www/main.js web/dist/
 
 # The starting policy, exported by the CLI: the default run's SFT stage
 # (SFT on the default task's demonstrations, as `restlm run` starts).
-policy=target/web-policy
+policy="$TARGET_DIR/web-policy"
 if [ ! -f "$policy/model.bpk" ]; then
   cargo run --release -- --device cpu sft --out "$policy"
 fi

@@ -49,7 +49,7 @@ impl Attention {
         };
         // burn's path scales the queries by 1/√Dh, in the rotary kernel's
         // pass where there is one; the fused CPU core scales inside.
-        let fused = super::fused::on(&x.device());
+        let fused = crate::ops::OpPath::of(&x.device()).fused_layers();
         let q_scale = if fused { 1.0 } else { 1.0 / (dh as f64).sqrt() };
         let (q, k) = (heads(&self.q_proj, h), heads(&self.k_proj, hkv));
         let (q, k) = if self.rotary {

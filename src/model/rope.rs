@@ -55,7 +55,7 @@ impl Rope {
     pub fn apply_scaled(&self, x: Tensor<4>, start: usize, scale: f64) -> Tensor<4> {
         // One kernel for inference on wgpu, reading the whole tables (no
         // slice of them per call).
-        if super::fused::decode::runs_on(&x.device()) {
+        if crate::ops::OpPath::of(&x.device()).decode_kernels() {
             let (cos, sin) = (self.cos.clone(), self.sin.clone());
             return super::fused::decode::rope(x, cos, sin, start, scale as f32);
         }
@@ -68,7 +68,7 @@ impl Rope {
         let cos = self.cos.clone().slice_dim(0, start..start + t);
         let sin = self.sin.clone().slice_dim(0, start..start + t);
         // One pass forward and back on the CPU backend; burn's ops elsewhere.
-        if super::fused::on(&x.device()) {
+        if crate::ops::OpPath::of(&x.device()).fused_layers() {
             return super::fused::rope(x, cos, sin);
         }
         let half = d / 2;

@@ -15,7 +15,9 @@
 //! Every arm is an ordinary run directory under `<out>/seed-<s>/`, so an
 //! interrupted comparison resumes where it stopped.
 
-use super::run::{RunOptions, RunState, load_data, reward_for, run, sample_options};
+use super::run::{RunOptions, run};
+use super::setup::{load_data, reward_for, sample_options};
+use super::state::RunState;
 use crate::config::RunConfig;
 use crate::data::Record;
 use crate::error::{Error, Result};
@@ -203,7 +205,7 @@ pub fn compare(cfg: &RunConfig, seeds: usize, out: &Path, device: &Device) -> Re
         arms,
     };
     write_json_atomic(&out.join("compare.json"), &c)?;
-    crate::report::plot_compare(&c, &out.join("compare.svg"))?;
+    plot(&c, &out.join("compare.svg"))?;
     Ok(c)
 }
 
@@ -358,4 +360,65 @@ pub fn table(c: &Comparison) -> String {
         c.sft_wall_s.len()
     );
     s
+}
+
+/// `restlm compare`'s figure: each arm's final held-out reward, mean over
+/// seeds with its 95% interval.
+fn plot(c: &Comparison, path: &Path) -> Result<()> {
+    use plotters::prelude::*;
+    let err = |e: &dyn std::fmt::Display| crate::error::Error::file(path, format!("plot: {e}"));
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (720, 420)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let n = c.arms.len().max(1);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "held-out reward by arm (equal optimizer steps; mean, 95% CI)",
+                ("sans-serif", 18),
+            )
+            .margin(16)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(-0.5f64..n as f64 - 0.5, 0f64..100f64)
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .x_labels(n)
+            .x_label_formatter(&|x| {
+                let i = x.round();
+                if (x - i).abs() > 0.01 || i < 0.0 {
+                    return String::new();
+                }
+                c.arms
+                    .get(i as usize)
+                    .map_or(String::new(), |a| a.arm.clone())
+            })
+            .y_desc("held-out reward")
+            .draw()
+            .map_err(|e| err(&e))?;
+        for (i, a) in c.arms.iter().enumerate() {
+            let (m, h) = a.final_reward;
+            let x = i as f64;
+            let color = if a.arm == "rest" {
+                BLUE
+            } else {
+                RGBColor(120, 130, 150)
+            };
+            chart
+                .draw_series([Rectangle::new(
+                    [(x - 0.3, 0.0), (x + 0.3, m)],
+                    color.filled(),
+                )])
+                .map_err(|e| err(&e))?;
+            chart
+                .draw_series([PathElement::new(
+                    vec![(x, m - h), (x, m + h)],
+                    BLACK.stroke_width(2),
+                )])
+                .map_err(|e| err(&e))?;
+        }
+        root.present().map_err(|e| err(&e))?;
+    }
+    crate::io::write_atomic(path, svg.as_bytes())
 }

@@ -6,7 +6,9 @@ pub mod grow;
 pub mod improve;
 pub mod run;
 pub mod schedule;
+pub mod setup;
 pub mod shard;
+pub mod state;
 
 pub use grow::{Grown, grow};
 pub use improve::{filter, improve_examples};

@@ -9,39 +9,26 @@
 //! interrupted one (a Grow from its last flushed batch, training from its
 //! last checkpoint).
 
+use super::setup::{
+    checked, eval_setup, fresh_tokenizer, grow_setup, improve_seed, load_data, reward_for,
+};
+use super::state::{RunState, Unit};
 use super::{filter, grow, improve_examples, thresholds};
 use crate::config::RunConfig;
-use crate::data::{Encoded, Record, encode_records, read_records};
+use crate::data::{Encoded, Record, encode_records};
 use crate::error::{Error, Result};
-use crate::eval::{EvalSetup, evaluate};
+use crate::eval::evaluate;
 use crate::io::{read_json, read_jsonl, write_atomic, write_json_atomic};
 use crate::model::checkpoint::TrainState;
 use crate::policy::Policy;
 use crate::report::{self, EvalRow, Metrics};
-use crate::rest::grow::{GrowSetup, Grown};
-use crate::reward::{self, Reward};
-use crate::sample::{PickOptions, SampleOptions};
+use crate::rest::grow::Grown;
+use crate::reward::Reward;
 use crate::tokenizer::Tokenizer;
 use crate::train::Stage;
 use burn::prelude::*;
-use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct RunState {
-    pub completed: Vec<Unit>,
-    /// Current policy, relative to the run directory.
-    pub policy: Option<PathBuf>,
-    pub best: Option<(String, f64)>,
-    pub evals: Vec<EvalRow>,
-    pub total_steps: usize,
-    /// Target tokens trained on and tokens sampled in Grow, over the run.
-    #[serde(default)]
-    pub tokens_trained: usize,
-    #[serde(default)]
-    pub tokens_sampled: usize,
-}
 
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -52,223 +39,6 @@ pub struct RunOptions {
     /// --run DIR`); the next run continues from the merged set. (A run
     /// from `--init` grows its first step itself: no policy is saved yet.)
     pub stop_before_grow: bool,
-}
-
-/// The Grow a stopped run waits for: its step, the policy to sample, and
-/// where shards and the merged set go.
-#[derive(Debug)]
-pub struct PendingGrow {
-    pub cfg: RunConfig,
-    pub step: usize,
-    pub policy: PathBuf,
-    pub shards: PathBuf,
-    pub grown: PathBuf,
-}
-
-/// The next Grow of the run in `dir` (from its `config.toml` and
-/// `state.json`): an error when the run has not reached it or is done.
-pub fn pending_grow(dir: &Path) -> Result<PendingGrow> {
-    let mut cfg = RunConfig::load(&dir.join("config.toml"))?;
-    cfg.run_dir = dir.to_path_buf();
-    let state_path = dir.join("state.json");
-    if !state_path.exists() {
-        return Err(Error::file(
-            &state_path,
-            "missing: start the run first (restlm run --stop-before-grow)",
-        ));
-    }
-    let state: RunState = read_json(&state_path)?;
-    let step = (1..=cfg.rest.grow_steps)
-        .find(|&g| !state.completed.contains(&Unit::Grow(g)))
-        .ok_or_else(|| Error::file(&state_path, "every Grow of this run is done"))?;
-    let policy = state.policy.as_ref().ok_or_else(|| {
-        Error::file(
-            &state_path,
-            "the run has no saved policy to grow from yet (a run started with --init \
-             grows its first step in the run itself)",
-        )
-    })?;
-    let grow = dir.join("grow");
-    Ok(PendingGrow {
-        step,
-        policy: dir.join(policy),
-        shards: grow.join(format!("g{step}.shards")),
-        grown: grow.join(format!("g{step}.jsonl")),
-        cfg,
-    })
-}
-
-/// Training and held-out records: the JSONL files, or the embedded task.
-pub fn load_data(cfg: &RunConfig) -> Result<(Vec<Record>, Vec<Record>)> {
-    let sizes = cfg.data.task_sizes();
-    let embedded = || {
-        cfg.data
-            .task
-            .generate(sizes.train, sizes.eval, sizes.labeled_fraction, cfg.seed)
-    };
-    let (train, eval) = match (&cfg.data.train, &cfg.data.eval) {
-        (Some(t), Some(e)) => (read_records(t)?, read_records(e)?),
-        (None, None) => embedded(),
-        (None, Some(e)) => (embedded().0, read_records(e)?),
-        (Some(_), None) => {
-            return Err(Error::Config(
-                "data.train is set but data.eval is not: give held-out records".into(),
-            ));
-        }
-    };
-    Ok((train, eval))
-}
-
-/// The run's reward, checked against every record it will score.
-pub fn reward_for(cfg: &RunConfig, train: &[Record], eval: &[Record]) -> Result<Box<dyn Reward>> {
-    let reward = reward::from_config(&cfg.reward, cfg.data.embedded_task())?;
-    checked(reward, train, eval)
-}
-
-/// `reward`, once it can score every training and held-out record.
-fn checked(reward: Box<dyn Reward>, train: &[Record], eval: &[Record]) -> Result<Box<dyn Reward>> {
-    reward::check_records(reward.as_ref(), train, "training data")?;
-    reward::check_records(reward.as_ref(), eval, "held-out data")?;
-    Ok(reward)
-}
-
-/// A tokenizer for a run without one: the config's file, or a byte-level
-/// BPE trained on the training records' prompts and references.
-pub fn fresh_tokenizer(cfg: &RunConfig, train: &[Record]) -> Result<Tokenizer> {
-    match &cfg.tokenizer.path {
-        Some(p) => Tokenizer::load_file(p, None),
-        None => {
-            let texts: Vec<&str> = train.iter().flat_map(Record::texts).collect();
-            Tokenizer::train(&texts, cfg.tokenizer.vocab_size)
-        }
-    }
-}
-
-/// Held-out evaluation as the config describes it: what the loop runs
-/// after every step, and what `restlm eval` runs.
-pub fn eval_setup<'a>(cfg: &RunConfig, records: &'a [Record]) -> EvalSetup<'a> {
-    EvalSetup {
-        records,
-        max_prompt: cfg.data.max_prompt_tokens,
-        sample: sample_options(cfg, cfg.seed ^ 0xE7A1),
-        samples: cfg.eval.samples,
-        reward_batch: cfg.reward.batch_size,
-    }
-}
-
-/// Grow step `g` as the config describes it, over every prompt: what the
-/// loop runs, and what `restlm grow` (sharded or not) runs too.
-pub fn grow_setup<'a>(cfg: &RunConfig, g: usize, label: &'a str) -> GrowSetup<'a> {
-    GrowSetup {
-        grow_step: g,
-        shard: crate::rest::grow::Shard::WHOLE,
-        samples_per_prompt: cfg.rest.samples_per_prompt,
-        include_dataset: cfg.rest.include_dataset,
-        max_prompt: cfg.data.max_prompt_tokens,
-        sample: sample_options(cfg, cfg.seed ^ 0x5EED),
-        reward_batch: cfg.reward.batch_size,
-        label,
-    }
-}
-
-/// The training seed of Improve step `i` (from 1) on Grow step `g`: batch
-/// order and nothing else (the loop's and the page's).
-pub fn improve_seed(cfg: &RunConfig, g: usize, i: usize) -> u64 {
-    cfg.seed
-        .wrapping_add(1000 * g as u64 + i.saturating_sub(1) as u64)
-}
-
-pub fn sample_options(cfg: &RunConfig, seed: u64) -> SampleOptions {
-    SampleOptions {
-        pick: PickOptions {
-            temperature: cfg.sample.temperature,
-            top_k: cfg.sample.top_k,
-            top_p: cfg.sample.top_p,
-        },
-        max_new_tokens: cfg.sample.max_new_tokens,
-        batch_size: cfg.sample.batch_size,
-        seed,
-        use_cache: true,
-        on_device: true,
-    }
-}
-
-/// A unit of the run, as `state.json` and `metrics.jsonl` name it: `sft`
-/// (or `init`, a given policy), `g1-grow`, `g1-i1`, …
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(into = "String", try_from = "String")]
-pub enum Unit {
-    /// Supervised fine-tuning on D: the starting policy.
-    Sft,
-    /// A given starting policy (`run --init`), evaluated, not trained.
-    Init,
-    /// Grow step g (from 1).
-    Grow(usize),
-    /// Improve step i (from 1) on Grow step g's set: `Improve(g, i)`.
-    Improve(usize, usize),
-}
-
-impl std::fmt::Display for Unit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Unit::Sft => write!(f, "sft"),
-            Unit::Init => write!(f, "init"),
-            Unit::Grow(g) => write!(f, "g{g}-grow"),
-            Unit::Improve(g, i) => write!(f, "g{g}-i{i}"),
-        }
-    }
-}
-
-impl std::str::FromStr for Unit {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        let bad = || format!("`{s}` is not a unit of a run (sft, init, g1-grow, g1-i1, …)");
-        match s {
-            "sft" => return Ok(Unit::Sft),
-            "init" => return Ok(Unit::Init),
-            _ => {}
-        }
-        let (g, rest) = s
-            .strip_prefix('g')
-            .and_then(|r| r.split_once('-'))
-            .ok_or_else(bad)?;
-        let g: usize = g.parse().map_err(|_| bad())?;
-        match rest {
-            "grow" => Ok(Unit::Grow(g)),
-            i => {
-                let i = i
-                    .strip_prefix('i')
-                    .and_then(|i| i.parse().ok())
-                    .ok_or_else(bad)?;
-                Ok(Unit::Improve(g, i))
-            }
-        }
-    }
-}
-
-impl From<Unit> for String {
-    fn from(u: Unit) -> String {
-        u.to_string()
-    }
-}
-
-impl TryFrom<String> for Unit {
-    type Error = String;
-    fn try_from(s: String) -> std::result::Result<Self, String> {
-        s.parse()
-    }
-}
-
-impl PartialEq<str> for Unit {
-    fn eq(&self, other: &str) -> bool {
-        other.parse::<Unit>().is_ok_and(|u| u == *self)
-    }
-}
-
-impl PartialEq<&str> for Unit {
-    fn eq(&self, other: &&str) -> bool {
-        self == *other
-    }
 }
 
 /// A run in progress: its directory, bookkeeping and current policy. Each

@@ -1,17 +1,17 @@
 //! The bindings of our sampling and log-prob kernels: a backend extension
 //! with one implementation per backend. On wgpu it launches the `#[cube]`
-//! kernel of `crate::cube_kernels` (compiled to WGSL, SPIR-V or MSL by the
+//! kernel of `crate::shaders` (compiled to WGSL, SPIR-V or MSL by the
 //! runtime); on the CPU backend (Flex) it runs the plain-Rust reference.
 //! Model and sampling code call [`sample_rows`] and
 //! [`target_logprobs`] on ordinary tensors.
 
 use super::reference::{self, RowParams};
+use crate::cpu::rows::{self, with_avx2};
 use crate::error::{Error, Result};
-use crate::model::fused::{self, with_avx2};
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension};
+use burn::backend::{Backend, Dispatch, backend_extension};
 use burn::prelude::*;
 
 /// With the `fusion` feature, `Cube` is burn's fusion backend over
@@ -43,44 +43,6 @@ pub trait KernelOps: Backend {
         targets: FloatTensor<Self>,
         grad: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
-}
-
-/// Whether `device` runs these ops: the wgpu runtime (the kernels of
-/// `cube_kernels`), or the CPU backend. Autodiff devices take burn's differentiable ops for sampling;
-/// see [`trains`] for the log-probs of training.
-pub fn supported(device: &Device) -> bool {
-    !device.is_autodiff() && runs_kernels(device)
-}
-
-/// Whether [`target_logprobs`] on `device` (autodiff or not) goes through
-/// the fused forward and backward (unless [`set_fused_training`] turned
-/// that off).
-pub fn trains(device: &Device) -> bool {
-    FUSED_TRAINING.load(std::sync::atomic::Ordering::Relaxed) && runs_kernels(device)
-}
-
-static FUSED_TRAINING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
-
-/// Process-wide: false makes training take burn's log-softmax and gather
-/// (what `restlm bench --unfused` measures against).
-pub fn set_fused_training(on: bool) {
-    FUSED_TRAINING.store(on, std::sync::atomic::Ordering::Relaxed);
-}
-
-fn runs_kernels(device: &Device) -> bool {
-    fn on(device: &DispatchDevice) -> bool {
-        match device {
-            DispatchDevice::Flex(_) => true,
-            #[cfg(feature = "wgpu")]
-            DispatchDevice::Cube(cube) => {
-                matches!(cube, burn_cubecl::CubeDevice::Wgpu(_))
-            }
-            DispatchDevice::Autodiff(inner) => on(inner),
-            #[allow(unreachable_patterns)]
-            _ => false,
-        }
-    }
-    on(device.as_dispatch())
 }
 
 /// The next token of every row of `logits` [B, V], chosen on the device:
@@ -143,7 +105,7 @@ fn host(t: FlexTensor) -> Vec<f32> {
 /// The rows of an [N, V] tensor, without a copy when it is contiguous.
 fn rows_of(t: &FlexTensor) -> (std::borrow::Cow<'_, [f32]>, usize) {
     let v = *t.layout().shape().last().expect("a [N, V] tensor");
-    (fused::values(t), v)
+    (rows::values(t), v)
 }
 
 /// A target id read back from its f32: None when negative or beyond the row.
@@ -159,7 +121,7 @@ impl KernelOps for Flex {
         let mut out = vec![0f32; rows.len() * 2];
         // Rows in parallel (a sampled row is three passes of f64 exp over
         // the vocabulary); each row's result is the reference's own.
-        fused::per_rows(&xs, v, &mut out, |i, row, o| {
+        rows::per_rows(&xs, v, &mut out, |i, row, o| {
             let (token, logprob) = reference::sample_row(row, &rows[i]);
             o.copy_from_slice(&[token as f32, logprob]);
         });
@@ -170,7 +132,7 @@ impl KernelOps for Flex {
         let (xs, v) = rows_of(&logits);
         let ts = host(targets);
         let mut out = vec![0f32; ts.len()];
-        fused::per_rows(&xs, v, &mut out, |i, row, o| {
+        rows::per_rows(&xs, v, &mut out, |i, row, o| {
             o[0] = match target_id(ts[i], v) {
                 Some(t) => with_avx2!(reference::target_logprob_f32(row, t)),
                 None => f32::NAN,
@@ -188,7 +150,7 @@ impl KernelOps for Flex {
         let (xs, v) = rows_of(&logits);
         let (ts, gs) = (host(targets), host(grad));
         let mut out = vec![0f32; xs.len()];
-        fused::per_rows(&xs, v, &mut out, |i, row, o| {
+        rows::per_rows(&xs, v, &mut out, |i, row, o| {
             let t = target_id(ts[i], v).unwrap_or(usize::MAX);
             with_avx2!(reference::target_logprob_grad(row, t, gs[i], o));
         });

@@ -195,7 +195,7 @@ async fn generate_rows(
     let mut pos = 0;
     let vocab = cfg.vocab_size;
     let learned = model.embed_positions.is_some();
-    let on_device = opts.on_device && kernels::supported(&device);
+    let on_device = opts.on_device && crate::ops::OpPath::of(&device).sampler();
     for _ in 0..steps {
         let t = input.dims()[1];
         let logits = match cache.as_mut() {

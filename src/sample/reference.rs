@@ -1,8 +1,8 @@
 //! Plain-Rust references of the sampling and log-prob kernels
-//! (`crate::cube_kernels`), step for step the same algorithm. On the CPU
+//! (`crate::shaders`), step for step the same algorithm. On the CPU
 //! backend these are what runs; on wgpu the tests hold the kernels to them.
 
-use crate::model::fused;
+use crate::cpu::rows;
 
 /// One row's sampling parameters, as the kernel reads them.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -175,12 +175,12 @@ pub fn target_logprob(logits: &[f32], target: usize) -> f32 {
 
 /// The row's max and Σ exp(x − max), in f32: the two reductions
 /// of the log-prob kernel and its gradient (exp is the
-/// vectorisable [`fused::exp`], within 4e-7 of the true value; the sum runs
+/// vectorisable [`rows::exp`], within 4e-7 of the true value; the sum runs
 /// in several partial sums, which SIMD needs).
 #[inline(always)]
 fn max_and_sum(row: &[f32]) -> (f32, f32) {
-    let m = fused::max_of(row);
-    (m, fused::sum_of(row, |x| fused::exp(x - m)))
+    let m = rows::max_of(row);
+    (m, rows::sum_of(row, |x| rows::exp(x - m)))
 }
 
 /// [`target_logprob`] in f32, as the training path computes it on the CPU
@@ -204,7 +204,7 @@ pub fn target_logprob_grad(row: &[f32], target: usize, g: f32, out: &mut [f32]) 
     // Steps (1) and (2), and the −g · softmax part of (3), in `out` (one
     // exp per value).
     out.copy_from_slice(row);
-    fused::softmax_in_place(out, -g);
+    rows::softmax_in_place(out, -g);
     if let Some(o) = out.get_mut(target) {
         *o += g;
     }

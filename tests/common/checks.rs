@@ -254,9 +254,13 @@ pub fn training_matches_cpu(device: &Device, steps: usize) {
     let (cpu_loss, cpu_grads) = loss_and_grads(&model, &cfg, &rows, tok.pad, &Device::flex());
     let mut worst = Vec::new();
     for fused in [true, false] {
-        restlm::sample::kernels::set_fused_training(fused);
+        use restlm::ops::{BurnOps, use_burn_ops};
+        use_burn_ops(BurnOps {
+            logprob: !fused,
+            ..BurnOps::default()
+        });
         let (loss, grads) = loss_and_grads(&model, &cfg, &rows, tok.pad, device);
-        restlm::sample::kernels::set_fused_training(true);
+        use_burn_ops(BurnOps::default());
         eprintln!(
             "training on {device:?}, fused log-prob {fused}: loss {loss:.6} (cpu {cpu_loss:.6})"
         );

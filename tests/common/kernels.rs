@@ -1,4 +1,4 @@
-//! Checks of the sampling and log-prob kernels (src/cube_kernels.rs), run
+//! Checks of the sampling and log-prob kernels (shaders/), run
 //! on any device: on wgpu they test the kernels, on the CPU backend the
 //! reference.
 
@@ -386,4 +386,44 @@ fn rope_tables(dh: usize, max_len: usize, theta: f64) -> (Vec<f32>, Vec<f32>) {
         }
     }
     (cos, sin)
+}
+
+/// The WGSL checked in under `shaders/wgsl/` is what the kernels compile to
+/// on `device` now: every kernel's file present and equal, and no file of
+/// a kernel that is gone. The files are lavapipe's (what CI runs); another
+/// adapter may be offered other features, so there every kernel only has
+/// to compile.
+#[cfg(feature = "wgpu")]
+pub fn wgsl_is_current(device: &Device, adapter: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders/wgsl");
+    let now = restlm::shaders::wgsl::compile_all(device).expect("kernels compile to WGSL");
+    assert!(
+        now.len() >= 10,
+        "every kernel and sampler variant: {}",
+        now.len()
+    );
+    if !adapter.contains("llvmpipe") {
+        eprintln!("{adapter}: not lavapipe, the checked-in WGSL is not compared");
+        return;
+    }
+    let differ: Vec<&str> = now
+        .iter()
+        .filter(|(name, src)| std::fs::read_to_string(dir.join(name)).ok().as_ref() != Some(src))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let orphans: Vec<String> = std::fs::read_dir(&dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|f: &String| f.ends_with(".wgsl") && !now.iter().any(|(n, _)| n == f))
+        .collect();
+    assert!(
+        differ.is_empty() && orphans.is_empty(),
+        "shaders/wgsl/ is stale: {differ:?} differ from what the kernels compile to or are missing, \
+         {orphans:?} belong to no kernel; run `cargo run --release --example dump_wgsl` and commit"
+    );
 }

@@ -12,7 +12,7 @@ use restlm::eval::{EvalSetup, evaluate_async};
 use restlm::rest::grow::{
     GrowSetup, dataset_rows, longest_prompt, prompts_per_batch, sample_batch,
 };
-use restlm::rest::run::{eval_setup, grow_setup, improve_seed, load_data, reward_for};
+use restlm::rest::setup::{eval_setup, grow_setup, improve_seed, load_data, reward_for};
 use restlm::rest::{Grown, filter, improve_examples};
 use restlm::reward::Reward;
 use restlm::train::Trainer;
@@ -208,7 +208,7 @@ impl Demo {
     /// Which device runs, as a short sentence for the page.
     pub fn backend(&self) -> String {
         use restlm::device::Runtime;
-        let on_device = restlm::sample::kernels::supported(&self.selected.device);
+        let on_device = restlm::ops::OpPath::of(&self.selected.device).sampler();
         match (self.selected.runtime, &self.selected.fallback) {
             (Runtime::Wgpu, _) => format!(
                 "WebGPU in this browser; the next token is chosen {}.",

@@ -23,10 +23,8 @@
 //! projections wrote, multiplied by the `gemm` crate (which burn's CPU
 //! backend also uses) one head at a time, batch rows in parallel.
 
-use super::{
-    View, for_chunk_sets, heads_inner, softmax_grad_row_in_place, softmax_row_biased, values,
-    with_avx2,
-};
+use super::cpu::{View, heads_inner, softmax_grad_row_in_place, softmax_row_biased};
+use crate::cpu::rows::{for_chunk_sets, values, with_avx2};
 use burn::backend::flex::FlexTensor;
 use burn::prelude::*;
 

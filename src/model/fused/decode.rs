@@ -1,6 +1,6 @@
 //! RMSNorm (alone, or with the residual add before it), SiLU · up and the
 //! rotary embedding as one kernel each (their `#[cube]` functions are in
-//! `crate::cube_kernels`), for inference on wgpu: decoding, scoring and
+//! `crate::shaders`), for inference on wgpu: decoding, scoring and
 //! evaluation. burn's fusion leaves these chains mostly unfused in a
 //! decode step (its search stops at five blocks and falls back to the
 //! unfused order), so they took 7, 8 and 8–9 launches each, most of a
@@ -50,17 +50,6 @@ pub trait DecodeOps: Backend {
         start: usize,
         scale: f32,
     ) -> FloatTensor<Self>;
-}
-
-/// Whether `device` runs these kernels: where our other kernels run for
-/// inference (`sample::kernels::supported`: wgpu, without autodiff, since
-/// training takes burn's differentiable ops) except the CPU backend; never
-/// after [`super::set_enabled`]`(false)`. In a browser too: the kernels
-/// that Chromium's WebGPU once rejected were hand-written WGSL, retired.
-pub fn runs_on(device: &Device) -> bool {
-    super::ENABLED.load(std::sync::atomic::Ordering::Relaxed)
-        && crate::sample::kernels::supported(device)
-        && !super::implemented_on(device)
 }
 
 /// `x` RMS-normalised over its last dimension and scaled by `gamma`.

@@ -8,6 +8,8 @@ use crate::tokenizer::PromptFormat;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+mod validate;
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct RunConfig {
@@ -445,137 +447,6 @@ impl RunConfig {
 
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("config serialises")
-    }
-
-    /// Checks the relations serde cannot: a rising schedule, sane sizes.
-    pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::Config(m));
-        self.device.parse::<crate::device::DeviceSpec>()?;
-        let rest = &self.rest;
-        if rest.quantiles.is_empty() {
-            if rest.thresholds.is_empty() {
-                return bad("rest.thresholds is empty: give at least one τ".into());
-            }
-            if rest.thresholds.windows(2).any(|w| w[0] >= w[1]) {
-                return bad(format!(
-                    "rest.thresholds must rise strictly (τ1 < τ2 < …), got {:?}",
-                    rest.thresholds
-                ));
-            }
-        } else if rest.quantiles.windows(2).any(|w| w[0] >= w[1])
-            || rest.quantiles.iter().any(|q| !(0.0..1.0).contains(q))
-        {
-            return bad(format!(
-                "rest.quantiles must rise strictly inside [0, 1), got {:?}",
-                rest.quantiles
-            ));
-        }
-        if rest.samples_per_prompt == 0 && !rest.include_dataset {
-            return bad(
-                "rest.samples_per_prompt = 0 grows D alone, so it needs rest.include_dataset = true"
-                    .into(),
-            );
-        }
-        if let Some(f) = self.data.labeled_fraction
-            && !(0.0..=1.0).contains(&f)
-        {
-            return bad(format!("data.labeled_fraction must be in [0, 1], got {f}"));
-        }
-        for (name, t) in [("sft", &self.sft), ("improve", &self.improve)] {
-            if t.batch_size == 0 {
-                return bad(format!("{name}.batch_size must be at least 1"));
-            }
-            if t.eval_every == 0 {
-                return bad(format!(
-                    "{name}.eval_every must be at least 1 (steps between held-out evaluations and checkpoints)"
-                ));
-            }
-            if !(t.lr.is_finite() && t.lr > 0.0) {
-                return bad(format!("{name}.lr must be a positive number, got {}", t.lr));
-            }
-            if !(0.0..=1.0).contains(&t.min_lr_ratio) {
-                return bad(format!(
-                    "{name}.min_lr_ratio must be in [0, 1], got {}",
-                    t.min_lr_ratio
-                ));
-            }
-            if !(t.grad_clip.is_finite() && t.grad_clip > 0.0) {
-                return bad(format!(
-                    "{name}.grad_clip must be a positive gradient norm, got {}",
-                    t.grad_clip
-                ));
-            }
-            if !(t.weight_decay.is_finite() && t.weight_decay >= 0.0) {
-                return bad(format!(
-                    "{name}.weight_decay must be ≥ 0, got {}",
-                    t.weight_decay
-                ));
-            }
-        }
-        let sample = &self.sample;
-        if !(sample.temperature.is_finite() && sample.temperature >= 0.0) {
-            return bad(format!(
-                "sample.temperature must be ≥ 0 (0: greedy), got {}",
-                sample.temperature
-            ));
-        }
-        if !(sample.top_p > 0.0 && sample.top_p <= 1.0) {
-            return bad(format!(
-                "sample.top_p must be in (0, 1], got {}",
-                sample.top_p
-            ));
-        }
-        if sample.max_new_tokens == 0 {
-            return bad("sample.max_new_tokens must be at least 1".into());
-        }
-        if let Some(c) = &self.reward.command {
-            c.argv()?;
-        }
-        if self.reward.batch_size == 0 {
-            return bad("reward.batch_size must be at least 1".into());
-        }
-        if !(self.reward.timeout_secs.is_finite() && self.reward.timeout_secs > 0.0) {
-            return bad(format!(
-                "reward.timeout_secs must be a positive number, got {}",
-                self.reward.timeout_secs
-            ));
-        }
-
-        if let Some(l) = &self.lora {
-            l.validate()?;
-        }
-        if self.sample.batch_size == 0 {
-            return bad("sample.batch_size must be at least 1".into());
-        }
-        for (name, v) in [
-            ("sft.batch_size", self.sft.batch_size),
-            ("improve.batch_size", self.improve.batch_size),
-            ("sample.batch_size", self.sample.batch_size),
-            ("reward.batch_size", self.reward.batch_size),
-            ("rest.samples_per_prompt", self.rest.samples_per_prompt),
-            ("eval.samples", self.eval.samples),
-        ] {
-            if v > MAX_BATCH {
-                return bad(format!("{name} = {v} is absurd (at most {MAX_BATCH})"));
-            }
-        }
-        for (name, v) in [
-            ("data.task_train", self.data.task_train),
-            ("data.task_eval", self.data.task_eval),
-        ] {
-            if v.is_some_and(|v| v > MAX_TASK_RECORDS) {
-                return bad(format!(
-                    "{name} is absurd (at most {MAX_TASK_RECORDS} generated records)"
-                ));
-            }
-        }
-        if self.data.max_prompt_tokens.saturating_add(2) >= self.model.max_seq_len {
-            return bad(format!(
-                "data.max_prompt_tokens ({}) leaves no room for a target in model.max_seq_len ({})",
-                self.data.max_prompt_tokens, self.model.max_seq_len
-            ));
-        }
-        self.model.validate()
     }
 
     /// The Improve steps' number I: one per threshold.

@@ -3,6 +3,9 @@
 //! so that `scripts/bench_torch.py` can run the same workload in PyTorch
 //! and `scripts/bench.sh` can print the two side by side.
 
+pub mod auto;
+pub mod table;
+
 use crate::config::TrainConfig;
 use crate::data::{Encoded, bucket_len};
 use crate::model::{Arch, ModelConfig, Transformer};
@@ -334,7 +337,7 @@ fn peak_rss_mb() -> Option<f64> {
 /// Milliseconds per sampling step for B × V logits already on the device,
 /// from logits to (token, log-prob) on the host, three ways.
 pub struct StepTimes {
-    /// Our kernel (`cube_kernels` on wgpu; the reference on the CPU backend).
+    /// Our kernel (`shaders` on wgpu; the reference on the CPU backend).
     pub kernel_ms: f64,
     /// burn's unfused ops: softmax, cumsum, compare, sum, log-softmax, gather.
     pub burn_ops_ms: f64,

@@ -11,14 +11,13 @@
 //! - `grown.i-of-N.lock`: held while a process works on the shard, so a
 //!   second copy of the same shard waits and then finds it done.
 
-use super::grow::{GrowSetup, Grown, Origin, Shard, grow};
+use super::grow::{GrowSetup, Grown, Shard, grow};
 use crate::data::Record;
 use crate::error::{Error, Result};
-use crate::io::{Fnv, file_hash, read_json, read_jsonl, write_json_atomic, write_jsonl_atomic};
+use crate::io::{Fnv, file_hash, read_json, write_json_atomic};
 use crate::policy::Policy;
 use crate::reward::Reward;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -50,7 +49,7 @@ pub struct Manifest {
 
 impl Manifest {
     /// The inputs two shards of one Grow must share, with their names.
-    fn inputs(&self) -> [(&'static str, String); 8] {
+    pub(super) fn inputs(&self) -> [(&'static str, String); 8] {
         [
             ("shard count", self.shards.to_string()),
             ("grow step", self.grow_step.to_string()),
@@ -119,7 +118,7 @@ pub fn shard_file(dir: &Path, shard: Shard) -> PathBuf {
     dir.join(format!("{}.jsonl", stem(shard)))
 }
 
-fn manifest_file(dir: &Path, shard: Shard) -> PathBuf {
+pub(super) fn manifest_file(dir: &Path, shard: Shard) -> PathBuf {
     dir.join(format!("{}.json", stem(shard)))
 }
 
@@ -247,6 +246,8 @@ fn sync_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The first input (policy, data, seed, …) two manifests differ in: its
+/// name and both values.
 fn first_difference(a: &Manifest, b: &Manifest) -> Option<(&'static str, String, String)> {
     a.inputs()
         .into_iter()
@@ -255,243 +256,5 @@ fn first_difference(a: &Manifest, b: &Manifest) -> Option<(&'static str, String,
         .map(|((what, x), (_, y))| (what, x, y))
 }
 
-/// What [`merge`] wrote.
-#[derive(Debug)]
-pub struct Merged {
-    pub shards: usize,
-    pub prompts: usize,
-    pub rows: usize,
-}
-
-/// Checks the shards in `dir` and writes the grown set one process would
-/// have written to `out` (atomically; running it again writes the same
-/// file). Refuses, naming the shard: a missing shard or manifest, shards
-/// of different counts or inputs (policy, data, seed, grow step,
-/// settings), a file that does not match its manifest, a prompt in two
-/// shards, prompts not covering the data, a sample twice or missing, a
-/// row of a prompt the shard does not own.
-pub fn merge(dir: &Path, out: &Path) -> Result<Merged> {
-    let mut manifests: Vec<(PathBuf, Manifest)> = Vec::new();
-    let entries = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    for e in entries {
-        let path = e.map_err(|e| Error::io(dir, e))?.path();
-        let name = path.file_name().unwrap_or_default().to_string_lossy();
-        if name.starts_with("grown.") && name.ends_with(".json") {
-            let m: Manifest = read_json(&path)?;
-            manifests.push((path, m));
-        }
-    }
-    let Some((first_path, first)) = manifests.first().cloned() else {
-        return Err(Error::file(
-            dir,
-            "no shard manifest (grown.i-of-N.json) here",
-        ));
-    };
-    let n = first.shards;
-    for (path, m) in &manifests {
-        if let Some((what, was, now)) = first_difference(&first, m) {
-            return Err(Error::file(
-                path,
-                format!(
-                    "shard {}/{} has another {what} than {} ({now} against {was}): \
-                     shards of one Grow must come from the same inputs",
-                    m.shard,
-                    m.shards,
-                    first_path.display()
-                ),
-            ));
-        }
-    }
-    let mut by_index: Vec<Option<&Manifest>> = vec![None; n];
-    for (path, m) in &manifests {
-        if m.shard >= n || by_index[m.shard].is_some() {
-            return Err(Error::file(
-                path,
-                format!("shard {}/{n} appears twice or out of range", m.shard),
-            ));
-        }
-        by_index[m.shard] = Some(m);
-    }
-    if let Some(i) = by_index.iter().position(Option::is_none) {
-        return Err(Error::file(
-            dir,
-            format!("shard {i}/{n} is missing (no grown.{i}-of-{n}.json): grow it first"),
-        ));
-    }
-    let shards: Vec<&Manifest> = by_index.into_iter().flatten().collect();
-
-    // Disjoint, and covering the data in its order: record g is shard
-    // g mod N's (g div N)-th prompt.
-    let mut owner: HashMap<&str, usize> = HashMap::new();
-    for m in &shards {
-        for id in &m.prompt_ids {
-            if let Some(other) = owner.insert(id, m.shard) {
-                return Err(Error::file(
-                    shard_file(
-                        dir,
-                        Shard {
-                            index: m.shard,
-                            count: n,
-                        },
-                    ),
-                    format!(
-                        "prompt `{id}` is in shard {other}/{n} and in shard {}/{n}",
-                        m.shard
-                    ),
-                ));
-            }
-        }
-    }
-    for m in &shards {
-        let want = (first.records + n - 1 - m.shard) / n;
-        if m.prompt_ids.len() != want {
-            return Err(Error::file(
-                manifest_file(
-                    dir,
-                    Shard {
-                        index: m.shard,
-                        count: n,
-                    },
-                ),
-                format!(
-                    "shard {}/{n} owns {} prompts; {} records split {n} ways give it {want}",
-                    m.shard,
-                    m.prompt_ids.len(),
-                    first.records
-                ),
-            ));
-        }
-    }
-
-    let mut dataset: HashMap<String, Grown> = HashMap::new();
-    let mut samples: HashMap<String, Vec<Option<Grown>>> = HashMap::new();
-    for m in &shards {
-        let shard = Shard {
-            index: m.shard,
-            count: n,
-        };
-        let path = shard_file(dir, shard);
-        if !path.exists() {
-            return Err(Error::file(
-                &path,
-                format!("shard {shard} has a manifest but no file"),
-            ));
-        }
-        let sum = file_hash(&path)?;
-        if sum != m.checksum {
-            return Err(Error::file(
-                &path,
-                format!(
-                    "checksum {sum} does not match its manifest's {}",
-                    m.checksum
-                ),
-            ));
-        }
-        let rows: Vec<Grown> = read_jsonl(&path, false)?;
-        if rows.len() != m.rows {
-            return Err(Error::file(
-                &path,
-                format!("{} rows; its manifest says {}", rows.len(), m.rows),
-            ));
-        }
-        for r in rows {
-            if owner.get(r.prompt_id.as_str()) != Some(&m.shard) {
-                return Err(Error::file(
-                    &path,
-                    format!(
-                        "a row of prompt `{}`, which shard {shard} does not own",
-                        r.prompt_id
-                    ),
-                ));
-            }
-            if r.grow != m.grow_step {
-                return Err(Error::file(
-                    &path,
-                    format!(
-                        "a row of grow step {} in a shard of grow step {}",
-                        r.grow, m.grow_step
-                    ),
-                ));
-            }
-            match r.origin {
-                Origin::Dataset => {
-                    let id = r.prompt_id.clone();
-                    if dataset.insert(id.clone(), r).is_some() {
-                        return Err(Error::file(
-                            &path,
-                            format!("prompt `{id}`'s dataset row appears twice"),
-                        ));
-                    }
-                }
-                Origin::Sample(k) => {
-                    let slots = samples
-                        .entry(r.prompt_id.clone())
-                        .or_insert_with(|| vec![None; m.samples_per_prompt]);
-                    let id = r.prompt_id.clone();
-                    match slots.get_mut(k) {
-                        Some(slot @ None) => *slot = Some(r),
-                        Some(Some(_)) => {
-                            return Err(Error::file(
-                                &path,
-                                format!("sample {k} of prompt `{id}` appears twice"),
-                            ));
-                        }
-                        None => {
-                            return Err(Error::file(
-                                &path,
-                                format!(
-                                    "sample index {k} of prompt `{id}` is beyond N = {}",
-                                    m.samples_per_prompt
-                                ),
-                            ));
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    // One process's order: D's rows, then every prompt's samples, both in
-    // data order.
-    let order: Vec<(usize, &str)> = (0..first.records)
-        .map(|g| (g % n, shards[g % n].prompt_ids[g / n].as_str()))
-        .collect();
-    let mut merged: Vec<Grown> = Vec::new();
-    for (_, id) in &order {
-        if let Some(r) = dataset.remove(*id) {
-            merged.push(r);
-        }
-    }
-    for (shard, id) in &order {
-        if first.samples_per_prompt == 0 {
-            break;
-        }
-        let slots = samples.remove(*id).unwrap_or_default();
-        if slots.len() != first.samples_per_prompt || slots.iter().any(Option::is_none) {
-            let have = slots.iter().flatten().count();
-            return Err(Error::file(
-                shard_file(
-                    dir,
-                    Shard {
-                        index: *shard,
-                        count: n,
-                    },
-                ),
-                format!(
-                    "prompt `{id}` has {have} of its {} samples",
-                    first.samples_per_prompt
-                ),
-            ));
-        }
-        merged.extend(slots.into_iter().flatten());
-    }
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    }
-    write_jsonl_atomic(out, &merged)?;
-    Ok(Merged {
-        shards: n,
-        prompts: first.records,
-        rows: merged.len(),
-    })
-}
+mod merge;
+pub use merge::{Merged, merge};

@@ -1,0 +1,95 @@
+//! `restlm bench`: training and sampling throughput on each available device.
+
+use anyhow::Result;
+use anyhow::bail;
+use restlm::config::RunConfig;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Which model shape and batch sizes: the default small model, or
+    /// SmolLM2-135M's shape with random weights.
+    #[arg(long, value_enum, default_value_t = BenchWorkload::Reference)]
+    workload: BenchWorkload,
+    /// Timed training steps (default: 20 for the reference, 4 for smollm2).
+    #[arg(long)]
+    steps: Option<usize>,
+    /// New tokens per sampled row (default: 48 for the reference, 32 for smollm2).
+    #[arg(long)]
+    sample_new: Option<usize>,
+    /// Also write the workload and figures as JSON (what
+    /// scripts/bench_torch.py reads to run the same workload).
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Skip the per-step sampling micro-benchmark.
+    #[arg(long)]
+    no_sampling_step: bool,
+    /// Skip sampling without the KV cache.
+    #[arg(long)]
+    no_reforward: bool,
+    /// Run through burn's ops only: log-softmax and gather instead of the
+    /// fused log-prob kernels, and burn's RMSNorm, SiLU · up, rotary
+    /// embedding and (on the CPU) attention instead of the fused ones, in
+    /// training and decoding alike (the before of an A/B).
+    #[arg(long)]
+    unfused: bool,
+    /// Train LoRA adapters of this rank (alpha = 2 × rank) on a frozen
+    /// base instead of every parameter.
+    #[arg(long)]
+    lora: Option<usize>,
+    /// Train with gradient checkpointing (recompute cheap activations).
+    #[arg(long)]
+    checkpointing: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum BenchWorkload {
+    Reference,
+    Smollm2,
+}
+
+/// `restlm bench`: training and sampling throughput on each available device.
+pub fn run(cfg: RunConfig, args: Args) -> Result<()> {
+    let Args {
+        workload,
+        steps,
+        sample_new,
+        json,
+        no_sampling_step,
+        no_reforward,
+        unfused,
+        lora,
+        checkpointing,
+    } = args;
+    restlm::ops::use_burn_ops(restlm::ops::BurnOps {
+        layers: unfused,
+        logprob: unfused,
+    });
+    let mut work = match workload {
+        BenchWorkload::Reference => restlm::bench::Workload::reference(&cfg.model),
+        BenchWorkload::Smollm2 => restlm::bench::Workload::smollm2(),
+    };
+    work.train_steps = steps.unwrap_or(work.train_steps).max(1);
+    work.sample_new = sample_new.unwrap_or(work.sample_new).max(1);
+    work.reforward &= !no_reforward;
+    work.gradient_checkpointing = checkpointing;
+    work.model.lora = lora.map(|rank| restlm::model::LoraConfig {
+        rank,
+        alpha: 2.0 * rank as f64,
+        base: None,
+    });
+    if work.sample_prompt + work.sample_new > work.model.max_seq_len {
+        bail!(
+            "--sample-new {}: prompts of {} tokens leave room for at most {} new tokens",
+            work.sample_new,
+            work.sample_prompt,
+            work.model.max_seq_len - work.sample_prompt
+        );
+    }
+    Ok(restlm::bench::table::print(
+        &cfg.device,
+        &work,
+        json.as_deref(),
+        !no_sampling_step,
+    )?)
+}

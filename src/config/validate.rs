@@ -1,0 +1,185 @@
+//! The relations serde cannot check, one section at a time: a rising
+//! schedule, positive rates, sane sizes. Each message names the field.
+
+use super::{
+    DataConfig, EvalConfig, MAX_BATCH, MAX_TASK_RECORDS, RestConfig, RewardConfig, RunConfig,
+    SampleConfig, TrainConfig,
+};
+use crate::error::{Error, Result};
+
+fn bad(message: String) -> Result<()> {
+    Err(Error::Config(message))
+}
+
+/// `name = v` is at most [`MAX_BATCH`].
+fn not_absurd(name: &str, v: usize) -> Result<()> {
+    if v > MAX_BATCH {
+        return bad(format!("{name} = {v} is absurd (at most {MAX_BATCH})"));
+    }
+    Ok(())
+}
+
+impl RunConfig {
+    /// Checks every section, then what sections say of each other.
+    pub fn validate(&self) -> Result<()> {
+        self.device.parse::<crate::device::DeviceSpec>()?;
+        self.rest.validate()?;
+        self.data.validate(self.model.max_seq_len)?;
+        self.sft.validate("sft")?;
+        self.improve.validate("improve")?;
+        self.sample.validate()?;
+        self.reward.validate()?;
+        if let Some(l) = &self.lora {
+            l.validate()?;
+        }
+        self.eval.validate()?;
+        self.model.validate()
+    }
+}
+
+impl RestConfig {
+    fn validate(&self) -> Result<()> {
+        if self.quantiles.is_empty() {
+            if self.thresholds.is_empty() {
+                return bad("rest.thresholds is empty: give at least one τ".into());
+            }
+            if self.thresholds.windows(2).any(|w| w[0] >= w[1]) {
+                return bad(format!(
+                    "rest.thresholds must rise strictly (τ1 < τ2 < …), got {:?}",
+                    self.thresholds
+                ));
+            }
+        } else if self.quantiles.windows(2).any(|w| w[0] >= w[1])
+            || self.quantiles.iter().any(|q| !(0.0..1.0).contains(q))
+        {
+            return bad(format!(
+                "rest.quantiles must rise strictly inside [0, 1), got {:?}",
+                self.quantiles
+            ));
+        }
+        if self.samples_per_prompt == 0 && !self.include_dataset {
+            return bad(
+                "rest.samples_per_prompt = 0 grows D alone, so it needs rest.include_dataset = true"
+                    .into(),
+            );
+        }
+        not_absurd("rest.samples_per_prompt", self.samples_per_prompt)
+    }
+}
+
+impl DataConfig {
+    /// `max_seq_len`: the model's, which prompts must leave room in.
+    fn validate(&self, max_seq_len: usize) -> Result<()> {
+        if let Some(f) = self.labeled_fraction
+            && !(0.0..=1.0).contains(&f)
+        {
+            return bad(format!("data.labeled_fraction must be in [0, 1], got {f}"));
+        }
+        for (name, v) in [
+            ("data.task_train", self.task_train),
+            ("data.task_eval", self.task_eval),
+        ] {
+            if v.is_some_and(|v| v > MAX_TASK_RECORDS) {
+                return bad(format!(
+                    "{name} is absurd (at most {MAX_TASK_RECORDS} generated records)"
+                ));
+            }
+        }
+        if self.max_prompt_tokens.saturating_add(2) >= max_seq_len {
+            return bad(format!(
+                "data.max_prompt_tokens ({}) leaves no room for a target in model.max_seq_len ({max_seq_len})",
+                self.max_prompt_tokens
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl TrainConfig {
+    /// `name`: the section, `sft` or `improve`.
+    fn validate(&self, name: &str) -> Result<()> {
+        if self.batch_size == 0 {
+            return bad(format!("{name}.batch_size must be at least 1"));
+        }
+        not_absurd(&format!("{name}.batch_size"), self.batch_size)?;
+        if self.eval_every == 0 {
+            return bad(format!(
+                "{name}.eval_every must be at least 1 (steps between held-out evaluations and checkpoints)"
+            ));
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!(
+                "{name}.lr must be a positive number, got {}",
+                self.lr
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.min_lr_ratio) {
+            return bad(format!(
+                "{name}.min_lr_ratio must be in [0, 1], got {}",
+                self.min_lr_ratio
+            ));
+        }
+        if !(self.grad_clip.is_finite() && self.grad_clip > 0.0) {
+            return bad(format!(
+                "{name}.grad_clip must be a positive gradient norm, got {}",
+                self.grad_clip
+            ));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return bad(format!(
+                "{name}.weight_decay must be ≥ 0, got {}",
+                self.weight_decay
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl SampleConfig {
+    fn validate(&self) -> Result<()> {
+        if !(self.temperature.is_finite() && self.temperature >= 0.0) {
+            return bad(format!(
+                "sample.temperature must be ≥ 0 (0: greedy), got {}",
+                self.temperature
+            ));
+        }
+        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
+            return bad(format!(
+                "sample.top_p must be in (0, 1], got {}",
+                self.top_p
+            ));
+        }
+        if self.max_new_tokens == 0 {
+            return bad("sample.max_new_tokens must be at least 1".into());
+        }
+        if self.batch_size == 0 {
+            return bad("sample.batch_size must be at least 1".into());
+        }
+        not_absurd("sample.batch_size", self.batch_size)
+    }
+}
+
+impl RewardConfig {
+    fn validate(&self) -> Result<()> {
+        if let Some(c) = &self.command {
+            c.argv()?;
+        }
+        if self.batch_size == 0 {
+            return bad("reward.batch_size must be at least 1".into());
+        }
+        not_absurd("reward.batch_size", self.batch_size)?;
+        if !(self.timeout_secs.is_finite() && self.timeout_secs > 0.0) {
+            return bad(format!(
+                "reward.timeout_secs must be a positive number, got {}",
+                self.timeout_secs
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl EvalConfig {
+    fn validate(&self) -> Result<()> {
+        not_absurd("eval.samples", self.samples)
+    }
+}
