@@ -33,139 +33,55 @@ pub fn compile_all(device: &Device) -> Result<Vec<(String, String)>> {
     );
     // Buffers only give the launch its arguments' kinds; nothing runs.
     let buf = || unsafe { BufferArg::from_raw_parts(client.empty(16), 4) };
-    let one = || CubeCount::Static(1, 1, 1);
-    let dim = |n: usize| CubeDim::new_1d(n as u32);
     let mut out = Vec::new();
-    let mut add = |name: String, def: KernelDefinition| -> Result<()> {
+    let mut add = |name: &str, def: KernelDefinition| -> Result<()> {
         let shader = WgslCompiler
             .compile(def, &Default::default())
             .map_err(|e| Error::Device(format!("{name}: WGSL compilation failed: {e}")))?;
         out.push((format!("{name}.wgsl"), shader.to_string()));
         Ok(())
     };
-    for bits in 0..8u32 {
-        let (sampling, top_k, top_p) = (bits & 1 != 0, bits & 2 != 0, bits & 4 != 0);
-        // A launch never cuts without sampling (`sample::kernels::launch_cuts`).
-        if !sampling && bits != 0 {
-            continue;
-        }
-        let name = match (sampling, top_k, top_p) {
-            (false, ..) => "sample_greedy".to_string(),
-            (true, false, false) => "sample".to_string(),
-            (true, k, p) => format!(
-                "sample_{}",
-                [(k, "top_k"), (p, "top_p")]
-                    .iter()
-                    .filter(|(on, _)| *on)
-                    .map(|(_, n)| *n)
-                    .collect::<Vec<_>>()
-                    .join("_")
-            ),
+    // One kernel: its file name, its `#[cube]` function, its workgroup
+    // size, then its arguments (buffers, then scalars and comptime flags).
+    macro_rules! kernel {
+        ($name:expr, $kernel:ident, $workgroup:expr; $($arg:expr),* $(,)?) => {
+            add(
+                $name,
+                $kernel::create_dummy_kernel(
+                    props.clone(),
+                    target.clone(),
+                    CubeCount::Static(1, 1, 1),
+                    CubeDim::new_1d($workgroup as u32),
+                    $($arg),*
+                )
+                .define(),
+            )?
         };
-        let k = sample_kernel::create_dummy_kernel(
-            props.clone(),
-            target.clone(),
-            one(),
-            dim(VOCAB_ROW),
-            buf(),
-            buf(),
-            buf(),
-            4,
-            sampling,
-            top_k,
-            top_p,
-        );
-        add(name, k.define())?;
     }
-    let k = logprob_kernel::create_dummy_kernel(
-        props.clone(),
-        target.clone(),
-        one(),
-        dim(VOCAB_ROW),
-        buf(),
-        buf(),
-        buf(),
-        4,
-        1,
-        1,
+    // The passes a launch compiles in: greedy, or sampling with any of the
+    // cuts (a launch never cuts without sampling: `sample::kernels::launch_cuts`).
+    for (name, sampling, top_k, top_p) in [
+        ("sample_greedy", false, false, false),
+        ("sample", true, false, false),
+        ("sample_top_k", true, true, false),
+        ("sample_top_p", true, false, true),
+        ("sample_top_k_top_p", true, true, true),
+    ] {
+        kernel!(name, sample_kernel, VOCAB_ROW; buf(), buf(), buf(), 4, sampling, top_k, top_p);
+    }
+    kernel!("logprob", logprob_kernel, VOCAB_ROW; buf(), buf(), buf(), 4, 1, 1);
+    kernel!("logprob_grad", logprob_grad_kernel, VOCAB_ROW; buf(), buf(), buf(), buf(), 4, 1, 1);
+    kernel!("rms_norm", rms_norm_kernel, HIDDEN_ROW; buf(), buf(), buf(), 4, 1, 1, 1e-5);
+    kernel!(
+        "add_rms_norm", add_rms_norm_kernel, HIDDEN_ROW;
+        buf(), buf(), buf(), buf(), buf(), 4, 1, 1, 1e-5
     );
-    add("logprob".into(), k.define())?;
-    let k = logprob_grad_kernel::create_dummy_kernel(
-        props.clone(),
-        target.clone(),
-        one(),
-        dim(VOCAB_ROW),
-        buf(),
-        buf(),
-        buf(),
-        buf(),
-        4,
-        1,
-        1,
+    kernel!("swiglu", swiglu_kernel, ELEMENTWISE; buf(), buf(), buf(), 4, 1);
+    // rope: x, cos, sin, out; heads, positions, head dim, three strides,
+    // start, grid width, length, factor.
+    kernel!(
+        "rope", rope_kernel, ELEMENTWISE;
+        buf(), buf(), buf(), buf(), 1, 1, 4, 4, 4, 4, 0, 1, 4, 1.0
     );
-    add("logprob_grad".into(), k.define())?;
-    let k = rms_norm_kernel::create_dummy_kernel(
-        props.clone(),
-        target.clone(),
-        one(),
-        dim(HIDDEN_ROW),
-        buf(),
-        buf(),
-        buf(),
-        4,
-        1,
-        1,
-        1e-5,
-    );
-    add("rms_norm".into(), k.define())?;
-    let k = add_rms_norm_kernel::create_dummy_kernel(
-        props.clone(),
-        target.clone(),
-        one(),
-        dim(HIDDEN_ROW),
-        buf(),
-        buf(),
-        buf(),
-        buf(),
-        buf(),
-        4,
-        1,
-        1,
-        1e-5,
-    );
-    add("add_rms_norm".into(), k.define())?;
-    let k = swiglu_kernel::create_dummy_kernel(
-        props.clone(),
-        target.clone(),
-        one(),
-        dim(ELEMENTWISE),
-        buf(),
-        buf(),
-        buf(),
-        4,
-        1,
-    );
-    add("swiglu".into(), k.define())?;
-    let k = rope_kernel::create_dummy_kernel(
-        props,
-        target,
-        one(),
-        dim(ELEMENTWISE),
-        buf(),
-        buf(),
-        buf(),
-        buf(),
-        1,
-        1,
-        4,
-        4,
-        4,
-        4,
-        0,
-        1,
-        4,
-        1.0,
-    );
-    add("rope".into(), k.define())?;
     Ok(out)
 }

@@ -30,7 +30,7 @@ impl Policy {
     /// (both imported).
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
         let tok = Self::load_tokenizer(dir)?;
-        let (cfg, model) = crate::model::load(dir, device)?;
+        let (cfg, model) = crate::model::checkpoint::load_any(dir, device)?;
         Ok(Self { cfg, model, tok })
     }
 

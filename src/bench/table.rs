@@ -1,7 +1,7 @@
 //! `restlm bench`'s tables: each device's training and sampling figures
 //! for a workload, then the sampling step three ways.
 
-use super::Workload;
+use super::{Figures, Workload};
 use crate::error::Result;
 use crate::ops::{Backend, OpPath, burn_ops};
 use std::path::Path;
@@ -19,26 +19,7 @@ pub fn print(
         "auto" => vec!["cpu", "wgpu"],
         other => vec![other],
     };
-    let m = &work.model;
-    println!(
-        "workload `{}`: d_model {} × {} layers, {} heads ({} kv), d_ff {}, vocab {}; \
-         train batch {} × {} positions ({} loss-bearing per row; tok/s counts those), {} timed steps; \
-         sample {} rows, {}-token prompts, {} new tokens, T = 1",
-        work.name,
-        m.d_model,
-        m.n_layers,
-        m.n_heads,
-        m.n_kv_heads,
-        m.d_ff,
-        m.vocab_size,
-        work.train_batch,
-        work.train_seq(),
-        work.train_target,
-        work.train_steps,
-        work.sample_rows,
-        work.sample_prompt,
-        work.sample_new
-    );
+    print_workload(work);
     println!(
         "{:<60} {:>11} {:>9} {:>8} {:>12} {:>9} {:>11} {:>9} {:>8} {:>7} {:>7}",
         "device",
@@ -63,32 +44,9 @@ pub fn print(
                 continue;
             }
         };
-        let mut description = selected.description.clone();
-        let path = OpPath::of(&selected.device);
-        if !path.fused_logprob() {
-            description += " [unfused log-softmax]";
-        }
-        // Our layer ops exist on the CPU and wgpu backends; say when they gave way.
-        if path.backend != Backend::Other && burn_ops().layers {
-            description += " [burn's RMSNorm, SiLU, RoPE, attention]";
-        }
+        let description = described(&selected);
         let f = super::run(&selected.device, &description, work);
-        let mb = |x: Option<f64>| x.map_or("-".into(), |v| format!("{v:.0}"));
-        println!(
-            "{:<60} {:>11.0} {:>9.1} {:>8} {:>12.0} {:>9.2} {:>11} {:>9} {:>8.0} {:>6.1}% {:>6.1}%",
-            description,
-            f.train_tokens_per_s,
-            f.train_ms_per_step,
-            mb(f.train_peak_rss_mb),
-            f.sample_tokens_per_s,
-            f.sample_ms_per_token_step,
-            f.reforward_tokens_per_s
-                .map_or("-".into(), |v| format!("{v:.0}")),
-            mb(f.sample_peak_rss_mb),
-            f.sgemm_gflops,
-            100.0 * f.train_gflops / f.sgemm_gflops,
-            100.0 * f.sample_gflops / f.sgemm_gflops,
-        );
+        print_row(&description, &f);
         devices.push(selected);
         figures.push(f);
     }
@@ -107,6 +65,64 @@ pub fn print(
         sampling_step_table(&devices);
     }
     Ok(())
+}
+
+/// The workload's shapes, the line above the table.
+fn print_workload(work: &Workload) {
+    let m = &work.model;
+    println!(
+        "workload `{}`: d_model {} × {} layers, {} heads ({} kv), d_ff {}, vocab {}; \
+         train batch {} × {} positions ({} loss-bearing per row; tok/s counts those), {} timed steps; \
+         sample {} rows, {}-token prompts, {} new tokens, T = 1",
+        work.name,
+        m.d_model,
+        m.n_layers,
+        m.n_heads,
+        m.n_kv_heads,
+        m.d_ff,
+        m.vocab_size,
+        work.train_batch,
+        work.train_seq(),
+        work.train_target,
+        work.train_steps,
+        work.sample_rows,
+        work.sample_prompt,
+        work.sample_new
+    );
+}
+
+/// The device as the table names it, with the ops that gave way to burn's.
+fn described(selected: &crate::device::Selected) -> String {
+    let mut description = selected.description.clone();
+    let path = OpPath::of(&selected.device);
+    if !path.fused_logprob() {
+        description += " [unfused log-softmax]";
+    }
+    // Our layer ops exist on the CPU and wgpu backends; say when they gave way.
+    if path.backend != Backend::Other && burn_ops().layers {
+        description += " [burn's RMSNorm, SiLU, RoPE, attention]";
+    }
+    description
+}
+
+/// One device's figures.
+fn print_row(description: &str, f: &Figures) {
+    let mb = |x: Option<f64>| x.map_or("-".into(), |v| format!("{v:.0}"));
+    println!(
+        "{:<60} {:>11.0} {:>9.1} {:>8} {:>12.0} {:>9.2} {:>11} {:>9} {:>8.0} {:>6.1}% {:>6.1}%",
+        description,
+        f.train_tokens_per_s,
+        f.train_ms_per_step,
+        mb(f.train_peak_rss_mb),
+        f.sample_tokens_per_s,
+        f.sample_ms_per_token_step,
+        f.reforward_tokens_per_s
+            .map_or("-".into(), |v| format!("{v:.0}")),
+        mb(f.sample_peak_rss_mb),
+        f.sgemm_gflops,
+        100.0 * f.train_gflops / f.sgemm_gflops,
+        100.0 * f.sample_gflops / f.sgemm_gflops,
+    );
 }
 
 /// One sampling step on each device, three ways (our kernel, burn's ops,

@@ -1,7 +1,6 @@
 //! `restlm bench`: training and sampling throughput on each available device.
 
-use anyhow::Result;
-use anyhow::bail;
+use anyhow::{Result, bail};
 use restlm::config::RunConfig;
 use std::path::PathBuf;
 

@@ -1,7 +1,6 @@
 //! `restlm compare`: ReST against its baselines over several seeds.
 
-use super::loop_work;
-use super::open_device;
+use super::{loop_work, open_device};
 use anyhow::Result;
 use restlm::config::RunConfig;
 use restlm::rest;

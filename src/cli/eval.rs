@@ -1,16 +1,12 @@
 //! `restlm eval`: a policy scored on held-out prompts as the loop scores it.
 
-use super::SampleReward;
-use super::open_device;
-use super::reward_task;
-use anyhow::Result;
-use anyhow::bail;
-use restlm::Policy;
+use super::{SampleReward, open_device, reward_task};
+use anyhow::{Result, bail};
 use restlm::config::RunConfig;
 use restlm::data::read_records;
 use restlm::rest;
 use restlm::rest::setup::load_data;
-use restlm::reward;
+use restlm::{Policy, reward};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]

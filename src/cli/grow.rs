@@ -1,17 +1,13 @@
 //! `restlm grow`: N scored samples per prompt, whole or one shard.
 
-use super::grow_decode_steps;
-use super::open_device;
-use super::reward_task;
-use anyhow::Result;
-use anyhow::bail;
-use restlm::Policy;
+use super::{grow_decode_steps, open_device, reward_task};
+use anyhow::{Result, bail};
 use restlm::config::RunConfig;
 use restlm::data::read_records;
 use restlm::rest;
 use restlm::rest::setup::load_data;
-use restlm::reward;
-use std::path::PathBuf;
+use restlm::{Policy, reward};
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -60,21 +56,8 @@ pub fn run(mut cfg: RunConfig, args: Args) -> Result<()> {
             grow_decode_steps(&cfg, n.unwrap_or(cfg.rest.samples_per_prompt)),
         )),
     )?;
-    let (policy_path, out, grow_step) = match (&run, policy, out) {
-        (Some(run), ..) => {
-            let p = rest::state::pending_grow(run)?;
-            cfg = p.cfg;
-            eprintln!(
-                "grow step {} of {} from {}",
-                p.step,
-                run.display(),
-                p.policy.display()
-            );
-            (p.policy, p.shards, p.step)
-        }
-        (None, Some(policy), Some(out)) => (policy, out, grow_step),
-        _ => bail!("grow needs --policy and --out, or --run"),
-    };
+    let (policy_path, out, grow_step) =
+        what_to_grow(&mut cfg, run.as_deref(), policy, out, grow_step)?;
     // A run's Grow always writes shard files (0/1 without --shard),
     // which `merge --run` turns into the run's grown set.
     let asked = shard_asked(shard.as_deref(), shards)?;
@@ -129,6 +112,32 @@ pub fn run(mut cfg: RunConfig, args: Args) -> Result<()> {
     };
     println!("{} → {}", grown_summary(&rows), written.display());
     Ok(())
+}
+
+/// The policy, the output and the grow step: a run's pending Grow (whose
+/// config replaces `cfg`), or the ones given.
+fn what_to_grow(
+    cfg: &mut RunConfig,
+    run: Option<&Path>,
+    policy: Option<PathBuf>,
+    out: Option<PathBuf>,
+    grow_step: usize,
+) -> Result<(PathBuf, PathBuf, usize)> {
+    match (run, policy, out) {
+        (Some(run), ..) => {
+            let p = rest::state::pending_grow(run)?;
+            *cfg = p.cfg;
+            eprintln!(
+                "grow step {} of {} from {}",
+                p.step,
+                run.display(),
+                p.policy.display()
+            );
+            Ok((p.policy, p.shards, p.step))
+        }
+        (None, Some(policy), Some(out)) => Ok((policy, out, grow_step)),
+        _ => bail!("grow needs --policy and --out, or --run"),
+    }
 }
 
 /// The shard `--shard [I/N]` and `--shards N` ask for (from the

@@ -1,11 +1,9 @@
 //! `restlm improve`: fine-tuning on the grown records with reward ≥ τ.
 
 use super::open_device;
-use anyhow::Result;
-use anyhow::bail;
+use anyhow::{Result, bail};
 use restlm::Policy;
-use restlm::config::LossKind;
-use restlm::config::RunConfig;
+use restlm::config::{LossKind, RunConfig};
 use restlm::model::checkpoint::TrainState;
 use restlm::report::Metrics;
 use restlm::rest;

@@ -1,7 +1,6 @@
 //! `restlm merge`: the shards of a sharded Grow, checked and merged.
 
-use anyhow::Result;
-use anyhow::bail;
+use anyhow::{Result, bail};
 use restlm::rest;
 use std::path::PathBuf;
 

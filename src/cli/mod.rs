@@ -15,8 +15,7 @@ pub mod sft;
 
 use anyhow::Result;
 use restlm::bench::auto;
-use restlm::config::RewardKind;
-use restlm::config::RunConfig;
+use restlm::config::{RewardKind, RunConfig};
 use restlm::device;
 use std::path::Path;
 

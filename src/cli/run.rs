@@ -1,14 +1,11 @@
 //! `restlm run`: the whole ReST loop, resumable.
 
-use super::finetune_defaults;
-use super::loop_work;
-use super::open_device;
+use super::{finetune_defaults, loop_work, open_device};
 use anyhow::Result;
 use restlm::config::RunConfig;
-use restlm::report;
 use restlm::rest;
 use restlm::rest::run::RunOptions;
-use restlm::reward;
+use restlm::{report, reward};
 use std::path::PathBuf;
 use std::time::Instant;
 

@@ -1,16 +1,12 @@
 //! `restlm sample`: completions of prompts, or the best of N under a reward.
 
-use super::SampleReward;
-use super::open_device;
-use anyhow::Context;
-use anyhow::Result;
-use anyhow::bail;
-use restlm::Policy;
+use super::{SampleReward, open_device};
+use anyhow::{Context, Result, bail};
 use restlm::config::RunConfig;
 use restlm::rest::setup::sample_options;
-use restlm::reward;
 use restlm::reward::Item;
 use restlm::sample::PickOptions;
+use restlm::{Policy, reward};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]

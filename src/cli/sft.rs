@@ -1,18 +1,14 @@
 //! `restlm sft`: supervised fine-tuning on the records with a target.
 
-use super::finetune_defaults;
-use super::open_device;
-use anyhow::Context;
-use anyhow::Result;
-use anyhow::bail;
-use restlm::Policy;
+use super::{finetune_defaults, open_device};
+use anyhow::{Context, Result, bail};
 use restlm::config::RunConfig;
 use restlm::data::encode_records;
 use restlm::report::Metrics;
 use restlm::rest;
 use restlm::rest::setup::load_data;
-use restlm::train;
 use restlm::train::Stage;
+use restlm::{Policy, train};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]

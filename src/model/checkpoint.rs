@@ -214,7 +214,19 @@ fn load_base(base: &super::BaseRef, device: &Device) -> Result<(ModelConfig, Tra
             ),
         ));
     }
-    super::load(&base.path, device)
+    load_any(&base.path, device)
+}
+
+/// The model at `path`: a GGUF file, a Hugging Face directory (both
+/// imported) or a restlm checkpoint.
+pub fn load_any(path: &Path, device: &Device) -> Result<(ModelConfig, Transformer)> {
+    if super::gguf::is_gguf(path) {
+        super::gguf::load(path, device)
+    } else if super::hf::is_hf_dir(path)? {
+        super::hf::load(path, device)
+    } else {
+        load_model(path, device)
+    }
 }
 
 /// FNV-1a (64-bit) over the bytes of a policy's weights: the file itself

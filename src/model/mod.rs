@@ -37,21 +37,6 @@ fn normal() -> Initializer {
     }
 }
 
-/// The model at `path`: a GGUF file, a Hugging Face directory (both
-/// imported) or a restlm checkpoint.
-pub fn load(
-    path: &std::path::Path,
-    device: &Device,
-) -> crate::error::Result<(ModelConfig, Transformer)> {
-    if gguf::is_gguf(path) {
-        gguf::load(path, device)
-    } else if hf::is_hf_dir(path)? {
-        hf::load(path, device)
-    } else {
-        checkpoint::load_model(path, device)
-    }
-}
-
 /// `l`'s projection of `x`. With a LoRA adapter, x·W + b + (α/r)·(x·A)·B:
 /// the dense W + (α/r)·A·B that `l.forward` would build (and keep for the
 /// backward pass, with a weight-sized gradient) is never formed.
