@@ -7,7 +7,7 @@
 # WGSL_BINARY is a default build (`cargo build --release`: WGSL through
 # wgpu, with fusion and autotune); SPIRV_BINARY a `--features vulkan`
 # build (burn's SPIR-V compiler). Either defaults to the build under
-# target/ when present. PYTHON must have torch with CUDA; WORKLOADS, OUT
+# cargo's target directory when present. PYTHON must have torch with CUDA; WORKLOADS, OUT
 # and STEPS as in scripts/bench.sh; RUN_TIMEOUT (seconds) bounds each
 # restlm or PyTorch run (a hung run is skipped). UNFUSED=1 adds a row of
 # the WGSL build with `--unfused` (burn's ops instead of our kernels).
@@ -23,7 +23,8 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 WORKLOADS=${WORKLOADS:-reference smollm2}
 OUT=${OUT:-runs/bench-gpu}
-WGSL=${1:-target/release/restlm}
+if [ -z "${1:-}" ]; then source scripts/target_dir.sh; fi
+WGSL=${1:-$TARGET_DIR/release/restlm}
 SPIRV=${2:-}
 limit=(timeout "${RUN_TIMEOUT:-0}")
 mkdir -p "$OUT"

@@ -64,6 +64,14 @@ installs() {
 # as errors), documentation without warnings. The wasm crate is compiled
 # for wasm32 by web/build.sh further down.
 stage fmt cargo fmt --all --check
+# Cargo.toml builds no test harness of the library: tests live in tests/.
+tests_in_tests() {
+    if grep -rnE '#\[(test|cfg\(test\))\]' src shaders; then
+        echo "tests in src/ or shaders/ would not run (Cargo.toml: [lib] test = false): move them to tests/"
+        return 1
+    fi
+}
+stage "tests only in tests/" tests_in_tests
 stage clippy cargo clippy --release --workspace --all-targets --quiet -- -D warnings
 stage doc env RUSTDOCFLAGS="-D warnings" cargo doc --release --no-deps -p restlm --quiet
 stage installs installs

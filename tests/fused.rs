@@ -1,6 +1,7 @@
 //! The CPU backend's fused training ops (src/model/fused/) against burn's
 //! unfused ops: values and gradients, on contiguous and strided inputs, and
-//! a whole model's loss and gradients with the fused ops on and off.
+//! a whole model's loss and gradients with the fused ops on and off; and
+//! the CPU row helpers they build on (`restlm::cpu::rows`).
 
 mod common;
 
@@ -316,4 +317,29 @@ fn attention_core_matches_burns_ops_in_values_and_gradients() {
         assert_eq!(v_hidden != v, per_row, "{case}: hidden keys");
         assert_eq!(plain_core(&v_hidden), y_plain, "{case}: hidden keys leaked");
     }
+}
+
+/// The lane-wise reductions against plain sequential ones, for every
+/// length around the lane count (the tail loop and the empty row).
+#[test]
+fn lane_reductions_match_sequential_ones() {
+    use restlm::cpu::rows::{LANES, max_of, sum_of, sum_pairs, sum_triples};
+    for n in 0..3 * LANES + 3 {
+        let a: Vec<f32> = (0..n).map(|i| ((i * 7919) % 23) as f32 - 11.5).collect();
+        let b: Vec<f32> = (0..n).map(|i| ((i * 104_729) % 17) as f32 * 0.25).collect();
+        let c: Vec<f32> = (0..n).map(|i| 1.0 + i as f32 * 0.01).collect();
+        let seq3: f64 = (0..n).map(|i| (a[i] * b[i] * c[i]) as f64).sum();
+        let seq2: f64 = (0..n).map(|i| (a[i] - b[i]) as f64).sum();
+        let seq1: f64 = a.iter().map(|&x| (x * x) as f64).sum();
+        let close = |x: f32, y: f64| (x as f64 - y).abs() <= 1e-5 * (1.0 + y.abs());
+        assert!(
+            close(sum_triples(&a, &b, &c, |a, b, c| a * b * c), seq3),
+            "n {n}"
+        );
+        assert!(close(sum_pairs(&a, &b, |a, b| a - b), seq2), "n {n}");
+        assert!(close(sum_of(&a, |x| x * x), seq1), "n {n}");
+        let max = a.iter().copied().fold(f32::MIN, f32::max);
+        assert_eq!(max_of(&a), max, "n {n}");
+    }
+    assert_eq!(max_of(&[-3.0, f32::MIN, -1.0]), -1.0);
 }

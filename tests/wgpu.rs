@@ -36,10 +36,11 @@ fn model_training_sampling_and_the_loop_on_wgpu() {
     // failed: on a GPU lent for minutes, one run must show them all.
     let mut failed = Vec::new();
     let mut check = |name: &str, f: &dyn Fn()| {
-        eprintln!("check: {name}");
+        let t0 = std::time::Instant::now();
         if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
             failed.push(name.to_string());
         }
+        eprintln!("check: {name} ({:.1} s)", t0.elapsed().as_secs_f64());
     };
     check("causality", &|| checks::causality(&device, TOL));
     check("kv cache", &|| {

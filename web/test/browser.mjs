@@ -42,9 +42,11 @@ const common = [
   "--no-sandbox", "--disable-quic", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ];
-// Small sizes: SwiftShader compiles every shader shape in software.
+// Small sizes: SwiftShader compiles and runs every shader in software
+// (WebGPU's Improve, ReST and the SFT line, 2 steps per threshold: ~250 s
+// on 2 cores; 4 steps took ~400 s).
 const small = process.env.QUERY ||
-  "backend=auto&prompts=8&samples=2&heldout=8&steps=4&thresholds=30,50&chunk=8&max_new_tokens=32";
+  "backend=auto&prompts=8&samples=2&heldout=8&steps=2&thresholds=30,50&chunk=8&max_new_tokens=32";
 const modes = [
   { name: "webgpu", expect: "webgpu", query: small, args: ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-webgpu-adapter=swiftshader"] },
   { name: "cpu", expect: "cpu", query: small, args: ["--disable-features=WebGPU"] },
