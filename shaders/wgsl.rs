@@ -17,6 +17,38 @@ use burn::prelude::Device;
 use burn_cubecl::cubecl::wgpu::WgslCompiler;
 use cubecl::Compiler;
 use cubecl::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// Where the WGSL is checked in.
+pub fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders/wgsl")
+}
+
+/// Whether `adapter` (a device description) is the one the checked-in
+/// files were compiled on: lavapipe, what CI runs. Another adapter may be
+/// offered other features and compile other WGSL.
+pub fn is_reference_adapter(adapter: &str) -> bool {
+    adapter.contains("llvmpipe")
+}
+
+/// The `.wgsl` files in `dir` that no kernel in `compiled` (from
+/// [`compile_all`]) compiles to any more; none when `dir` is absent.
+pub fn orphans(dir: &Path, compiled: &[(String, String)]) -> Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| Error::io(dir, e))?.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if name.ends_with(".wgsl") && !compiled.iter().any(|(n, _)| *n == name) {
+            out.push(path);
+        }
+    }
+    Ok(out)
+}
 
 /// (file name, WGSL source) of each kernel and variant, compiled for the
 /// wgpu device `device` (burn's, already started).

@@ -395,14 +395,15 @@ fn rope_tables(dh: usize, max_len: usize, theta: f64) -> (Vec<f32>, Vec<f32>) {
 /// to compile.
 #[cfg(feature = "wgpu")]
 pub fn wgsl_is_current(device: &Device, adapter: &str) {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders/wgsl");
-    let now = restlm::shaders::wgsl::compile_all(device).expect("kernels compile to WGSL");
+    use restlm::shaders::wgsl;
+    let dir = wgsl::dir();
+    let now = wgsl::compile_all(device).expect("kernels compile to WGSL");
     assert!(
         now.len() >= 10,
         "every kernel and sampler variant: {}",
         now.len()
     );
-    if !adapter.contains("llvmpipe") {
+    if !wgsl::is_reference_adapter(adapter) {
         eprintln!("{adapter}: not lavapipe, the checked-in WGSL is not compared");
         return;
     }
@@ -411,16 +412,7 @@ pub fn wgsl_is_current(device: &Device, adapter: &str) {
         .filter(|(name, src)| std::fs::read_to_string(dir.join(name)).ok().as_ref() != Some(src))
         .map(|(name, _)| name.as_str())
         .collect();
-    let orphans: Vec<String> = std::fs::read_dir(&dir)
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|f: &String| f.ends_with(".wgsl") && !now.iter().any(|(n, _)| n == f))
-        .collect();
+    let orphans = wgsl::orphans(&dir, &now).expect("shaders/wgsl/ is readable");
     assert!(
         differ.is_empty() && orphans.is_empty(),
         "shaders/wgsl/ is stale: {differ:?} differ from what the kernels compile to or are missing, \
