@@ -9,6 +9,11 @@
 //! end-of-turn token). [`frame`] renders the template once around a marker
 //! to find the text before and after the user's words, so prompts are
 //! tokenized as before and framed by fixed token ids.
+//!
+//! A template comes from a file somebody downloaded, so rendering is
+//! bounded: [`FUEL`] instructions, [`RECURSION`] levels and [`MAX_OUTPUT`]
+//! bytes, each a named error. (Not bounded: a string that one expression
+//! builds up to minijinja's 100 MB repeat limit, or concatenates beyond.)
 
 use crate::error::{Error, Result};
 use minijinja::{Environment, ErrorKind, Value};
@@ -29,6 +34,31 @@ impl Message {
     }
 }
 
+/// Template instructions one render may run: real chat templates take a
+/// few thousand for a conversation of one turn.
+pub const FUEL: u64 = 1_000_000;
+/// Nesting of loops, macro calls and includes.
+pub const RECURSION: usize = 100;
+/// Longest rendering in bytes.
+pub const MAX_OUTPUT: usize = 1 << 20;
+
+/// A writer that refuses past [`MAX_OUTPUT`] bytes.
+struct Bounded(Vec<u8>);
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_OUTPUT {
+            return Err(std::io::Error::other("output too long"));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn raise_exception(msg: String) -> std::result::Result<Value, minijinja::Error> {
     Err(minijinja::Error::new(ErrorKind::InvalidOperation, msg))
 }
@@ -42,8 +72,22 @@ pub fn render(
     bos_token: &str,
     eos_token: &str,
 ) -> Result<String> {
-    let fail = |e: minijinja::Error| Error::Tokenizer(format!("chat template: {e:#}"));
+    let fail = |e: minijinja::Error| {
+        let why = match e.kind() {
+            ErrorKind::OutOfFuel => format!(
+                "stopped after {FUEL} instructions (a loop or recursion that does not end soon)"
+            ),
+            ErrorKind::WriteFailure => format!("its output passed {MAX_OUTPUT} bytes"),
+            _ if e.to_string().contains("recursion limit") => {
+                format!("nested deeper than {RECURSION} levels")
+            }
+            _ => format!("{e:#}"),
+        };
+        Error::Tokenizer(format!("chat template: {why}"))
+    };
     let mut env = Environment::new();
+    env.set_fuel(Some(FUEL));
+    env.set_recursion_limit(RECURSION);
     env.set_trim_blocks(true);
     env.set_lstrip_blocks(true);
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
@@ -55,9 +99,11 @@ pub fn render(
         bos_token => bos_token,
         eos_token => eos_token,
     };
+    let mut out = Bounded(Vec::new());
     env.get_template("chat")
-        .and_then(|t| t.render(ctx))
-        .map_err(fail)
+        .and_then(|t| t.render_captured_to(ctx, &mut out).map(drop))
+        .map_err(fail)?;
+    String::from_utf8(out.0).map_err(|_| Error::Tokenizer("chat template: not UTF-8".into()))
 }
 
 /// Stands for the user's words while the template is rendered once.

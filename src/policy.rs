@@ -34,6 +34,34 @@ impl Policy {
         Ok(Self { cfg, model, tok })
     }
 
+    /// [`Policy::load`] with its prompts laid out in `format` when given
+    /// (the config's `tokenizer.prompt_format`), else in the policy's own:
+    /// what every verb that loads a policy does, so that a raw instruct
+    /// model is evaluated, sampled, grown and trained as the loop sees it.
+    pub fn load_as(
+        path: &Path,
+        format: Option<crate::tokenizer::PromptFormat>,
+        device: &Device,
+    ) -> Result<Self> {
+        let tok = Self::load_tokenizer_as(path, format)?;
+        let (cfg, model) = crate::model::checkpoint::load_any(path, device)?;
+        Ok(Self { cfg, model, tok })
+    }
+
+    /// [`Policy::load_tokenizer`] laid out in `format` when given.
+    pub fn load_tokenizer_as(
+        path: &Path,
+        format: Option<crate::tokenizer::PromptFormat>,
+    ) -> Result<Tokenizer> {
+        let tok = Self::load_tokenizer(path)?;
+        match format {
+            Some(f) if f != tok.format() => tok
+                .with_format(f)
+                .map_err(|e| crate::error::Error::file(path, e)),
+            _ => Ok(tok),
+        }
+    }
+
     /// A checkpoint's files given as contents rather than paths (the
     /// browser demo fetches them): `config.json`, `model.bpk`,
     /// `tokenizer.json`, `tokens.json`.

@@ -369,12 +369,22 @@ fn the_committed_corpus_of_malformed_inputs_gives_named_errors() {
                 let _ = std::fs::remove_dir_all(&copy);
                 e
             }
+            "template" => {
+                // A downloaded model's chat template, as `prompt_format =
+                // "chat"` renders it: an error within seconds, never a hang.
+                let text = std::fs::read_to_string(&path).unwrap();
+                let t0 = std::time::Instant::now();
+                let e = restlm::chat::frame(&text, "<s>", "</s>").err();
+                let took = t0.elapsed().as_secs_f64();
+                assert!(took < 10.0, "{file}: stopped after {took:.1} s");
+                e
+            }
             other => panic!("{file}: no loader for `{other}`"),
         };
         let err = err.unwrap_or_else(|| panic!("{file} loaded"));
         let text = err.to_string();
         assert!(text.contains(want.as_str()), "{file}: {text} (want {want})");
-        if !matches!(kind, "hf" | "safetensors") {
+        if !matches!(kind, "hf" | "safetensors" | "template") {
             assert!(
                 text.contains(file.as_str()),
                 "{file}: the error names it: {text}"

@@ -177,7 +177,7 @@ fn arith_verifier_checks_the_answer_and_its_second_metric_every_step() {
         (" 23>80>121=121 ", 100.0, 100.0),
         ("121", 100.0, 0.0),           // right answer, no working
         ("23>81>121=121", 100.0, 0.0), // right answer, wrong step
-        ("23>80>121", 0.0, 0.0),       // no `=`: the whole output is not a number
+        ("23>80>121", 100.0, 0.0),     // no `=`: the last number is the answer
         ("23>80>121=120", 0.0, 0.0),
         ("23>80=80", 0.0, 0.0),
         ("", 0.0, 0.0),
@@ -198,6 +198,99 @@ fn arith_verifier_checks_the_answer_and_its_second_metric_every_step() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("meta.answer"), "{e}");
+}
+
+#[test]
+fn arith_verifier_finds_the_answer_where_an_instruct_reply_puts_it() {
+    let meta = serde_json::json!({"terms": [23, 57, 41], "answer": 121});
+    let cases = [
+        ("23>80>121=121", 100.0),
+        ("23 + 57 = 80, 80 + 41 = 121", 100.0),
+        ("23 + 57 = 80\n80 + 41 = 121\nSo the sum is = 121.", 100.0),
+        ("The running sums are 23, 80 and 121. The answer is 121.", 100.0),
+        ("**Answer:** 121", 100.0),
+        ("The answer is: $121$", 100.0),
+        ("I added them up and got 121", 100.0),
+        ("The answer is 121. Check: 121 - 41 = 80", 100.0), // the stated answer wins
+        // Two different final answers: never credited, whichever is right.
+        ("The answer is 121. Wait, the answer is 131.", 0.0),
+        ("The answer is 131. No, the answer is 121.", 0.0),
+        ("Answer: 121\nAnswer: 120", 0.0),
+        ("The answer is 121, so the answer is 121.", 100.0), // the same twice
+        ("23 + 57 = 80, 80 + 41 = 120", 0.0),
+        ("I cannot add these numbers.", 0.0),
+        ("The answer is unknown, but = 121", 100.0), // a statement without a number states none
+        ("", 0.0),
+        ("= -121", 0.0),
+        ("The answer is -121", 0.0),
+        ("121000000000000000000000000000000", 0.0), // past i64: not a number
+        ("1,21", 0.0),
+        ("= 1,21", 0.0),
+    ];
+    for (sample, reward) in cases {
+        let item = arith_item(sample, &meta);
+        assert_eq!(
+            ArithVerifier.score(&[item]).unwrap(),
+            vec![reward],
+            "{sample:?}"
+        );
+    }
+    let thousands = serde_json::json!({"terms": [999, 235], "answer": 1234});
+    for sample in ["= 1,234", "The answer is 1,234.", "it is 1234"] {
+        let item = arith_item(sample, &thousands);
+        assert_eq!(ArithVerifier.score(&[item]).unwrap(), vec![100.0], "{sample:?}");
+    }
+}
+
+#[test]
+fn arith_task_takes_its_shape_and_reads_as_a_question_for_an_instruct_model() {
+    use restlm::config::{RunConfig, Span};
+    use restlm::data::task::Phrasing;
+    let shape = arith::Shape {
+        terms: (3, 4),
+        digits: (1, 2),
+    };
+    let (train, eval) = arith::generate_shaped(300, 50, 0.2, 3, shape);
+    let mut lengths = std::collections::BTreeSet::new();
+    let mut one_digit = false;
+    for r in train.iter().chain(&eval) {
+        let terms: Vec<u32> =
+            serde_json::from_value(r.meta.as_ref().unwrap()["terms"].clone()).unwrap();
+        lengths.insert(terms.len());
+        assert!(terms.iter().all(|&t| t <= 99), "{terms:?}");
+        one_digit |= terms.iter().any(|&t| t <= 9);
+    }
+    assert_eq!(lengths, [3, 4].into());
+    assert!(one_digit);
+    assert_eq!(
+        arith::question(&[23, 57, 41]),
+        "What is 23 + 57 + 41? Show the running sums, then give the answer after '='."
+    );
+    // Through the config: chat format asks questions; the target stays the trace.
+    let mut cfg: RunConfig = toml::from_str(
+        "[data]\ntask = \"arith\"\nterms = [3, 4]\ndigits = [1, 2]\ntask_train = 100\ntask_eval = 20\n\
+         [tokenizer]\nprompt_format = \"chat\"",
+    )
+    .unwrap();
+    assert_eq!(cfg.data.terms, Some(Span(3, 4)));
+    let (train, _) = restlm::rest::setup::load_data(&cfg).unwrap();
+    let labeled = train.iter().find(|r| r.target.is_some()).unwrap();
+    let terms: Vec<u32> =
+        serde_json::from_value(labeled.meta.as_ref().unwrap()["terms"].clone()).unwrap();
+    assert_eq!(labeled.prompt, arith::question(&terms));
+    assert_eq!(labeled.target.as_deref(), Some(arith::trace(&terms).as_str()));
+    cfg.data.phrasing = Some(Phrasing::Plain);
+    let (plain, _) = restlm::rest::setup::load_data(&cfg).unwrap();
+    assert_eq!(plain[0].prompt, arith::prompt(&serde_json::from_value::<Vec<u32>>(
+        plain[0].meta.as_ref().unwrap()["terms"].clone()).unwrap()));
+    // A shape too small for the sizes asked is a named error, not a hang.
+    cfg.data.terms = Some(Span(2, 2));
+    cfg.data.digits = Some(Span(1, 1));
+    let e = cfg.validate().unwrap_err().to_string();
+    assert!(e.contains("100 distinct sums") && e.contains("120"), "{e}");
+    cfg.data.digits = Some(Span(3, 2));
+    let e = cfg.validate().unwrap_err().to_string();
+    assert!(e.contains("data.digits"), "{e}");
 }
 
 #[test]

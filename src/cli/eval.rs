@@ -37,7 +37,7 @@ pub fn run(mut cfg: RunConfig, args: Args) -> Result<()> {
         out,
     } = args;
     let dev = open_device(&cfg, None)?;
-    let policy = Policy::load(&policy, &dev)?;
+    let policy = Policy::load_as(&policy, cfg.tokenizer.prompt_format, &dev)?;
     let records = match &data {
         Some(path) => read_records(path)?,
         None => load_data(&cfg)?.1,

@@ -37,7 +37,7 @@ pub fn run(cfg: RunConfig, args: Args) -> Result<()> {
     let dev = open_device(&cfg, None)?;
     match format {
         ExportFormat::Gguf => {
-            let p = Policy::load(&policy, &dev)?;
+            let p = Policy::load_as(&policy, cfg.tokenizer.prompt_format, &dev)?;
             p.export_gguf(&out, encoding)?;
             println!(
                 "{:?} model ({} parameters, {encoding:?}) written to {}; run it with \
@@ -49,7 +49,7 @@ pub fn run(cfg: RunConfig, args: Args) -> Result<()> {
             );
         }
         ExportFormat::Hf => {
-            let p = Policy::load(&policy, &dev)?;
+            let p = Policy::load_as(&policy, cfg.tokenizer.prompt_format, &dev)?;
             p.export_hf(&out)?;
             println!(
                 "{:?} model ({} parameters) written to {}; load it with \

@@ -63,7 +63,7 @@ pub fn run(mut cfg: RunConfig, args: Args) -> Result<()> {
     let asked = shard_asked(shard.as_deref(), shards)?;
     let sharded = asked.is_some() || run.is_some();
     let shard = asked.unwrap_or(rest::grow::Shard::WHOLE);
-    let policy = Policy::load(&policy_path, &dev)?;
+    let policy = Policy::load_as(&policy_path, cfg.tokenizer.prompt_format, &dev)?;
     // Grow needs only the prompts (and references): no held-out set.
     let train_set = match data.clone().or(cfg.data.train.clone()) {
         Some(path) => read_records(&path)?,

@@ -50,7 +50,7 @@ pub fn run(cfg: RunConfig, args: Args) -> Result<()> {
         reference,
     } = args;
     let dev = open_device(&cfg, None)?;
-    let policy = Policy::load(&policy, &dev)?;
+    let policy = Policy::load_as(&policy, cfg.tokenizer.prompt_format, &dev)?;
     let mut opts = sample_options(&cfg, seed);
     opts.pick = PickOptions {
         temperature: temperature.unwrap_or(opts.pick.temperature),

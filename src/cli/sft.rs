@@ -40,12 +40,8 @@ pub fn run(mut cfg: RunConfig, args: Args) -> Result<()> {
     let mut policy = match &init {
         Some(dir) => {
             finetune_defaults(&mut cfg);
-            let mut p = Policy::load(dir, &dev)
-                .with_context(|| format!("loading --init {}", dir.display()))?;
-            if let Some(f) = cfg.tokenizer.prompt_format {
-                p.tok = p.tok.with_format(f)?;
-            }
-            p
+            Policy::load_as(dir, cfg.tokenizer.prompt_format, &dev)
+                .with_context(|| format!("loading --init {}", dir.display()))?
         }
         None => {
             let tok = rest::setup::fresh_tokenizer(&cfg, &train_set)?;

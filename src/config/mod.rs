@@ -1,7 +1,7 @@
 //! The run configuration: one TOML file, every field with a default, so an
 //! empty file (or none) is the embedded default task.
 
-use crate::data::task::{Sizes, TaskKind};
+use crate::data::task::{Phrasing, Sizes, TaskKind, arith};
 use crate::error::{Error, Result};
 use crate::model::ModelConfig;
 use crate::tokenizer::PromptFormat;
@@ -70,6 +70,41 @@ pub struct DataConfig {
     pub labeled_fraction: Option<f64>,
     /// Longest prompt in tokens; longer prompts keep their last tokens.
     pub max_prompt_tokens: usize,
+    /// `arith`: terms per sum, `n` or `[least, most]` (none: [2, 6]).
+    pub terms: Option<Span>,
+    /// `arith`: digits per term, `n` or `[least, most]` (none: 2).
+    pub digits: Option<Span>,
+    /// How the embedded task's prompts read: "plain" (`23+57+41`) or
+    /// "question" ("What is 23 + 57 + 41? …", for an instruct model);
+    /// none = question when `tokenizer.prompt_format = "chat"`, else plain.
+    pub phrasing: Option<Phrasing>,
+}
+
+/// An inclusive range of whole numbers, written `n` or `[least, most]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "SpanText", into = "[u32; 2]")]
+pub struct Span(pub u32, pub u32);
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SpanText {
+    One(u32),
+    Two([u32; 2]),
+}
+
+impl From<SpanText> for Span {
+    fn from(t: SpanText) -> Self {
+        match t {
+            SpanText::One(n) => Span(n, n),
+            SpanText::Two([a, b]) => Span(a, b),
+        }
+    }
+}
+
+impl From<Span> for [u32; 2] {
+    fn from(s: Span) -> Self {
+        [s.0, s.1]
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -312,6 +347,9 @@ impl Default for DataConfig {
             task_eval: None,
             labeled_fraction: None,
             max_prompt_tokens: 48,
+            terms: None,
+            digits: None,
+            phrasing: None,
         }
     }
 }
@@ -468,6 +506,25 @@ impl DataConfig {
             eval: self.task_eval.unwrap_or(d.eval),
             labeled_fraction: self.labeled_fraction.unwrap_or(d.labeled_fraction),
         }
+    }
+
+    /// The `arith` task's shape: the configured terms and digits, else
+    /// the default's.
+    pub fn arith_shape(&self) -> arith::Shape {
+        let d = arith::Shape::default();
+        arith::Shape {
+            terms: self.terms.map_or(d.terms, |s| (s.0, s.1)),
+            digits: self.digits.map_or(d.digits, |s| (s.0, s.1)),
+        }
+    }
+
+    /// How the embedded task's prompts read for a policy laid out in
+    /// `format` (the config's `tokenizer.prompt_format`).
+    pub fn phrasing(&self, format: Option<PromptFormat>) -> Phrasing {
+        self.phrasing.unwrap_or(match format {
+            Some(PromptFormat::Chat) => Phrasing::Question,
+            _ => Phrasing::Plain,
+        })
     }
 
     /// The embedded task in use, or None when the data comes from files.

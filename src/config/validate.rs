@@ -85,6 +85,28 @@ impl DataConfig {
                 ));
             }
         }
+        for (name, span, most) in [("data.terms", self.terms, 12), ("data.digits", self.digits, 6)]
+        {
+            if let Some(s) = span
+                && !(1 <= s.0 && s.0 <= s.1 && s.1 <= most)
+            {
+                return bad(format!(
+                    "{name} = [{}, {}]: give 1 ≤ least ≤ most ≤ {most}",
+                    s.0, s.1
+                ));
+            }
+        }
+        if self.task == crate::data::task::TaskKind::Arith && self.train.is_none() {
+            let sizes = self.task_sizes();
+            let distinct = self.arith_shape().distinct();
+            if distinct < (sizes.train + sizes.eval) as u64 {
+                return bad(format!(
+                    "data.terms and data.digits write only {distinct} distinct sums, fewer than the \
+                     {} training and held-out prompts asked for (data.task_train, data.task_eval)",
+                    sizes.train + sizes.eval
+                ));
+            }
+        }
         if self.max_prompt_tokens.saturating_add(2) >= max_seq_len {
             return bad(format!(
                 "data.max_prompt_tokens ({}) leaves no room for a target in model.max_seq_len ({max_seq_len})",

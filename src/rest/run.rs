@@ -404,11 +404,7 @@ fn tokenizer(
     let tok = if dir.join("tokenizer.json").exists() {
         Tokenizer::load(dir)?
     } else if let Some(init) = init {
-        let tok = Policy::load_tokenizer(init)?;
-        match cfg.tokenizer.prompt_format {
-            Some(f) => tok.with_format(f)?,
-            None => tok,
-        }
+        Policy::load_tokenizer_as(init, cfg.tokenizer.prompt_format)?
     } else {
         fresh_tokenizer(cfg, train)?
     };

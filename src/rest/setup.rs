@@ -5,6 +5,7 @@
 //! each stage run alone is the loop's stage.
 
 use crate::config::RunConfig;
+use crate::data::task::{TaskKind, arith, phrase};
 use crate::data::{Record, read_records};
 use crate::error::{Error, Result};
 use crate::eval::EvalSetup;
@@ -17,9 +18,21 @@ use crate::tokenizer::Tokenizer;
 pub fn load_data(cfg: &RunConfig) -> Result<(Vec<Record>, Vec<Record>)> {
     let sizes = cfg.data.task_sizes();
     let embedded = || {
-        cfg.data
-            .task
-            .generate(sizes.train, sizes.eval, sizes.labeled_fraction, cfg.seed)
+        let (task, seed) = (cfg.data.task, cfg.seed);
+        let (mut train, mut eval) = match task {
+            TaskKind::Arith => arith::generate_shaped(
+                sizes.train,
+                sizes.eval,
+                sizes.labeled_fraction,
+                seed,
+                cfg.data.arith_shape(),
+            ),
+            _ => task.generate(sizes.train, sizes.eval, sizes.labeled_fraction, seed),
+        };
+        let phrasing = cfg.data.phrasing(cfg.tokenizer.prompt_format);
+        phrase(task, phrasing, &mut train);
+        phrase(task, phrasing, &mut eval);
+        (train, eval)
     };
     let (train, eval) = match (&cfg.data.train, &cfg.data.eval) {
         (Some(t), Some(e)) => (read_records(t)?, read_records(e)?),

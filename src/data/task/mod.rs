@@ -19,6 +19,42 @@ pub enum TaskKind {
     Toy,
 }
 
+/// How an embedded task's prompts read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phrasing {
+    /// Terse, for a policy trained from scratch: `23+57+41`, `the big dog
+    /// sees a red bird`.
+    Plain,
+    /// As a user would ask an instruct model: "What is 23 + 57 + 41? Show
+    /// the running sums, then give the answer after '='.", "Translate into
+    /// Esperanto: the big dog sees a red bird".
+    Question,
+}
+
+/// Rewrites the prompts of records of `task` in `phrasing` (targets,
+/// references and meta stay: the verifiers read meta, not prompts).
+pub fn phrase(task: TaskKind, phrasing: Phrasing, records: &mut [Record]) {
+    if phrasing == Phrasing::Plain {
+        return;
+    }
+    for r in records {
+        match task {
+            TaskKind::Arith => {
+                let terms: Option<Vec<u32>> = r
+                    .meta
+                    .as_ref()
+                    .and_then(|m| serde_json::from_value(m["terms"].clone()).ok());
+                if let Some(t) = terms {
+                    r.prompt = arith::question(&t);
+                }
+            }
+            TaskKind::Mt => r.prompt = format!("Translate into Esperanto: {}", r.prompt),
+            TaskKind::Toy => {}
+        }
+    }
+}
+
 /// A task's sizes when the config leaves them out.
 pub struct Sizes {
     pub train: usize,
