@@ -140,6 +140,7 @@ async fn evaluate_outputs_async(
         chrf,
         bleu,
         kept: 0,
+        kept_from: None,
     };
     let mut scores = sampled_scores.into_iter();
     let outputs = setup

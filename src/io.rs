@@ -224,3 +224,18 @@ pub(crate) fn hash_file(h: &mut Fnv, path: &Path) -> Result<()> {
     h.update(&map);
     Ok(())
 }
+
+/// Resets the process's peak resident set (Linux: `clear_refs` 5), so that
+/// [`peak_rss_mb`] measures what follows.
+pub fn reset_peak_rss() {
+    let _ = fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The process's peak resident set since the last reset, in MB (Linux;
+/// None elsewhere).
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}

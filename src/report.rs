@@ -46,6 +46,24 @@ pub struct EvalRow {
     pub bleu: Option<f64>,
     /// Records the Improve step trained on (0 for SFT).
     pub kept: usize,
+    /// Where an Improve step's kept records came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_from: Option<KeptFrom>,
+}
+
+/// Where an Improve step's kept records came from: samples on prompt-only
+/// records are new signal (the reward knew something no target said);
+/// records of labeled prompts (their target, or samples of them) were
+/// already known.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct KeptFrom {
+    /// Kept samples of prompt-only records, and on how many prompts.
+    pub new: usize,
+    pub new_prompts: usize,
+    /// Kept records of labeled prompts (targets and samples), and on how
+    /// many prompts.
+    pub known: usize,
+    pub known_prompts: usize,
 }
 
 fn cell(x: Option<f64>) -> String {

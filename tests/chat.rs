@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::hf::{instruct_gguf};
 use restlm::chat::{self, Message};
 use restlm::policy::Policy;
 use restlm::tokenizer::PromptFormat;
@@ -108,4 +109,111 @@ fn chat_format_frames_the_prompt_with_the_template() {
         restlm::tokenizer::Tokenizer::from_json_with(&chat.to_json().unwrap(), layout).unwrap();
     let p = chat.encode("la hundo").unwrap();
     assert_eq!(back.prompt_ids(&p), chat.prompt_ids(&p));
+}
+
+/// Settings of the verbs' runs below: the toy task on the llama fixture.
+const VERB_RUN: &str = r#"
+seed = 3
+device = "cpu"
+[data]
+task = "toy"
+task_train = 12
+task_eval = 4
+max_prompt_tokens = 24
+[sample]
+temperature = 1.0
+max_new_tokens = 6
+batch_size = 12
+[sft]
+steps = 2
+batch_size = 4
+eval_every = 2
+[improve]
+steps = 2
+batch_size = 4
+eval_every = 2
+[rest]
+samples_per_prompt = 2
+thresholds = [0.0]
+[eval]
+samples = 1
+"#;
+
+/// What a verb wrote, as text: a file's lines without the fields that
+/// name paths or times.
+fn outputs(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            for key in ["elapsed_s", "tokens_per_s"] {
+                v.as_object_mut().map(|o| o.remove(key));
+            }
+            v.to_string()
+        })
+        .collect()
+}
+
+/// `eval`, `sample`, `grow`, `improve`, `sft`, `run` and `export` given a
+/// raw instruct GGUF (plain layout, a chat template inside) and a config
+/// with `prompt_format = "chat"` lay prompts out as the chat template does:
+/// what they produce equals what they produce from the same model saved
+/// in chat format, and differs from the plain layout's.
+#[test]
+fn every_verb_that_loads_a_raw_gguf_applies_the_configs_prompt_format() {
+    let dir = common::Scratch::new("verbs-format");
+    instruct_gguf(&dir.join("raw.gguf"), PromptFormat::Plain);
+    instruct_gguf(&dir.join("chat.gguf"), PromptFormat::Chat);
+    std::fs::write(dir.join("plain.toml"), VERB_RUN).unwrap();
+    let chat_cfg = VERB_RUN.to_string() + "[tokenizer]\nprompt_format = \"chat\"\n";
+    std::fs::write(dir.join("chat.toml"), chat_cfg).unwrap();
+    let restlm = |args: &[&str]| common::restlm_ok(&dir, args);
+    // (config, policy) → the verb's output: the raw file in chat format
+    // must equal the chat file, and differ from the raw file left plain.
+    let cases = [
+        ("chat.toml", "raw.gguf", "a"),
+        ("plain.toml", "chat.gguf", "b"),
+        ("plain.toml", "raw.gguf", "c"),
+    ];
+    let mut got: Vec<[Vec<String>; 3]> = Vec::new();
+    for (cfg, policy, tag) in cases {
+        let file = |name: &str| format!("{tag}-{name}");
+        let c = ["--config", cfg];
+        restlm(&[&c[..], &["eval", "--policy", policy, "--out", &file("eval.jsonl")]].concat());
+        let said = restlm(&[
+            &c[..],
+            &["sample", "--policy", policy, "--prompt", "the dog eats", "--n", "3", "--seed", "5"],
+        ]
+        .concat());
+        restlm(&[&c[..], &["grow", "--policy", policy, "--out", &file("grow.jsonl")]].concat());
+        got.push([
+            outputs(&dir.join(file("eval.jsonl"))),
+            vec![said],
+            outputs(&dir.join(file("grow.jsonl"))),
+        ]);
+        // Verbs that write a policy: it keeps the layout it was trained in.
+        let grown = file("grow.jsonl");
+        let written = [
+            (vec!["improve", "--policy", policy, "--grown", &grown, "--threshold", "0"], "improve"),
+            (vec!["sft", "--init", policy], "sft"),
+            (vec!["export", "--policy", policy, "--format", "hf"], "export"),
+        ];
+        for (args, verb) in written {
+            let out = file(verb);
+            restlm(&[&c[..], &args[..], &["--out", &out]].concat());
+            let format = Policy::load_tokenizer(&dir.join(&out)).unwrap().format();
+            let want = if tag == "c" { PromptFormat::Plain } else { PromptFormat::Chat };
+            assert_eq!(format, want, "{verb} with {cfg} from {policy}");
+        }
+        let run = file("run");
+        restlm(&[&c[..], &["run", "--init", policy, "--run-dir", &run]].concat());
+        let tok = restlm::tokenizer::Tokenizer::load(&dir.join(&run)).unwrap();
+        let want = if tag == "c" { PromptFormat::Plain } else { PromptFormat::Chat };
+        assert_eq!(tok.format(), want, "run with {cfg} from {policy}");
+    }
+    for (k, verb) in ["eval", "sample", "grow"].iter().enumerate() {
+        assert_eq!(got[0][k], got[1][k], "{verb}: raw + chat config = chat file");
+        assert_ne!(got[0][k], got[2][k], "{verb}: chat differs from plain");
+    }
 }

@@ -381,6 +381,7 @@ fn run_table_leaves_out_columns_no_row_has_and_keeps_the_others() {
         chrf,
         bleu: None,
         kept: 7,
+        kept_from: None,
     };
     let header = |t: &str| {
         t.lines()

@@ -31,7 +31,7 @@ fn small_loop_on_cpu_beats_the_sft_policy() {
         &cfg,
         &RunOptions {
             init: None,
-            stop_before_grow: false,
+            ..RunOptions::default()
         },
         &Device::flex(),
     )

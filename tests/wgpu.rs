@@ -101,7 +101,7 @@ fn rest_loop_improves(device: &Device) {
         &cfg,
         &RunOptions {
             init: None,
-            stop_before_grow: false,
+            ..RunOptions::default()
         },
         device,
     )

@@ -216,7 +216,7 @@ pub fn measure(device: &Device, description: &str, work: &Workload) -> Figures {
         gradient_checkpointing: work.gradient_checkpointing,
         ..TrainConfig::default()
     };
-    reset_peak_rss();
+    crate::io::reset_peak_rss();
     let mut trainer = Trainer::new(model, cfg, &tc, 0, 0);
     let t0 = Instant::now();
     let _: f32 = trainer.step(&data).loss.into_scalar();
@@ -233,7 +233,7 @@ pub fn measure(device: &Device, description: &str, work: &Workload) -> Figures {
         let _: f32 = loss.into_scalar();
     }
     let train_s = t0.elapsed().as_secs_f64();
-    let train_peak_rss_mb = peak_rss_mb();
+    let train_peak_rss_mb = crate::io::peak_rss_mb();
     let model = trainer.policy_model();
     drop(trainer);
 
@@ -272,9 +272,9 @@ pub fn measure(device: &Device, description: &str, work: &Workload) -> Figures {
         let n: usize = out.iter().map(|r| r[0].tokens.len()).sum();
         (n, t0.elapsed().as_secs_f64())
     };
-    reset_peak_rss();
+    crate::io::reset_peak_rss();
     let (n, cached_s) = sample_secs(true);
-    let sample_peak_rss_mb = peak_rss_mb();
+    let sample_peak_rss_mb = crate::io::peak_rss_mb();
     let reforward_tokens_per_s = work.reforward.then(|| {
         let (n, s) = sample_secs(false);
         n as f64 / s
@@ -319,19 +319,6 @@ pub fn sgemm_gflops(device: &Device, n: usize) -> f64 {
         })
         .fold(f64::INFINITY, f64::min);
     2.0 * (n as f64).powi(3) / best / 1e9
-}
-
-/// Resets the process's peak resident set (Linux: `clear_refs` 5).
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-/// The process's peak resident set since the last reset, in MB (Linux).
-fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
 }
 
 /// Milliseconds per sampling step for B × V logits already on the device,

@@ -39,6 +39,7 @@ pub fn run(mut cfg: RunConfig, args: Args) -> Result<()> {
     if let Some(d) = run_dir {
         cfg.run_dir = d;
     }
+    let init = init.or(cfg.init.clone());
     if init.is_some() {
         finetune_defaults(&mut cfg);
     }
@@ -48,6 +49,7 @@ pub fn run(mut cfg: RunConfig, args: Args) -> Result<()> {
         &RunOptions {
             init,
             stop_before_grow,
+            ..RunOptions::default()
         },
         &dev,
     )?;

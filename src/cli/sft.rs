@@ -37,6 +37,7 @@ pub fn run(mut cfg: RunConfig, args: Args) -> Result<()> {
     cfg.data.train = data.or(cfg.data.train);
     cfg.data.eval = eval.or(cfg.data.eval);
     let (train_set, eval_set) = load_data(&cfg)?;
+    let init = init.or(cfg.init.clone());
     let mut policy = match &init {
         Some(dir) => {
             finetune_defaults(&mut cfg);
@@ -51,6 +52,7 @@ pub fn run(mut cfg: RunConfig, args: Args) -> Result<()> {
         }
     };
     if let Some(l) = &cfg.lora {
+        dev.seed(cfg.seed);
         policy = policy.with_lora_on(l, init.as_deref())?;
     }
     let (mp, ms) = (cfg.data.max_prompt_tokens, policy.cfg.max_seq_len);

@@ -18,6 +18,10 @@ pub struct RunConfig {
     /// picks one of several GPUs (by index among hardware GPUs, or by name).
     pub device: String,
     pub run_dir: PathBuf,
+    /// A pretrained policy to start from (a GGUF file, a Hugging Face model
+    /// directory or a restlm checkpoint): what `--init` gives, kept in the
+    /// config so that a run or comparison directory records it.
+    pub init: Option<PathBuf>,
     pub data: DataConfig,
     pub tokenizer: TokenizerConfig,
     pub model: ModelConfig,
@@ -332,6 +336,7 @@ impl Default for RunConfig {
             reward: RewardConfig::default(),
             eval: EvalConfig::default(),
             lora: None,
+            init: None,
             given: Given::default(),
         }
     }

@@ -12,8 +12,16 @@
 //! - `no-filter`: ReST with every τ below every reward, so what the reward
 //!   filter adds shows as `rest` minus `no-filter`.
 //!
+//! From a pretrained model (`init`, `compare --init`), the shared start is
+//! that model fine-tuned on D (LoRA SFT when `[lora]` is set), and one arm
+//! more shows what SFT itself adds:
+//!
+//! - `base`: the pretrained model untouched (greedy), with `base
+//!   best-of-N` and `base best-of-4N`.
+//!
 //! Every arm is an ordinary run directory under `<out>/seed-<s>/`, so an
-//! interrupted comparison resumes where it stopped.
+//! interrupted comparison resumes where it stopped. Each arm's peak
+//! resident memory is measured on its own (Linux).
 
 use super::run::{RunOptions, run};
 use super::setup::{load_data, reward_for, sample_options};
@@ -47,6 +55,15 @@ pub struct ArmRun {
     pub tokens_sampled: usize,
     /// Wall time of the arm itself (the shared SFT not included).
     pub wall_s: f64,
+    /// Peak resident memory while the arm ran, in MB (Linux).
+    #[serde(default)]
+    pub peak_rss_mb: Option<f64>,
+    /// The last Improve step's kept samples of prompt-only records, and on
+    /// how many prompts (None for arms without Grow).
+    #[serde(default)]
+    pub kept_new: Option<usize>,
+    #[serde(default)]
+    pub new_prompts: Option<usize>,
 }
 
 /// An arm's mean over seeds with a 95% t-interval.
@@ -63,12 +80,28 @@ pub struct ArmSummary {
     pub tokens_trained: f64,
     pub tokens_sampled: f64,
     pub wall_s: f64,
+    /// The largest peak over seeds.
+    pub peak_rss_mb: Option<f64>,
+    /// Means over seeds.
+    pub kept_new: Option<f64>,
+    pub new_prompts: Option<f64>,
+}
+
+/// The shared start of one seed: SFT (of the pretrained model, from
+/// `init`), its wall time and peak memory.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Start {
+    pub wall_s: f64,
+    pub peak_rss_mb: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Comparison {
     pub second_metric: String,
+    /// The pretrained model the comparison started from, if any.
+    pub init: Option<std::path::PathBuf>,
     pub sft_wall_s: Vec<f64>,
+    pub sft_peak_rss_mb: Vec<Option<f64>>,
     pub runs: Vec<ArmRun>,
     pub arms: Vec<ArmSummary>,
 }
@@ -138,61 +171,34 @@ pub fn compare(cfg: &RunConfig, seeds: usize, out: &Path, device: &Device) -> Re
         return Err(Error::Config("compare needs at least one seed".into()));
     }
     let mut runs = Vec::new();
-    let mut sft_wall = Vec::new();
+    let mut starts = Vec::new();
     for s in 0..seeds as u64 {
         let seed = cfg.seed + s;
         let base = out.join(format!("seed-{seed}"));
         let mut seeded = cfg.clone();
         seeded.seed = seed;
-        // The shared start: SFT alone (a run with no Grow).
-        let mut start_cfg = seeded.clone();
-        start_cfg.rest.grow_steps = 0;
-        start_cfg.run_dir = base.join("sft-start");
-        let timing = base.join("sft-start.json");
-        let t0 = Instant::now();
-        eprintln!("seed {seed}: SFT ({} steps)", cfg.sft.steps);
-        run(&start_cfg, &RunOptions::default(), device)?;
-        if !timing.exists() {
-            write_json_atomic(&timing, &t0.elapsed().as_secs_f64())?;
+        starts.push(shared_start(&seeded, &base, device)?);
+        let sft_dir = base.join("sft-start").join("ckpt").join("sft");
+        if let Some(init) = &cfg.init {
+            let mut untouched = seeded.clone();
+            untouched.rest.grow_steps = 0;
+            let opts = RunOptions {
+                init: Some(init.clone()),
+                ..RunOptions::default()
+            };
+            runs.push(arm(&seeded, "base", untouched, &opts, &base, device)?);
         }
-        sft_wall.push(read_json(&timing)?);
-        let sft_dir = start_cfg.run_dir.join("ckpt").join("sft");
-        for (name, mut arm) in arm_configs(&seeded) {
-            arm.run_dir = base.join(name);
-            let result = arm.run_dir.join("result.json");
-            if result.exists() {
-                runs.push(read_json(&result)?);
-                continue;
-            }
-            eprintln!("seed {seed}: arm {name}");
-            let t0 = Instant::now();
+        for (name, arm_cfg) in arm_configs(&seeded) {
             let opts = RunOptions {
                 init: Some(sft_dir.clone()),
-                stop_before_grow: false,
+                ..RunOptions::default()
             };
-            let rows = run(&arm, &opts, device)?;
-            let state = state_of(&arm.run_dir)?;
-            let last = rows
-                .last()
-                .ok_or_else(|| Error::Other("an arm without evaluations".into()))?;
-            let r = ArmRun {
-                arm: name.into(),
-                seed,
-                final_reward: last.greedy_reward,
-                best_reward: rows
-                    .iter()
-                    .map(|r| r.greedy_reward)
-                    .fold(f64::MIN, f64::max),
-                final_second: last.second.or(last.chrf),
-                optimizer_steps: cfg.sft.steps + state.total_steps,
-                tokens_trained: state.tokens_trained,
-                tokens_sampled: state.tokens_sampled,
-                wall_s: t0.elapsed().as_secs_f64(),
-            };
-            write_json_atomic(&result, &r)?;
-            runs.push(r);
+            runs.push(arm(&seeded, name, arm_cfg, &opts, &base, device)?);
         }
-        runs.extend(best_of_arms(&seeded, &sft_dir, &base, device)?);
+        runs.extend(best_of_arms(&seeded, &sft_dir, "best-of", &base, device)?);
+        if let Some(init) = &cfg.init {
+            runs.extend(best_of_arms(&seeded, init, "base-best-of", &base, device)?);
+        }
     }
     let arms = summarise(&runs);
     let reward = crate::reward::from_config(&cfg.reward, cfg.data.embedded_task())?;
@@ -200,7 +206,9 @@ pub fn compare(cfg: &RunConfig, seeds: usize, out: &Path, device: &Device) -> Re
         second_metric: reward
             .second_metric()
             .map_or("chrF".to_string(), |m| m.name.to_string()),
-        sft_wall_s: sft_wall,
+        init: cfg.init.clone(),
+        sft_wall_s: starts.iter().map(|s| s.wall_s).collect(),
+        sft_peak_rss_mb: starts.iter().map(|s| s.peak_rss_mb).collect(),
         runs,
         arms,
     };
@@ -209,42 +217,124 @@ pub fn compare(cfg: &RunConfig, seeds: usize, out: &Path, device: &Device) -> Re
     Ok(c)
 }
 
-/// The best-of-N and best-of-4N arms of one seed: read back when done,
-/// else run with the data, reward and SFT policy loaded once for both.
+/// The shared start of one seed under `base`: SFT alone (a run with no
+/// Grow), of the pretrained model when the config names one.
+fn shared_start(cfg: &RunConfig, base: &Path, device: &Device) -> Result<Start> {
+    let mut start_cfg = cfg.clone();
+    start_cfg.rest.grow_steps = 0;
+    start_cfg.run_dir = base.join("sft-start");
+    let timing = base.join("sft-start.json");
+    if timing.exists() {
+        return read_json(&timing);
+    }
+    eprintln!("seed {}: SFT ({} steps)", cfg.seed, cfg.sft.steps);
+    crate::io::reset_peak_rss();
+    let t0 = Instant::now();
+    let opts = RunOptions {
+        init: cfg.init.clone(),
+        sft_from_init: true,
+        ..RunOptions::default()
+    };
+    run(&start_cfg, &opts, device)?;
+    let start = Start {
+        wall_s: t0.elapsed().as_secs_f64(),
+        peak_rss_mb: crate::io::peak_rss_mb(),
+    };
+    write_json_atomic(&timing, &start)?;
+    Ok(start)
+}
+
+/// Arm `name` of one seed (`arm_cfg` run from `opts`), read back when done.
+fn arm(
+    cfg: &RunConfig,
+    name: &str,
+    mut arm_cfg: RunConfig,
+    opts: &RunOptions,
+    base: &Path,
+    device: &Device,
+) -> Result<ArmRun> {
+    arm_cfg.run_dir = base.join(name);
+    let result = arm_cfg.run_dir.join("result.json");
+    if result.exists() {
+        return read_json(&result);
+    }
+    eprintln!("seed {}: arm {name}", cfg.seed);
+    crate::io::reset_peak_rss();
+    let t0 = Instant::now();
+    let rows = run(&arm_cfg, opts, device)?;
+    let state = state_of(&arm_cfg.run_dir)?;
+    let last = rows
+        .last()
+        .ok_or_else(|| Error::Other("an arm without evaluations".into()))?;
+    let kept = rows.iter().rev().find_map(|r| r.kept_from);
+    let trained = name != "base";
+    let r = ArmRun {
+        arm: name.into(),
+        seed: cfg.seed,
+        final_reward: last.greedy_reward,
+        best_reward: rows
+            .iter()
+            .map(|r| r.greedy_reward)
+            .fold(f64::MIN, f64::max),
+        final_second: last.second.or(last.chrf),
+        optimizer_steps: if trained { cfg.sft.steps } else { 0 } + state.total_steps,
+        tokens_trained: state.tokens_trained,
+        tokens_sampled: state.tokens_sampled,
+        wall_s: t0.elapsed().as_secs_f64(),
+        peak_rss_mb: crate::io::peak_rss_mb(),
+        kept_new: kept.map(|k| k.new),
+        new_prompts: kept.map(|k| k.new_prompts),
+    };
+    write_json_atomic(&result, &r)?;
+    Ok(r)
+}
+
+/// The `{label}-N` and `{label}-4N` arms of one seed (the best of N
+/// samples of the policy at `policy_path`: the SFT policy, or the
+/// untouched base): read back when done, else run with the data, reward
+/// and policy loaded once for both.
 fn best_of_arms(
     cfg: &RunConfig,
-    sft_dir: &Path,
+    policy_path: &Path,
+    label: &str,
     base: &Path,
     device: &Device,
 ) -> Result<Vec<ArmRun>> {
     let n = cfg.rest.samples_per_prompt.max(1);
-    let result = |draws: usize| base.join(format!("best-of-{draws}.json"));
+    let name = |draws: usize| format!("{label}-{draws}");
+    let result = |draws: usize| base.join(format!("{}.json", name(draws)));
     if [n, 4 * n].iter().all(|&d| result(d).exists()) {
         return [n, 4 * n].iter().map(|&d| read_json(&result(d))).collect();
     }
+    crate::io::reset_peak_rss();
     let (train, eval) = load_data(cfg)?;
     let mut reward = reward_for(cfg, &train, &eval)?;
-    let policy = Policy::load(sft_dir, device)?;
+    let policy = Policy::load_as(policy_path, cfg.tokenizer.prompt_format, device)?;
+    let steps = if label.starts_with("base") { 0 } else { cfg.sft.steps };
     [n, 4 * n]
         .iter()
         .map(|&d| match result(d).exists() {
             true => read_json(&result(d)),
-            false => best_of(cfg, &policy, &eval, reward.as_mut(), d, &result(d)),
+            false => {
+                let mut r = best_of(cfg, &policy, &eval, reward.as_mut(), d, &name(d))?;
+                r.optimizer_steps = steps;
+                write_json_atomic(&result(d), &r)?;
+                Ok(r)
+            }
         })
         .collect()
 }
 
-/// Best of `draws` samples of the SFT policy per held-out prompt under the
-/// reward (no training), written to `result`.
+/// Best of `draws` samples of `policy` per held-out prompt under the
+/// reward (no training): arm `name`.
 fn best_of(
     cfg: &RunConfig,
     policy: &Policy,
     eval: &[Record],
     reward: &mut dyn Reward,
     draws: usize,
-    result: &Path,
+    name: &str,
 ) -> Result<ArmRun> {
-    let name = format!("best-of-{draws}");
     let second = reward.second_metric();
     eprintln!("seed {}: arm {name}", cfg.seed);
     let t0 = Instant::now();
@@ -271,8 +361,8 @@ fn best_of(
         sampled += row.iter().map(|(_, g)| g.tokens.len()).sum::<usize>();
     }
     let second_mean: Option<Vec<f64>> = seconds.into_iter().collect();
-    let r = ArmRun {
-        arm: name,
+    Ok(ArmRun {
+        arm: name.into(),
         seed: cfg.seed,
         final_reward: mean(&best),
         best_reward: mean(&best),
@@ -281,9 +371,16 @@ fn best_of(
         tokens_trained: 0,
         tokens_sampled: sampled,
         wall_s: t0.elapsed().as_secs_f64(),
-    };
-    write_json_atomic(result, &r)?;
-    Ok(r)
+        peak_rss_mb: crate::io::peak_rss_mb(),
+        kept_new: None,
+        new_prompts: None,
+    })
+}
+
+/// The mean of counts every seed has, else None.
+fn mean_of(xs: impl Iterator<Item = Option<usize>>) -> Option<f64> {
+    let xs: Option<Vec<f64>> = xs.map(|x| x.map(|x| x as f64)).collect();
+    xs.filter(|v| !v.is_empty()).map(|v| mean(&v))
 }
 
 fn summarise(runs: &[ArmRun]) -> Vec<ArmSummary> {
@@ -318,6 +415,12 @@ fn summarise(runs: &[ArmRun]) -> Vec<ArmSummary> {
                 tokens_trained: mean(&get(|r| r.tokens_trained as f64)),
                 tokens_sampled: mean(&get(|r| r.tokens_sampled as f64)),
                 wall_s: mean(&get(|r| r.wall_s)),
+                peak_rss_mb: rs
+                    .iter()
+                    .filter_map(|r| r.peak_rss_mb)
+                    .reduce(f64::max),
+                kept_new: mean_of(rs.iter().map(|r| r.kept_new)),
+                new_prompts: mean_of(rs.iter().map(|r| r.new_prompts)),
             }
         })
         .collect()
@@ -327,7 +430,7 @@ fn summarise(runs: &[ArmRun]) -> Vec<ArmSummary> {
 pub fn table(c: &Comparison) -> String {
     let pm = |(m, h): (f64, f64)| format!("{m:.2} ± {h:.2}");
     let mut s = format!(
-        "{:<12} {:>16} {:>16} {:>16} {:>16} {:>6} {:>14} {:>14} {:>8}\n",
+        "{:<16} {:>16} {:>16} {:>16} {:>16} {:>6} {:>14} {:>14} {:>8} {:>8} {:>12}\n",
         "arm",
         "final reward",
         "best reward",
@@ -336,11 +439,17 @@ pub fn table(c: &Comparison) -> String {
         "steps",
         "tokens trained",
         "tokens sampled",
-        "wall s"
+        "wall s",
+        "peak MB",
+        "new kept/pr"
     );
     for a in &c.arms {
+        let new = match (a.kept_new, a.new_prompts) {
+            (Some(k), Some(p)) => format!("{k:.0}/{p:.0}"),
+            _ => "-".into(),
+        };
         s += &format!(
-            "{:<12} {:>16} {:>16} {:>16} {:>16} {:>6} {:>14.0} {:>14.0} {:>8.1}\n",
+            "{:<16} {:>16} {:>16} {:>16} {:>16} {:>6} {:>14.0} {:>14.0} {:>8.1} {:>8} {:>12}\n",
             a.arm,
             pm(a.final_reward),
             pm(a.best_reward),
@@ -350,13 +459,21 @@ pub fn table(c: &Comparison) -> String {
             a.optimizer_steps,
             a.tokens_trained,
             a.tokens_sampled,
-            a.wall_s
+            a.wall_s,
+            a.peak_rss_mb.map_or("-".into(), |m| format!("{m:.0}")),
+            new
         );
     }
     let sft = mean(&c.sft_wall_s);
+    let from = c
+        .init
+        .as_ref()
+        .map_or(String::new(), |p| format!(" of {}", p.display()));
     s += &format!(
-        "(mean ± 95% interval over {} seeds; final − sft is paired by seed; the shared SFT took \
-         {sft:.1} s per seed, and wall s is each arm after it)\n",
+        "(mean ± 95% interval over {} seeds; final − sft is paired by seed; the shared SFT{from} \
+         took {sft:.1} s per seed, and wall s is each arm after it; peak MB is the largest over \
+         seeds; new kept/pr: the last Improve step's kept samples of prompt-only records, and on \
+         how many prompts)\n",
         c.sft_wall_s.len()
     );
     s

@@ -21,7 +21,7 @@ use crate::eval::evaluate;
 use crate::io::{read_json, read_jsonl, write_atomic, write_json_atomic};
 use crate::model::checkpoint::TrainState;
 use crate::policy::Policy;
-use crate::report::{self, EvalRow, Metrics};
+use crate::report::{self, EvalRow, KeptFrom, Metrics};
 use crate::rest::grow::Grown;
 use crate::reward::Reward;
 use crate::tokenizer::Tokenizer;
@@ -32,8 +32,13 @@ use std::time::Instant;
 
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
-    /// Start from this policy directory instead of SFT.
+    /// Start from this policy (a checkpoint, HF directory or GGUF file)
+    /// instead of a fresh model; the run then skips SFT, unless
+    /// `sft_from_init`.
     pub init: Option<PathBuf>,
+    /// Fine-tune `init` on D first (SFT, with LoRA when the config asks),
+    /// as a fresh model would be: `compare --init`'s shared start.
+    pub sft_from_init: bool,
     /// Stop at a Grow whose grown set is not there yet, so that other
     /// processes grow it (`restlm grow --run DIR --shard`, `restlm merge
     /// --run DIR`); the next run continues from the merged set. (A run
@@ -59,6 +64,8 @@ struct Run<'a> {
     tok: Tokenizer,
     policy: Policy,
     started: Instant,
+    /// Where the Improve step in progress kept its records from.
+    kept_from: Option<KeptFrom>,
 }
 
 impl<'a> Run<'a> {
@@ -110,6 +117,7 @@ impl<'a> Run<'a> {
             tok,
             policy,
             started: Instant::now(),
+            kept_from: None,
         })
     }
 
@@ -123,7 +131,7 @@ impl<'a> Run<'a> {
 
     /// The starting policy: SFT on D, or the given one (`--init`).
     fn start(&mut self) -> Result<()> {
-        if self.opts.init.is_some() {
+        if self.opts.init.is_some() && !self.opts.sft_from_init {
             if !self.done(Unit::Init) {
                 self.finish(Unit::Init, None, 0, 0)?;
             }
@@ -218,16 +226,25 @@ impl<'a> Run<'a> {
         let cfg = self.cfg;
         if cfg.rest.restart_from_sft {
             self.policy = match self.opts.init {
-                Some(_) => start_policy(cfg, self.opts, &self.tok, self.device)?,
-                None => Policy::load(&self.dir.join("ckpt/sft"), self.device)?,
+                Some(_) if !self.opts.sft_from_init => {
+                    start_policy(cfg, self.opts, &self.tok, self.device)?
+                }
+                _ => Policy::load(&self.dir.join("ckpt/sft"), self.device)?,
             };
         }
         let kept = filter(grown, tau);
+        let from = kept_from(&kept, &self.train);
         eprintln!(
-            "{unit:>14}: τ = {tau:.2} keeps {} of {} records",
+            "{unit:>14}: τ = {tau:.2} keeps {} of {} records: {} samples of {} prompt-only prompts \
+             (new), {} of {} labeled prompts (known)",
             kept.len(),
-            grown.len()
+            grown.len(),
+            from.new,
+            from.new_prompts,
+            from.known,
+            from.known_prompts
         );
+        self.kept_from = Some(from);
         if kept.is_empty() {
             eprintln!(
                 "{unit:>14}: no record has reward ≥ {tau:.2}; this Improve step leaves the policy as it is"
@@ -269,6 +286,7 @@ impl<'a> Run<'a> {
         let setup = eval_setup(self.cfg, &self.eval);
         let mut row = evaluate(&self.policy, &setup, self.reward.as_mut(), &name)?;
         row.kept = kept;
+        row.kept_from = self.kept_from.take();
         self.metrics.log(serde_json::json!({
             "stage": name, "eval": row, "total_step": self.state.total_steps + steps,
             "elapsed_s": self.started.elapsed().as_secs_f64(),
@@ -326,7 +344,11 @@ fn start_policy(
         }
     };
     match &cfg.lora {
-        Some(l) => p.with_lora_on(l, opts.init.as_deref()),
+        Some(l) => {
+            // Adapters start from the run's seed: a run from --init repeats.
+            device.seed(cfg.seed);
+            p.with_lora_on(l, opts.init.as_deref())
+        }
         None => Ok(p),
     }
 }
@@ -444,6 +466,32 @@ pub fn run_with_reward(
     let rows = run.state.evals;
     report::plot(&rows, &run.dir.join("reward.svg"))?;
     Ok(rows)
+}
+
+/// Where `kept` came from: samples of prompt-only records of `train` (new
+/// signal), or records of labeled ones (already known), with how many
+/// distinct prompts each.
+fn kept_from(kept: &[&Grown], train: &[Record]) -> KeptFrom {
+    use std::collections::HashSet;
+    let labeled: HashSet<&str> = train
+        .iter()
+        .filter(|r| r.target.is_some())
+        .map(|r| r.id.as_str())
+        .collect();
+    let (mut new, mut known) = (HashSet::new(), HashSet::new());
+    let mut from = KeptFrom::default();
+    for g in kept {
+        if labeled.contains(g.prompt_id.as_str()) || !g.origin.is_sample() {
+            from.known += 1;
+            known.insert(g.prompt_id.as_str());
+        } else {
+            from.new += 1;
+            new.insert(g.prompt_id.as_str());
+        }
+    }
+    from.new_prompts = new.len();
+    from.known_prompts = known.len();
+    from
 }
 
 /// The rewards of a grown set's samples (D's rows left out): what the

@@ -90,3 +90,25 @@ pub fn matches_transformers(name: &str, device: &Device, tol: f32) -> Policy {
     assert_eq!(greedy(&policy, &r), r.greedy, "{name}: greedy tokens");
     policy
 }
+
+/// A small chat template of the usual shape (role markers, generation
+/// prompt), for fixtures of an instruct model.
+pub const CHAT_TEMPLATE: &str = "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}";
+
+/// The llama fixture as a downloaded instruct model's GGUF would be, at
+/// `path`: it carries a chat template, and its prompt format is `format`
+/// (a raw download is plain; a restlm export in chat format records it).
+pub fn instruct_gguf(path: &std::path::Path, format: restlm::tokenizer::PromptFormat) {
+    let mut p = Policy::load(&fixture_dir("llama"), &Device::flex()).unwrap();
+    p.tok.chat_template = Some(CHAT_TEMPLATE.into());
+    p.tok = p.tok.clone().with_format(format).unwrap();
+    p.export_gguf(path, restlm::model::gguf::Encoding::F32)
+        .unwrap();
+}
+
+/// The llama fixture as a downloaded instruct model's Hugging Face
+/// directory: `tokenizer_config.json` with a chat template.
+pub fn instruct_hf(dir: &std::path::Path) {
+    let config = serde_json::json!({ "chat_template": CHAT_TEMPLATE });
+    fixture_copy_with("llama", dir, "tokenizer_config.json", config.to_string().as_bytes());
+}
