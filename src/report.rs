@@ -35,6 +35,9 @@ impl Metrics {
 pub struct EvalRow {
     pub step: String,
     pub greedy_reward: f64,
+    /// NaN when evaluation samples nothing (`eval.samples = 0`), which JSON
+    /// writes as null.
+    #[serde(deserialize_with = "nan_if_null")]
     pub sampled_reward: f64,
     /// The reward's own second metric on greedy outputs (arith: every
     /// running sum right), when it defines one.
@@ -64,6 +67,12 @@ pub struct KeptFrom {
     /// many prompts.
     pub known: usize,
     pub known_prompts: usize,
+}
+
+/// A number, or NaN for JSON's null (what serde_json writes for NaN).
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    let x: Option<f64> = serde::Deserialize::deserialize(d)?;
+    Ok(x.unwrap_or(f64::NAN))
 }
 
 fn cell(x: Option<f64>) -> String {

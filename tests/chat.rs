@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::hf::{instruct_gguf};
+use common::hf::instruct_gguf;
 use restlm::chat::{self, Message};
 use restlm::policy::Policy;
 use restlm::tokenizer::PromptFormat;
@@ -180,13 +180,37 @@ fn every_verb_that_loads_a_raw_gguf_applies_the_configs_prompt_format() {
     for (cfg, policy, tag) in cases {
         let file = |name: &str| format!("{tag}-{name}");
         let c = ["--config", cfg];
-        restlm(&[&c[..], &["eval", "--policy", policy, "--out", &file("eval.jsonl")]].concat());
-        let said = restlm(&[
-            &c[..],
-            &["sample", "--policy", policy, "--prompt", "the dog eats", "--n", "3", "--seed", "5"],
-        ]
-        .concat());
-        restlm(&[&c[..], &["grow", "--policy", policy, "--out", &file("grow.jsonl")]].concat());
+        restlm(
+            &[
+                &c[..],
+                &["eval", "--policy", policy, "--out", &file("eval.jsonl")],
+            ]
+            .concat(),
+        );
+        let said = restlm(
+            &[
+                &c[..],
+                &[
+                    "sample",
+                    "--policy",
+                    policy,
+                    "--prompt",
+                    "the dog eats",
+                    "--n",
+                    "3",
+                    "--seed",
+                    "5",
+                ],
+            ]
+            .concat(),
+        );
+        restlm(
+            &[
+                &c[..],
+                &["grow", "--policy", policy, "--out", &file("grow.jsonl")],
+            ]
+            .concat(),
+        );
         got.push([
             outputs(&dir.join(file("eval.jsonl"))),
             vec![said],
@@ -195,25 +219,50 @@ fn every_verb_that_loads_a_raw_gguf_applies_the_configs_prompt_format() {
         // Verbs that write a policy: it keeps the layout it was trained in.
         let grown = file("grow.jsonl");
         let written = [
-            (vec!["improve", "--policy", policy, "--grown", &grown, "--threshold", "0"], "improve"),
+            (
+                vec![
+                    "improve",
+                    "--policy",
+                    policy,
+                    "--grown",
+                    &grown,
+                    "--threshold",
+                    "0",
+                ],
+                "improve",
+            ),
             (vec!["sft", "--init", policy], "sft"),
-            (vec!["export", "--policy", policy, "--format", "hf"], "export"),
+            (
+                vec!["export", "--policy", policy, "--format", "hf"],
+                "export",
+            ),
         ];
         for (args, verb) in written {
             let out = file(verb);
             restlm(&[&c[..], &args[..], &["--out", &out]].concat());
             let format = Policy::load_tokenizer(&dir.join(&out)).unwrap().format();
-            let want = if tag == "c" { PromptFormat::Plain } else { PromptFormat::Chat };
+            let want = if tag == "c" {
+                PromptFormat::Plain
+            } else {
+                PromptFormat::Chat
+            };
             assert_eq!(format, want, "{verb} with {cfg} from {policy}");
         }
         let run = file("run");
         restlm(&[&c[..], &["run", "--init", policy, "--run-dir", &run]].concat());
         let tok = restlm::tokenizer::Tokenizer::load(&dir.join(&run)).unwrap();
-        let want = if tag == "c" { PromptFormat::Plain } else { PromptFormat::Chat };
+        let want = if tag == "c" {
+            PromptFormat::Plain
+        } else {
+            PromptFormat::Chat
+        };
         assert_eq!(tok.format(), want, "run with {cfg} from {policy}");
     }
     for (k, verb) in ["eval", "sample", "grow"].iter().enumerate() {
-        assert_eq!(got[0][k], got[1][k], "{verb}: raw + chat config = chat file");
+        assert_eq!(
+            got[0][k], got[1][k],
+            "{verb}: raw + chat config = chat file"
+        );
         assert_ne!(got[0][k], got[2][k], "{verb}: chat differs from plain");
     }
 }

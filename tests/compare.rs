@@ -116,7 +116,9 @@ samples = 1
 /// times, peak memory).
 fn outcome(dir: &std::path::Path) -> serde_json::Value {
     let mut c: serde_json::Value = restlm::io::read_json(&dir.join("compare.json")).unwrap();
-    c.as_object_mut().unwrap().retain(|k, _| k == "runs" || k == "arms" || k == "init");
+    c.as_object_mut()
+        .unwrap()
+        .retain(|k, _| k == "runs" || k == "arms" || k == "init");
     for group in ["runs", "arms"] {
         for r in c[group].as_array_mut().unwrap() {
             let r = r.as_object_mut().unwrap();
@@ -144,8 +146,15 @@ fn compare_from_a_pretrained_gguf_or_hf_dir_shares_one_sft_and_scores_the_base()
         assert_eq!(
             names,
             [
-                "base", "sft", "rest", "rest-em", "no-filter", "best-of-2", "best-of-8",
-                "base-best-of-2", "base-best-of-8"
+                "base",
+                "sft",
+                "rest",
+                "rest-em",
+                "no-filter",
+                "best-of-2",
+                "best-of-8",
+                "base-best-of-2",
+                "base-best-of-8"
             ],
             "{said}"
         );
@@ -168,27 +177,45 @@ fn compare_from_a_pretrained_gguf_or_hf_dir_shares_one_sft_and_scores_the_base()
         let start: RunState = restlm::io::read_json(&seed.join("sft-start/state.json")).unwrap();
         let sft_score = start.evals.last().unwrap().greedy_reward;
         assert_ne!(sft_score, arm("base").final_reward.0, "SFT changed nothing");
-        let sft_cfg = restlm::model::checkpoint::load_config(&seed.join("sft-start/ckpt/sft"))
-            .unwrap();
+        let sft_cfg =
+            restlm::model::checkpoint::load_config(&seed.join("sft-start/ckpt/sft")).unwrap();
         let base_ref = sft_cfg.lora.unwrap().base.unwrap();
         assert!(base_ref.path.ends_with(init), "{:?}", base_ref.path);
         for n in ["sft", "rest", "rest-em", "no-filter"] {
             let s: RunState = restlm::io::read_json(&seed.join(n).join("state.json")).unwrap();
             assert_eq!(s.evals[0].step, "init");
-            assert_eq!(s.evals[0].greedy_reward, sft_score, "{n} starts from the shared SFT");
+            assert_eq!(
+                s.evals[0].greedy_reward, sft_score,
+                "{n} starts from the shared SFT"
+            );
         }
         // The base arm is the pretrained model as `restlm eval` scores it.
-        let ev = restlm(&["--config", "c.toml", "eval", "--policy", init, "--samples", "0"]);
+        let ev = restlm(&[
+            "--config",
+            "c.toml",
+            "eval",
+            "--policy",
+            init,
+            "--samples",
+            "0",
+        ]);
         let want = format!("greedy {:.2}", arm("base").final_reward.0);
         assert!(ev.contains(&want), "{ev}\nwant {want}");
         // Peak memory per arm, and where ReST's kept records came from.
-        assert!(c.runs.iter().all(|r| r.peak_rss_mb.is_some_and(|m| m > 1.0)));
+        assert!(
+            c.runs
+                .iter()
+                .all(|r| r.peak_rss_mb.is_some_and(|m| m > 1.0))
+        );
         let rest: RunState = restlm::io::read_json(&seed.join("rest/state.json")).unwrap();
         let last = rest.evals.last().unwrap();
         let from = last.kept_from.unwrap();
         // `toy` labels every prompt: all it keeps was known.
         assert_eq!((from.new, from.known), (0, last.kept), "{from:?}");
-        assert!(said.contains("peak MB") && said.contains("base-best-of-8"), "{said}");
+        assert!(
+            said.contains("peak MB") && said.contains("base-best-of-8"),
+            "{said}"
+        );
     }
     // Where kept records come from, counted on `arith` (8 of 16 prompts
     // labeled): τ = 0 keeps every record, 2 samples of each prompt-only
@@ -197,7 +224,15 @@ fn compare_from_a_pretrained_gguf_or_hf_dir_shares_one_sft_and_scores_the_base()
         .replace("task = \"toy\"", "task = \"arith\"\nterms = 2\ndigits = 1")
         .replace("thresholds = [0.0, 0.5]", "thresholds = [0.0]");
     std::fs::write(dir.join("arith.toml"), arith).unwrap();
-    restlm(&["--config", "arith.toml", "run", "--init", "m.gguf", "--run-dir", "arith"]);
+    restlm(&[
+        "--config",
+        "arith.toml",
+        "run",
+        "--init",
+        "m.gguf",
+        "--run-dir",
+        "arith",
+    ]);
     let s: RunState = restlm::io::read_json(&dir.join("arith/state.json")).unwrap();
     let from = s.evals.last().unwrap().kept_from.unwrap();
     assert_eq!(
@@ -207,21 +242,28 @@ fn compare_from_a_pretrained_gguf_or_hf_dir_shares_one_sft_and_scores_the_base()
     // Killed inside an arm, then run again: the same comparison.
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_restlm"))
         .current_dir(&*dir)
-        .args(["--config", "c.toml", "compare", "--init", "m.gguf", "--seeds", "1", "--out", "killed"])
+        .args([
+            "--config", "c.toml", "compare", "--init", "m.gguf", "--seeds", "1", "--out", "killed",
+        ])
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let mid = dir.join("killed/seed-3/rest-em/state.json");
     let t0 = std::time::Instant::now();
     while !mid.exists() {
-        assert!(child.try_wait().unwrap().is_none(), "compare ended before the kill point");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "compare ended before the kill point"
+        );
         assert!(t0.elapsed().as_secs() < 300, "kill point never reached");
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     assert!(!dir.join("killed/compare.json").exists());
-    restlm(&["--config", "c.toml", "compare", "--init", "m.gguf", "--seeds", "1", "--out", "killed"]);
+    restlm(&[
+        "--config", "c.toml", "compare", "--init", "m.gguf", "--seeds", "1", "--out", "killed",
+    ]);
     let (a, b) = (outcome(&dir.join("gguf")), outcome(&dir.join("killed")));
     assert_eq!(a, b, "resumed after a kill: the same compare.json");
 }

@@ -409,3 +409,23 @@ fn run_table_leaves_out_columns_no_row_has_and_keeps_the_others() {
     assert_eq!(header(&t), "step greedy reward sampled reward steps kept");
     assert!(t.lines().nth(2).unwrap().contains("12.50"), "{t}");
 }
+
+#[test]
+fn an_evaluation_without_samples_reads_back_from_state_json() {
+    // eval.samples = 0 leaves the sampled reward NaN, which JSON writes as
+    // null: a run (or compare) reading its state.json back must accept it.
+    let row = restlm::report::EvalRow {
+        step: "init".into(),
+        greedy_reward: 17.0,
+        sampled_reward: f64::NAN,
+        second: None,
+        chrf: None,
+        bleu: None,
+        kept: 0,
+        kept_from: None,
+    };
+    let text = serde_json::to_string(&row).unwrap();
+    assert!(text.contains("\"sampled_reward\":null"), "{text}");
+    let back: restlm::report::EvalRow = serde_json::from_str(&text).unwrap();
+    assert!(back.sampled_reward.is_nan() && back.greedy_reward == 17.0);
+}

@@ -207,7 +207,10 @@ fn arith_verifier_finds_the_answer_where_an_instruct_reply_puts_it() {
         ("23>80>121=121", 100.0),
         ("23 + 57 = 80, 80 + 41 = 121", 100.0),
         ("23 + 57 = 80\n80 + 41 = 121\nSo the sum is = 121.", 100.0),
-        ("The running sums are 23, 80 and 121. The answer is 121.", 100.0),
+        (
+            "The running sums are 23, 80 and 121. The answer is 121.",
+            100.0,
+        ),
         ("**Answer:** 121", 100.0),
         ("The answer is: $121$", 100.0),
         ("I added them up and got 121", 100.0),
@@ -238,7 +241,11 @@ fn arith_verifier_finds_the_answer_where_an_instruct_reply_puts_it() {
     let thousands = serde_json::json!({"terms": [999, 235], "answer": 1234});
     for sample in ["= 1,234", "The answer is 1,234.", "it is 1234"] {
         let item = arith_item(sample, &thousands);
-        assert_eq!(ArithVerifier.score(&[item]).unwrap(), vec![100.0], "{sample:?}");
+        assert_eq!(
+            ArithVerifier.score(&[item]).unwrap(),
+            vec![100.0],
+            "{sample:?}"
+        );
     }
 }
 
@@ -278,11 +285,19 @@ fn arith_task_takes_its_shape_and_reads_as_a_question_for_an_instruct_model() {
     let terms: Vec<u32> =
         serde_json::from_value(labeled.meta.as_ref().unwrap()["terms"].clone()).unwrap();
     assert_eq!(labeled.prompt, arith::question(&terms));
-    assert_eq!(labeled.target.as_deref(), Some(arith::trace(&terms).as_str()));
+    assert_eq!(
+        labeled.target.as_deref(),
+        Some(arith::trace(&terms).as_str())
+    );
     cfg.data.phrasing = Some(Phrasing::Plain);
     let (plain, _) = restlm::rest::setup::load_data(&cfg).unwrap();
-    assert_eq!(plain[0].prompt, arith::prompt(&serde_json::from_value::<Vec<u32>>(
-        plain[0].meta.as_ref().unwrap()["terms"].clone()).unwrap()));
+    assert_eq!(
+        plain[0].prompt,
+        arith::prompt(
+            &serde_json::from_value::<Vec<u32>>(plain[0].meta.as_ref().unwrap()["terms"].clone())
+                .unwrap()
+        )
+    );
     // A shape too small for the sizes asked is a named error, not a hang.
     cfg.data.terms = Some(Span(2, 2));
     cfg.data.digits = Some(Span(1, 1));

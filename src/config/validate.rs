@@ -85,8 +85,10 @@ impl DataConfig {
                 ));
             }
         }
-        for (name, span, most) in [("data.terms", self.terms, 12), ("data.digits", self.digits, 6)]
-        {
+        for (name, span, most) in [
+            ("data.terms", self.terms, 12),
+            ("data.digits", self.digits, 6),
+        ] {
             if let Some(s) = span
                 && !(1 <= s.0 && s.0 <= s.1 && s.1 <= most)
             {

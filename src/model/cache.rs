@@ -20,6 +20,17 @@ impl KvCache {
         Self { layers }
     }
 
+    /// A cache whose row r is row `rows[r]` of this one (every position):
+    /// a prompt prefilled once, then copied to each of its samples' rows.
+    pub fn select_rows(self, rows: Tensor<1, Int>) -> Self {
+        let layers = self
+            .layers
+            .into_iter()
+            .map(|(k, v)| (k.select(0, rows.clone()), v.select(0, rows.clone())))
+            .collect();
+        Self { layers }
+    }
+
     pub(super) fn layer(&mut self, i: usize) -> KvSlot<'_> {
         KvSlot(&mut self.layers[i])
     }

@@ -310,7 +310,11 @@ fn best_of_arms(
     let (train, eval) = load_data(cfg)?;
     let mut reward = reward_for(cfg, &train, &eval)?;
     let policy = Policy::load_as(policy_path, cfg.tokenizer.prompt_format, device)?;
-    let steps = if label.starts_with("base") { 0 } else { cfg.sft.steps };
+    let steps = if label.starts_with("base") {
+        0
+    } else {
+        cfg.sft.steps
+    };
     [n, 4 * n]
         .iter()
         .map(|&d| match result(d).exists() {
@@ -415,10 +419,7 @@ fn summarise(runs: &[ArmRun]) -> Vec<ArmSummary> {
                 tokens_trained: mean(&get(|r| r.tokens_trained as f64)),
                 tokens_sampled: mean(&get(|r| r.tokens_sampled as f64)),
                 wall_s: mean(&get(|r| r.wall_s)),
-                peak_rss_mb: rs
-                    .iter()
-                    .filter_map(|r| r.peak_rss_mb)
-                    .reduce(f64::max),
+                peak_rss_mb: rs.iter().filter_map(|r| r.peak_rss_mb).reduce(f64::max),
                 kept_new: mean_of(rs.iter().map(|r| r.kept_new)),
                 new_prompts: mean_of(rs.iter().map(|r| r.new_prompts)),
             }

@@ -16,7 +16,9 @@ pub struct ArithVerifier;
 /// comma).
 fn thousands(text: &str) -> bool {
     let b = text.as_bytes();
-    b.len() >= 3 && b[..3].iter().all(u8::is_ascii_digit) && !b.get(3).is_some_and(u8::is_ascii_digit)
+    b.len() >= 3
+        && b[..3].iter().all(u8::is_ascii_digit)
+        && !b.get(3).is_some_and(u8::is_ascii_digit)
 }
 
 /// A number at the start of `text` (after spaces, `*` or `$`; a sign
@@ -67,7 +69,7 @@ fn answer_of(sample: &str) -> Option<i64> {
                 && !sample[..i].ends_with(|c: char| c.is_ascii_digit() || c == ',')
         })
         .find_map(|i| {
-            let signed = sample[..i].ends_with('-').then(|| i - 1).unwrap_or(i);
+            let signed = if sample[..i].ends_with('-') { i - 1 } else { i };
             number_at(&sample[signed..]).map(|(n, _)| n)
         })
 }

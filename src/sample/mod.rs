@@ -125,7 +125,7 @@ pub async fn generate_keyed_async(
         .collect();
     let mut out = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(opts.batch_size) {
-        out.extend(generate_rows(model, cfg, special, chunk, prompt_len, opts).await?);
+        out.extend(generate_rows(model, cfg, special, chunk, n, prompt_len, opts).await?);
     }
     let mut grouped = Vec::with_capacity(prompts.len());
     let mut it = out.into_iter();
@@ -135,6 +135,45 @@ pub async fn generate_keyed_async(
     Ok(grouped)
 }
 
+/// The prompts `seqs` [B × P, left-padded by `pad`] run through a fresh
+/// cache of `capacity` positions: the last position's logits [B, V] and
+/// the cache. When each prompt fills `n` consecutive rows (N samples, the
+/// batch a multiple of N), each is run once and its keys and values copied
+/// to its rows: a Grow's prompt pass costs 1/N of running every row.
+fn prefill(
+    model: &Transformer,
+    cfg: &ModelConfig,
+    seqs: &[i64],
+    pad: &[usize],
+    n: usize,
+    capacity: usize,
+    device: &Device,
+) -> (Tensor<2>, KvCache) {
+    let (b, p) = (pad.len(), seqs.len() / pad.len());
+    let learned = model.embed_positions.is_some();
+    let run = |seqs: Vec<i64>, pad: &[usize]| {
+        let rows = pad.len();
+        let mut cache = KvCache::new(cfg, rows, capacity, device);
+        let input = Tensor::<2, Int>::from_data(TensorData::new(seqs, [rows, p]), device);
+        let bias = decode_bias(pad, 0, p, capacity, device);
+        let ids = learned.then(|| position_ids(pad, 0, p, device));
+        let logits = model.forward_last(input, 0, ids, bias, Some(&mut cache));
+        (logits, cache)
+    };
+    if n < 2 || b % n != 0 {
+        return run(seqs.to_vec(), pad);
+    }
+    // Rows come prompt by prompt, and a batch that is a multiple of N
+    // starts at a prompt: row r is sample r mod N of prompt r / N (the
+    // filler rows of a short last batch are all padding alike).
+    let once: Vec<i64> = seqs.chunks(p * n).flat_map(|g| &g[..p]).copied().collect();
+    let once_pad: Vec<usize> = pad.iter().step_by(n).copied().collect();
+    let (logits, cache) = run(once, &once_pad);
+    let of_row: Vec<i64> = (0..b as i64).map(|r| r / n as i64).collect();
+    let of_row = Tensor::<1, Int>::from_data(TensorData::new(of_row, [b]), device);
+    (logits.select(0, of_row.clone()), cache.select_rows(of_row))
+}
+
 /// One row of a batch: prompt ids and where its random draws come from.
 struct Row<'a> {
     ids: &'a [u32],
@@ -142,11 +181,13 @@ struct Row<'a> {
     stream: u64,
 }
 
+/// One batch of rows, `n` consecutive rows per prompt.
 async fn generate_rows(
     model: &Transformer,
     cfg: &ModelConfig,
     special: &Special,
     rows: &[Row<'_>],
+    n: usize,
     prompt_len: usize,
     opts: &SampleOptions,
 ) -> Result<Vec<Generation>> {
@@ -189,32 +230,36 @@ async fn generate_rows(
             finished: false,
         })
         .collect();
-    let mut cache = opts.use_cache.then(|| KvCache::new(cfg, b, cap, &device));
+    let learned = model.embed_positions.is_some();
+    // The first step's logits and the cache, when decoding through one.
+    let (mut first, mut cache) = match opts.use_cache {
+        true => {
+            let (logits, cache) = prefill(model, cfg, &seqs, &pad, n, cap, &device);
+            (Some(logits), Some(cache))
+        }
+        false => (None, None),
+    };
     let mut history = seqs.clone();
     let mut input = Tensor::<2, Int>::from_data(TensorData::new(seqs, [b, p]), &device);
     let mut pos = 0;
-    let vocab = cfg.vocab_size;
-    let learned = model.embed_positions.is_some();
     let on_device = opts.on_device && crate::ops::OpPath::of(&device).sampler();
     for _ in 0..steps {
         let t = input.dims()[1];
-        let logits = match cache.as_mut() {
-            Some(cache) => {
+        let last = match (first.take(), cache.as_mut()) {
+            (Some(logits), _) => logits,
+            (None, Some(cache)) => {
                 let bias = decode_bias(&pad, pos, t, cap, &device);
                 let ids = learned.then(|| position_ids(&pad, pos, t, &device));
-                model.forward(input, pos, ids, bias, Some(cache))
+                model.forward_last(input, pos, ids, bias, Some(cache))
             }
-            None => {
+            (None, None) => {
                 let bias = decode_bias(&pad, 0, pos + t, pos + t, &device);
                 let ids = learned.then(|| position_ids(&pad, 0, pos + t, &device));
                 let all =
                     Tensor::from_data(TensorData::new(history.clone(), [b, pos + t]), &device);
-                model
-                    .forward(all, 0, ids, bias, None)
-                    .slice_dim(1, pos..pos + t)
+                model.forward_last(all, 0, ids, bias, None)
             }
         };
-        let last = logits.slice_dim(1, t - 1..t).reshape([b, vocab]);
         // Finished and filler rows decode greedily and draw nothing.
         let mut params = vec![reference::GREEDY; b];
         for (i, g) in gens.iter().enumerate() {

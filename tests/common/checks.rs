@@ -141,6 +141,40 @@ pub fn cached_generation_equals_naive(device: &Device) {
         prompts.len(),
         "a trained model answers different prompts differently: {cached:?}"
     );
+    // Two samples per prompt at T = 1.5: through the cache each prompt is
+    // prefilled once for both its rows (batches of 4 rows hold 2 prompts;
+    // the last holds 1 and filler), without it every row runs in full.
+    // Each sample draws from its own stream, so both ways agree draw by draw.
+    let sampled = SampleOptions {
+        pick: PickOptions {
+            temperature: 1.5,
+            top_k: 0,
+            top_p: 1.0,
+        },
+        seed: 7,
+        ..opts
+    };
+    let cached = generate(&model, &cfg, &special, &prompts, 2, &sampled).unwrap();
+    let naive = generate(
+        &model,
+        &cfg,
+        &special,
+        &prompts,
+        2,
+        &SampleOptions {
+            use_cache: false,
+            ..sampled
+        },
+    )
+    .unwrap();
+    for (c, n) in cached.iter().flatten().zip(naive.iter().flatten()) {
+        assert_eq!(c.tokens, n.tokens);
+        assert!((c.logprob - n.logprob).abs() < 1e-4, "{} vs {}", c.logprob, n.logprob);
+    }
+    assert!(
+        cached.iter().any(|r| r[0].tokens != r[1].tokens),
+        "the two samples of a prompt differ somewhere: {cached:?}"
+    );
 }
 
 /// Training steps after which the tiny model answers each prompt with

@@ -110,5 +110,10 @@ pub fn instruct_gguf(path: &std::path::Path, format: restlm::tokenizer::PromptFo
 /// directory: `tokenizer_config.json` with a chat template.
 pub fn instruct_hf(dir: &std::path::Path) {
     let config = serde_json::json!({ "chat_template": CHAT_TEMPLATE });
-    fixture_copy_with("llama", dir, "tokenizer_config.json", config.to_string().as_bytes());
+    fixture_copy_with(
+        "llama",
+        dir,
+        "tokenizer_config.json",
+        config.to_string().as_bytes(),
+    );
 }
