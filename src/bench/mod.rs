@@ -27,6 +27,9 @@ pub struct Workload {
     pub train_target: usize,
     /// Sampling rows × prompt length × new tokens, at temperature 1.
     pub sample_rows: usize,
+    /// Samples per prompt: the rows are `sample_rows / sample_n` prompts,
+    /// each `sample_n` times, as in a Grow.
+    pub sample_n: usize,
     pub sample_prompt: usize,
     pub sample_new: usize,
     /// Also time sampling that re-runs the whole sequence every step.
@@ -52,6 +55,7 @@ impl Workload {
             train_prompt: 16,
             train_target: 48,
             sample_rows: 64,
+            sample_n: 1,
             sample_prompt: 16,
             sample_new: 48,
             reforward: true,
@@ -87,11 +91,27 @@ impl Workload {
             train_prompt: 32,
             train_target: 97,
             sample_rows: 32,
+            sample_n: 1,
             sample_prompt: 32,
             sample_new: 32,
             reforward: false,
             train_steps: 4,
             gradient_checkpointing: false,
+        }
+    }
+
+    /// A Grow on SmolLM2-135M's shape: 64 rows of 16 chat-length prompts
+    /// (64 tokens) × 4 samples, 32 new tokens each (training as
+    /// [`Workload::smollm2`], one timed step).
+    pub fn smollm2_grow() -> Self {
+        Self {
+            name: "smollm2-135m-grow",
+            sample_rows: 64,
+            sample_n: 4,
+            sample_prompt: 64,
+            sample_new: 32,
+            train_steps: 1,
+            ..Self::smollm2()
         }
     }
 
@@ -153,6 +173,9 @@ pub struct Figures {
     /// New tokens per second with the KV cache.
     pub sample_tokens_per_s: f64,
     pub sample_ms_per_token_step: f64,
+    /// One sampling call of the batch that stops after its first token:
+    /// the prompt pass (and one pick).
+    pub sample_prefill_ms: f64,
     /// New tokens per second re-running the whole sequence each step.
     pub reforward_tokens_per_s: Option<f64>,
     /// Peak resident set of the process while training and while sampling
@@ -189,6 +212,7 @@ pub fn probe_workload(model: &ModelConfig, train_batch: usize, sample_rows: usiz
         train_prompt: room / 4,
         train_target: room - room / 4,
         sample_rows,
+        sample_n: 1,
         sample_prompt: (room / 4).min(model.max_seq_len.saturating_sub(8)).max(1),
         sample_new: 8.min(model.max_seq_len - 1),
         reforward: false,
@@ -237,7 +261,7 @@ pub fn measure(device: &Device, description: &str, work: &Workload) -> Figures {
     let model = trainer.policy_model();
     drop(trainer);
 
-    let prompts: Vec<Vec<u32>> = (0..work.sample_rows)
+    let prompts: Vec<Vec<u32>> = (0..work.sample_rows / work.sample_n.max(1))
         .map(|i| {
             (0..work.sample_prompt)
                 .map(|j| 4 + (i + j) as u32 % 50)
@@ -248,14 +272,14 @@ pub fn measure(device: &Device, description: &str, work: &Workload) -> Figures {
         eos: u32::MAX,
         pad: 0,
     };
-    let sample_secs = |use_cache: bool| {
+    let sample_secs = |use_cache: bool, new: usize| {
         let opts = SampleOptions {
             pick: PickOptions {
                 temperature: 1.0,
                 top_k: 0,
                 top_p: 1.0,
             },
-            max_new_tokens: work.sample_new,
+            max_new_tokens: new,
             batch_size: work.sample_rows,
             seed: 0,
             use_cache,
@@ -265,18 +289,21 @@ pub fn measure(device: &Device, description: &str, work: &Workload) -> Figures {
         // each cache length on backends that compile per shape).
         // A benchmark on a device that cannot hand results back has
         // nothing to report: it stops there.
-        let run = || generate(&model, cfg, &special, &prompts, 1, &opts).expect("sampling");
+        let n = work.sample_n.max(1);
+        let run = || generate(&model, cfg, &special, &prompts, n, &opts).expect("sampling");
         run();
         let t0 = Instant::now();
         let out = run();
-        let n: usize = out.iter().map(|r| r[0].tokens.len()).sum();
+        let n: usize = out.iter().flatten().map(|g| g.tokens.len()).sum();
         (n, t0.elapsed().as_secs_f64())
     };
     crate::io::reset_peak_rss();
-    let (n, cached_s) = sample_secs(true);
+    let (n, cached_s) = sample_secs(true, work.sample_new);
     let sample_peak_rss_mb = crate::io::peak_rss_mb();
+    // The prompt pass and the first token alone.
+    let (_, prefill_s) = sample_secs(true, 1);
     let reforward_tokens_per_s = work.reforward.then(|| {
-        let (n, s) = sample_secs(false);
+        let (n, s) = sample_secs(false, work.sample_new);
         n as f64 / s
     });
     Figures {
@@ -290,6 +317,7 @@ pub fn measure(device: &Device, description: &str, work: &Workload) -> Figures {
         first_step_ms,
         sample_tokens_per_s: n as f64 / cached_s,
         sample_ms_per_token_step: cached_s * 1e3 / work.sample_new as f64,
+        sample_prefill_ms: prefill_s * 1e3,
         reforward_tokens_per_s,
         train_peak_rss_mb,
         sample_peak_rss_mb,

@@ -45,6 +45,8 @@ pub struct Args {
 enum BenchWorkload {
     Reference,
     Smollm2,
+    /// SmolLM2's shape sampled as a Grow samples: 16 prompts × 4 samples.
+    Smollm2Grow,
 }
 
 /// `restlm bench`: training and sampling throughput on each available device.
@@ -67,6 +69,7 @@ pub fn run(cfg: RunConfig, args: Args) -> Result<()> {
     let mut work = match workload {
         BenchWorkload::Reference => restlm::bench::Workload::reference(&cfg.model),
         BenchWorkload::Smollm2 => restlm::bench::Workload::smollm2(),
+        BenchWorkload::Smollm2Grow => restlm::bench::Workload::smollm2_grow(),
     };
     work.train_steps = steps.unwrap_or(work.train_steps).max(1);
     work.sample_new = sample_new.unwrap_or(work.sample_new).max(1);
