@@ -235,8 +235,8 @@ impl<'a> Run<'a> {
         let kept = filter(grown, tau);
         let from = kept_from(&kept, &self.train);
         eprintln!(
-            "{unit:>14}: τ = {tau:.2} keeps {} of {} records: {} samples of {} prompt-only prompts \
-             (new), {} of {} labeled prompts (known)",
+            "{unit:>14}: τ = {tau:.2} keeps {} of {} records: {} samples on {} prompt-only prompts \
+             (new), {} records on {} labeled prompts (known)",
             kept.len(),
             grown.len(),
             from.new,
