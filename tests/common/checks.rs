@@ -169,7 +169,12 @@ pub fn cached_generation_equals_naive(device: &Device) {
     .unwrap();
     for (c, n) in cached.iter().flatten().zip(naive.iter().flatten()) {
         assert_eq!(c.tokens, n.tokens);
-        assert!((c.logprob - n.logprob).abs() < 1e-4, "{} vs {}", c.logprob, n.logprob);
+        assert!(
+            (c.logprob - n.logprob).abs() < 1e-4,
+            "{} vs {}",
+            c.logprob,
+            n.logprob
+        );
     }
     assert!(
         cached.iter().any(|r| r[0].tokens != r[1].tokens),
