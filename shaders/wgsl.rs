@@ -31,6 +31,32 @@ pub fn is_reference_adapter(adapter: &str) -> bool {
     adapter.contains("llvmpipe")
 }
 
+/// Whether two WGSL sources are the same kernel: equal but for the hash
+/// cubecl appends to an entry point's name (`fn rope_kernel_051c4b29(`),
+/// which comes from the kernel's Rust type id and so moves whenever the
+/// crate's build metadata does (a dependency's feature turned on), while
+/// the code stays the same.
+pub fn same_kernel(a: &str, b: &str) -> bool {
+    fn unhashed(src: &str) -> String {
+        src.lines()
+            .map(
+                |line| match line.strip_prefix("fn ").and_then(|l| l.split_once('(')) {
+                    Some((name, rest)) => match name.rsplit_once('_') {
+                        Some((stem, hash))
+                            if hash.len() == 8 && hash.bytes().all(|c| c.is_ascii_hexdigit()) =>
+                        {
+                            format!("fn {stem}_#({rest}\n")
+                        }
+                        _ => format!("{line}\n"),
+                    },
+                    None => format!("{line}\n"),
+                },
+            )
+            .collect()
+    }
+    unhashed(a) == unhashed(b)
+}
+
 /// The `.wgsl` files in `dir` that no kernel in `compiled` (from
 /// [`compile_all`]) compiles to any more; none when `dir` is absent.
 pub fn orphans(dir: &Path, compiled: &[(String, String)]) -> Result<Vec<PathBuf>> {

@@ -63,3 +63,26 @@ fn training_logprobs_equal_plain_ones() {
     let diff = common::max_abs_diff(&common::to_vec(fused), &common::to_vec(trained));
     assert!(diff < 1e-5, "max |Δ| {diff}");
 }
+
+/// The staleness check of `shaders/wgsl/` looks past the hash cubecl puts
+/// in an entry point's name, and at nothing else.
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgsl_comparison_ignores_the_entry_point_hash_only() {
+    use restlm::shaders::wgsl::same_kernel;
+    let checked_in = "@compute @workgroup_size(256, 1, 1)\nfn rope_kernel_051c4b29(@builtin(workgroup_id) v: vec3<u32>) {\nlet a = 1u;\n}\n";
+    let rebuilt = checked_in.replace("051c4b29", "673322c0");
+    assert!(same_kernel(checked_in, &rebuilt));
+    assert!(!same_kernel(checked_in, &rebuilt.replace("1u", "2u")));
+    assert!(!same_kernel(
+        checked_in,
+        &checked_in.replace("rope_kernel", "swiglu_kernel")
+    ));
+    assert!(!same_kernel(
+        checked_in,
+        &checked_in.replace("256, 1, 1", "128, 1, 1")
+    ));
+    // Only an 8-digit hex suffix of a function's name is a hash.
+    let named = checked_in.replace("rope_kernel_051c4b29", "rope_kernel_main");
+    assert!(!same_kernel(&named, &named.replace("_main", "_side")));
+}

@@ -409,7 +409,11 @@ pub fn wgsl_is_current(device: &Device, adapter: &str) {
     }
     let differ: Vec<&str> = now
         .iter()
-        .filter(|(name, src)| std::fs::read_to_string(dir.join(name)).ok().as_ref() != Some(src))
+        .filter(|(name, src)| {
+            std::fs::read_to_string(dir.join(name))
+                .ok()
+                .is_none_or(|old| !wgsl::same_kernel(&old, src))
+        })
         .map(|(name, _)| name.as_str())
         .collect();
     let orphans = wgsl::orphans(&dir, &now).expect("shaders/wgsl/ is readable");
