@@ -18,7 +18,7 @@ fn main() -> restlm::Result<()> {
     cfg.data.task = TaskKind::Toy;
     (cfg.data.task_train, cfg.data.task_eval) = (Some(160), Some(24));
     (cfg.model.d_model, cfg.model.d_ff, cfg.model.max_seq_len) = (64, 160, 64);
-    (cfg.sft.steps, cfg.improve.steps) = (60, 30);
+    (cfg.sft.steps, cfg.improve.steps, cfg.rest.grow_steps) = (60, 30, 3);
     cfg.rest.thresholds = vec![40.0, 70.0];
     let device = Device::flex();
     let (train, held_out) = load_data(&cfg)?;
