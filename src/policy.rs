@@ -29,9 +29,7 @@ impl Policy {
     /// A restlm checkpoint, a Hugging Face model directory or a GGUF file
     /// (both imported).
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
-        let tok = Self::load_tokenizer(dir)?;
-        let (cfg, model) = crate::model::checkpoint::load_any(dir, device)?;
-        Ok(Self { cfg, model, tok })
+        Self::load_as(dir, None, device)
     }
 
     /// [`Policy::load`] with its prompts laid out in `format` when given
@@ -116,13 +114,23 @@ impl Policy {
     /// it already has adapters of that shape. Its checkpoints hold the
     /// whole model.
     pub fn with_lora(self, lora: &LoraConfig) -> Result<Self> {
-        self.with_lora_on(lora, None)
+        self.attach_lora(lora, None, None)
     }
 
-    /// [`Policy::with_lora`] for a policy loaded from `base`: its
-    /// checkpoints then hold the adapters alone and name `base` (with a
-    /// hash of its weights, checked when they are loaded).
-    pub fn with_lora_on(mut self, lora: &LoraConfig, base: Option<&Path>) -> Result<Self> {
+    /// [`Policy::with_lora`] for a policy loaded from `base` (none: a
+    /// fresh one), its adapters initialised from `seed` so that a run
+    /// repeats: its checkpoints then hold the adapters alone and name
+    /// `base` (with a hash of its weights, checked when they are loaded).
+    pub fn with_lora_on(self, lora: &LoraConfig, base: Option<&Path>, seed: u64) -> Result<Self> {
+        self.attach_lora(lora, base, Some(seed))
+    }
+
+    fn attach_lora(
+        mut self,
+        lora: &LoraConfig,
+        base: Option<&Path>,
+        seed: Option<u64>,
+    ) -> Result<Self> {
         match &self.cfg.lora {
             Some(l) if l.same_shape(lora) => Ok(self),
             Some(l) => Err(crate::error::Error::Config(format!(
@@ -141,6 +149,9 @@ impl Policy {
                     }
                     None => None,
                 };
+                if let Some(seed) = seed {
+                    self.device().seed(seed);
+                }
                 self.model = self.model.with_lora(lora);
                 self.cfg.lora = Some(LoraConfig {
                     base,

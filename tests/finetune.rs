@@ -235,7 +235,7 @@ fn lora_on_an_exported_base(name: &str) -> (PathBuf, PathBuf, Policy) {
     base.export_hf(&base_dir).unwrap();
     let p = Policy::load(&base_dir, &cpu())
         .unwrap()
-        .with_lora_on(&LORA, Some(&base_dir))
+        .with_lora_on(&LORA, Some(&base_dir), 0)
         .unwrap();
     (dir, base_dir, p)
 }

@@ -43,8 +43,7 @@ pub fn run(cfg: RunConfig, args: Args) -> Result<()> {
     let base = policy;
     let mut policy = Policy::load_as(&base, cfg.tokenizer.prompt_format, &dev)?;
     if let Some(l) = &cfg.lora {
-        dev.seed(cfg.seed);
-        policy = policy.with_lora_on(l, Some(&base))?;
+        policy = policy.with_lora_on(l, Some(&base), cfg.seed)?;
     }
     let rows: Vec<rest::Grown> = restlm::io::read_jsonl(&grown, false)?;
     let kept = rest::filter(&rows, threshold);

@@ -52,8 +52,7 @@ pub fn run(mut cfg: RunConfig, args: Args) -> Result<()> {
         }
     };
     if let Some(l) = &cfg.lora {
-        dev.seed(cfg.seed);
-        policy = policy.with_lora_on(l, init.as_deref())?;
+        policy = policy.with_lora_on(l, init.as_deref(), cfg.seed)?;
     }
     let (mp, ms) = (cfg.data.max_prompt_tokens, policy.cfg.max_seq_len);
     let enc = |rs: &[restlm::data::Record]| encode_records(&policy.tok, rs, mp, ms);

@@ -186,18 +186,29 @@ pub fn compare(cfg: &RunConfig, seeds: usize, out: &Path, device: &Device) -> Re
                 init: Some(init.clone()),
                 ..RunOptions::default()
             };
-            runs.push(arm(&seeded, "base", untouched, &opts, &base, device)?);
+            runs.push(arm(&seeded, "base", untouched, &opts, 0, &base, device)?);
         }
         for (name, arm_cfg) in arm_configs(&seeded) {
             let opts = RunOptions {
                 init: Some(sft_dir.clone()),
                 ..RunOptions::default()
             };
-            runs.push(arm(&seeded, name, arm_cfg, &opts, &base, device)?);
+            let sft = cfg.sft.steps;
+            runs.push(arm(&seeded, name, arm_cfg, &opts, sft, &base, device)?);
         }
-        runs.extend(best_of_arms(&seeded, &sft_dir, "best-of", &base, device)?);
+        let sft = cfg.sft.steps;
+        runs.extend(best_of_arms(
+            &seeded, &sft_dir, sft, "best-of", &base, device,
+        )?);
         if let Some(init) = &cfg.init {
-            runs.extend(best_of_arms(&seeded, init, "base-best-of", &base, device)?);
+            runs.extend(best_of_arms(
+                &seeded,
+                init,
+                0,
+                "base-best-of",
+                &base,
+                device,
+            )?);
         }
     }
     let arms = summarise(&runs);
@@ -244,12 +255,14 @@ fn shared_start(cfg: &RunConfig, base: &Path, device: &Device) -> Result<Start> 
     Ok(start)
 }
 
-/// Arm `name` of one seed (`arm_cfg` run from `opts`), read back when done.
+/// Arm `name` of one seed (`arm_cfg` run from `opts`, a policy that took
+/// `steps_before` optimizer steps), read back when done.
 fn arm(
     cfg: &RunConfig,
     name: &str,
     mut arm_cfg: RunConfig,
     opts: &RunOptions,
+    steps_before: usize,
     base: &Path,
     device: &Device,
 ) -> Result<ArmRun> {
@@ -267,7 +280,6 @@ fn arm(
         .last()
         .ok_or_else(|| Error::Other("an arm without evaluations".into()))?;
     let kept = rows.iter().rev().find_map(|r| r.kept_from);
-    let trained = name != "base";
     let r = ArmRun {
         arm: name.into(),
         seed: cfg.seed,
@@ -277,7 +289,7 @@ fn arm(
             .map(|r| r.greedy_reward)
             .fold(f64::MIN, f64::max),
         final_second: last.second.or(last.chrf),
-        optimizer_steps: if trained { cfg.sft.steps } else { 0 } + state.total_steps,
+        optimizer_steps: steps_before + state.total_steps,
         tokens_trained: state.tokens_trained,
         tokens_sampled: state.tokens_sampled,
         wall_s: t0.elapsed().as_secs_f64(),
@@ -291,11 +303,12 @@ fn arm(
 
 /// The `{label}-N` and `{label}-4N` arms of one seed (the best of N
 /// samples of the policy at `policy_path`: the SFT policy, or the
-/// untouched base): read back when done, else run with the data, reward
-/// and policy loaded once for both.
+/// untouched base, which took `steps` optimizer steps): read back when done, else run with the data,
+/// reward and policy loaded once for both.
 fn best_of_arms(
     cfg: &RunConfig,
     policy_path: &Path,
+    steps: usize,
     label: &str,
     base: &Path,
     device: &Device,
@@ -306,22 +319,15 @@ fn best_of_arms(
     if [n, 4 * n].iter().all(|&d| result(d).exists()) {
         return [n, 4 * n].iter().map(|&d| read_json(&result(d))).collect();
     }
-    crate::io::reset_peak_rss();
     let (train, eval) = load_data(cfg)?;
     let mut reward = reward_for(cfg, &train, &eval)?;
     let policy = Policy::load_as(policy_path, cfg.tokenizer.prompt_format, device)?;
-    let steps = if label.starts_with("base") {
-        0
-    } else {
-        cfg.sft.steps
-    };
     [n, 4 * n]
         .iter()
         .map(|&d| match result(d).exists() {
             true => read_json(&result(d)),
             false => {
-                let mut r = best_of(cfg, &policy, &eval, reward.as_mut(), d, &name(d))?;
-                r.optimizer_steps = steps;
+                let r = best_of(cfg, &policy, steps, &eval, reward.as_mut(), d, &name(d))?;
                 write_json_atomic(&result(d), &r)?;
                 Ok(r)
             }
@@ -329,11 +335,13 @@ fn best_of_arms(
         .collect()
 }
 
-/// Best of `draws` samples of `policy` per held-out prompt under the
-/// reward (no training): arm `name`.
+/// Best of `draws` samples of `policy` (which took `steps` optimizer
+/// steps) per held-out prompt under the reward (no training): arm `name`.
+/// Its peak memory counts from the call (the policy already resident).
 fn best_of(
     cfg: &RunConfig,
     policy: &Policy,
+    steps: usize,
     eval: &[Record],
     reward: &mut dyn Reward,
     draws: usize,
@@ -341,6 +349,7 @@ fn best_of(
 ) -> Result<ArmRun> {
     let second = reward.second_metric();
     eprintln!("seed {}: arm {name}", cfg.seed);
+    crate::io::reset_peak_rss();
     let t0 = Instant::now();
     let prompts: Vec<&str> = eval.iter().map(|r| r.prompt.as_str()).collect();
     let opts = sample_options(cfg, cfg.seed ^ 0xB357);
@@ -371,7 +380,7 @@ fn best_of(
         final_reward: mean(&best),
         best_reward: mean(&best),
         final_second: second_mean.map(|v| mean(&v)),
-        optimizer_steps: cfg.sft.steps,
+        optimizer_steps: steps,
         tokens_trained: 0,
         tokens_sampled: sampled,
         wall_s: t0.elapsed().as_secs_f64(),

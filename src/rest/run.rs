@@ -64,8 +64,6 @@ struct Run<'a> {
     tok: Tokenizer,
     policy: Policy,
     started: Instant,
-    /// Where the Improve step in progress kept its records from.
-    kept_from: Option<KeptFrom>,
 }
 
 impl<'a> Run<'a> {
@@ -117,7 +115,6 @@ impl<'a> Run<'a> {
             tok,
             policy,
             started: Instant::now(),
-            kept_from: None,
         })
     }
 
@@ -133,7 +130,7 @@ impl<'a> Run<'a> {
     fn start(&mut self) -> Result<()> {
         if self.opts.init.is_some() && !self.opts.sft_from_init {
             if !self.done(Unit::Init) {
-                self.finish(Unit::Init, None, 0, 0)?;
+                self.finish(Unit::Init, None, None, 0)?;
             }
             return Ok(());
         }
@@ -164,7 +161,7 @@ impl<'a> Run<'a> {
             .policy
             .fine_tune(&data, &self.held, stage, &mut self.metrics)?;
         self.state.tokens_trained += tokens;
-        self.finish(Unit::Sft, Some(rel), 0, cfg.sft.steps)
+        self.finish(Unit::Sft, Some(rel), None, cfg.sft.steps)
     }
 
     /// Grow step `g`: N samples of every prompt from the current policy,
@@ -244,12 +241,11 @@ impl<'a> Run<'a> {
             from.known,
             from.known_prompts
         );
-        self.kept_from = Some(from);
         if kept.is_empty() {
             eprintln!(
                 "{unit:>14}: no record has reward ≥ {tau:.2}; this Improve step leaves the policy as it is"
             );
-            return self.finish(unit, None, 0, 0);
+            return self.finish(unit, None, Some(from), 0);
         }
         let (max_prompt, max_seq) = (cfg.data.max_prompt_tokens, self.policy.cfg.max_seq_len);
         let tok = self.policy.tok.clone();
@@ -270,23 +266,23 @@ impl<'a> Run<'a> {
             .policy
             .fine_tune(&data, &self.held, stage, &mut self.metrics)?;
         self.state.tokens_trained += tokens;
-        self.finish(unit, Some(rel), kept.len(), cfg.improve.steps)
+        self.finish(unit, Some(rel), Some(from), cfg.improve.steps)
     }
 
     /// Evaluates the policy after `unit` on the held-out prompts, keeps the
-    /// best, records the unit as done.
+    /// best, records the unit as done. `kept`: what an Improve step kept.
     fn finish(
         &mut self,
         unit: Unit,
         ckpt: Option<PathBuf>,
-        kept: usize,
+        kept: Option<KeptFrom>,
         steps: usize,
     ) -> Result<()> {
         let name = unit.to_string();
         let setup = eval_setup(self.cfg, &self.eval);
         let mut row = evaluate(&self.policy, &setup, self.reward.as_mut(), &name)?;
-        row.kept = kept;
-        row.kept_from = self.kept_from.take();
+        row.kept = kept.map_or(0, |k| k.new + k.known);
+        row.kept_from = kept;
         self.metrics.log(serde_json::json!({
             "stage": name, "eval": row, "total_step": self.state.total_steps + steps,
             "elapsed_s": self.started.elapsed().as_secs_f64(),
@@ -344,11 +340,7 @@ fn start_policy(
         }
     };
     match &cfg.lora {
-        Some(l) => {
-            // Adapters start from the run's seed: a run from --init repeats.
-            device.seed(cfg.seed);
-            p.with_lora_on(l, opts.init.as_deref())
-        }
+        Some(l) => p.with_lora_on(l, opts.init.as_deref(), cfg.seed),
         None => Ok(p),
     }
 }

@@ -111,29 +111,27 @@ pub fn cached_generation_equals_naive(device: &Device) {
         use_cache: true,
         on_device: true,
     };
-    let cached = generate(&model, &cfg, &special, &prompts, 1, &opts).unwrap();
-    let naive = generate(
-        &model,
-        &cfg,
-        &special,
-        &prompts,
-        1,
-        &SampleOptions {
+    // `n` samples per prompt with and without the cache, which must agree
+    // token by token and in log-prob; the cached ones.
+    let both_ways = |n: usize, opts: &SampleOptions| {
+        let cached = generate(&model, &cfg, &special, &prompts, n, opts).unwrap();
+        let naive = SampleOptions {
             use_cache: false,
-            on_device: true,
-            ..opts
-        },
-    )
-    .unwrap();
-    for (c, n) in cached.iter().zip(&naive) {
-        assert_eq!(c[0].tokens, n[0].tokens);
-        assert!(
-            (c[0].logprob - n[0].logprob).abs() < 1e-4,
-            "{} vs {}",
-            c[0].logprob,
-            n[0].logprob
-        );
-    }
+            ..opts.clone()
+        };
+        let naive = generate(&model, &cfg, &special, &prompts, n, &naive).unwrap();
+        for (c, n) in cached.iter().flatten().zip(naive.iter().flatten()) {
+            assert_eq!(c.tokens, n.tokens);
+            assert!(
+                (c.logprob - n.logprob).abs() < 1e-4,
+                "{} vs {}",
+                c.logprob,
+                n.logprob
+            );
+        }
+        cached
+    };
+    let cached = both_ways(1, &opts);
     let distinct: std::collections::HashSet<&Vec<u32>> =
         cached.iter().map(|r| &r[0].tokens).collect();
     assert_eq!(
@@ -154,28 +152,7 @@ pub fn cached_generation_equals_naive(device: &Device) {
         seed: 7,
         ..opts
     };
-    let cached = generate(&model, &cfg, &special, &prompts, 2, &sampled).unwrap();
-    let naive = generate(
-        &model,
-        &cfg,
-        &special,
-        &prompts,
-        2,
-        &SampleOptions {
-            use_cache: false,
-            ..sampled
-        },
-    )
-    .unwrap();
-    for (c, n) in cached.iter().flatten().zip(naive.iter().flatten()) {
-        assert_eq!(c.tokens, n.tokens);
-        assert!(
-            (c.logprob - n.logprob).abs() < 1e-4,
-            "{} vs {}",
-            c.logprob,
-            n.logprob
-        );
-    }
+    let cached = both_ways(2, &sampled);
     assert!(
         cached.iter().any(|r| r[0].tokens != r[1].tokens),
         "the two samples of a prompt differ somewhere: {cached:?}"
