@@ -22,7 +22,7 @@ fn main() -> restlm::Result<()> {
     cfg.rest.thresholds = vec![40.0, 70.0];
     let device = Device::flex();
     let (train, held_out) = load_data(&cfg)?;
-    let mut reward = reward::from_config(&cfg.reward, cfg.data.embedded_task())?;
+    let mut reward = reward::from_config(&cfg.reward, cfg.data.embedded_task(), &device)?;
     let tok = fresh_tokenizer(&cfg, &train)?;
     cfg.model.vocab_size = tok.vocab_size();
     device.seed(cfg.seed); // the initial weights, as `restlm run` seeds them

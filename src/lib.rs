@@ -22,6 +22,7 @@ pub mod policy;
 pub mod report;
 pub mod rest;
 pub mod reward;
+pub mod rm;
 pub mod sample;
 /// Our `#[cube]` GPU kernels; they live in the top-level `shaders/` folder.
 #[cfg(feature = "wgpu")]

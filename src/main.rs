@@ -57,6 +57,9 @@ enum Command {
     Export(cli::export::Args),
     /// Training and sampling throughput on each available device.
     Bench(cli::bench::Args),
+    /// Reward models: `rm train` learns one from scored outputs or pairs.
+    #[command(subcommand)]
+    Rm(cli::rm::Command),
 }
 
 fn main() {
@@ -107,5 +110,6 @@ fn real_main() -> Result<()> {
         Command::Sample(a) => cli::sample::run(cfg, a),
         Command::Export(a) => cli::export::run(cfg, a),
         Command::Bench(a) => cli::bench::run(cfg, a),
+        Command::Rm(c) => cli::rm::run(cfg, c),
     }
 }

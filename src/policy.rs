@@ -186,6 +186,7 @@ impl Policy {
                 optim: None,
                 state,
                 tokenizer: Some(&self.tok),
+                head: None,
             },
         )
     }

@@ -375,6 +375,7 @@ pub fn train(
                             optim: Some(&trainer.optim),
                             state: &state,
                             tokenizer: stage.tokenizer,
+                            head: None,
                         },
                     )?;
                 }

@@ -2,6 +2,8 @@
 //! Improve filter and threshold schedule.
 
 mod common;
+#[path = "rewards/reward_model.rs"]
+mod reward_model;
 
 use restlm::config::RestConfig;
 use restlm::rest::{Grown, filter, thresholds};
@@ -217,6 +219,7 @@ fn grown(rewards: &[f64]) -> Vec<Grown> {
             reward: r,
             logprob: Some(-1.0),
             finished: true,
+            scored_by: None,
         })
         .collect()
 }

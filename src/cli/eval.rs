@@ -20,6 +20,10 @@ pub struct Args {
     /// The reward (default: the config's).
     #[arg(long, value_enum)]
     reward: Option<SampleReward>,
+    /// A reward model's directory (repeat it for an ensemble); implies
+    /// --reward model.
+    #[arg(long)]
+    reward_model: Vec<PathBuf>,
     /// Sampled outputs per prompt (default: the config's eval.samples).
     #[arg(long)]
     samples: Option<usize>,
@@ -33,6 +37,7 @@ pub fn run(mut cfg: RunConfig, args: Args) -> Result<()> {
         policy,
         data,
         reward: reward_kind,
+        reward_model,
         samples,
         out,
     } = args;
@@ -50,10 +55,11 @@ pub fn run(mut cfg: RunConfig, args: Args) -> Result<()> {
     if let Some(k) = reward_kind {
         rc.kind = k.into();
     }
+    super::use_reward_models(&mut rc, reward_model);
     if let Some(n) = samples {
         cfg.eval.samples = n;
     }
-    let mut reward = reward::from_config(&rc, task)?;
+    let mut reward = reward::from_config(&rc, task, &dev)?;
     reward::check_records(reward.as_ref(), &records, "held-out data")?;
     let setup = rest::setup::eval_setup(&cfg, &records);
     let (row, outputs) = restlm::eval::evaluate_outputs(&policy, &setup, reward.as_mut(), "eval")?;

@@ -70,7 +70,7 @@ pub fn run(mut cfg: RunConfig, args: Args) -> Result<()> {
         None => load_data(&cfg)?.0,
     };
     let task = reward_task(&cfg, data.as_deref());
-    let mut reward = reward::from_config(&cfg.reward, task)?;
+    let mut reward = reward::from_config(&cfg.reward, task, &dev)?;
     reward::check_records(reward.as_ref(), &train_set, "grow data")?;
     let label = format!("grow {shard}");
     let mut setup = rest::setup::grow_setup(&cfg, grow_step, &label);

@@ -9,6 +9,7 @@ pub mod export;
 pub mod grow;
 pub mod improve;
 pub mod merge;
+pub mod rm;
 pub mod run;
 pub mod sample;
 pub mod sft;
@@ -86,6 +87,18 @@ pub enum SampleReward {
     Bleu,
     Exact,
     External,
+    /// A learned reward model: the config's `reward.path`, or --reward-model.
+    Model,
+}
+
+/// `--reward-model DIR` (repeated: an ensemble) makes the reward that
+/// learned model.
+pub fn use_reward_models(rc: &mut restlm::config::RewardConfig, dirs: Vec<std::path::PathBuf>) {
+    if !dirs.is_empty() {
+        rc.kind = RewardKind::Model;
+        rc.path = Some(restlm::config::OneOrMany::Many(dirs));
+        rc.gold = None;
+    }
 }
 
 impl From<SampleReward> for RewardKind {
@@ -95,6 +108,7 @@ impl From<SampleReward> for RewardKind {
             SampleReward::Bleu => RewardKind::Bleu,
             SampleReward::Exact => RewardKind::Exact,
             SampleReward::External => RewardKind::External,
+            SampleReward::Model => RewardKind::Model,
         }
     }
 }

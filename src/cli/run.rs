@@ -65,7 +65,7 @@ pub fn run(mut cfg: RunConfig, args: Args) -> Result<()> {
         std::process::exit(STOPPED_BEFORE_GROW);
     }
     // The run checked the reward against the data; only its names here.
-    let reward = reward::from_config(&cfg.reward, cfg.data.embedded_task())?;
+    let reward = reward::from_config(&cfg.reward, cfg.data.embedded_task(), &dev)?;
     let second = reward.second_metric().map(|m| m.name);
     println!("\nheld-out reward `{}`", reward.name());
     println!("{}", report::table(&rows, second));

@@ -28,9 +28,14 @@ pub struct Args {
     /// Draw N samples and print the best one under --reward.
     #[arg(long)]
     best_of: Option<usize>,
-    /// chrf | bleu | exact | external (scored against --reference).
+    /// chrf | bleu | exact | external | model (the metrics score against
+    /// --reference).
     #[arg(long, value_enum, default_value = "chrf")]
     reward: SampleReward,
+    /// A reward model's directory for --best-of (repeat it for an
+    /// ensemble); implies --reward model.
+    #[arg(long)]
+    reward_model: Vec<PathBuf>,
     #[arg(long)]
     reference: Vec<String>,
 }
@@ -47,6 +52,7 @@ pub fn run(cfg: RunConfig, args: Args) -> Result<()> {
         seed,
         best_of,
         reward: reward_kind,
+        reward_model,
         reference,
     } = args;
     let dev = open_device(&cfg, None)?;
@@ -76,7 +82,8 @@ pub fn run(cfg: RunConfig, args: Args) -> Result<()> {
             }
             let mut rc = cfg.reward.clone();
             rc.kind = reward_kind.into();
-            Some(reward::from_config(&rc, None)?)
+            super::use_reward_models(&mut rc, reward_model);
+            Some(reward::from_config(&rc, None, &dev)?)
         }
         None => None,
     };

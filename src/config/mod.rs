@@ -33,6 +33,8 @@ pub struct RunConfig {
     pub eval: EvalConfig,
     /// LoRA adapters for fine-tuning a policy (none: full fine-tuning).
     pub lora: Option<crate::model::LoraConfig>,
+    /// Training a reward model (`restlm rm train`).
+    pub rm: RmConfig,
     /// Which learning-rate settings the config file gave (the rest take
     /// defaults, which differ for a pretrained start).
     #[serde(skip)]
@@ -195,6 +197,9 @@ pub enum RewardKind {
     /// The `arith` task's verifier (needs `meta.answer`).
     Arith,
     External,
+    /// A learned reward model (`restlm rm train`), or an ensemble of them:
+    /// `reward.path`.
+    Model,
 }
 
 /// How to start an external scorer. No shell is involved: an argv list is
@@ -299,6 +304,72 @@ pub struct RewardConfig {
     pub command: Option<ScorerCommand>,
     pub timeout_secs: f64,
     pub batch_size: usize,
+    /// For `model`: a reward model's directory, or several (an ensemble,
+    /// scored mean − uncertainty_penalty · std over its members).
+    pub path: Option<OneOrMany>,
+    pub uncertainty_penalty: f64,
+    /// With `model`: a metric or verifier that scores the records that
+    /// carry a reference (a target), the learned model scoring the
+    /// prompt-only ones; on held-out prompts it is the measure `best/` is
+    /// chosen by, and the learned reward is logged beside it.
+    pub gold: Option<RewardKind>,
+}
+
+/// One path or a list of them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(PathBuf),
+    Many(Vec<PathBuf>),
+}
+
+impl OneOrMany {
+    pub fn paths(&self) -> Vec<PathBuf> {
+        match self {
+            OneOrMany::One(p) => vec![p.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// `restlm rm train`: training a reward model.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RmConfig {
+    /// Optimizer steps, batch (pointwise records or pairs), schedule.
+    pub train: TrainConfig,
+    /// Share of the prompts held out for the report (by prompt: every
+    /// output of a held-out prompt is held out).
+    pub eval_fraction: f64,
+    /// Synthetic negatives per prompt added to `--from-grown` data (an
+    /// empty output, the prompt copied, a repeated span, a truncation,
+    /// dropped words), each scored 0.
+    pub negatives: usize,
+    /// Bradley–Terry pairs: weight of the mean (r_chosen + r_rejected)²
+    /// term that keeps rewards near 0 (TRL's `center_rewards_coefficient`).
+    pub center: f64,
+    /// Ensemble members (`--members`): member k > 1 trains on a bootstrap
+    /// resample of the training prompts with seed + k.
+    pub members: usize,
+}
+
+impl Default for RmConfig {
+    fn default() -> Self {
+        Self {
+            train: TrainConfig {
+                steps: 200,
+                batch_size: 16,
+                lr: 1e-3,
+                warmup_steps: 10,
+                eval_every: 50,
+                ..TrainConfig::default()
+            },
+            eval_fraction: 0.1,
+            negatives: 0,
+            center: 0.01,
+            members: 1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -336,6 +407,7 @@ impl Default for RunConfig {
             reward: RewardConfig::default(),
             eval: EvalConfig::default(),
             lora: None,
+            rm: RmConfig::default(),
             init: None,
             given: Given::default(),
         }
@@ -422,6 +494,9 @@ impl Default for RewardConfig {
             command: None,
             timeout_secs: 30.0,
             batch_size: 64,
+            path: None,
+            uncertainty_penalty: 0.0,
+            gold: None,
         }
     }
 }

@@ -2,8 +2,8 @@
 //! schedule, positive rates, sane sizes. Each message names the field.
 
 use super::{
-    DataConfig, EvalConfig, MAX_BATCH, MAX_TASK_RECORDS, RestConfig, RewardConfig, RunConfig,
-    SampleConfig, TrainConfig,
+    DataConfig, EvalConfig, MAX_BATCH, MAX_TASK_RECORDS, RestConfig, RewardConfig, RewardKind,
+    RmConfig, RunConfig, SampleConfig, TrainConfig,
 };
 use crate::error::{Error, Result};
 
@@ -29,6 +29,7 @@ impl RunConfig {
         self.improve.validate("improve")?;
         self.sample.validate()?;
         self.reward.validate()?;
+        self.rm.validate()?;
         if let Some(l) = &self.lora {
             l.validate()?;
         }
@@ -198,7 +199,54 @@ impl RewardConfig {
                 self.timeout_secs
             ));
         }
-        Ok(())
+        let model = self.kind == RewardKind::Model;
+        match &self.path {
+            None if model => {
+                return bad("reward.kind = \"model\" needs reward.path: a reward model's directory (restlm rm train), or a list of them".into());
+            }
+            Some(_) if !model => {
+                return bad("reward.path is for reward.kind = \"model\"".into());
+            }
+            Some(p) if p.paths().is_empty() => {
+                return bad("reward.path is an empty list".into());
+            }
+            _ => {}
+        }
+        if !(self.uncertainty_penalty.is_finite() && self.uncertainty_penalty >= 0.0) {
+            return bad(format!(
+                "reward.uncertainty_penalty must be a number ≥ 0, got {}",
+                self.uncertainty_penalty
+            ));
+        }
+        match self.gold {
+            Some(_) if !model => bad("reward.gold is for reward.kind = \"model\"".into()),
+            Some(RewardKind::Model) => {
+                bad("reward.gold must be a metric or a verifier, not another model".into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl RmConfig {
+    fn validate(&self) -> Result<()> {
+        self.train.validate("rm.train")?;
+        if !(0.0..1.0).contains(&self.eval_fraction) {
+            return bad(format!(
+                "rm.eval_fraction must be in [0, 1), got {}",
+                self.eval_fraction
+            ));
+        }
+        if !(self.center.is_finite() && self.center >= 0.0) {
+            return bad(format!(
+                "rm.center must be a number ≥ 0, got {}",
+                self.center
+            ));
+        }
+        if !(1..=64).contains(&self.members) {
+            return bad(format!("rm.members must be 1 to 64, got {}", self.members));
+        }
+        not_absurd("rm.negatives", self.negatives)
     }
 }
 

@@ -32,6 +32,8 @@ pub struct Saved<'a> {
     /// Written as `tokenizer.json` + `tokens.json`, so the directory is a
     /// whole policy.
     pub tokenizer: Option<&'a Tokenizer>,
+    /// A reward model's scalar head (`head.bpk`), beside its trunk.
+    pub head: Option<&'a burn::nn::Linear>,
 }
 
 /// Writes the checkpoint in `dir`'s place: a whole directory first, then
@@ -78,6 +80,14 @@ fn write_dir(tmp: &Path, saved: &Saved<'_>) -> Result<()> {
             .save(&optim_path)
             .map_err(|e| Error::file(&optim_path, format!("writing optimizer state: {e}")))?;
         synced(&optim_path)?;
+    }
+    if let Some(head) = saved.head {
+        let path = tmp.join(HEAD_FILE);
+        head.clone()
+            .into_record()
+            .save(&path)
+            .map_err(|e| Error::file(&path, format!("writing weights: {e}")))?;
+        synced(&path)?;
     }
     write_json_atomic(&tmp.join("train.json"), saved.state)?;
     if let Some(tok) = saved.tokenizer {
@@ -161,6 +171,29 @@ pub fn load_config(dir: &Path) -> Result<ModelConfig> {
 const MODEL_FILE: &str = "model.bpk";
 /// A LoRA checkpoint's adapters alone (its base is elsewhere).
 const ADAPTER_FILE: &str = "adapter.bpk";
+/// A reward model's head (`Saved::head`).
+const HEAD_FILE: &str = "head.bpk";
+
+/// The reward model in `dir`: its trunk (any checkpoint `load_model`
+/// reads) and its head; an error naming the directory when it has no head.
+pub fn load_reward_model(dir: &Path, device: &Device) -> Result<(ModelConfig, super::RewardModel)> {
+    let path = dir.join(HEAD_FILE);
+    if !path.exists() {
+        return Err(Error::file(
+            dir,
+            "not a reward model (no head.bpk): train one with `restlm rm train`",
+        ));
+    }
+    let (cfg, trunk) = load_model(dir, device)?;
+    let fresh = super::RewardModel::new(trunk, &cfg, device);
+    let record = ModuleRecord::load(&path)
+        .map_err(|e| Error::file(&path, format!("not a weights file: {e}")))?;
+    let head = fresh
+        .head
+        .try_load_record(record)
+        .map_err(|e| Error::file(&path, format!("a head of another width: {e}")))?;
+    Ok((cfg, super::RewardModel { head, ..fresh }))
+}
 
 /// The adapter factors (burn names them under `lora`).
 fn adapter_group() -> burn::module::ParamGroup {

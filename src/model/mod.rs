@@ -13,12 +13,14 @@ pub mod fused;
 pub mod gguf;
 pub mod hf;
 mod mask;
+mod reward;
 mod rope;
 
 pub use attention::Attention;
 pub use cache::KvCache;
 pub use config::{Arch, BaseRef, LoraConfig, MAX_PARAMS, MAX_SEQ_LEN, ModelConfig};
 pub use mask::{causal_bias, decode_bias, position_ids};
+pub use reward::{RewardBatch, RewardModel};
 pub use rope::Rope;
 
 use burn::nn::{
@@ -296,8 +298,14 @@ impl Transformer {
 
     /// Full causal forward without a cache (training, scoring).
     pub fn forward_causal(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
+        self.logits(self.hidden_causal(tokens))
+    }
+
+    /// The final hidden states [B, T, D] of a causal forward without a
+    /// cache: what a reward model's head reads.
+    pub fn hidden_causal(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
         let device = tokens.device();
         let t = tokens.dims()[1];
-        self.forward(tokens, 0, None, causal_bias(t, &device), None)
+        self.hidden(tokens, 0, None, causal_bias(t, &device), None)
     }
 }

@@ -212,7 +212,7 @@ pub fn compare(cfg: &RunConfig, seeds: usize, out: &Path, device: &Device) -> Re
         }
     }
     let arms = summarise(&runs);
-    let reward = crate::reward::from_config(&cfg.reward, cfg.data.embedded_task())?;
+    let reward = crate::reward::from_config(&cfg.reward, cfg.data.embedded_task(), device)?;
     let c = Comparison {
         second_metric: reward
             .second_metric()
@@ -320,7 +320,7 @@ fn best_of_arms(
         return [n, 4 * n].iter().map(|&d| read_json(&result(d))).collect();
     }
     let (train, eval) = load_data(cfg)?;
-    let mut reward = reward_for(cfg, &train, &eval)?;
+    let mut reward = reward_for(cfg, &train, &eval, device)?;
     let policy = Policy::load_as(policy_path, cfg.tokenizer.prompt_format, device)?;
     [n, 4 * n]
         .iter()

@@ -30,6 +30,10 @@ pub struct Grown {
     pub logprob: Option<f64>,
     /// Ended with `<eos>` rather than at the length limit.
     pub finished: bool,
+    /// Which part of a mixed reward scored it ("gold", "model"); absent
+    /// for a single reward.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scored_by: Option<String>,
 }
 
 /// Where a grown record's output comes from.
@@ -172,7 +176,8 @@ pub fn dataset_rows(
         .iter()
         .zip(&targets)
         .zip(scores)
-        .map(|((r, t), s)| Grown {
+        .zip(&items)
+        .map(|(((r, t), s), item)| Grown {
             grow: setup.grow_step,
             prompt_id: r.id.clone(),
             origin: Origin::Dataset,
@@ -181,6 +186,7 @@ pub fn dataset_rows(
             reward: s,
             logprob: logprobs.as_mut().and_then(Iterator::next),
             finished: true,
+            scored_by: reward.scorer(item).map(str::to_string),
         })
         .collect())
 }
@@ -216,6 +222,7 @@ pub async fn sample_batch(
         .flat_map(|(r, row)| row.iter().map(move |(text, _)| Item::of(r, text)))
         .collect();
     let mut scores = reward::score_all(reward, &items, setup.reward_batch)?.into_iter();
+    let mut scored_by = items.iter().map(|i| reward.scorer(i));
     let mut batch = Vec::with_capacity(items.len());
     for (r, row) in chunk.iter().zip(&completions) {
         for (k, (text, g)) in row.iter().enumerate() {
@@ -228,6 +235,7 @@ pub async fn sample_batch(
                 reward: scores.next().expect("one score per sample"),
                 logprob: Some(g.logprob),
                 finished: g.finished,
+                scored_by: scored_by.next().flatten().map(str::to_string),
             });
         }
     }

@@ -84,7 +84,7 @@ impl<'a> Run<'a> {
         let (train, eval) = load_data(cfg)?;
         let reward = match reward {
             Some(r) => checked(r, &train, &eval)?,
-            None => reward_for(cfg, &train, &eval)?,
+            None => reward_for(cfg, &train, &eval, device)?,
         };
         let tok = tokenizer(cfg, dir, &train, opts.init.as_deref())?;
         let state_path = dir.join("state.json");

@@ -48,8 +48,13 @@ pub fn load_data(cfg: &RunConfig) -> Result<(Vec<Record>, Vec<Record>)> {
 }
 
 /// The run's reward, checked against every record it will score.
-pub fn reward_for(cfg: &RunConfig, train: &[Record], eval: &[Record]) -> Result<Box<dyn Reward>> {
-    let reward = reward::from_config(&cfg.reward, cfg.data.embedded_task())?;
+pub fn reward_for(
+    cfg: &RunConfig,
+    train: &[Record],
+    eval: &[Record],
+    device: &burn::prelude::Device,
+) -> Result<Box<dyn Reward>> {
+    let reward = reward::from_config(&cfg.reward, cfg.data.embedded_task(), device)?;
     checked(reward, train, eval)
 }
 

@@ -7,12 +7,14 @@ mod arith;
 mod bleu;
 mod chrf;
 mod external;
+pub mod learned;
 mod mt;
 
 pub use arith::ArithVerifier;
 pub use bleu::{Bleu, sentence_bleu, sentence_bleu_multi, tokenize_13a};
 pub use chrf::{Chrf, sentence_chrf, sentence_chrf_multi};
 pub use external::External;
+pub use learned::{Learned, Mixed};
 pub use mt::{MtVerifier, score as mt_score};
 
 use crate::config::{RewardConfig, RewardKind};
@@ -87,6 +89,11 @@ pub trait Reward: Send {
     fn second_metric(&self) -> Option<SecondMetric> {
         None
     }
+    /// Which part of a composite reward scores `item` ("gold", "model"),
+    /// recorded in grown sets; None for a single reward.
+    fn scorer(&self, _item: &Item<'_>) -> Option<&'static str> {
+        None
+    }
 }
 
 /// 100 when the sample equals one of the references (surrounding
@@ -125,8 +132,34 @@ pub fn resolve(kind: RewardKind, task: Option<TaskKind>) -> RewardKind {
 }
 
 /// The configured reward; `task` is the embedded task in use (None when
-/// the data comes from files), which `auto` follows.
-pub fn from_config(cfg: &RewardConfig, task: Option<TaskKind>) -> Result<Box<dyn Reward>> {
+/// the data comes from files), which `auto` follows. A learned model is
+/// loaded onto `device`.
+pub fn from_config(
+    cfg: &RewardConfig,
+    task: Option<TaskKind>,
+    device: &burn::prelude::Device,
+) -> Result<Box<dyn Reward>> {
+    if cfg.kind == RewardKind::Model {
+        let paths = cfg.path.as_ref().map(|p| p.paths()).unwrap_or_default();
+        let learned = Box::new(Learned::load(
+            &paths,
+            cfg.uncertainty_penalty,
+            cfg.batch_size,
+            device,
+        )?);
+        return Ok(match cfg.gold {
+            None => learned,
+            Some(kind) => {
+                let gold = RewardConfig {
+                    kind,
+                    path: None,
+                    gold: None,
+                    ..cfg.clone()
+                };
+                Box::new(Mixed::new(from_config(&gold, task, device)?, learned))
+            }
+        });
+    }
     Ok(match resolve(cfg.kind, task) {
         RewardKind::Auto | RewardKind::Chrf => Box::new(Chrf),
         RewardKind::Bleu => Box::new(Bleu),
@@ -139,6 +172,7 @@ pub fn from_config(cfg: &RewardConfig, task: Option<TaskKind>) -> Result<Box<dyn
             })?;
             Box::new(External::new(command.argv()?, cfg.timeout_secs))
         }
+        RewardKind::Model => unreachable!("loaded above"),
     })
 }
 

@@ -181,7 +181,7 @@ impl Demo {
         // The default task, as `restlm run` makes it; the page grows on its
         // first prompts and scores the first held-out ones.
         let (mut train, mut eval) = load_data(&cfg).map_err(js)?;
-        let reward = reward_for(&cfg, &train, &eval).map_err(js)?;
+        let reward = reward_for(&cfg, &train, &eval, &device).map_err(js)?;
         let dataset: Vec<Record> = demonstrations(&train).into_iter().cloned().collect();
         train.truncate(sizes.prompts);
         eval.truncate(sizes.heldout);

@@ -1,0 +1,211 @@
+//! A learned reward: a reward model (`restlm rm train`; `model::RewardModel`)
+//! scores an output for its prompt, 100·σ(r). Several models form an
+//! ensemble scored mean − λ·std over its members, so that outputs the
+//! members disagree on are trusted less. [`Mixed`] lets a gold metric or
+//! verifier score the records it can (those with a reference) and the
+//! learned model the rest.
+
+use super::{Item, Reward};
+use crate::data::encode_all;
+use crate::error::{Error, Result};
+use crate::io::read_json;
+use crate::model::checkpoint::load_reward_model;
+use crate::model::{ModelConfig, RewardModel};
+use crate::tokenizer::Tokenizer;
+use burn::prelude::Device;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// `rm.json` in a reward model's directory: how it reads its input, and
+/// what its training reported.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RmInfo {
+    /// Prompts keep their last this many tokens, as in training.
+    pub max_prompt_tokens: usize,
+    /// The held-out report of `rm train` (see `rm::Report`).
+    #[serde(default)]
+    pub report: serde_json::Value,
+}
+
+pub const RM_INFO: &str = "rm.json";
+
+/// One reward model with the tokenizer and layout it was trained in.
+pub struct Member {
+    pub dir: PathBuf,
+    pub cfg: ModelConfig,
+    pub model: RewardModel,
+    pub tok: Tokenizer,
+    pub max_prompt: usize,
+}
+
+impl Member {
+    pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        let info: RmInfo = read_json(&dir.join(RM_INFO))?;
+        let (cfg, model) = load_reward_model(dir, device)?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            tok: Tokenizer::load(dir)?,
+            cfg,
+            model,
+            max_prompt: info.max_prompt_tokens,
+        })
+    }
+
+    /// Raw rewards r of `pairs` (prompt, output), `batch_size` rows at a time.
+    pub fn raw(&self, pairs: &[(&str, &str)], batch_size: usize) -> Result<Vec<f32>> {
+        let rows = encode_rows(&self.tok, pairs, self.max_prompt, self.cfg.max_seq_len)?;
+        Ok(self
+            .model
+            .raw(&rows, batch_size, self.cfg.max_seq_len, self.tok.pad))
+    }
+}
+
+/// (prompt, output) pairs as reward-model rows: `<bos> prompt <sep>
+/// output <eos>` in the tokenizer's layout, prompts keeping their last
+/// `max_prompt` tokens, outputs cut at `max_seq`.
+pub fn encode_rows(
+    tok: &Tokenizer,
+    pairs: &[(&str, &str)],
+    max_prompt: usize,
+    max_seq: usize,
+) -> Result<Vec<Vec<u32>>> {
+    let (enc, _) = encode_all(
+        tok,
+        pairs.iter().map(|&(p, o)| (p, o, 1.0)),
+        max_prompt,
+        max_seq,
+    )?;
+    Ok(enc
+        .into_iter()
+        .map(|e| {
+            let mut row = e.prompt;
+            row.extend(e.target);
+            row.truncate(max_seq);
+            row
+        })
+        .collect())
+}
+
+/// 100·σ(r): a raw reward on the 0–100 scale.
+pub fn to_score(r: f32) -> f64 {
+    100.0 / (1.0 + (-(r as f64)).exp())
+}
+
+/// One reward model or an ensemble.
+pub struct Learned {
+    members: Vec<Member>,
+    penalty: f64,
+    batch_size: usize,
+    name: String,
+}
+
+impl Learned {
+    /// The models in `dirs` on `device`, scored `batch_size` rows at a time.
+    pub fn load(
+        dirs: &[PathBuf],
+        penalty: f64,
+        batch_size: usize,
+        device: &Device,
+    ) -> Result<Self> {
+        let members = dirs
+            .iter()
+            .map(|d| Member::load(d, device))
+            .collect::<Result<Vec<_>>>()?;
+        let name = match dirs {
+            [one] => format!("model {}", one.display()),
+            many => format!("ensemble of {} models", many.len()),
+        };
+        Ok(Self {
+            members,
+            penalty,
+            batch_size,
+            name,
+        })
+    }
+}
+
+impl Reward for Learned {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn score(&mut self, items: &[Item<'_>]) -> Result<Vec<f64>> {
+        let pairs: Vec<(&str, &str)> = items.iter().map(|i| (i.prompt, i.sample)).collect();
+        let per_member = self
+            .members
+            .iter()
+            .map(|m| {
+                m.raw(&pairs, self.batch_size)
+                    .map_err(|e| Error::file(&m.dir, e))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((0..items.len())
+            .map(|i| {
+                let s: Vec<f64> = per_member.iter().map(|m| to_score(m[i])).collect();
+                let (mean, std) = mean_std(&s);
+                (mean - self.penalty * std).max(0.0)
+            })
+            .collect())
+    }
+}
+
+/// Mean and population standard deviation.
+pub fn mean_std(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len().max(1) as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
+/// The gold reward on records with a reference, the learned one on the
+/// rest (prompt-only records).
+pub struct Mixed {
+    pub gold: Box<dyn Reward>,
+    pub learned: Box<dyn Reward>,
+    name: String,
+}
+
+impl Mixed {
+    pub fn new(gold: Box<dyn Reward>, learned: Box<dyn Reward>) -> Self {
+        let name = format!("{} (gold) + {}", gold.name(), learned.name());
+        Self {
+            gold,
+            learned,
+            name,
+        }
+    }
+}
+
+impl Reward for Mixed {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn scorer(&self, item: &Item<'_>) -> Option<&'static str> {
+        Some(if item.references.is_empty() {
+            "model"
+        } else {
+            "gold"
+        })
+    }
+
+    fn score(&mut self, items: &[Item<'_>]) -> Result<Vec<f64>> {
+        let (gold, learned): (Vec<usize>, Vec<usize>) =
+            (0..items.len()).partition(|&i| !items[i].references.is_empty());
+        let mut out = vec![0.0; items.len()];
+        for (idx, reward) in [(gold, &mut self.gold), (learned, &mut self.learned)] {
+            if idx.is_empty() {
+                continue;
+            }
+            let part: Vec<Item> = idx.iter().map(|&i| items[i]).collect();
+            for (i, s) in idx.iter().zip(reward.score(&part)?) {
+                out[*i] = s;
+            }
+        }
+        Ok(out)
+    }
+
+    fn second_metric(&self) -> Option<super::SecondMetric> {
+        self.gold.second_metric()
+    }
+}
