@@ -90,6 +90,14 @@ async fn evaluate_outputs_async(
         .map(|(r, g)| Item::of(r, &g[0].0))
         .collect();
     let greedy_scores = reward::score_all(reward, &greedy_items, setup.reward_batch)?;
+    let learned_reward = match reward.learned() {
+        Some(l) => Some(mean(&reward::score_all(
+            l,
+            &greedy_items,
+            setup.reward_batch,
+        )?)),
+        None => None,
+    };
     // Metrics against the references, where every held-out prompt has some.
     let referenced = greedy_items.iter().all(|i| !i.references.is_empty());
     let over_refs = |f: fn(&str, &[String]) -> f64| {
@@ -141,6 +149,8 @@ async fn evaluate_outputs_async(
         bleu,
         kept: 0,
         kept_from: None,
+        learned_reward,
+        distance: None,
     };
     let mut scores = sampled_scores.into_iter();
     let outputs = setup

@@ -52,6 +52,16 @@ pub struct EvalRow {
     /// Where an Improve step's kept records came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kept_from: Option<KeptFrom>,
+    /// With a learned reward beside a gold one (`reward.gold`): the learned
+    /// model's mean score of the same greedy outputs, whose rise while the
+    /// gold reward falls is reward hacking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learned_reward: Option<f64>,
+    /// Σ −log(kept share of the grown set) over the Improve steps so far:
+    /// how far filtering has moved the policy from its start (Gao et al.
+    /// 2022 plot reward against such a distance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distance: Option<f64>,
 }
 
 /// Where an Improve step's kept records came from: samples on prompt-only
@@ -67,6 +77,9 @@ pub struct KeptFrom {
     /// many prompts.
     pub known: usize,
     pub known_prompts: usize,
+    /// Records of the grown set the filter chose from.
+    #[serde(default)]
+    pub of: usize,
 }
 
 /// A number, or NaN for JSON's null (what serde_json writes for NaN).

@@ -382,6 +382,8 @@ fn run_table_leaves_out_columns_no_row_has_and_keeps_the_others() {
         bleu: None,
         kept: 7,
         kept_from: None,
+        learned_reward: None,
+        distance: None,
     };
     let header = |t: &str| {
         t.lines()
@@ -423,6 +425,8 @@ fn an_evaluation_without_samples_reads_back_from_state_json() {
         bleu: None,
         kept: 0,
         kept_from: None,
+        learned_reward: None,
+        distance: None,
     };
     let text = serde_json::to_string(&row).unwrap();
     assert!(text.contains("\"sampled_reward\":null"), "{text}");

@@ -351,6 +351,15 @@ pub struct RmConfig {
     /// Ensemble members (`--members`): member k > 1 trains on a bootstrap
     /// resample of the training prompts with seed + k.
     pub members: usize,
+    /// `compare` adds the arm `rest-rm`: per seed, a reward model trained
+    /// on the SFT policy's samples of the labeled prompts scored by the
+    /// configured (gold) reward, then ReST with that reward on the labeled
+    /// prompts and the model's on the prompt-only ones.
+    pub compare: bool,
+    /// Samples per labeled prompt for that reward model's data, and their
+    /// temperature (hotter than Grow's: the model must see bad outputs).
+    pub grow_samples: usize,
+    pub grow_temperature: f32,
 }
 
 impl Default for RmConfig {
@@ -368,6 +377,9 @@ impl Default for RmConfig {
             negatives: 0,
             center: 0.01,
             members: 1,
+            compare: false,
+            grow_samples: 16,
+            grow_temperature: 1.5,
         }
     }
 }

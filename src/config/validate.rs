@@ -246,6 +246,13 @@ impl RmConfig {
         if !(1..=64).contains(&self.members) {
             return bad(format!("rm.members must be 1 to 64, got {}", self.members));
         }
+        if !(self.grow_temperature.is_finite() && self.grow_temperature > 0.0) {
+            return bad(format!(
+                "rm.grow_temperature must be a positive number, got {}",
+                self.grow_temperature
+            ));
+        }
+        not_absurd("rm.grow_samples", self.grow_samples)?;
         not_absurd("rm.negatives", self.negatives)
     }
 }

@@ -10,7 +10,9 @@
 //! - `rest-em`: ReST-EM (fine-tunes the SFT policy afresh each Grow on its
 //!   samples alone, one τ: the last of the schedule);
 //! - `no-filter`: ReST with every τ below every reward, so what the reward
-//!   filter adds shows as `rest` minus `no-filter`.
+//!   filter adds shows as `rest` minus `no-filter`;
+//! - `rest-rm` (with `[rm] compare = true`): `rest` with a learned reward
+//!   model scoring the prompt-only records (`rm_arm.rs`).
 //!
 //! From a pretrained model (`init`, `compare --init`), the shared start is
 //! that model fine-tuned on D (LoRA SFT when `[lora]` is set), and one arm
@@ -195,6 +197,16 @@ pub fn compare(cfg: &RunConfig, seeds: usize, out: &Path, device: &Device) -> Re
             };
             let sft = cfg.sft.steps;
             runs.push(arm(&seeded, name, arm_cfg, &opts, sft, &base, device)?);
+        }
+        if cfg.rm.compare {
+            let dirs = super::rm_arm::reward_models(&seeded, &base, &sft_dir, device)?;
+            let arm_cfg = super::rm_arm::config(&seeded, dirs);
+            let opts = RunOptions {
+                init: Some(sft_dir.clone()),
+                ..RunOptions::default()
+            };
+            let sft = cfg.sft.steps;
+            runs.push(arm(&seeded, "rest-rm", arm_cfg, &opts, sft, &base, device)?);
         }
         let sft = cfg.sft.steps;
         runs.extend(best_of_arms(

@@ -4,6 +4,7 @@
 pub mod compare;
 pub mod grow;
 pub mod improve;
+pub mod rm_arm;
 pub mod run;
 pub mod schedule;
 pub mod setup;

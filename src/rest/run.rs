@@ -230,7 +230,10 @@ impl<'a> Run<'a> {
             };
         }
         let kept = filter(grown, tau);
-        let from = kept_from(&kept, &self.train);
+        let from = KeptFrom {
+            of: grown.len(),
+            ..kept_from(&kept, &self.train)
+        };
         eprintln!(
             "{unit:>14}: τ = {tau:.2} keeps {} of {} records: {} samples on {} prompt-only prompts \
              (new), {} records on {} labeled prompts (known)",
@@ -283,6 +286,23 @@ impl<'a> Run<'a> {
         let mut row = evaluate(&self.policy, &setup, self.reward.as_mut(), &name)?;
         row.kept = kept.map_or(0, |k| k.new + k.known);
         row.kept_from = kept;
+        let before = self.state.evals.last();
+        if let Some(k) = kept.filter(|k| k.of > 0) {
+            let share = (row.kept as f64 / k.of as f64).max(f64::MIN_POSITIVE);
+            row.distance = Some(before.and_then(|b| b.distance).unwrap_or(0.0) - share.ln());
+        }
+        if let (Some(b), Some(now)) = (before, row.learned_reward)
+            && let Some(was) = b.learned_reward
+            && now > was
+            && row.greedy_reward < b.greedy_reward
+        {
+            eprintln!(
+                "{name:>14}: warning: the learned reward rose ({was:.2} → {now:.2}) while the gold \
+                 reward fell ({:.2} → {:.2}) on held-out prompts: the policy may be exploiting the \
+                 reward model (best/ is chosen by gold)",
+                b.greedy_reward, row.greedy_reward
+            );
+        }
         self.metrics.log(serde_json::json!({
             "stage": name, "eval": row, "total_step": self.state.total_steps + steps,
             "elapsed_s": self.started.elapsed().as_secs_f64(),
@@ -294,8 +314,11 @@ impl<'a> Run<'a> {
         .iter()
         .filter_map(|(name, v)| Some(format!(", {} {:.2}", (*name)?, (*v)?)))
         .collect();
+        let learned = row
+            .learned_reward
+            .map_or(String::new(), |l| format!(", learned reward {l:.2}"));
         eprintln!(
-            "{name:>14}: held-out reward {:.2} (sampled {:.2}){extra}",
+            "{name:>14}: held-out reward {:.2} (sampled {:.2}){extra}{learned}",
             row.greedy_reward, row.sampled_reward
         );
         if self

@@ -208,4 +208,8 @@ impl Reward for Mixed {
     fn second_metric(&self) -> Option<super::SecondMetric> {
         self.gold.second_metric()
     }
+
+    fn learned(&mut self) -> Option<&mut dyn Reward> {
+        Some(self.learned.as_mut())
+    }
 }

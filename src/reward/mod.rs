@@ -94,6 +94,11 @@ pub trait Reward: Send {
     fn scorer(&self, _item: &Item<'_>) -> Option<&'static str> {
         None
     }
+    /// The learned part of a reward that also has a gold one: held-out
+    /// evaluation logs its score beside gold's, to catch reward hacking.
+    fn learned(&mut self) -> Option<&mut dyn Reward> {
+        None
+    }
 }
 
 /// 100 when the sample equals one of the references (surrounding

@@ -420,3 +420,81 @@ fn negatives_split_and_bootstrap_keep_prompts_whole() {
     let distinct: std::collections::HashSet<_> = boot.iter().map(|e| e.prompt()).collect();
     assert!(distinct.len() < 30, "drawn with replacement");
 }
+
+#[test]
+fn a_run_with_a_learned_reward_routes_records_logs_both_rewards_and_the_distance() {
+    let dir = Scratch::new("rm-run");
+    let data = seen_score_data(&dir, false);
+    let (trunk, _) = trunk_and_config(&dir, 1);
+    let restlm = |args: &[&str]| common::restlm_ok(&dir, args);
+    std::fs::write(
+        dir.join("rm.toml"),
+        "device = \"cpu\"\n[rm.train]\nsteps = 20\n",
+    )
+    .unwrap();
+    let said = restlm(&[
+        "--config",
+        "rm.toml",
+        "rm",
+        "train",
+        "--init",
+        trunk.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        "rm",
+    ]);
+    assert!(
+        said.contains("Spearman") && said.contains("kind = \"model\""),
+        "{said}"
+    );
+    let config = common::TINY_RUN
+        .replace(
+            "task = \"toy\"\n",
+            "task = \"mt\"\nlabeled_fraction = 0.3\n",
+        )
+        .replace(
+            "[rest]\n",
+            "[rest]\ngrow_steps = 2\nthresholds = [10.0, 20.0]\n",
+        )
+        + "[improve]\nsteps = 2\n[eval]\nsamples = 0\n[reward]\nkind = \"model\"\npath = \"rm\"\ngold = \"mt\"\n";
+    std::fs::write(dir.join("run.toml"), config).unwrap();
+    restlm(&["--config", "run.toml", "run", "--run-dir", "run"]);
+    let state: restlm::rest::state::RunState =
+        restlm::io::read_json(&dir.join("run/state.json")).unwrap();
+    let improves: Vec<_> = state.evals.iter().filter(|e| e.step != "sft").collect();
+    assert_eq!(improves.len(), 4);
+    assert!(
+        state.evals.iter().all(|e| e.learned_reward.is_some()),
+        "{:?}",
+        state.evals
+    );
+    let d: Vec<f64> = improves.iter().map(|e| e.distance.unwrap()).collect();
+    assert!(d.windows(2).all(|w| w[1] >= w[0]) && d[0] >= 0.0, "{d:?}");
+    // Each step adds −log(kept share).
+    let k = improves[0].kept_from.unwrap();
+    assert!((d[0] + (improves[0].kept as f64 / k.of as f64).ln()).abs() < 1e-9);
+    // Grown rows: labeled prompts (and D) by gold, prompt-only ones by the model.
+    let grown: Vec<restlm::rest::Grown> =
+        restlm::io::read_jsonl(&dir.join("run/grow/g1.jsonl"), false).unwrap();
+    let cfg = RunConfig::load(&dir.join("run.toml")).unwrap();
+    let (train, _) = restlm::rest::setup::load_data(&cfg).unwrap();
+    let labeled: std::collections::HashSet<_> = train
+        .iter()
+        .filter(|r| r.target.is_some())
+        .map(|r| r.id.clone())
+        .collect();
+    for g in &grown {
+        let want = if labeled.contains(&g.prompt_id) {
+            "gold"
+        } else {
+            "model"
+        };
+        assert_eq!(g.scored_by.as_deref(), Some(want), "{g:?}");
+    }
+    assert!(
+        grown
+            .iter()
+            .any(|g| g.scored_by.as_deref() == Some("model"))
+    );
+}
