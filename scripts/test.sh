@@ -73,7 +73,11 @@ tests_in_tests() {
 }
 stage "tests only in tests/" tests_in_tests
 stage clippy cargo clippy --release --workspace --all-targets --quiet -- -D warnings
-stage doc env RUSTDOCFLAGS="-D warnings" cargo doc --release --no-deps -p restlm --quiet
+# --workspace, as clippy: the features then unify as they did for clippy
+# (restlm-web asks burn for `webgpu`), so the doc build reuses clippy's
+# checked dependencies instead of checking burn's tree again (-p restlm
+# alone took 140 s of a fresh run).
+stage doc env RUSTDOCFLAGS="-D warnings" cargo doc --release --no-deps --workspace --quiet
 stage installs installs
 
 stage "cargo test" cargo test --release

@@ -69,7 +69,7 @@ impl RewardModel {
         Self { trunk, head }
     }
 
-    /// Raw rewards r [B], one per row of `batch`.
+    /// Raw rewards r, one per row of `batch`.
     pub fn forward(&self, batch: &RewardBatch) -> Tensor<1> {
         let h = self.trunk.hidden_causal(batch.tokens.clone());
         let [b, t, d] = h.dims();
