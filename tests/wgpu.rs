@@ -79,6 +79,9 @@ fn model_training_sampling_and_the_loop_on_wgpu() {
     check("decode kernels", &|| {
         kernels::decode_kernels_match_cpu(&device)
     });
+    check("reward model", &|| {
+        checks::reward_model_matches_cpu(&device)
+    });
     check("device sampling", &|| {
         checks::device_sampling_equals_host(&device, false)
     });

@@ -361,3 +361,35 @@ fn loss_and_grads(
     restlm::burn::module::Module::visit(&model, &mut v);
     (loss.into_scalar(), v.out)
 }
+
+/// A reward model's rewards on `device` equal the CPU backend's for rows
+/// of different lengths padded into one batch (the head reads each row's
+/// last token through a gather of the flattened hidden states).
+pub fn reward_model_matches_cpu(device: &Device) {
+    use restlm::model::RewardModel;
+    let tok = super::task_tokenizer();
+    let cfg = super::tiny_model(tok.vocab_size());
+    let cpu = Device::flex();
+    let mut m = RewardModel::new(super::seeded_model(&cfg, &cpu, 4), &cfg, &cpu);
+    m.head.weight = m
+        .head
+        .weight
+        .map(|w| w.random_like(restlm::burn::tensor::Distribution::Normal(0.0, 1.0)));
+    let pairs = [
+        ("3 plus 4", "seven"),
+        ("hi", "a b c d e f g h"),
+        ("a longer prompt here", ""),
+    ];
+    let rows = restlm::reward::learned::encode_rows(&tok, &pairs, 20, cfg.max_seq_len).unwrap();
+    let want = m.raw(&rows, 4, cfg.max_seq_len, tok.pad);
+    let got = m
+        .clone()
+        .to_device(device)
+        .raw(&rows, 4, cfg.max_seq_len, tok.pad);
+    let diff = super::max_abs_diff(&want, &got);
+    assert!(diff < 1e-3, "{want:?} vs {got:?}");
+    assert!(
+        want.iter().any(|&r| r.abs() > 0.01),
+        "rewards not all ~0: {want:?}"
+    );
+}
