@@ -183,3 +183,37 @@ fn a_full_disk_is_a_named_error_and_loses_nothing_already_written() {
         "resumed to the same set"
     );
 }
+
+#[test]
+fn a_run_directory_refuses_another_config_but_not_an_older_spelling_or_rm_settings() {
+    let dir = common::Scratch::new("cli-pin");
+    let config = |extra: &str| {
+        common::TINY_RUN
+            .replace("[sft]\nsteps = 10\n", "[sft]\nsteps = 2\n")
+            .replace("[rest]\n", "[rest]\ngrow_steps = 0\n")
+            + extra
+    };
+    let restlm = |args: &[&str]| common::restlm_in(&dir, args);
+    std::fs::write(dir.join("a.toml"), config("")).unwrap();
+    assert!(restlm(&["--config", "a.toml", "run", "--run-dir", "run"]).status.success());
+    // Written by a version before `[rm]` and the learned-reward keys: the
+    // same run.
+    let pinned = dir.join("run/config.toml");
+    let text = std::fs::read_to_string(&pinned).unwrap();
+    let rm_at = text.find("[rm]").expect("the config records [rm]");
+    let older: String = text[..rm_at]
+        .lines()
+        .filter(|l| !l.starts_with("uncertainty_penalty"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&pinned, older).unwrap();
+    assert!(restlm(&["--config", "a.toml", "run", "--run-dir", "run"]).status.success());
+    // `[rm]` is not read by a run.
+    std::fs::write(dir.join("b.toml"), config("[rm]\nmembers = 3\n")).unwrap();
+    assert!(restlm(&["--config", "b.toml", "run", "--run-dir", "run"]).status.success());
+    // Anything a run reads is.
+    std::fs::write(dir.join("c.toml"), config("[eval]\nsamples = 3\n")).unwrap();
+    let out = restlm(&["--config", "c.toml", "run", "--run-dir", "run"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("different configuration"), "{err}");
+}
