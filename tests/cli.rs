@@ -195,7 +195,11 @@ fn a_run_directory_refuses_another_config_but_not_an_older_spelling_or_rm_settin
     };
     let restlm = |args: &[&str]| common::restlm_in(&dir, args);
     std::fs::write(dir.join("a.toml"), config("")).unwrap();
-    assert!(restlm(&["--config", "a.toml", "run", "--run-dir", "run"]).status.success());
+    assert!(
+        restlm(&["--config", "a.toml", "run", "--run-dir", "run"])
+            .status
+            .success()
+    );
     // Written by a version before `[rm]` and the learned-reward keys: the
     // same run.
     let pinned = dir.join("run/config.toml");
@@ -207,13 +211,24 @@ fn a_run_directory_refuses_another_config_but_not_an_older_spelling_or_rm_settin
         .map(|l| format!("{l}\n"))
         .collect();
     std::fs::write(&pinned, older).unwrap();
-    assert!(restlm(&["--config", "a.toml", "run", "--run-dir", "run"]).status.success());
+    assert!(
+        restlm(&["--config", "a.toml", "run", "--run-dir", "run"])
+            .status
+            .success()
+    );
     // `[rm]` is not read by a run.
     std::fs::write(dir.join("b.toml"), config("[rm]\nmembers = 3\n")).unwrap();
-    assert!(restlm(&["--config", "b.toml", "run", "--run-dir", "run"]).status.success());
+    assert!(
+        restlm(&["--config", "b.toml", "run", "--run-dir", "run"])
+            .status
+            .success()
+    );
     // Anything a run reads is.
     std::fs::write(dir.join("c.toml"), config("[eval]\nsamples = 3\n")).unwrap();
     let out = restlm(&["--config", "c.toml", "run", "--run-dir", "run"]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("different configuration"), "{err}");
+    assert!(
+        !out.status.success() && err.contains("different configuration"),
+        "{err}"
+    );
 }

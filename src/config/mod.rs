@@ -360,6 +360,9 @@ pub struct RmConfig {
     /// temperature (hotter than Grow's: the model must see bad outputs).
     pub grow_samples: usize,
     pub grow_temperature: f32,
+    /// Near misses per output of that data (a word replaced, deleted,
+    /// swapped or inserted), scored by the gold reward too.
+    pub perturbations: usize,
 }
 
 impl Default for RmConfig {
@@ -380,6 +383,7 @@ impl Default for RmConfig {
             compare: false,
             grow_samples: 16,
             grow_temperature: 1.5,
+            perturbations: 0,
         }
     }
 }

@@ -253,6 +253,7 @@ impl RmConfig {
             ));
         }
         not_absurd("rm.grow_samples", self.grow_samples)?;
+        not_absurd("rm.perturbations", self.perturbations)?;
         not_absurd("rm.negatives", self.negatives)
     }
 }

@@ -6,14 +6,19 @@
 //! and ReST runs with gold on the labeled prompts and the reward model on
 //! the prompt-only ones.
 
-use super::grow::grow;
+use super::grow::{Grown, Origin, grow};
 use super::setup::{grow_setup, load_data, reward_for};
 use crate::config::{OneOrMany, RewardKind, RunConfig};
 use crate::data::Record;
 use crate::error::Result;
+use crate::io::write_jsonl_atomic;
 use crate::policy::Policy;
+use crate::reward::{Item, Reward};
 use crate::rm::{self, Options};
 use burn::prelude::Device;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// The reward models of one seed under `base/rm` (trained when missing,
@@ -42,11 +47,24 @@ pub fn reward_models(
     setup.samples_per_prompt = cfg.rm.grow_samples;
     setup.include_dataset = true;
     setup.sample.pick.temperature = cfg.rm.grow_temperature;
-    grow(&policy, &labeled, gold.as_mut(), &setup, &data)?;
+    let rows = grow(&policy, &labeled, gold.as_mut(), &setup, &data)?;
+    let mut from_grown = vec![data];
+    if cfg.rm.perturbations > 0 {
+        let path = base.join("rm-near-misses.jsonl");
+        let near = near_misses(
+            &rows,
+            &labeled,
+            cfg.rm.perturbations,
+            cfg.seed,
+            gold.as_mut(),
+        )?;
+        write_jsonl_atomic(&path, &near)?;
+        from_grown.push(path);
+    }
     let o = Options {
         init: sft_dir.to_path_buf(),
         data: vec![],
-        from_grown: vec![data],
+        from_grown,
         out,
     };
     for (dir, report) in rm::train_all(cfg, &o, device)? {
@@ -63,4 +81,43 @@ pub fn config(cfg: &RunConfig, dirs: Vec<PathBuf>) -> RunConfig {
     c.reward.kind = RewardKind::Model;
     c.reward.path = Some(OneOrMany::Many(dirs));
     c
+}
+
+/// `per_output` near misses of every output in `rows` (word-level edits,
+/// `rm::data::perturb`, drawing words from all the outputs), scored by
+/// `gold` against their record.
+fn near_misses(
+    rows: &[Grown],
+    records: &[Record],
+    per_output: usize,
+    seed: u64,
+    gold: &mut dyn Reward,
+) -> Result<Vec<Grown>> {
+    let by_id: HashMap<&str, &Record> = records.iter().map(|r| (r.id.as_str(), r)).collect();
+    let pool: Vec<&str> = rows
+        .iter()
+        .flat_map(|g| g.sample.split_whitespace())
+        .collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x4E45_4152);
+    let mut out = Vec::with_capacity(rows.len() * per_output);
+    for g in rows {
+        for k in 0..per_output {
+            out.push(Grown {
+                sample: rm::data::perturb(&g.sample, &pool, k, &mut rng),
+                origin: Origin::Sample(k),
+                logprob: None,
+                scored_by: Some("gold".into()),
+                ..g.clone()
+            });
+        }
+    }
+    let items: Vec<Item> = out
+        .iter()
+        .map(|g| Item::of(by_id[g.prompt_id.as_str()], &g.sample))
+        .collect();
+    let scores = crate::reward::score_all(gold, &items, 256)?;
+    for (g, s) in out.iter_mut().zip(scores) {
+        g.reward = s;
+    }
+    Ok(out)
 }

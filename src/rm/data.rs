@@ -235,3 +235,31 @@ pub fn bootstrap(examples: &[Example], seed: u64) -> Vec<Example> {
         })
         .collect()
 }
+
+/// `output` with one word-level edit, the `kind`-th of: a word replaced by
+/// one of `pool`, a word deleted, two words swapped, a word of `pool`
+/// inserted. Task-agnostic near misses: scored by a gold reward, they show
+/// a reward model what a single wrong word costs.
+pub fn perturb(output: &str, pool: &[&str], kind: usize, rng: &mut impl Rng) -> String {
+    let mut words: Vec<&str> = output.split_whitespace().collect();
+    let n = words.len();
+    let any = |rng: &mut dyn rand::RngCore| *pool.choose(rng).unwrap_or(&"");
+    match (kind % 4, n) {
+        (_, 0) | (3, _) => {
+            let at = rng.random_range(0..=n);
+            words.insert(at, any(rng));
+        }
+        (0, _) => {
+            let at = rng.random_range(0..n);
+            words[at] = any(rng);
+        }
+        (1, _) => {
+            words.remove(rng.random_range(0..n));
+        }
+        _ => {
+            let (a, b) = (rng.random_range(0..n), rng.random_range(0..n));
+            words.swap(a, b);
+        }
+    }
+    words.join(" ")
+}

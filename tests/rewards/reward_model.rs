@@ -498,3 +498,65 @@ fn a_run_with_a_learned_reward_routes_records_logs_both_rewards_and_the_distance
             .any(|g| g.scored_by.as_deref() == Some("model"))
     );
 }
+
+#[test]
+fn reward_model_training_killed_midway_resumes_to_the_uninterrupted_result() {
+    let dir = Scratch::new("rm-resume");
+    let data = seen_score_data(&dir, false);
+    let (trunk, _) = trunk_and_config(&dir, 1);
+    std::fs::write(
+        dir.join("rm.toml"),
+        "device = \"cpu\"\n[rm.train]\nsteps = 200\neval_every = 40\n",
+    )
+    .unwrap();
+    let args = |out: &str| -> Vec<String> {
+        [
+            "--config",
+            "rm.toml",
+            "rm",
+            "train",
+            "--init",
+            trunk.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out,
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let whole = args("whole");
+    common::restlm_ok(&dir, &whole.iter().map(String::as_str).collect::<Vec<_>>());
+    // The same, killed once a mid-training checkpoint is on disk.
+    let cut = args("cut");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_restlm"))
+        .current_dir(&*dir)
+        .args(&cut)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let state = dir.join("cut/train.json");
+    let killed_at = loop {
+        if let Ok(s) = restlm::io::read_json::<TrainState>(&state) {
+            child.kill().unwrap();
+            break s.step;
+        }
+        if child.try_wait().unwrap().is_some() {
+            panic!("finished before a checkpoint was seen");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    child.wait().unwrap();
+    assert!(killed_at < 200, "killed at step {killed_at}");
+    assert!(!dir.join("cut/rm.json").exists(), "killed before the end");
+    let said = common::restlm_ok(&dir, &cut.iter().map(String::as_str).collect::<Vec<_>>());
+    let report =
+        |d: &str| restlm::io::read_json::<serde_json::Value>(&dir.join(d).join("rm.json")).unwrap();
+    assert_eq!(report("whole"), report("cut"), "{said}");
+    let (a, b) = (
+        common::weights(&dir.join("whole")),
+        common::weights(&dir.join("cut")),
+    );
+    assert_eq!(a, b);
+}
