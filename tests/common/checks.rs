@@ -366,15 +366,7 @@ fn loss_and_grads(
 /// of different lengths padded into one batch (the head reads each row's
 /// last token through a gather of the flattened hidden states).
 pub fn reward_model_matches_cpu(device: &Device) {
-    use restlm::model::RewardModel;
-    let tok = super::task_tokenizer();
-    let cfg = super::tiny_model(tok.vocab_size());
-    let cpu = Device::flex();
-    let mut m = RewardModel::new(super::seeded_model(&cfg, &cpu, 4), &cfg, &cpu);
-    m.head.weight = m
-        .head
-        .weight
-        .map(|w| w.random_like(restlm::burn::tensor::Distribution::Normal(0.0, 1.0)));
+    let (m, tok, cfg) = tiny_reward_model(4);
     let pairs = [
         ("3 plus 4", "seven"),
         ("hi", "a b c d e f g h"),
@@ -392,4 +384,18 @@ pub fn reward_model_matches_cpu(device: &Device) {
         want.iter().any(|&r| r.abs() > 0.01),
         "rewards not all ~0: {want:?}"
     );
+}
+
+/// A reward model on the CPU backend: a tiny trunk with weights from
+/// `seed` and a random head (a fresh head is zero: every reward equal).
+pub fn tiny_reward_model(seed: u64) -> (restlm::model::RewardModel, Tokenizer, ModelConfig) {
+    let tok = super::task_tokenizer();
+    let cfg = super::tiny_model(tok.vocab_size());
+    let cpu = Device::flex();
+    let mut m = restlm::model::RewardModel::new(super::seeded_model(&cfg, &cpu, seed), &cfg, &cpu);
+    m.head.weight = m
+        .head
+        .weight
+        .map(|w| w.random_like(restlm::burn::tensor::Distribution::Normal(0.0, 1.0)));
+    (m, tok, cfg)
 }

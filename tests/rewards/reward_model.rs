@@ -7,7 +7,6 @@
 use crate::common::{self, Scratch};
 use restlm::burn::prelude::*;
 use restlm::config::{OneOrMany, RewardConfig, RewardKind, RunConfig};
-use restlm::model::RewardModel;
 use restlm::model::checkpoint::TrainState;
 use restlm::reward::learned::{Mixed, mean_std, to_score};
 use restlm::reward::{Item, Reward};
@@ -56,28 +55,9 @@ fn report_statistics_equal_values_worked_by_hand() {
     assert!((report(&falling, &[], &[]).spearman.unwrap() + 1.0).abs() < 1e-12);
 }
 
-fn tiny_reward_model(
-    seed: u64,
-) -> (
-    RewardModel,
-    restlm::tokenizer::Tokenizer,
-    restlm::model::ModelConfig,
-) {
-    let tok = common::task_tokenizer();
-    let cfg = common::tiny_model(tok.vocab_size());
-    let trunk = common::seeded_model(&cfg, &cpu(), seed);
-    let mut m = RewardModel::new(trunk, &cfg, &cpu());
-    // A non-zero head, so that rewards differ between rows.
-    m.head.weight = m
-        .head
-        .weight
-        .map(|w| w.random_like(restlm::burn::tensor::Distribution::Normal(0.0, 1.0)));
-    (m, tok, cfg)
-}
-
 #[test]
 fn a_row_scores_the_same_alone_and_padded_in_a_batch() {
-    let (m, tok, cfg) = tiny_reward_model(3);
+    let (m, tok, cfg) = common::checks::tiny_reward_model(3);
     let pairs = [
         ("3 plus 4", "seven"),
         ("a much longer prompt than the other", "x"),
@@ -103,7 +83,7 @@ fn a_row_scores_the_same_alone_and_padded_in_a_batch() {
 
 #[test]
 fn losses_equal_their_formulas_on_the_models_own_rewards() {
-    let (m, tok, cfg) = tiny_reward_model(5);
+    let (m, tok, cfg) = common::checks::tiny_reward_model(5);
     let rows = restlm::reward::learned::encode_rows(
         &tok,
         &[("p1", "a"), ("p2", "b b"), ("p3", "c"), ("p3", "d d d")],
@@ -432,18 +412,8 @@ fn a_run_with_a_learned_reward_routes_records_logs_both_rewards_and_the_distance
         "device = \"cpu\"\n[rm.train]\nsteps = 20\n",
     )
     .unwrap();
-    let said = restlm(&[
-        "--config",
-        "rm.toml",
-        "rm",
-        "train",
-        "--init",
-        trunk.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        "rm",
-    ]);
+    let args = rm_train_args(&trunk, &data, "rm");
+    let said = restlm(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(
         said.contains("Spearman") && said.contains("kind = \"model\""),
         "{said}"
@@ -509,22 +479,7 @@ fn reward_model_training_killed_midway_resumes_to_the_uninterrupted_result() {
         "device = \"cpu\"\n[rm.train]\nsteps = 200\neval_every = 40\n",
     )
     .unwrap();
-    let args = |out: &str| -> Vec<String> {
-        [
-            "--config",
-            "rm.toml",
-            "rm",
-            "train",
-            "--init",
-            trunk.to_str().unwrap(),
-            "--data",
-            data.to_str().unwrap(),
-            "--out",
-            out,
-        ]
-        .map(String::from)
-        .to_vec()
-    };
+    let args = |out: &str| rm_train_args(&trunk, &data, out);
     let whole = args("whole");
     common::restlm_ok(&dir, &whole.iter().map(String::as_str).collect::<Vec<_>>());
     // The same, killed once a mid-training checkpoint is on disk.
@@ -559,4 +514,14 @@ fn reward_model_training_killed_midway_resumes_to_the_uninterrupted_result() {
         common::weights(&dir.join("cut")),
     );
     assert_eq!(a, b);
+}
+
+/// `restlm --config rm.toml rm train` of `data` on `trunk` into `out`.
+fn rm_train_args(trunk: &Path, data: &Path, out: &str) -> Vec<String> {
+    let (trunk, data) = (trunk.to_str().unwrap(), data.to_str().unwrap());
+    [
+        "--config", "rm.toml", "rm", "train", "--init", trunk, "--data", data, "--out", out,
+    ]
+    .map(String::from)
+    .to_vec()
 }
