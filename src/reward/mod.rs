@@ -146,6 +146,11 @@ pub fn from_config(
 ) -> Result<Box<dyn Reward>> {
     if cfg.kind == RewardKind::Model {
         let paths = cfg.path.as_ref().map(|p| p.paths()).unwrap_or_default();
+        if paths.is_empty() {
+            return Err(Error::Config(
+                "a learned reward needs a reward model: reward.path (or --reward-model DIR)".into(),
+            ));
+        }
         let learned = Box::new(Learned::load(
             &paths,
             cfg.uncertainty_penalty,

@@ -353,6 +353,23 @@ fn bad_reward_model_data_and_config_get_errors_naming_file_line_and_field() {
     assert!(config("[rm]\nmembers = 0\n").contains("rm.members"));
     // A directory that is a policy, not a reward model, is named.
     let (trunk, _) = trunk_and_config(&dir, 1);
+    std::fs::write(dir.join("cpu.toml"), "device = \"cpu\"\n").unwrap();
+    let args = [
+        "--config", "cpu.toml", "sample", "--policy", "trunk", "--prompt", "p",
+    ];
+    let out = common::restlm_in(
+        &dir,
+        &[
+            &args[..],
+            &["--reference", "r", "--best-of", "2", "--reward", "model"],
+        ]
+        .concat(),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("reward.path"),
+        "{err}"
+    );
     let e = restlm::reward::learned::Member::load(&trunk, &cpu())
         .err()
         .unwrap()
