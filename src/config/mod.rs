@@ -351,6 +351,10 @@ pub struct RmConfig {
     /// Ensemble members (`--members`): member k > 1 trains on a bootstrap
     /// resample of the training prompts with seed + k.
     pub members: usize,
+    /// The last of several members starts from a fresh trunk of the same
+    /// shape (random weights, every weight trained) instead of `init`: an
+    /// ensemble member that does not share the policy's blind spots.
+    pub fresh_trunk: bool,
     /// `compare` adds the arm `rest-rm`: per seed, a reward model trained
     /// on the SFT policy's samples of the labeled prompts scored by the
     /// configured (gold) reward, then ReST with that reward on the labeled
@@ -380,6 +384,7 @@ impl Default for RmConfig {
             negatives: 0,
             center: 0.01,
             members: 1,
+            fresh_trunk: false,
             compare: false,
             grow_samples: 16,
             grow_temperature: 1.5,

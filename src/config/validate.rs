@@ -246,6 +246,14 @@ impl RmConfig {
         if !(1..=64).contains(&self.members) {
             return bad(format!("rm.members must be 1 to 64, got {}", self.members));
         }
+        if self.fresh_trunk && self.members < 2 {
+            return bad(
+                "rm.fresh_trunk makes the last of several members fresh: set rm.members ≥ 2".into(),
+            );
+        }
+        if self.train.steps == 0 {
+            return bad("rm.train.steps must be at least 1".into());
+        }
         if !(self.grow_temperature.is_finite() && self.grow_temperature > 0.0) {
             return bad(format!(
                 "rm.grow_temperature must be a positive number, got {}",

@@ -62,7 +62,8 @@ pub fn train_all(
             0 => train_set.clone(),
             _ => data::bootstrap(&train_set, seed),
         };
-        let rep = train_member(cfg, o, &dir, &mine, &held, seed, device)?;
+        let fresh = cfg.rm.fresh_trunk && k + 1 == cfg.rm.members;
+        let rep = train_member(cfg, o, &dir, (&mine, &held), seed, fresh, device)?;
         out.push((dir, rep));
     }
     Ok(out)
@@ -72,14 +73,21 @@ fn train_member(
     cfg: &RunConfig,
     o: &Options,
     dir: &Path,
-    train_set: &[Example],
-    held: &[Example],
+    (train_set, held): (&[Example], &[Example]),
     seed: u64,
+    fresh: bool,
     device: &Device,
 ) -> Result<report::Report> {
     let mut policy = Policy::load_as(&o.init, cfg.tokenizer.prompt_format, device)?;
-    if let Some(lora) = &cfg.lora {
-        policy = policy.with_lora_on(lora, Some(&o.init), seed)?;
+    device.seed(seed);
+    match &cfg.lora {
+        // A fresh trunk has nothing worth freezing: all of it trains.
+        _ if fresh => {
+            policy.cfg.lora = None;
+            policy.model = crate::model::Transformer::new(&policy.cfg, device);
+        }
+        Some(lora) => policy = policy.with_lora_on(lora, Some(&o.init), seed)?,
+        None => {}
     }
     device.seed(seed);
     let Policy {

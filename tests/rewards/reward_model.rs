@@ -542,3 +542,41 @@ fn rm_train_args(trunk: &Path, data: &Path, out: &str) -> Vec<String> {
     .map(String::from)
     .to_vec()
 }
+
+#[test]
+fn a_fresh_trunk_member_starts_from_random_weights_and_the_others_from_init() {
+    let _lock = common::autodiff_lock();
+    let dir = Scratch::new("rm-fresh");
+    let data = seen_score_data(&dir, false);
+    let (trunk, mut rc) = trunk_and_config(&dir, 2);
+    rc.rm.fresh_trunk = true;
+    // One step at a negligible rate: each trunk is still where it began.
+    (rc.rm.train.steps, rc.rm.train.lr, rc.rm.train.warmup_steps) = (1, 1e-9, 0);
+    rc.validate().unwrap();
+    let o = Options {
+        init: trunk.clone(),
+        data: vec![data],
+        from_grown: vec![],
+        out: dir.join("rm"),
+    };
+    let members = rm::train_all(&rc, &o, &cpu()).unwrap();
+    let init = common::weights(&trunk);
+    let gap = |d: &Path| {
+        let w = common::weights(d);
+        assert_eq!(w.len(), init.len());
+        w.iter()
+            .zip(&init)
+            .map(|(a, b)| common::max_abs_diff(a, b))
+            .fold(0.0, f32::max)
+    };
+    assert!(gap(&members[0].0) < 1e-4, "member 1 starts from init");
+    assert!(gap(&members[1].0) > 1e-2, "member 2 starts fresh");
+    let mut one = rc.clone();
+    one.rm.members = 1;
+    assert!(
+        one.validate()
+            .unwrap_err()
+            .to_string()
+            .contains("rm.members")
+    );
+}
