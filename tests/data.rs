@@ -433,3 +433,31 @@ fn an_evaluation_without_samples_reads_back_from_state_json() {
     let back: restlm::report::EvalRow = serde_json::from_str(&text).unwrap();
     assert!(back.sampled_reward.is_nan() && back.greedy_reward == 17.0);
 }
+
+#[test]
+fn a_key_a_config_section_leaves_out_takes_the_runs_default_not_the_sections() {
+    let dir = common::Scratch::new("config-defaults");
+    let path = dir.join("c.toml");
+    std::fs::write(
+        &path,
+        "[improve]\nsteps = 60\n[sft]\nbatch_size = 4\n[rm.train]\nlr = 0.5\n",
+    )
+    .unwrap();
+    let cfg = restlm::config::RunConfig::load(&path).unwrap();
+    let d = restlm::config::RunConfig::default();
+    assert_eq!(cfg.improve.steps, 60);
+    // Improve's gentler default rate, not a training section's 3e-3.
+    assert_eq!(cfg.improve.lr, d.improve.lr);
+    assert_ne!(d.improve.lr, restlm::config::TrainConfig::default().lr);
+    assert_eq!((cfg.sft.batch_size, cfg.sft.steps), (4, d.sft.steps));
+    assert_eq!(
+        (cfg.rm.train.lr, cfg.rm.train.steps),
+        (0.5, d.rm.train.steps)
+    );
+    // Errors still name the line.
+    std::fs::write(&path, "[improve]\nsteps = 60\nsteps_typo = 1\n").unwrap();
+    let e = restlm::config::RunConfig::load(&path)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("steps_typo") && e.contains("line 3"), "{e}");
+}

@@ -536,8 +536,13 @@ pub const MAX_TASK_RECORDS: usize = 10_000_000;
 impl RunConfig {
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let mut cfg: Self = toml::from_str(&text).map_err(|e| Error::file(path, e))?;
+        // Parsed once as written, for errors that name the line; then laid
+        // over the defaults, so that a key a section leaves out takes the
+        // run's default (`[improve] steps = 60` keeps Improve's 1e-3
+        // rate, not the 3e-3 of a training section in general).
+        toml::from_str::<Self>(&text).map_err(|e| Error::file(path, e))?;
         let table: toml::Table = text.parse().map_err(|e| Error::file(path, e))?;
+        let mut cfg = Self::over_defaults(&table).map_err(|e| Error::file(path, e))?;
         let has = |section: &str, key: &str| {
             table
                 .get(section)
@@ -586,6 +591,23 @@ impl RunConfig {
             }
         }
         changed
+    }
+
+    /// `table` laid over the default config, key by key at every depth.
+    fn over_defaults(table: &toml::Table) -> std::result::Result<Self, toml::de::Error> {
+        fn lay(base: &mut toml::Table, over: &toml::Table) {
+            for (k, v) in over {
+                match (base.get_mut(k), v) {
+                    (Some(toml::Value::Table(b)), toml::Value::Table(o)) => lay(b, o),
+                    _ => {
+                        base.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        let mut base = toml::Table::try_from(Self::default()).expect("the default serialises");
+        lay(&mut base, table);
+        toml::Value::Table(base).try_into()
     }
 
     pub fn to_toml(&self) -> String {
