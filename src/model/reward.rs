@@ -3,9 +3,9 @@
 //! the policy's own layout (the `<eos>` has read the whole output). Its raw
 //! value r is unbounded; as a reward it reads 100·σ(r).
 
-use super::{ModelConfig, Transformer, linear};
+use super::{ModelConfig, Transformer};
 use crate::data::bucket_len;
-use burn::nn::Linear;
+use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::prelude::*;
 
 #[derive(Module, Debug)]
@@ -63,9 +63,9 @@ impl RewardModel {
     /// A fresh head (zero weights and bias: every output starts at
     /// r = 0, a reward of 50) on `trunk`.
     pub fn new(trunk: Transformer, cfg: &ModelConfig, device: &Device) -> Self {
-        let mut head = linear(cfg.d_model, 1, true, device);
-        head.weight = head.weight.map(|w| w.zeros_like());
-        head.bias = head.bias.map(|b| b.map(|b| b.zeros_like()));
+        let head = LinearConfig::new(cfg.d_model, 1)
+            .with_initializer(Initializer::Zeros)
+            .init(device);
         Self { trunk, head }
     }
 

@@ -9,7 +9,7 @@
 use super::grow::{Grown, Origin, grow};
 use super::setup::{grow_setup, load_data, reward_for};
 use crate::config::{OneOrMany, RewardKind, RunConfig};
-use crate::data::Record;
+use crate::data::{Record, demonstrations};
 use crate::error::Result;
 use crate::io::write_jsonl_atomic;
 use crate::policy::Policy;
@@ -40,7 +40,7 @@ pub fn reward_models(
     eprintln!("seed {}: reward model for arm rest-rm", cfg.seed);
     let data = base.join("rm-data.jsonl");
     let (train, eval) = load_data(cfg)?;
-    let labeled: Vec<Record> = train.into_iter().filter(|r| r.target.is_some()).collect();
+    let labeled: Vec<Record> = demonstrations(&train).into_iter().cloned().collect();
     let mut gold = reward_for(cfg, &labeled, &eval, device)?;
     let policy = Policy::load_as(sft_dir, cfg.tokenizer.prompt_format, device)?;
     let mut setup = grow_setup(cfg, 1, "rm data");
@@ -54,9 +54,9 @@ pub fn reward_models(
         let near = near_misses(
             &rows,
             &labeled,
-            cfg.rm.perturbations,
-            cfg.seed,
+            (cfg.rm.perturbations, cfg.seed),
             gold.as_mut(),
+            cfg.reward.batch_size,
         )?;
         write_jsonl_atomic(&path, &near)?;
         from_grown.push(path);
@@ -89,9 +89,9 @@ pub fn config(cfg: &RunConfig, dirs: Vec<PathBuf>) -> RunConfig {
 fn near_misses(
     rows: &[Grown],
     records: &[Record],
-    per_output: usize,
-    seed: u64,
+    (per_output, seed): (usize, u64),
     gold: &mut dyn Reward,
+    reward_batch: usize,
 ) -> Result<Vec<Grown>> {
     let by_id: HashMap<&str, &Record> = records.iter().map(|r| (r.id.as_str(), r)).collect();
     let pool: Vec<&str> = rows
@@ -115,7 +115,7 @@ fn near_misses(
         .iter()
         .map(|g| Item::of(by_id[g.prompt_id.as_str()], &g.sample))
         .collect();
-    let scores = crate::reward::score_all(gold, &items, 256)?;
+    let scores = crate::reward::score_all(gold, &items, reward_batch)?;
     for (g, s) in out.iter_mut().zip(scores) {
         g.reward = s;
     }

@@ -414,26 +414,26 @@ fn forget_unfinished_rows(path: &Path, state: &RunState, dir: &Path) -> Result<(
     crate::io::write_jsonl_atomic(path, kept)
 }
 
-/// Refuses to continue a run directory with a different configuration.
 /// Whether the config recorded as `old` (TOML) runs as `cfg` does: equal
-/// once parsed (a field a later version added reads as its default) and
-/// with `[rm]` aside, which a run never reads (so `compare` can add its
-/// reward-model arm beside arms already run).
+/// once parsed as a config file is (a key a later version added reads as
+/// its default) and with `[rm]` aside, which a run never reads (so
+/// `compare` can add its reward-model arm beside arms already run).
 fn same_run(old: &str, cfg: &RunConfig) -> bool {
     let plain = |c: &RunConfig| RunConfig {
         rm: Default::default(),
         given: Default::default(),
         ..c.clone()
     };
-    toml::from_str::<RunConfig>(old).is_ok_and(|o| plain(&o) == plain(cfg))
+    RunConfig::parse(old).is_ok_and(|o| plain(&o) == plain(cfg))
 }
 
+/// Refuses to continue a run directory with a different configuration.
 fn pin_config(cfg: &RunConfig, dir: &Path) -> Result<()> {
     let path = dir.join("config.toml");
     let text = cfg.to_toml();
     if path.exists() {
         let old = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        if old != text && !same_run(&old, cfg) {
+        if !same_run(&old, cfg) {
             return Err(Error::file(
                 &path,
                 "this run directory was started with a different configuration; \

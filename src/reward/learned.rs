@@ -58,6 +58,15 @@ impl Member {
             .model
             .raw(&rows, batch_size, self.cfg.max_seq_len, self.tok.pad))
     }
+
+    /// The rewards 100·σ(r) of `pairs`.
+    pub fn scores(&self, pairs: &[(&str, &str)], batch_size: usize) -> Result<Vec<f64>> {
+        Ok(self
+            .raw(pairs, batch_size)?
+            .into_iter()
+            .map(to_score)
+            .collect())
+    }
 }
 
 /// (prompt, output) pairs as reward-model rows: `<bos> prompt <sep>
@@ -135,13 +144,13 @@ impl Reward for Learned {
             .members
             .iter()
             .map(|m| {
-                m.raw(&pairs, self.batch_size)
+                m.scores(&pairs, self.batch_size)
                     .map_err(|e| Error::file(&m.dir, e))
             })
             .collect::<Result<Vec<_>>>()?;
         Ok((0..items.len())
             .map(|i| {
-                let s: Vec<f64> = per_member.iter().map(|m| to_score(m[i])).collect();
+                let s: Vec<f64> = per_member.iter().map(|m| m[i]).collect();
                 let (mean, std) = mean_std(&s);
                 (mean - self.penalty * std).max(0.0)
             })
@@ -155,6 +164,11 @@ pub fn mean_std(xs: &[f64]) -> (f64, f64) {
     let mean = xs.iter().sum::<f64>() / n;
     let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
     (mean, var.sqrt())
+}
+
+/// Whether [`Mixed`] scores `item` by gold: its record has a reference.
+fn by_gold(item: &Item<'_>) -> bool {
+    !item.references.is_empty()
 }
 
 /// The gold reward on records with a reference, the learned one on the
@@ -182,16 +196,12 @@ impl Reward for Mixed {
     }
 
     fn scorer(&self, item: &Item<'_>) -> Option<&'static str> {
-        Some(if item.references.is_empty() {
-            "model"
-        } else {
-            "gold"
-        })
+        Some(if by_gold(item) { "gold" } else { "model" })
     }
 
     fn score(&mut self, items: &[Item<'_>]) -> Result<Vec<f64>> {
         let (gold, learned): (Vec<usize>, Vec<usize>) =
-            (0..items.len()).partition(|&i| !items[i].references.is_empty());
+            (0..items.len()).partition(|&i| by_gold(&items[i]));
         let mut out = vec![0.0; items.len()];
         for (idx, reward) in [(gold, &mut self.gold), (learned, &mut self.learned)] {
             if idx.is_empty() {

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::io::{read_json, write_json_atomic};
 use crate::model::RewardModel;
 use crate::policy::Policy;
-use crate::reward::learned::{RM_INFO, RmInfo, encode_rows, to_score};
+use crate::reward::learned::{Member, RM_INFO, RmInfo};
 use burn::prelude::Device;
 use data::Example;
 use std::path::{Path, PathBuf};
@@ -79,17 +79,16 @@ fn train_member(
     device: &Device,
 ) -> Result<report::Report> {
     let mut policy = Policy::load_as(&o.init, cfg.tokenizer.prompt_format, device)?;
-    device.seed(seed);
     match &cfg.lora {
         // A fresh trunk has nothing worth freezing: all of it trains.
         _ if fresh => {
             policy.cfg.lora = None;
+            device.seed(seed);
             policy.model = crate::model::Transformer::new(&policy.cfg, device);
         }
         Some(lora) => policy = policy.with_lora_on(lora, Some(&o.init), seed)?,
         None => {}
     }
-    device.seed(seed);
     let Policy {
         cfg: mcfg,
         model: trunk,
@@ -121,7 +120,16 @@ fn train_member(
         cfg.rm.train.steps
     );
     let model = train::train(model, &rows, &spec)?;
-    let rep = held_out_report(&model, &tok, max_seq, held, cfg, max_prompt)?;
+    // Scored as `reward::Learned` will score it.
+    let member = Member {
+        dir: dir.to_path_buf(),
+        cfg: mcfg,
+        model,
+        tok,
+        max_prompt,
+    };
+    let batch = cfg.rm.train.batch_size;
+    let rep = report_with(held, &mut |pairs| member.scores(pairs, batch), cfg)?;
     write_json_atomic(
         &dir.join(RM_INFO),
         &RmInfo {
@@ -225,24 +233,4 @@ fn report_with(
     let mut thresholds = cfg.rest.thresholds.clone();
     thresholds.dedup();
     Ok(report::report(&scored, &prefs, &thresholds))
-}
-
-/// The model's agreement with gold on the held-out examples.
-fn held_out_report(
-    model: &RewardModel,
-    tok: &crate::tokenizer::Tokenizer,
-    max_seq: usize,
-    held: &[Example],
-    cfg: &RunConfig,
-    max_prompt: usize,
-) -> Result<report::Report> {
-    let mut score = |pairs: &[(&str, &str)]| -> Result<Vec<f64>> {
-        let rows = encode_rows(tok, pairs, max_prompt, max_seq)?;
-        Ok(model
-            .raw(&rows, cfg.rm.train.batch_size, max_seq, tok.pad)
-            .into_iter()
-            .map(to_score)
-            .collect())
-    };
-    report_with(held, &mut score, cfg)
 }
