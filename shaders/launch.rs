@@ -126,6 +126,17 @@ impl KernelOps for CubeBackend {
         );
         out
     }
+
+    /// The projection's chunks through burn's matmul, each chunk's
+    /// log-probs through the kernel above.
+    fn head_logprobs(
+        hidden: CubeTensor,
+        weight: CubeTensor,
+        targets: CubeTensor,
+        chunk: u32,
+    ) -> CubeTensor {
+        crate::sample::head::forward::<Self>(hidden, weight, targets, chunk as usize, false).0
+    }
 }
 
 /// Rows of x over gamma's length: (rows, row length).

@@ -96,10 +96,16 @@ fn real_main() -> Result<()> {
     if let Some(d) = &cli.device {
         cfg.device = d.clone();
     }
-    match cli
+    let command = cli
         .command
-        .unwrap_or(Command::Run(cli::run::Args::default()))
-    {
+        .unwrap_or(Command::Run(cli::run::Args::default()));
+    // The verbs that train or sample end with the process's peak memory
+    // (`compare` gives each arm's in its table, `bench` each phase's).
+    let report_memory = matches!(
+        command,
+        Command::Run(_) | Command::Sft(_) | Command::Grow(_) | Command::Improve(_)
+    );
+    let done = match command {
         Command::Run(a) => cli::run::run(cfg, a),
         Command::Compare(a) => cli::compare::run(cfg, a),
         Command::Sft(a) => cli::sft::run(cfg, a),
@@ -111,5 +117,9 @@ fn real_main() -> Result<()> {
         Command::Export(a) => cli::export::run(cfg, a),
         Command::Bench(a) => cli::bench::run(cfg, a),
         Command::Rm(c) => cli::rm::run(cfg, c),
+    };
+    if let (true, Ok(()), Some(mb)) = (report_memory, &done, restlm::io::peak_rss_mb()) {
+        eprintln!("peak RSS: {mb:.0} MB");
     }
+    done
 }

@@ -62,12 +62,20 @@ pub fn batch_loss(model: &Transformer, batch: &TrainBatch) -> Tensor<1> {
         .div_scalar(batch.tokens.max(1) as f32)
 }
 
-/// log π(target) [B, T] at every position of `batch`: our fused kernel
-/// (`shaders/logprob.rs`, with its gradient kernel as the
-/// backward under autodiff) where the device runs it, else log-softmax and gather.
+/// log π(target) [B, T] at every position of `batch`. Where the device
+/// runs our fused log-prob (`shaders/logprob.rs`, with its gradient kernel
+/// as the backward under autodiff), the output projection goes with it, a
+/// chunk of positions at a time (`sample::head`): the [B, T, V] logits are
+/// never held whole. Elsewhere log-softmax and gather.
 pub fn token_logprobs(model: &Transformer, batch: &TrainBatch) -> Tensor<2> {
+    let fused = crate::ops::OpPath::of(&batch.inputs.device()).fused_logprob();
+    if let (true, Some(weight)) = (fused, model.output_weight()) {
+        let hidden = model.hidden_causal(batch.inputs.clone());
+        let chunk = crate::sample::head::chunk_rows(weight.dims()[1]);
+        return kernels::head_logprobs(hidden, weight, batch.targets.clone(), chunk);
+    }
     let logits = model.forward_causal(batch.inputs.clone());
-    if crate::ops::OpPath::of(&logits.device()).fused_logprob() {
+    if fused {
         return kernels::target_logprobs(logits, batch.targets.clone());
     }
     log_softmax(logits, 2)

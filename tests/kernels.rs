@@ -39,6 +39,11 @@ fn fused_logprob_gradient_matches_f64_and_burn_ops() {
     kernels::logprob_gradient_matches_reference(&cpu());
 }
 
+#[test]
+fn chunked_head_logprobs_and_gradients_match_f64() {
+    kernels::head_logprobs_match_reference(&cpu());
+}
+
 /// The model's training path (autodiff, fused log-probs) gives the same
 /// token log-probs as the same weights without autodiff.
 #[test]

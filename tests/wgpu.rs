@@ -69,6 +69,9 @@ fn model_training_sampling_and_the_loop_on_wgpu() {
     check("logprob gradient", &|| {
         kernels::logprob_gradient_matches_reference(&device)
     });
+    check("chunked head log-probs", &|| {
+        kernels::head_logprobs_match_reference(&device)
+    });
     check("sampler statistics", &|| {
         kernels::sampler_statistics(&device)
     });

@@ -257,6 +257,17 @@ impl Transformer {
         }
     }
 
+    /// The output projection's weight as [D, V] (the tied embedding
+    /// transposed), for ops that fuse the projection with what reads the
+    /// logits; None when the head has a bias or an adapter.
+    pub fn output_weight(&self) -> Option<Tensor<2>> {
+        match &self.lm_head {
+            Some(head) if head.bias.is_some() || head.weight.adapter().is_some() => None,
+            Some(head) => Some(head.weight.val()),
+            None => Some(self.embed_tokens.weight.val().transpose()),
+        }
+    }
+
     /// The final hidden states [B, T, D] (after the last norm).
     fn hidden(
         &self,

@@ -43,6 +43,17 @@ pub trait KernelOps: Backend {
         targets: FloatTensor<Self>,
         grad: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
+    /// hidden states `[N, D]`, the output projection's weight `[D, V]`,
+    /// target ids `[N]` (as f32) → log π(target) `[N]`, computed `chunk`
+    /// rows at a time ([`super::head`]): no `[N, V]` logits held whole,
+    /// forward or backward.
+    #[fusion(dtype = hidden, shape = Shape::new([hidden[0]]))]
+    fn head_logprobs(
+        hidden: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
+        chunk: u32,
+    ) -> FloatTensor<Self>;
 }
 
 /// The next token of every row of `logits` [B, V], chosen on the device:
@@ -86,6 +97,28 @@ pub async fn read_back<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
         })?
         .try_to_vec::<f32>()
         .map_err(|e| Error::Device(format!("results of an unexpected type: {e:?}")))
+}
+
+/// log π(target) [B, T] for final hidden states [B, T, D], the output
+/// projection's weight [D, V] and targets [B, T]: the projection and the
+/// log-prob fused over chunks of `chunk` rows of the B·T positions (see
+/// [`super::head`]); [`super::head::chunk_rows`] gives the default.
+pub fn head_logprobs(
+    hidden: Tensor<3>,
+    weight: Tensor<2>,
+    targets: Tensor<2, Int>,
+    chunk: usize,
+) -> Tensor<2> {
+    let [b, t, d] = hidden.dims();
+    let flat = hidden.reshape([b * t, d]);
+    let ids = targets.float().reshape([b * t]);
+    let out = <Dispatch as KernelOps>::head_logprobs(
+        flat.into_dispatch(),
+        weight.into_dispatch(),
+        ids.into_dispatch(),
+        chunk.min(u32::MAX as usize) as u32,
+    );
+    Tensor::<1>::from_dispatch(out).reshape([b, t])
 }
 
 /// log π(target) for logits [B, T, V] and targets [B, T], fused (the
@@ -157,6 +190,15 @@ impl KernelOps for Flex {
         let n = ts.len();
         FlexTensor::from_data(TensorData::new(out, [n, v]))
     }
+
+    fn head_logprobs(
+        hidden: FlexTensor,
+        weight: FlexTensor,
+        targets: FlexTensor,
+        chunk: u32,
+    ) -> FlexTensor {
+        super::head::forward::<Self>(hidden, weight, targets, chunk as usize, false).0
+    }
 }
 
 /// Training through the fused ops: `target_logprobs` records a backward
@@ -164,6 +206,7 @@ impl KernelOps for Flex {
 /// sees (nor stores) a log-softmax of the vocabulary.
 mod autodiff {
     use super::KernelOps;
+    use crate::sample::head;
     use burn::backend::Autodiff;
     use burn::backend::autodiff::NodeId;
     use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -174,6 +217,39 @@ mod autodiff {
 
     #[derive(Debug)]
     struct TargetLogprobs;
+
+    #[derive(Debug)]
+    struct HeadLogprobs;
+
+    /// What the backward of [`KernelOps::head_logprobs`] keeps.
+    #[derive(Debug, Clone)]
+    struct HeadState<B: KernelOps> {
+        /// d log π(target_i) / d h_i [N, D], when the hidden states are
+        /// tracked.
+        rows_grad: Option<FloatTensor<B>>,
+        /// Hidden states and weight, when the weight is tracked (its
+        /// gradient recomputes each chunk's logits).
+        for_weight: Option<(FloatTensor<B>, FloatTensor<B>)>,
+        targets: FloatTensor<B>,
+        chunk: usize,
+    }
+
+    impl<B: KernelOps> Backward<B, 2> for HeadLogprobs {
+        type State = HeadState<B>;
+
+        fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let s = ops.state;
+            let grad = grads.consume::<B>(&ops.node);
+            let [hidden_node, weight_node] = ops.parents;
+            if let (Some(node), Some((hidden, weight))) = (weight_node, s.for_weight) {
+                let dw = head::weight_grad::<B>(hidden, weight, s.targets, grad.clone(), s.chunk);
+                grads.register::<B>(node.id, dw);
+            }
+            if let (Some(node), Some(rows_grad)) = (hidden_node, s.rows_grad) {
+                grads.register::<B>(node.id, head::input_grad::<B>(rows_grad, grad));
+            }
+        }
+    }
 
     impl<B: KernelOps> Backward<B, 1> for TargetLogprobs {
         /// The logits (checkpointed) and the target ids.
@@ -236,6 +312,40 @@ mod autodiff {
                 targets.into_primitive(),
                 grad.into_primitive(),
             ))
+        }
+
+        fn head_logprobs(
+            hidden: FloatTensor<Self>,
+            weight: FloatTensor<Self>,
+            targets: FloatTensor<Self>,
+            chunk: u32,
+        ) -> FloatTensor<Self> {
+            let chunk = chunk as usize;
+            let (hidden_tracked, weight_tracked) = (hidden.is_tracked(), weight.is_tracked());
+            let targets = targets.into_primitive();
+            let (h, hidden_guard) = hidden.into_parts();
+            let (w, weight_guard) = weight.into_parts();
+            match HeadLogprobs
+                .prepare::<C>([hidden_guard, weight_guard])
+                .compute_bound()
+                .stateful()
+            {
+                OpsKind::Tracked(prep) => {
+                    let for_weight = weight_tracked.then(|| (h.clone(), w.clone()));
+                    let (logprobs, rows_grad) =
+                        head::forward::<B>(h, w, targets.clone(), chunk, hidden_tracked);
+                    let state = HeadState {
+                        rows_grad,
+                        for_weight,
+                        targets,
+                        chunk,
+                    };
+                    prep.finish(state, logprobs)
+                }
+                OpsKind::UnTracked(prep) => {
+                    prep.finish(head::forward::<B>(h, w, targets, chunk, false).0)
+                }
+            }
         }
     }
 }

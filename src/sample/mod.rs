@@ -3,6 +3,7 @@
 //! token is chosen on the device by our sampling kernel (`kernels.rs`), so
 //! only B × 2 numbers per step come back to the host.
 
+pub mod head;
 pub mod kernels;
 mod pick;
 pub mod reference;

@@ -136,6 +136,93 @@ pub fn logprob_gradient_matches_reference(device: &Device) {
     }
 }
 
+/// The output projection fused with the log-prob, a chunk of rows at a
+/// time (`sample::head`), against an f64 computation on the host: the
+/// log-probs, and the gradients of Σ w·log π to the hidden states and the
+/// weight, with chunks that end inside a row (5 positions per row, chunks
+/// of 1, 4 and 7), one chunk for all, padding (weight 0), a frozen weight
+/// (no gradient asked for it) and no autodiff at all.
+pub fn head_logprobs_match_reference(device: &Device) {
+    use restlm::sample::kernels::head_logprobs;
+    let _serial = super::autodiff_lock();
+    let ad = device.clone().autodiff();
+    let mut r = rng(11);
+    let (b, t, d, v) = (3usize, 5usize, 16usize, 37usize);
+    let n = b * t;
+    let hs = random_logits(&mut r, n, d, 1.0);
+    let ws = random_logits(&mut r, d, v, 0.7);
+    let targets: Vec<i64> = (0..n).map(|_| r.random_range(0..v) as i64).collect();
+    let mut w: Vec<f32> = (0..n).map(|_| r.random::<f32>() * 2.0 - 0.5).collect();
+    w[n - 1] = 0.0;
+    w[n - 2] = 0.0;
+    // The host's f64 log-probs, ∂/∂h [N, D] and ∂/∂W [D, V].
+    let (mut want_lp, mut want_dh, mut want_dw) =
+        (vec![0f64; n], vec![0f64; n * d], vec![0f64; d * v]);
+    for i in 0..n {
+        let z: Vec<f64> = (0..v)
+            .map(|j| {
+                (0..d)
+                    .map(|k| hs[i * d + k] as f64 * ws[k * v + j] as f64)
+                    .sum()
+            })
+            .collect();
+        let m = z.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
+        let lse = m + z.iter().map(|&x| (x - m).exp()).sum::<f64>().ln();
+        want_lp[i] = z[targets[i] as usize] - lse;
+        for j in 0..v {
+            let onehot = if j == targets[i] as usize { 1.0 } else { 0.0 };
+            let dz = w[i] as f64 * (onehot - (z[j] - lse).exp());
+            for k in 0..d {
+                want_dh[i * d + k] += dz * ws[k * v + j] as f64;
+                want_dw[k * v + j] += dz * hs[i * d + k] as f64;
+            }
+        }
+    }
+    let close = |what: &str, got: &[f32], want: &[f64]| {
+        assert_eq!(got.len(), want.len(), "{what}: length");
+        for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (g as f64 - w).abs() <= 1e-4 * w.abs().max(1.0),
+                "{what}[{i}]: {g} vs {w}"
+            );
+        }
+    };
+    let host = |x: Tensor<2>| -> Vec<f32> { x.into_data().try_to_vec().unwrap() };
+    for (chunk, weight_tracked) in [(1, true), (4, true), (7, false), (4, false), (n, true)] {
+        let h = Tensor::<3>::from_data(TensorData::new(hs.clone(), [b, t, d]), &ad).require_grad();
+        let mut wt = Tensor::<2>::from_data(TensorData::new(ws.clone(), [d, v]), &ad);
+        if weight_tracked {
+            wt = wt.require_grad();
+        }
+        let ids = Tensor::<2, Int>::from_data(TensorData::new(targets.clone(), [b, t]), &ad);
+        let weights = Tensor::<2>::from_data(TensorData::new(w.clone(), [b, t]), &ad);
+        let lp = head_logprobs(h.clone(), wt.clone(), ids, chunk);
+        let grads = (lp.clone() * weights).sum().backward();
+        let what = format!("chunk {chunk}, weight tracked {weight_tracked}");
+        close(&format!("log π, {what}"), &host(lp), &want_lp);
+        let dh = h.grad(&grads).expect("a hidden-state gradient");
+        close(
+            &format!("∂/∂h, {what}"),
+            &host(dh.reshape([n, d])),
+            &want_dh,
+        );
+        match wt.grad(&grads) {
+            Some(dw) if weight_tracked => close(&format!("∂/∂W, {what}"), &host(dw), &want_dw),
+            None if !weight_tracked => {}
+            other => panic!("{what}: weight gradient {:?}", other.map(|g| g.dims())),
+        }
+    }
+    // Without autodiff: the forward alone.
+    let h = Tensor::<3>::from_data(TensorData::new(hs.clone(), [b, t, d]), device);
+    let wt = Tensor::<2>::from_data(TensorData::new(ws.clone(), [d, v]), device);
+    let ids = Tensor::<2, Int>::from_data(TensorData::new(targets.clone(), [b, t]), device);
+    close(
+        "log π without autodiff",
+        &host(head_logprobs(h, wt, ids, 4)),
+        &want_lp,
+    );
+}
+
 fn draw(device: &Device, row: &[f32], p: RowParams, n: usize, seed: u64) -> Vec<u32> {
     let v = row.len();
     let logits: Vec<f32> = row.iter().copied().cycle().take(n * v).collect();
