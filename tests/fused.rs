@@ -183,6 +183,75 @@ fn a_model_trains_the_same_with_the_fused_ops_on_and_off() {
     close("d input_layernorm", &gn, &gn0, 1e-6, 1e-3);
 }
 
+/// Training's loss through the output projection fused with the log-prob
+/// (`sample::head`, chunked) equals log-softmax and gather of the whole
+/// logits, with its gradients: tied and untied heads, every parameter
+/// trained and LoRA on a frozen base.
+#[test]
+fn a_batch_loss_through_the_fused_head_equals_log_softmax_and_gather() {
+    use restlm::data::TrainBatch;
+    use restlm::model::{LoraConfig, ModelConfig};
+    let _serial = common::autodiff_lock();
+    let _on = lock();
+    let tok = common::task_tokenizer();
+    let device = ad();
+    let data = common::encoded_task(&tok, 5, 48);
+    let rows: Vec<_> = data.iter().collect();
+    let batch = TrainBatch::new(&rows, 6, 48, tok.pad, &device);
+    let lora = Some(LoraConfig {
+        rank: 4,
+        alpha: 8.0,
+        base: None,
+    });
+    for (tie_embeddings, lora) in [(true, None), (false, None), (true, lora)] {
+        let cfg = ModelConfig {
+            tie_embeddings,
+            lora: lora.clone(),
+            ..common::tiny_model(tok.vocab_size())
+        };
+        let model = common::seeded_model(&cfg, &device, 9);
+        // Every gradient the loss leaves, by parameter name.
+        let run = |burn_logprob: bool| {
+            use_burn_ops(BurnOps {
+                logprob: burn_logprob,
+                ..BurnOps::default()
+            });
+            let loss = restlm::train::batch_loss(&model, &batch);
+            let grads = loss.clone().backward();
+            let mut out: Vec<(String, Vec<f32>)> = Vec::new();
+            let g = |t: Tensor<2>| t.grad(&grads).map(to_vec);
+            if let Some(v) = g(model.embed_tokens.weight.val()) {
+                out.push(("embed_tokens".into(), v));
+            }
+            if let Some(head) = &model.lm_head {
+                out.push(("lm_head".into(), g(head.weight.val()).expect("d lm_head")));
+            }
+            let up = &model.layers[1].mlp.up_proj.weight;
+            match up.adapter() {
+                Some(ad) => out.push(("up_proj A".into(), g(ad.a.val()).expect("d A"))),
+                None => out.push(("up_proj".into(), g(up.val()).expect("d up_proj"))),
+            }
+            (to_vec(loss), out)
+        };
+        let (loss, grads) = run(false);
+        let (loss0, grads0) = run(true);
+        use_burn_ops(BurnOps::default());
+        let what = format!("tied {tie_embeddings}, LoRA {}", lora.is_some());
+        close(&format!("loss, {what}"), &loss, &loss0, 1e-6, 1e-5);
+        let names: Vec<_> = grads.iter().map(|(n, _)| n.clone()).collect();
+        let names0: Vec<_> = grads0.iter().map(|(n, _)| n.clone()).collect();
+        assert_eq!(names, names0, "{what}: which parameters have gradients");
+        assert_eq!(
+            names.contains(&"embed_tokens".to_string()),
+            lora.is_none(),
+            "{what}"
+        );
+        for ((name, g), (_, g0)) in grads.iter().zip(&grads0) {
+            close(&format!("d {name}, {what}"), g, g0, 1e-6, 1e-3);
+        }
+    }
+}
+
 #[test]
 fn rope_matches_burns_rotate_half_in_values_and_gradients() {
     let _serial = common::autodiff_lock();
