@@ -32,6 +32,36 @@ struct Expected {
     values: Vec<f32>,
 }
 
+/// Q8_0 and Q4_0 tensors kept as their blocks (`cpu::quant`, the
+/// frozen base's storage) expand to exactly the values gguf's numpy
+/// dequantizer gives; the other types are not kept quantised.
+#[test]
+fn blocks_kept_quantised_expand_as_llama_cpps_package_does() {
+    let want: BTreeMap<String, Expected> =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("quant.json")).unwrap())
+            .unwrap();
+    let file = GgufFile::open(&fixtures().join("quant.gguf")).unwrap();
+    for name in ["t.Q8_0", "t.Q4_0", "t.Q4_1", "t.F16"] {
+        let (info, bytes) = file.raw(name).unwrap();
+        let [rows, cols] = info.shape()[..] else {
+            panic!("{name}: a matrix")
+        };
+        let kept = restlm::model::gguf::quant::quant_matrix(info.ty, rows, cols, bytes);
+        match kept {
+            Some(m) => {
+                assert!(
+                    name.ends_with("Q8_0") || name.ends_with("Q4_0"),
+                    "{name} kept"
+                );
+                // Both sides multiply an f32 scale by a small integer: exact.
+                assert_eq!(m.dequantize(), want[name].values, "{name}");
+                assert_eq!(m.bytes(), rows * cols / 32 * (4 + m.kind.block_bytes()));
+            }
+            None => assert!(!name.ends_with("Q8_0") && !name.ends_with("Q4_0"), "{name}"),
+        }
+    }
+}
+
 #[test]
 fn dequantizes_every_type_as_llama_cpps_package_does() {
     let want: BTreeMap<String, Expected> =

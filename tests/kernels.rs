@@ -91,3 +91,115 @@ fn wgsl_comparison_ignores_the_entry_point_hash_only() {
     let named = checked_in.replace("rope_kernel_051c4b29", "rope_kernel_main");
     assert!(!same_kernel(&named, &named.replace("_main", "_side")));
 }
+
+mod quantised {
+    //! `cpu::quant`: weights kept in Q8_0 / Q4_0 blocks, multiplied without
+    //! dequantising the matrix, against the dequantised matrix multiplied
+    //! in f64 on the host.
+    use restlm::cpu::quant::{BLOCK, QuantKind, QuantMatrix};
+
+    fn random(seed: u64, n: usize) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// Every block's values come back within half a step of the grid (Q8_0:
+    /// d/2; Q4_0: d/2, and d for the value opposite the largest, which
+    /// the 16 levels leave outside the grid); zero blocks stay zero.
+    #[test]
+    fn quantised_blocks_round_to_their_grid() {
+        let (rows, cols) = (3, 96);
+        let mut w = random(1, rows * cols);
+        w[32..64].iter_mut().for_each(|x| *x = 0.0);
+        w[64] = 40.0;
+        for kind in [QuantKind::Q8_0, QuantKind::Q4_0] {
+            let q = QuantMatrix::quantize(kind, &w, rows, cols).unwrap();
+            let back = q.dequantize();
+            for (b, (x, y)) in w.chunks(BLOCK).zip(back.chunks(BLOCK)).enumerate() {
+                let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
+                let d = amax / if kind == QuantKind::Q8_0 { 127.0 } else { 8.0 };
+                let bound = if kind == QuantKind::Q8_0 { d / 2.0 } else { d };
+                for (i, (a, b2)) in x.iter().zip(y).enumerate() {
+                    assert!(
+                        (a - b2).abs() <= bound * 1.0001 + 1e-7,
+                        "{kind:?} block {b} value {i}: {a} → {b2} (bound {bound})"
+                    );
+                }
+            }
+            assert!(
+                back[32..64].iter().all(|&v| v == 0.0),
+                "{kind:?}: zero block"
+            );
+            let f32_bytes = 4 * rows * cols;
+            let ratio = q.bytes() as f64 / f32_bytes as f64;
+            let want = if kind == QuantKind::Q8_0 {
+                36.0 / 128.0
+            } else {
+                20.0 / 128.0
+            };
+            assert!(
+                (ratio - want).abs() < 1e-9,
+                "{kind:?}: {ratio} of f32's bytes"
+            );
+        }
+        let e = QuantMatrix::quantize(QuantKind::Q8_0, &w[..3 * 40], 3, 40).unwrap_err();
+        assert!(e.to_string().contains("blocks of 32"), "{e}");
+    }
+
+    /// forward (y = x·Wᵀ) and backward (dx = dy·W) equal the dequantised
+    /// matrix's products: through the dot-product path (1–4 rows) and the
+    /// tile path, with rows not a multiple of the tile and columns whose
+    /// last slab is half a tile.
+    #[test]
+    fn quantised_products_equal_the_dequantised_matrix() {
+        let (rows, cols) = (70, 96);
+        let w = random(2, rows * cols);
+        for kind in [QuantKind::Q8_0, QuantKind::Q4_0] {
+            let q = QuantMatrix::quantize(kind, &w, rows, cols).unwrap();
+            let deq = q.dequantize();
+            for m in [1, 3, 5, 33] {
+                let x = random(3 + m as u64, m * cols);
+                let y = q.forward(&x, m);
+                for i in 0..m {
+                    for r in 0..rows {
+                        let (mut want, mut scale) = (0f64, 0f64);
+                        for k in 0..cols {
+                            let p = x[i * cols + k] as f64 * deq[r * cols + k] as f64;
+                            want += p;
+                            scale += p.abs();
+                        }
+                        let got = y[i * rows + r] as f64;
+                        assert!(
+                            (got - want).abs() <= 1e-5 * scale.max(1.0),
+                            "{kind:?} forward m {m} [{i}, {r}]: {got} vs {want}"
+                        );
+                    }
+                }
+                let dy = random(50 + m as u64, m * rows);
+                let dx = q.backward(&dy, m);
+                for i in 0..m {
+                    for k in 0..cols {
+                        let (mut want, mut scale) = (0f64, 0f64);
+                        for r in 0..rows {
+                            let p = dy[i * rows + r] as f64 * deq[r * cols + k] as f64;
+                            want += p;
+                            scale += p.abs();
+                        }
+                        let got = dx[i * cols + k] as f64;
+                        assert!(
+                            (got - want).abs() <= 1e-5 * scale.max(1.0),
+                            "{kind:?} backward m {m} [{i}, {k}]: {got} vs {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -100,6 +100,48 @@ impl Workload {
         }
     }
 
+    /// Qwen2-0.5B's published shape (896 × 24 layers, 14 heads over 2 KV
+    /// heads, d_ff 4 864, a 151 936-token vocabulary, tied embeddings, q/k/v
+    /// biases) with random weights: LoRA-sized training batch 4 × 256
+    /// positions, 32 rows × 32-token prompts × 32 new tokens.
+    pub fn qwen2_0_5b() -> Self {
+        Self::qwen2("qwen2-0.5b", 896, 24, 14, 4864)
+    }
+
+    /// Qwen2-1.5B's published shape (1 536 × 28 layers, 12 heads over 2 KV
+    /// heads, d_ff 8 960, the same vocabulary), as [`Workload::qwen2_0_5b`].
+    pub fn qwen2_1_5b() -> Self {
+        Self::qwen2("qwen2-1.5b", 1536, 28, 12, 8960)
+    }
+
+    fn qwen2(name: &'static str, d: usize, layers: usize, heads: usize, ff: usize) -> Self {
+        Self {
+            name,
+            model: ModelConfig {
+                arch: Arch::Qwen2,
+                vocab_size: 151_936,
+                d_model: d,
+                n_layers: layers,
+                n_heads: heads,
+                n_kv_heads: 2,
+                d_ff: ff,
+                max_seq_len: 256,
+                rope_theta: 1_000_000.0,
+                norm_eps: 1e-6,
+                tie_embeddings: true,
+                qkv_bias: true,
+                o_bias: false,
+                mlp_bias: false,
+                lora: None,
+            },
+            train_batch: 4,
+            train_prompt: 64,
+            train_target: 193,
+            train_steps: 1,
+            ..Self::smollm2()
+        }
+    }
+
     /// A Grow on SmolLM2-135M's shape: 64 rows of 16 chat-length prompts
     /// (64 tokens) × 4 samples, 32 new tokens each (training as
     /// [`Workload::smollm2`], one timed step).

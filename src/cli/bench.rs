@@ -16,6 +16,12 @@ pub struct Args {
     /// New tokens per sampled row (default: 48 for the reference, 32 for smollm2).
     #[arg(long)]
     sample_new: Option<usize>,
+    /// Rows decoded together (default: the workload's, 64 or 32).
+    #[arg(long)]
+    sample_rows: Option<usize>,
+    /// Prompt tokens per sampled row (default: the workload's).
+    #[arg(long)]
+    sample_prompt: Option<usize>,
     /// Also write the workload and figures as JSON (what
     /// scripts/bench_torch.py reads to run the same workload).
     #[arg(long)]
@@ -47,6 +53,12 @@ enum BenchWorkload {
     Smollm2,
     /// SmolLM2's shape sampled as a Grow samples: 16 prompts × 4 samples.
     Smollm2Grow,
+    /// Qwen2-0.5B's shape (151 936-token vocabulary), training 4 × 256.
+    #[value(name = "qwen2-0.5b")]
+    Qwen2_0_5b,
+    /// Qwen2-1.5B's shape, training 4 × 256.
+    #[value(name = "qwen2-1.5b")]
+    Qwen2_1_5b,
 }
 
 /// `restlm bench`: training and sampling throughput on each available device.
@@ -55,6 +67,8 @@ pub fn run(cfg: RunConfig, args: Args) -> Result<()> {
         workload,
         steps,
         sample_new,
+        sample_rows,
+        sample_prompt,
         json,
         no_sampling_step,
         no_reforward,
@@ -70,7 +84,12 @@ pub fn run(cfg: RunConfig, args: Args) -> Result<()> {
         BenchWorkload::Reference => restlm::bench::Workload::reference(&cfg.model),
         BenchWorkload::Smollm2 => restlm::bench::Workload::smollm2(),
         BenchWorkload::Smollm2Grow => restlm::bench::Workload::smollm2_grow(),
+        BenchWorkload::Qwen2_0_5b => restlm::bench::Workload::qwen2_0_5b(),
+        BenchWorkload::Qwen2_1_5b => restlm::bench::Workload::qwen2_1_5b(),
     };
+    work.sample_rows = sample_rows.unwrap_or(work.sample_rows).max(1);
+    work.sample_n = work.sample_n.min(work.sample_rows);
+    work.sample_prompt = sample_prompt.unwrap_or(work.sample_prompt).max(1);
     work.train_steps = steps.unwrap_or(work.train_steps).max(1);
     work.sample_new = sample_new.unwrap_or(work.sample_new).max(1);
     work.reforward &= !no_reforward;

@@ -3,4 +3,5 @@
 //! (`sample::kernels`) both build on. A bottom room: it imports nothing of
 //! restlm's.
 
+pub mod quant;
 pub mod rows;

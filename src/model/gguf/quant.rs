@@ -322,3 +322,33 @@ pub fn encode_q8_0(xs: &[f32]) -> Vec<u8> {
     }
     out
 }
+
+/// A Q8_0 or Q4_0 matrix of `rows` × `cols` (row-major: GGUF's dims
+/// reversed) as its blocks, kept quantised ([`crate::cpu::quant`]): the
+/// values copied as they are, the f16 scales widened to f32 (exactly).
+/// None for any other type, or when `cols` is not whole blocks.
+pub fn quant_matrix(
+    ty: GgmlType,
+    rows: usize,
+    cols: usize,
+    bytes: &[u8],
+) -> Option<crate::cpu::quant::QuantMatrix> {
+    use crate::cpu::quant::{QuantKind, QuantMatrix};
+    let kind = match ty {
+        GgmlType::Q8_0 => QuantKind::Q8_0,
+        GgmlType::Q4_0 => QuantKind::Q4_0,
+        _ => return None,
+    };
+    let (_, block_bytes) = ty.block();
+    let blocks = bytes.chunks_exact(block_bytes);
+    if !cols.is_multiple_of(32) || blocks.len() != rows * cols / 32 {
+        return None;
+    }
+    let mut values = Vec::with_capacity(blocks.len() * kind.block_bytes());
+    let mut scales = Vec::with_capacity(blocks.len());
+    for b in blocks {
+        scales.push(f16::from_le_bytes([b[0], b[1]]).to_f32());
+        values.extend_from_slice(&b[2..]);
+    }
+    QuantMatrix::from_blocks(kind, rows, cols, values, scales).ok()
+}

@@ -1,0 +1,354 @@
+//! Weight matrices kept quantised in memory and multiplied as they are:
+//! llama.cpp's Q8_0 (blocks of 32 signed bytes with one scale) and Q4_0
+//! (blocks of 32 four-bit values, offset 8, with one scale), the storage a
+//! frozen base needs under LoRA (QLoRA's idea) at a quarter or an eighth of
+//! f32's bytes. A bottom room: it imports nothing of restlm's but
+//! [`super::rows`].
+//!
+//! A [`QuantMatrix`] is W [rows, cols] as GGUF stores a projection: one row
+//! per output feature, blocks along the inputs. Its two products are a
+//! layer's forward pass and its input gradient:
+//!
+//! - [`QuantMatrix::forward`]: y = x·Wᵀ for x [m, cols];
+//! - [`QuantMatrix::backward`]: dx = dy·W for dy [m, rows].
+//!
+//! Neither dequantises the matrix: a few rows at a time (a tile of
+//! [`TILE`] rows, or a slab of [`TILE`] columns) are expanded to f32 into a
+//! buffer of the thread that uses them and multiplied with `gemm`, so the
+//! f32 copy in memory at once is a tile per thread. With one or a few rows
+//! of x (decoding one token per row) a tile would be expanded to be used
+//! once: [`QuantMatrix::forward`] then takes dot products straight from the
+//! blocks, reading each weight byte once.
+//! Scales are f32 (GGUF's are f16: converted exactly on import).
+
+/// Values per block, both types.
+pub const BLOCK: usize = 32;
+/// Rows (forward) or columns (backward) expanded to f32 at a time.
+pub const TILE: usize = 64;
+/// Rows of x up to which [`QuantMatrix::forward`] takes dot products.
+const DOT_ROWS: usize = 4;
+
+/// A block type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuantKind {
+    /// 32 × i8, x = d·q: 34 bytes per 32 weights in GGUF (36 here, f32 d).
+    Q8_0,
+    /// 32 × 4 bits, x = d·(q − 8): 18 bytes per 32 weights in GGUF.
+    Q4_0,
+}
+
+impl QuantKind {
+    /// Bytes of one block's values (its scale aside).
+    pub const fn block_bytes(self) -> usize {
+        match self {
+            Self::Q8_0 => BLOCK,
+            Self::Q4_0 => BLOCK / 2,
+        }
+    }
+}
+
+/// W [rows, cols] in blocks of [`BLOCK`] along each row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuantMatrix {
+    pub kind: QuantKind,
+    pub rows: usize,
+    pub cols: usize,
+    /// Each row's blocks' values, `kind.block_bytes()` per block.
+    data: Vec<u8>,
+    /// One scale per block, row-major.
+    scales: Vec<f32>,
+}
+
+/// Why a matrix cannot be stored quantised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShapeError {
+    pub cols: usize,
+}
+
+impl std::fmt::Display for ShapeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "rows of {} values do not split into blocks of {BLOCK}",
+            self.cols
+        )
+    }
+}
+
+impl QuantMatrix {
+    /// W [rows, cols] (row-major f32) quantised as llama.cpp's reference
+    /// quantisers do: Q8_0 with d = max|x| / 127 and q = round(x / d); Q4_0
+    /// with d = m / −8 for the value m of largest magnitude and
+    /// q = min(15, ⌊x / d + 8.5⌋).
+    pub fn quantize(
+        kind: QuantKind,
+        w: &[f32],
+        rows: usize,
+        cols: usize,
+    ) -> Result<Self, ShapeError> {
+        if !cols.is_multiple_of(BLOCK) {
+            return Err(ShapeError { cols });
+        }
+        assert_eq!(w.len(), rows * cols, "quantize: {rows} × {cols} values");
+        let blocks = rows * cols / BLOCK;
+        let mut data = vec![0u8; blocks * kind.block_bytes()];
+        let mut scales = vec![0f32; blocks];
+        let values = data.chunks_exact_mut(kind.block_bytes());
+        for ((x, q), d) in w.chunks_exact(BLOCK).zip(values).zip(&mut scales) {
+            *d = quantize_block(kind, x, q);
+        }
+        Ok(Self {
+            kind,
+            rows,
+            cols,
+            data,
+            scales,
+        })
+    }
+
+    /// From blocks as stored elsewhere (a GGUF tensor's values and scales).
+    pub fn from_blocks(
+        kind: QuantKind,
+        rows: usize,
+        cols: usize,
+        data: Vec<u8>,
+        scales: Vec<f32>,
+    ) -> Result<Self, ShapeError> {
+        if !cols.is_multiple_of(BLOCK) {
+            return Err(ShapeError { cols });
+        }
+        let blocks = rows * cols / BLOCK;
+        assert_eq!(data.len(), blocks * kind.block_bytes(), "block values");
+        assert_eq!(scales.len(), blocks, "block scales");
+        Ok(Self {
+            kind,
+            rows,
+            cols,
+            data,
+            scales,
+        })
+    }
+
+    /// Bytes held: values and scales.
+    pub fn bytes(&self) -> usize {
+        self.data.len() + 4 * self.scales.len()
+    }
+
+    fn blocks_per_row(&self) -> usize {
+        self.cols / BLOCK
+    }
+
+    /// Columns `from..from + out.len()` of row `r` as f32 (block-aligned).
+    fn expand(&self, r: usize, from: usize, out: &mut [f32]) {
+        let per_row = self.blocks_per_row();
+        let bb = self.kind.block_bytes();
+        let first = r * per_row + from / BLOCK;
+        for (i, o) in out.chunks_exact_mut(BLOCK).enumerate() {
+            let b = first + i;
+            expand_block(
+                self.kind,
+                &self.data[b * bb..(b + 1) * bb],
+                self.scales[b],
+                o,
+            );
+        }
+    }
+
+    /// The whole matrix as f32 [rows, cols]: the reference the products
+    /// are tested against, and what a merge or an export writes.
+    pub fn dequantize(&self) -> Vec<f32> {
+        let mut out = vec![0f32; self.rows * self.cols];
+        for (r, row) in out.chunks_exact_mut(self.cols).enumerate() {
+            self.expand(r, 0, row);
+        }
+        out
+    }
+
+    /// y [m, rows] = x [m, cols] · Wᵀ.
+    pub fn forward(&self, x: &[f32], m: usize) -> Vec<f32> {
+        let (n, k) = (self.rows, self.cols);
+        assert_eq!(x.len(), m * k, "forward: x is not [{m}, {k}]");
+        // yᵀ [rows, m]: each task owns whole rows of it.
+        let mut yt = vec![0f32; n * m];
+        if m == 0 || n == 0 {
+            return yt;
+        }
+        if m <= DOT_ROWS {
+            super::rows::for_chunks(&mut yt, TILE * m, |c, out| {
+                for (j, o) in out.chunks_exact_mut(m).enumerate() {
+                    let r = c * TILE + j;
+                    for (i, y) in o.iter_mut().enumerate() {
+                        *y = self.row_dot(r, &x[i * k..(i + 1) * k]);
+                    }
+                }
+            });
+        } else {
+            super::rows::for_chunks(&mut yt, TILE * m, |c, out| {
+                let tile = out.len() / m;
+                let mut w = vec![0f32; tile * k];
+                for (j, row) in w.chunks_exact_mut(k).enumerate() {
+                    self.expand(c * TILE + j, 0, row);
+                }
+                // out [tile, m] = w [tile, k] · xᵀ [k, m]
+                gemm_into(out, (tile, m, k), (&w, k, 1), (x, 1, k));
+            });
+        }
+        transpose(&yt, n, m)
+    }
+
+    /// dx [m, cols] = dy [m, rows] · W.
+    pub fn backward(&self, dy: &[f32], m: usize) -> Vec<f32> {
+        let (n, k) = (self.rows, self.cols);
+        assert_eq!(dy.len(), m * n, "backward: dy is not [{m}, {n}]");
+        // dxᵀ [cols, m]: each task owns a slab of TILE columns of W.
+        let mut dxt = vec![0f32; k * m];
+        if m == 0 || k == 0 {
+            return dxt;
+        }
+        super::rows::for_chunks(&mut dxt, TILE * m, |c, out| {
+            let (from, width) = (c * TILE, out.len() / m);
+            // w [n, width]: the slab's columns of every row.
+            let mut w = vec![0f32; n * width];
+            for (r, row) in w.chunks_exact_mut(width).enumerate() {
+                self.expand(r, from, row);
+            }
+            // out [width, m] = wᵀ [width, n] · dyᵀ [n, m]
+            gemm_into(out, (width, m, n), (&w, 1, width), (dy, 1, n));
+        });
+        transpose(&dxt, k, m)
+    }
+
+    /// Row r of W · x, from the blocks.
+    fn row_dot(&self, r: usize, x: &[f32]) -> f32 {
+        let per_row = self.blocks_per_row();
+        let bb = self.kind.block_bytes();
+        let mut total = 0f32;
+        for (i, xb) in x.chunks_exact(BLOCK).enumerate() {
+            let b = r * per_row + i;
+            let q = &self.data[b * bb..(b + 1) * bb];
+            total += self.scales[b] * block_dot(self.kind, q, xb);
+        }
+        total
+    }
+}
+
+/// One block of 32 values quantised into `q`; returns its scale.
+fn quantize_block(kind: QuantKind, x: &[f32], q: &mut [u8]) -> f32 {
+    match kind {
+        QuantKind::Q8_0 => {
+            let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let d = amax / 127.0;
+            let inv = if d > 0.0 { 1.0 / d } else { 0.0 };
+            for (q, &v) in q.iter_mut().zip(x) {
+                *q = (v * inv).round() as i8 as u8;
+            }
+            d
+        }
+        QuantKind::Q4_0 => {
+            let max = x
+                .iter()
+                .fold(0f32, |m, &v| if v.abs() > m.abs() { v } else { m });
+            let d = max / -8.0;
+            let inv = if d != 0.0 { 1.0 / d } else { 0.0 };
+            let level = |v: f32| ((v * inv + 8.5) as i32).clamp(0, 15) as u8;
+            for j in 0..BLOCK / 2 {
+                q[j] = level(x[j]) | level(x[j + BLOCK / 2]) << 4;
+            }
+            d
+        }
+    }
+}
+
+/// One block's 32 values as f32.
+#[inline(always)]
+fn expand_block(kind: QuantKind, q: &[u8], d: f32, out: &mut [f32]) {
+    match kind {
+        QuantKind::Q8_0 => {
+            for (o, &v) in out.iter_mut().zip(q) {
+                *o = d * (v as i8) as f32;
+            }
+        }
+        QuantKind::Q4_0 => {
+            let (lo, hi) = out.split_at_mut(BLOCK / 2);
+            for ((l, h), &v) in lo.iter_mut().zip(hi).zip(q) {
+                *l = d * ((v & 0xF) as i32 - 8) as f32;
+                *h = d * ((v >> 4) as i32 - 8) as f32;
+            }
+        }
+    }
+}
+
+/// Σ q_j · x_j over one block (the scale left out).
+#[inline(always)]
+fn block_dot(kind: QuantKind, q: &[u8], x: &[f32]) -> f32 {
+    let mut acc = [0f32; 16];
+    match kind {
+        QuantKind::Q8_0 => {
+            for (qs, xs) in q.chunks_exact(16).zip(x.chunks_exact(16)) {
+                for l in 0..16 {
+                    acc[l] += (qs[l] as i8) as f32 * xs[l];
+                }
+            }
+        }
+        QuantKind::Q4_0 => {
+            let (lo, hi) = x.split_at(BLOCK / 2);
+            for l in 0..16 {
+                acc[l] += ((q[l] & 0xF) as i32 - 8) as f32 * lo[l]
+                    + ((q[l] >> 4) as i32 - 8) as f32 * hi[l];
+            }
+        }
+    }
+    acc.iter().sum()
+}
+
+/// dst [m, n] (row-major) = a · b with a [m, k] and b [k, n] given by their
+/// (row, column) strides: one thread's product.
+fn gemm_into(
+    dst: &mut [f32],
+    (m, n, k): (usize, usize, usize),
+    (a, a_rs, a_cs): (&[f32], usize, usize),
+    (b, b_rs, b_cs): (&[f32], usize, usize),
+) {
+    assert!(dst.len() >= m * n);
+    assert!(m == 0 || k == 0 || (m - 1) * a_rs + (k - 1) * a_cs < a.len());
+    assert!(k == 0 || n == 0 || (k - 1) * b_rs + (n - 1) * b_cs < b.len());
+    if m == 0 || n == 0 {
+        return;
+    }
+    // SAFETY: the asserts above keep every element each view reaches inside
+    // its slice; `dst` is borrowed mutably, so it overlaps neither input.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            a.as_ptr(),
+            a_cs as isize,
+            a_rs as isize,
+            b.as_ptr(),
+            b_cs as isize,
+            b_rs as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// a [r, c] → aᵀ [c, r].
+fn transpose(a: &[f32], r: usize, c: usize) -> Vec<f32> {
+    let mut out = vec![0f32; a.len()];
+    for i in 0..r {
+        for j in 0..c {
+            out[j * r + i] = a[i * c + j];
+        }
+    }
+    out
+}
