@@ -74,12 +74,12 @@ for b in $BATCHES; do
     for m in "${models[@]}"; do
         # S_TG: new tokens per second over all rows of the batch.
         tg=$("$LLAMA/llama-batched-bench" -m "$m" -c $((b * (PROMPT + NEW) + 64)) -b 2048 -ub 512 \
-            -npp "$PROMPT" -ntg "$NEW" -npl "$b" -t "$THREADS" -tb "$THREADS" --no-mmap 2>/dev/null \
+            -npp "$PROMPT" -ntg "$NEW" -npl "$b" -t "$THREADS" -tb "$THREADS" 2>/dev/null \
             | awk -F'|' '/^\|/ && $2 ~ /[0-9]/ { gsub(/ /, "", $9); print $9 }' | tail -1)
         printf '%-36s %6d %14s\n' "llama.cpp $(basename "$m" .gguf | sed 's/.*\.//')" "$b" "$tg"
     done
     rs=$("$BIN" --device cpu bench --workload smollm2 --steps 1 --sample-rows "$b" \
         --sample-prompt "$PROMPT" --sample-new "$NEW" --no-sampling-step --no-reforward --json /tmp/restlm-decode.json > /dev/null 2>&1 \
-        && python3 -c "import json; print(round(json.load(open('/tmp/restlm-decode.json'))['figures'][0]['sample_tokens_per_s'], 1))")
+        && python3 -c "import json; print(round(json.load(open('/tmp/restlm-decode.json'))['results'][0]['sample_tokens_per_s'], 1))")
     printf '%-36s %6d %14s\n' "restlm f32 (cpu)" "$b" "$rs"
 done

@@ -175,12 +175,7 @@ impl QuantMatrix {
         }
         if m <= DOT_ROWS {
             super::rows::for_chunks(&mut yt, TILE * m, |c, out| {
-                for (j, o) in out.chunks_exact_mut(m).enumerate() {
-                    let r = c * TILE + j;
-                    for (i, y) in o.iter_mut().enumerate() {
-                        *y = self.row_dot(r, &x[i * k..(i + 1) * k]);
-                    }
-                }
+                super::rows::with_avx2!(self.dots(c * TILE, x, m, out))
             });
         } else {
             super::rows::for_chunks(&mut yt, TILE * m, |c, out| {
@@ -218,17 +213,37 @@ impl QuantMatrix {
         transpose(&dxt, k, m)
     }
 
-    /// Row r of W · x, from the blocks.
-    fn row_dot(&self, r: usize, x: &[f32]) -> f32 {
+    /// out [tile, m] = rows first.. of W · each of the m rows of x, from
+    /// the blocks: each block expanded once into registers, then used by
+    /// every row of x (16 lanes of partial sums per row).
+    #[inline(always)]
+    fn dots(&self, first: usize, x: &[f32], m: usize, out: &mut [f32]) {
+        let k = self.cols;
         let per_row = self.blocks_per_row();
         let bb = self.kind.block_bytes();
-        let mut total = 0f32;
-        for (i, xb) in x.chunks_exact(BLOCK).enumerate() {
-            let b = r * per_row + i;
-            let q = &self.data[b * bb..(b + 1) * bb];
-            total += self.scales[b] * block_dot(self.kind, q, xb);
+        let mut w = [0f32; BLOCK];
+        for (j, o) in out.chunks_exact_mut(m).enumerate() {
+            let r = first + j;
+            let mut acc = [[0f32; 16]; DOT_ROWS];
+            for blk in 0..per_row {
+                let b = r * per_row + blk;
+                expand_block(
+                    self.kind,
+                    &self.data[b * bb..(b + 1) * bb],
+                    self.scales[b],
+                    &mut w,
+                );
+                for (i, a) in acc.iter_mut().enumerate().take(m) {
+                    let xb = &x[i * k + blk * BLOCK..i * k + (blk + 1) * BLOCK];
+                    for l in 0..16 {
+                        a[l] += w[l] * xb[l] + w[l + 16] * xb[l + 16];
+                    }
+                }
+            }
+            for (y, a) in o.iter_mut().zip(&acc) {
+                *y = a.iter().sum();
+            }
         }
-        total
     }
 }
 
@@ -276,29 +291,6 @@ fn expand_block(kind: QuantKind, q: &[u8], d: f32, out: &mut [f32]) {
             }
         }
     }
-}
-
-/// Σ q_j · x_j over one block (the scale left out).
-#[inline(always)]
-fn block_dot(kind: QuantKind, q: &[u8], x: &[f32]) -> f32 {
-    let mut acc = [0f32; 16];
-    match kind {
-        QuantKind::Q8_0 => {
-            for (qs, xs) in q.chunks_exact(16).zip(x.chunks_exact(16)) {
-                for l in 0..16 {
-                    acc[l] += (qs[l] as i8) as f32 * xs[l];
-                }
-            }
-        }
-        QuantKind::Q4_0 => {
-            let (lo, hi) = x.split_at(BLOCK / 2);
-            for l in 0..16 {
-                acc[l] += ((q[l] & 0xF) as i32 - 8) as f32 * lo[l]
-                    + ((q[l] >> 4) as i32 - 8) as f32 * hi[l];
-            }
-        }
-    }
-    acc.iter().sum()
 }
 
 /// dst [m, n] (row-major) = a · b with a [m, k] and b [k, n] given by their
