@@ -175,7 +175,24 @@ pub fn trained_tiny(
     Transformer,
     Vec<Encoded>,
 ) {
-    train_tiny(device, 64, 16, steps)
+    // Trained once per device and step count in a process: the wgpu test
+    // asks twice (cached generation, device sampling), and on lavapipe the
+    // 150 steps cost tens of seconds.
+    type Trained = (
+        restlm::tokenizer::Tokenizer,
+        ModelConfig,
+        Transformer,
+        Vec<Encoded>,
+    );
+    static TRAINED: std::sync::Mutex<Vec<(String, Trained)>> = std::sync::Mutex::new(Vec::new());
+    let key = format!("{device:?}/{steps}");
+    let mut done = TRAINED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, t)) = done.iter().find(|(k, _)| *k == key) {
+        return t.clone();
+    }
+    let t = train_tiny(device, 64, 16, steps);
+    done.push((key, t.clone()));
+    t
 }
 
 /// A tiny model (seed 4) trained `steps` steps, lr 1e-2, on `records` task
