@@ -3,7 +3,7 @@
 //! Kernel's fused linear + cross-entropy, in burn's backend ops).
 //!
 //! For hidden states h [N, D], the projection's weight W [D, V] and targets
-//! t [N], row i's log-prob is (h_i·W)[t_i] − logsumexp(h_i·W). Its gradient
+//! t `[N]`, row i's log-prob is (h_i·W)`[t_i]` − logsumexp(h_i·W). Its gradient
 //! with respect to h_i is (one-hot(t_i) − softmax(h_i·W))·Wᵀ, which does not
 //! depend on the loss above it: under autodiff the forward pass computes it
 //! chunk by chunk beside the log-probs ([N, D], the size of h), and the
@@ -45,7 +45,7 @@ fn chunks(n: usize, chunk: usize) -> impl Iterator<Item = (usize, usize)> {
     (0..n.div_ceil(chunk)).map(move |c| (c * chunk, ((c + 1) * chunk).min(n)))
 }
 
-/// log π(target) [N] for hidden [N, D], weight [D, V], targets [N] (ids as
+/// log π(target) `[N]` for hidden [N, D], weight [D, V], targets `[N]` (ids as
 /// f32), and, when `input_grad`, d log π(target_i) / d h_i [N, D].
 pub fn forward<B: KernelOps>(
     hidden: FloatTensor<B>,
@@ -77,7 +77,7 @@ pub fn forward<B: KernelOps>(
 }
 
 /// Σ_i g_i · d log π(target_i) / dW [D, V]: the weight's gradient for an
-/// upstream gradient `grad` [N], each chunk's logits computed again.
+/// upstream gradient `grad` `[N]`, each chunk's logits computed again.
 pub fn weight_grad<B: KernelOps>(
     hidden: FloatTensor<B>,
     weight: FloatTensor<B>,
