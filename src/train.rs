@@ -66,13 +66,20 @@ pub fn batch_loss(model: &Transformer, batch: &TrainBatch) -> Tensor<1> {
 /// runs our fused log-prob (`shaders/logprob.rs`, with its gradient kernel
 /// as the backward under autodiff), the output projection goes with it, a
 /// chunk of positions at a time (`sample::head`): the [B, T, V] logits are
-/// never held whole. Elsewhere log-softmax and gather.
+/// never held whole. The one exception: a head that trains, with logits
+/// that fit in one chunk (a small vocabulary), takes the fused log-prob of
+/// the whole logits, which needs no recompute for the head's gradient (in
+/// the browser's WebGPU page the chunked path's extra kernels cost a third
+/// more time). Elsewhere log-softmax and gather.
 pub fn token_logprobs(model: &Transformer, batch: &TrainBatch) -> Tensor<2> {
     let fused = crate::ops::OpPath::of(&batch.inputs.device()).fused_logprob();
     if let (true, Some(weight)) = (fused, model.output_weight()) {
-        let hidden = model.hidden_causal(batch.inputs.clone());
+        let [b, t] = batch.targets.dims();
         let chunk = crate::sample::head::chunk_rows(weight.dims()[1]);
-        return kernels::head_logprobs(hidden, weight, batch.targets.clone(), chunk);
+        if !(model.head_trains() && b * t <= chunk) {
+            let hidden = model.hidden_causal(batch.inputs.clone());
+            return kernels::head_logprobs(hidden, weight, batch.targets.clone(), chunk);
+        }
     }
     let logits = model.forward_causal(batch.inputs.clone());
     if fused {

@@ -52,8 +52,8 @@ fn model_training_sampling_and_the_loop_on_wgpu() {
     check("cached generation", &|| {
         checks::cached_generation_equals_naive(&device)
     });
-    check("sft memorises", &|| {
-        checks::sft_memorises(&device, 120, 0.3);
+    check("training memorises", &|| {
+        checks::trained_model_memorises(&device, 0.3)
     });
     check("kernels run", &|| {
         let path = restlm::ops::OpPath::of(&device);

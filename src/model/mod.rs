@@ -268,6 +268,15 @@ impl Transformer {
         }
     }
 
+    /// Whether the output projection's weight is trained (records
+    /// gradients): not under LoRA, nor on a device without autodiff.
+    pub fn head_trains(&self) -> bool {
+        match &self.lm_head {
+            Some(head) => head.weight.val().is_require_grad(),
+            None => self.embed_tokens.weight.val().is_require_grad(),
+        }
+    }
+
     /// The final hidden states [B, T, D] (after the last norm).
     fn hidden(
         &self,
