@@ -153,6 +153,31 @@ mod quantised {
         assert!(e.to_string().contains("blocks of 32"), "{e}");
     }
 
+    /// got [m, outs] against Σ_j term(i, o, j) over `inner` in f64, within
+    /// 1e-5 of Σ_j |term| (f32 sums in another order).
+    fn close(
+        what: &str,
+        got: &[f32],
+        (m, outs, inner): (usize, usize, usize),
+        term: impl Fn(usize, usize, usize) -> f64,
+    ) {
+        for i in 0..m {
+            for o in 0..outs {
+                let (mut want, mut scale) = (0f64, 0f64);
+                for j in 0..inner {
+                    let p = term(i, o, j);
+                    want += p;
+                    scale += p.abs();
+                }
+                let g = got[i * outs + o] as f64;
+                assert!(
+                    (g - want).abs() <= 1e-5 * scale.max(1.0),
+                    "{what} [{i}, {o}]: {g} vs {want}"
+                );
+            }
+        }
+    }
+
     /// forward (y = x·Wᵀ) and backward (dx = dy·W) equal the dequantised
     /// matrix's products: through the dot-product path (1–4 rows) and the
     /// tile path, with rows not a multiple of the tile and columns whose
@@ -167,38 +192,20 @@ mod quantised {
             for m in [1, 3, 5, 33] {
                 let x = random(3 + m as u64, m * cols);
                 let y = q.forward(&x, m);
-                for i in 0..m {
-                    for r in 0..rows {
-                        let (mut want, mut scale) = (0f64, 0f64);
-                        for k in 0..cols {
-                            let p = x[i * cols + k] as f64 * deq[r * cols + k] as f64;
-                            want += p;
-                            scale += p.abs();
-                        }
-                        let got = y[i * rows + r] as f64;
-                        assert!(
-                            (got - want).abs() <= 1e-5 * scale.max(1.0),
-                            "{kind:?} forward m {m} [{i}, {r}]: {got} vs {want}"
-                        );
-                    }
-                }
+                close(
+                    &format!("{kind:?} forward m {m}"),
+                    &y,
+                    (m, rows, cols),
+                    |i, r, k| x[i * cols + k] as f64 * deq[r * cols + k] as f64,
+                );
                 let dy = random(50 + m as u64, m * rows);
                 let dx = q.backward(&dy, m);
-                for i in 0..m {
-                    for k in 0..cols {
-                        let (mut want, mut scale) = (0f64, 0f64);
-                        for r in 0..rows {
-                            let p = dy[i * rows + r] as f64 * deq[r * cols + k] as f64;
-                            want += p;
-                            scale += p.abs();
-                        }
-                        let got = dx[i * cols + k] as f64;
-                        assert!(
-                            (got - want).abs() <= 1e-5 * scale.max(1.0),
-                            "{kind:?} backward m {m} [{i}, {k}]: {got} vs {want}"
-                        );
-                    }
-                }
+                close(
+                    &format!("{kind:?} backward m {m}"),
+                    &dx,
+                    (m, cols, rows),
+                    |i, k, r| dy[i * rows + r] as f64 * deq[r * cols + k] as f64,
+                );
             }
         }
     }
