@@ -218,11 +218,17 @@ fn a_run_directory_refuses_another_config_but_not_an_older_spelling_or_rm_settin
     );
     // `[rm]` is not read by a run.
     std::fs::write(dir.join("b.toml"), config("[rm]\nmembers = 3\n")).unwrap();
-    assert!(
-        restlm(&["--config", "b.toml", "run", "--run-dir", "run"])
-            .status
-            .success()
-    );
+    let out = restlm(&["--config", "b.toml", "run", "--run-dir", "run"]);
+    assert!(out.status.success());
+    // A finished run ends with its peak memory (Linux reports it).
+    let err = String::from_utf8_lossy(&out.stderr);
+    let mb = err.lines().find_map(|l| {
+        l.strip_prefix("peak RSS: ")?
+            .strip_suffix(" MB")?
+            .parse::<f64>()
+            .ok()
+    });
+    assert!(mb.is_some_and(|mb| mb > 1.0), "{err}");
     // Anything a run reads is.
     std::fs::write(dir.join("c.toml"), config("[eval]\nsamples = 3\n")).unwrap();
     let out = restlm(&["--config", "c.toml", "run", "--run-dir", "run"]);
@@ -230,5 +236,9 @@ fn a_run_directory_refuses_another_config_but_not_an_older_spelling_or_rm_settin
     assert!(
         !out.status.success() && err.contains("different configuration"),
         "{err}"
+    );
+    assert!(
+        !err.contains("peak RSS"),
+        "a failed run reports no memory: {err}"
     );
 }
