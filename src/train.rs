@@ -69,8 +69,9 @@ pub fn batch_loss(model: &Transformer, batch: &TrainBatch) -> Tensor<1> {
 /// never held whole. The one exception: a head that trains, with logits
 /// that fit in one chunk (a small vocabulary), takes the fused log-prob of
 /// the whole logits, which needs no recompute for the head's gradient (in
-/// the browser's WebGPU page the chunked path's extra kernels cost a third
-/// more time). Elsewhere log-softmax and gather.
+/// the browser test's WebGPU page the chunked path's extra kernels took
+/// Improve from 316 s to 348 s, the latter partly under other load).
+/// Elsewhere log-softmax and gather.
 pub fn token_logprobs(model: &Transformer, batch: &TrainBatch) -> Tensor<2> {
     let fused = crate::ops::OpPath::of(&batch.inputs.device()).fused_logprob();
     if let (true, Some(weight)) = (fused, model.output_weight()) {

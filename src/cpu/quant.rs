@@ -157,9 +157,16 @@ impl QuantMatrix {
     /// The whole matrix as f32 [rows, cols]: the reference the products
     /// are tested against, and what a merge or an export writes.
     pub fn dequantize(&self) -> Vec<f32> {
-        let mut out = vec![0f32; self.rows * self.cols];
-        for (r, row) in out.chunks_exact_mut(self.cols).enumerate() {
-            self.expand(r, 0, row);
+        self.expand_rect(0..self.rows, 0, self.cols)
+    }
+
+    /// Rows `rows` of W, columns `from..from + width` (block-aligned), as
+    /// f32 [rows.len(), width]: the whole matrix, a tile of rows
+    /// (forward) or a slab of columns (backward).
+    fn expand_rect(&self, rows: std::ops::Range<usize>, from: usize, width: usize) -> Vec<f32> {
+        let mut out = vec![0f32; rows.len() * width];
+        for (row, r) in out.chunks_exact_mut(width.max(1)).zip(rows) {
+            self.expand(r, from, row);
         }
         out
     }
@@ -179,11 +186,8 @@ impl QuantMatrix {
             });
         } else {
             super::rows::for_chunks(&mut yt, TILE * m, |c, out| {
-                let tile = out.len() / m;
-                let mut w = vec![0f32; tile * k];
-                for (j, row) in w.chunks_exact_mut(k).enumerate() {
-                    self.expand(c * TILE + j, 0, row);
-                }
+                let (first, tile) = (c * TILE, out.len() / m);
+                let w = self.expand_rect(first..first + tile, 0, k);
                 // out [tile, m] = w [tile, k] · xᵀ [k, m]
                 gemm_into(out, (tile, m, k), (&w, k, 1), (x, 1, k));
             });
@@ -203,10 +207,7 @@ impl QuantMatrix {
         super::rows::for_chunks(&mut dxt, TILE * m, |c, out| {
             let (from, width) = (c * TILE, out.len() / m);
             // w [n, width]: the slab's columns of every row.
-            let mut w = vec![0f32; n * width];
-            for (r, row) in w.chunks_exact_mut(width).enumerate() {
-                self.expand(r, from, row);
-            }
+            let w = self.expand_rect(0..n, from, width);
             // out [width, m] = wᵀ [width, n] · dyᵀ [n, m]
             gemm_into(out, (width, m, n), (&w, 1, width), (dy, 1, n));
         });

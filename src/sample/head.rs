@@ -15,7 +15,7 @@
 //! chunk's logits and their gradient instead of the batch's.
 //!
 //! Each chunk's log-probs and logit gradients go through the fused log-prob
-//! kernels of [`super::kernels`]. `ROWS_BUDGET` sets the chunk: the rows
+//! kernels of [`super::kernels`]. `LOGITS_PER_CHUNK` sets the chunk: the rows
 //! whose logits fill about 32 MB, so shapes stay static (every chunk but a
 //! batch's last has the same rows).
 
@@ -26,11 +26,11 @@ use burn::tensor::{Shape, Slice};
 
 /// Logit elements per chunk: 8 M f32, 32 MB (170 rows at SmolLM2's
 /// vocabulary of 49 152, 55 at Qwen2's 151 936).
-const ROWS_BUDGET: usize = 1 << 23;
+const LOGITS_PER_CHUNK: usize = 1 << 23;
 
 /// Rows per chunk for a vocabulary of `v`: at least 1.
 pub fn chunk_rows(v: usize) -> usize {
-    (ROWS_BUDGET / v.max(1)).max(1)
+    (LOGITS_PER_CHUNK / v.max(1)).max(1)
 }
 
 fn rows<B: KernelOps>(t: &FloatTensor<B>, from: usize, until: usize) -> FloatTensor<B> {
