@@ -6,10 +6,12 @@
 use super::common::{ELEMENTWISE, HIDDEN_ROW, MAX_GRID, VOCAB_ROW};
 use super::logprob::{logprob_grad_kernel, logprob_kernel};
 use super::norm::{add_rms_norm_kernel, rms_norm_kernel};
+use super::quant::{quant_matmul_grad_kernel, quant_matmul_kernel};
 use super::rope::rope_kernel;
 use super::sampler::sample_kernel;
 use super::swiglu::swiglu_kernel;
 use crate::model::fused::decode::DecodeOps;
+use crate::model::quant::{QUANT_Q4_0, QuantOps};
 use crate::sample::kernels::KernelOps;
 use burn::tensor::{DType, Shape};
 use burn_cubecl::CubeBackend;
@@ -258,6 +260,68 @@ impl DecodeOps for CubeBackend {
             gx,
             n as u32,
             scale,
+        );
+        out
+    }
+}
+
+/// The quantised projection of `model::quant` on wgpu.
+impl QuantOps for CubeBackend {
+    fn quant_matmul(x: CubeTensor, values: CubeTensor, scales: CubeTensor, kind: u32) -> CubeTensor {
+        let (x, values, scales) = (
+            into_contiguous(x),
+            into_contiguous(values),
+            into_contiguous(scales),
+        );
+        let (m, k) = (x.meta.shape()[0], x.meta.shape()[1]);
+        let n = scales.meta.shape()[0];
+        let out = empty_like(&x, Shape::new([m, n]));
+        let (count, gx) = elementwise_grid(m * n);
+        quant_matmul_kernel::launch(
+            &x.client,
+            count,
+            CubeDim::new_1d(ELEMENTWISE as u32),
+            buffer(&x),
+            buffer(&values),
+            buffer(&scales),
+            buffer(&out),
+            m as u32,
+            n as u32,
+            k as u32,
+            gx,
+            kind == QUANT_Q4_0,
+        );
+        out
+    }
+
+    fn quant_matmul_grad(
+        dy: CubeTensor,
+        values: CubeTensor,
+        scales: CubeTensor,
+        kind: u32,
+    ) -> CubeTensor {
+        let (dy, values, scales) = (
+            into_contiguous(dy),
+            into_contiguous(values),
+            into_contiguous(scales),
+        );
+        let (m, n) = (dy.meta.shape()[0], dy.meta.shape()[1]);
+        let k = scales.meta.shape()[1] * 32;
+        let out = empty_like(&dy, Shape::new([m, k]));
+        let (count, gx) = elementwise_grid(m * k);
+        quant_matmul_grad_kernel::launch(
+            &dy.client,
+            count,
+            CubeDim::new_1d(ELEMENTWISE as u32),
+            buffer(&dy),
+            buffer(&values),
+            buffer(&scales),
+            buffer(&out),
+            m as u32,
+            n as u32,
+            k as u32,
+            gx,
+            kind == QUANT_Q4_0,
         );
         out
     }

@@ -16,6 +16,7 @@
 //! | `norm.rs` | `rms_norm_kernel`, `add_rms_norm_kernel` | RMSNorm of each row; a layer's residual add and the norm after it (writes x + y and its norm); inference on wgpu | `model::fused` CPU `rms_norm_row` |
 //! | `swiglu.rs` | `swiglu_kernel` | silu(gate) · up | `model::fused` CPU `swiglu_cpu` |
 //! | `rope.rs` | `rope_kernel` | rotary embedding (rotate-half) of a strided [B, H, T, Dh] view at positions start.., times a factor (attention's 1/√Dh on queries) | `model::fused` CPU `rope_row` |
+//! | `quant.rs` | `quant_matmul_kernel`, `quant_matmul_grad_kernel` | x·Wᵀ and dy·W for a projection held as Q8_0 / Q4_0 blocks (`model::quant`), each weight expanded as it is read; one invocation per output element | `cpu::quant::QuantRef::{forward, backward}` |
 //! | `common.rs` | `block_reduce`, `grid_row`, `element` | a workgroup's sum or max; the row or element an invocation serves | |
 //!
 //! Limits: WebGPU's defaults (256 invocations per workgroup, ≤ 2 KiB of
@@ -52,6 +53,7 @@ mod common;
 mod launch;
 mod logprob;
 mod norm;
+mod quant;
 mod rope;
 mod sampler;
 mod swiglu;

@@ -10,6 +10,7 @@ use super::logprob::{logprob_grad_kernel, logprob_kernel};
 use super::norm::{add_rms_norm_kernel, rms_norm_kernel};
 use super::rope::rope_kernel;
 use super::sampler::sample_kernel;
+use super::quant::{quant_matmul_grad_kernel, quant_matmul_kernel};
 use super::swiglu::swiglu_kernel;
 use crate::error::{Error, Result};
 use burn::backend::DispatchDevice;
@@ -135,6 +136,18 @@ pub fn compile_all(device: &Device) -> Result<Vec<(String, String)>> {
         buf(), buf(), buf(), buf(), buf(), 4, 1, 1, 1e-5
     );
     kernel!("swiglu", swiglu_kernel, ELEMENTWISE; buf(), buf(), buf(), 4, 1);
+    // quantised projection: x (or dy), values, scales, out; m, n, k, grid
+    // width, Q4_0 or Q8_0.
+    for (name, q4) in [("q8_0", false), ("q4_0", true)] {
+        kernel!(
+            &format!("quant_matmul_{name}"), quant_matmul_kernel, ELEMENTWISE;
+            buf(), buf(), buf(), buf(), 1, 1, 32, 1, q4
+        );
+        kernel!(
+            &format!("quant_matmul_grad_{name}"), quant_matmul_grad_kernel, ELEMENTWISE;
+            buf(), buf(), buf(), buf(), 1, 1, 32, 1, q4
+        );
+    }
     // rope: x, cos, sin, out; heads, positions, head dim, three strides,
     // start, grid width, length, factor.
     kernel!(

@@ -41,8 +41,22 @@ impl Policy {
         format: Option<crate::tokenizer::PromptFormat>,
         device: &Device,
     ) -> Result<Self> {
+        Self::load_base(path, format, None, device)
+    }
+
+    /// [`Policy::load_as`] for a policy that `lora`'s adapters will be
+    /// attached to: its projections read straight into the quantised
+    /// blocks `lora.base_dtype` asks for (the f32 model never whole in
+    /// memory).
+    pub fn load_base(
+        path: &Path,
+        format: Option<crate::tokenizer::PromptFormat>,
+        lora: Option<&LoraConfig>,
+        device: &Device,
+    ) -> Result<Self> {
         let tok = Self::load_tokenizer_as(path, format)?;
-        let (cfg, model) = crate::model::checkpoint::load_any(path, device)?;
+        let quant = lora.and_then(|l| l.base_dtype.quant_kind());
+        let (cfg, model) = crate::model::checkpoint::load_any(path, quant, device)?;
         Ok(Self { cfg, model, tok })
     }
 
@@ -151,6 +165,15 @@ impl Policy {
                 };
                 if let Some(seed) = seed {
                     self.device().seed(seed);
+                }
+                if let Some(kind) = lora.base_dtype.quant_kind() {
+                    if base.is_none() {
+                        return Err(crate::error::Error::Config(format!(
+                            "lora.base_dtype = {:?} holds a pretrained base (--init FILE) quantised; this policy has none",
+                            lora.base_dtype
+                        )));
+                    }
+                    self.model = self.model.quantized(kind);
                 }
                 self.model = self.model.with_lora(lora);
                 self.cfg.lora = Some(LoraConfig {

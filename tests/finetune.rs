@@ -45,6 +45,7 @@ const LORA: LoraConfig = LoraConfig {
     rank: 4,
     alpha: 8.0,
     base: None,
+    base_dtype: restlm::model::BaseDtype::F32,
 };
 
 /// A tiny policy with adapters, trained `steps` steps.
@@ -152,6 +153,7 @@ fn merging_equals_base_plus_adapter_and_survives_save_and_export() {
         base: None,
         rank: 2,
         alpha: 2.0,
+        base_dtype: Default::default(),
     };
     assert!(p.clone().with_lora(&other).is_err());
     std::fs::remove_dir_all(&dir).unwrap();
@@ -309,5 +311,101 @@ fn a_stage_resumed_from_an_adapter_checkpoint_equals_an_uninterrupted_one() {
     let resumed = logits(&stage(other, 4, Some(&ckpt)), &ids);
     let d = max_abs_diff(&resumed, &straight);
     assert!(d <= 1e-5, "resumed training differs by {d}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+const LORA_Q8: LoraConfig = LoraConfig {
+    base_dtype: restlm::model::BaseDtype::Q8_0,
+    ..LORA
+};
+
+/// QLoRA's setting: adapters on a base held as Q8_0 / Q4_0 blocks train
+/// exactly as adapters on the f32 copy of that quantised base (the same
+/// dequantised weights), step by step: logits before and after 3 steps
+/// agree to f32 rounding, and only the adapters train.
+#[test]
+fn lora_on_a_quantised_base_trains_as_on_its_dequantised_copy() {
+    use restlm::cpu::quant::QuantKind;
+    let _serial = common::autodiff_lock();
+    let (base, _) = trained(0);
+    let data = encoded_task(&base.tok, 16, base.cfg.max_seq_len);
+    let ids: Vec<i64> = (0..12).map(|i| (i * 7 % 200) as i64).collect();
+    for kind in [QuantKind::Q8_0, QuantKind::Q4_0] {
+        let quant = base.model.clone().quantized(kind);
+        assert!(quant.is_quantized());
+        // The same weights in f32: the quantised base expanded.
+        let plain = quant.merged();
+        assert!(!plain.is_quantized());
+        let f32_logits = logits(&base.model, &ids);
+        let q_logits = logits(&quant, &ids);
+        assert_eq!(q_logits.len(), f32_logits.len());
+        let d = max_abs_diff(&q_logits, &logits(&plain, &ids));
+        assert!(d <= 1e-4, "{kind:?}: quantised and dequantised logits differ by {d}");
+        // The same adapters on both: q's, loaded into f's by name.
+        let q = quant.with_lora(&LORA);
+        let adapters = q
+            .clone()
+            .into_record_group(restlm::burn::module::ParamGroup::from_predicate("lora"));
+        let f = plain
+            .with_lora(&LORA)
+            .try_load_record(adapters.allow_partial(true))
+            .unwrap();
+        let trainable = values(&q).values().filter(|(_, t)| *t).count();
+        assert_eq!(trainable, 2 * 7 * base.cfg.n_layers, "{kind:?}: adapters alone train");
+        let q = common::train_for(q, &base.cfg, &data, base.tok.pad, 3, 8);
+        let f = common::train_for(f, &base.cfg, &data, base.tok.pad, 3, 8);
+        let (lq, lf) = (logits(&q, &ids), logits(&f, &ids));
+        let d = max_abs_diff(&lq, &lf);
+        assert!(d <= 1e-3, "{kind:?}: after 3 steps, logits differ by {d}");
+        assert!(max_abs_diff(&lq, &q_logits) > 1e-2, "{kind:?}: the adapters trained");
+    }
+}
+
+/// A policy on a base file held as Q8_0: its checkpoint is adapters alone,
+/// loads back quantised with the same logits, and exports (merged) to
+/// the f32 model it computes; without a base file it is refused, and a
+/// quantised model is never saved whole.
+#[test]
+fn a_quantised_base_checkpoint_holds_adapters_and_loads_back_quantised() {
+    let _serial = common::autodiff_lock();
+    let (dir, base_dir, _) = lora_on_an_exported_base("q8");
+    let p = Policy::load_base(&base_dir, None, Some(&LORA_Q8), &cpu())
+        .unwrap()
+        .with_lora_on(&LORA_Q8, Some(&base_dir), 0)
+        .unwrap();
+    assert!(p.model.is_quantized());
+    let data = encoded_task(&p.tok, 16, p.cfg.max_seq_len);
+    let model = common::train_for(p.model.clone(), &p.cfg, &data, p.tok.pad, 3, 8);
+    let p = Policy { model, ..p };
+    let ids: Vec<i64> = (0..12).map(|i| (i * 5 % 200) as i64).collect();
+    let want = logits(&p.model, &ids);
+
+    let ckpt = dir.join("ckpt");
+    p.save(&ckpt, &Default::default()).unwrap();
+    assert!(!ckpt.join("model.bpk").exists(), "the base is not copied");
+    let back = Policy::load(&ckpt, &cpu()).unwrap();
+    assert_eq!(back.cfg.lora, p.cfg.lora);
+    assert!(back.model.is_quantized(), "the base comes back quantised");
+    assert_eq!(logits(&back.model, &ids), want);
+
+    let hf = dir.join("merged");
+    back.export_hf(&hf).unwrap();
+    let merged = Policy::load(&hf, &cpu()).unwrap();
+    assert!(!merged.model.is_quantized());
+    let d = max_abs_diff(&logits(&merged.model, &ids), &want);
+    assert!(d <= 1e-4, "the merged export's logits differ by {d}");
+
+    // No base file: nothing to hold by reference.
+    let (base, _) = trained(0);
+    let e = base.clone().with_lora(&LORA_Q8).err().unwrap().to_string();
+    assert!(e.contains("--init"), "{e}");
+    // A quantised model is not written whole (its stand-ins are no weights).
+    let whole = Policy {
+        model: base.model.clone().quantized(restlm::cpu::quant::QuantKind::Q8_0),
+        ..base
+    };
+    let e = whole.save(&dir.join("whole"), &Default::default()).err().unwrap().to_string();
+    assert!(e.contains("quantised"), "{e}");
+    assert!(!dir.join("whole").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -202,6 +202,7 @@ fn a_batch_loss_through_the_fused_head_equals_log_softmax_and_gather() {
         rank: 4,
         alpha: 8.0,
         base: None,
+        base_dtype: Default::default(),
     });
     for (tie_embeddings, lora) in [(true, None), (false, None), (true, lora)] {
         let cfg = ModelConfig {

@@ -44,6 +44,12 @@ fn chunked_head_logprobs_and_gradients_match_f64() {
     kernels::head_logprobs_match_reference(&cpu());
 }
 
+#[test]
+fn a_quantised_projection_and_its_input_gradient_match_f64() {
+    let _serial = common::autodiff_lock();
+    kernels::quant_linear_matches_reference(&cpu());
+}
+
 /// The model's training path (autodiff, fused log-probs) gives the same
 /// token log-probs as the same weights without autodiff.
 #[test]

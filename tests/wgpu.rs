@@ -79,6 +79,9 @@ fn model_training_sampling_and_the_loop_on_wgpu() {
     check("sampler reference", &|| {
         kernels::sampler_matches_reference(&device)
     });
+    check("quantised projection", &|| {
+        kernels::quant_linear_matches_reference(&device)
+    });
     check("decode kernels", &|| {
         kernels::decode_kernels_match_cpu(&device)
     });

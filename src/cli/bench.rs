@@ -45,6 +45,10 @@ pub struct Args {
     /// Train with gradient checkpointing (recompute cheap activations).
     #[arg(long)]
     checkpointing: bool,
+    /// With --lora: hold the frozen base's projections as f32, q8_0 or
+    /// q4_0 blocks.
+    #[arg(long, default_value = "f32")]
+    base_dtype: restlm::model::BaseDtype,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -75,6 +79,7 @@ pub fn run(cfg: RunConfig, args: Args) -> Result<()> {
         unfused,
         lora,
         checkpointing,
+        base_dtype,
     } = args;
     restlm::ops::use_burn_ops(restlm::ops::BurnOps {
         layers: unfused,
@@ -94,10 +99,14 @@ pub fn run(cfg: RunConfig, args: Args) -> Result<()> {
     work.sample_new = sample_new.unwrap_or(work.sample_new).max(1);
     work.reforward &= !no_reforward;
     work.gradient_checkpointing = checkpointing;
+    if lora.is_none() && !base_dtype.is_f32() {
+        bail!("--base-dtype {base_dtype:?}: a quantised base is frozen; train adapters with --lora RANK");
+    }
     work.model.lora = lora.map(|rank| restlm::model::LoraConfig {
         rank,
         alpha: 2.0 * rank as f64,
         base: None,
+        base_dtype,
     });
     if work.sample_prompt + work.sample_new > work.model.max_seq_len {
         bail!(

@@ -41,7 +41,8 @@ pub fn run(cfg: RunConfig, args: Args) -> Result<()> {
     } = args;
     let dev = open_device(&cfg, Some((cfg.improve.steps, 0)))?;
     let base = policy;
-    let mut policy = Policy::load_as(&base, cfg.tokenizer.prompt_format, &dev)?;
+    let mut policy =
+        Policy::load_base(&base, cfg.tokenizer.prompt_format, cfg.lora.as_ref(), &dev)?;
     if let Some(l) = &cfg.lora {
         policy = policy.with_lora_on(l, Some(&base), cfg.seed)?;
     }

@@ -41,7 +41,7 @@ pub fn run(mut cfg: RunConfig, args: Args) -> Result<()> {
     let mut policy = match &init {
         Some(dir) => {
             finetune_defaults(&mut cfg);
-            Policy::load_as(dir, cfg.tokenizer.prompt_format, &dev)
+            Policy::load_base(dir, cfg.tokenizer.prompt_format, cfg.lora.as_ref(), &dev)
                 .with_context(|| format!("loading --init {}", dir.display()))?
         }
         None => {

@@ -52,6 +52,25 @@ pub fn for_chunk_sets<const N: usize>(
     }
 }
 
+/// `f(i)` for i in 0..tasks, on every core with the `cpu-threads` feature.
+pub fn for_tasks(tasks: usize, f: impl Fn(usize) + Sync + Send) {
+    #[cfg(feature = "cpu-threads")]
+    {
+        use rayon::prelude::*;
+        (0..tasks).into_par_iter().for_each(f);
+    }
+    #[cfg(not(feature = "cpu-threads"))]
+    (0..tasks).for_each(f);
+}
+
+/// The threads [`for_tasks`] and [`for_chunks`] spread work over.
+pub fn threads() -> usize {
+    #[cfg(feature = "cpu-threads")]
+    return rayon::current_num_threads();
+    #[cfg(not(feature = "cpu-threads"))]
+    1
+}
+
 /// Rows per parallel task for rows of `n`: about [`CHUNK`] elements.
 pub fn rows_per_task(n: usize) -> usize {
     (CHUNK / n.max(1)).max(1)

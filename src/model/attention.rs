@@ -1,13 +1,12 @@
-use super::{ModelConfig, Rope, cache::KvSlot, linear, project};
-use burn::nn::Linear;
+use super::{ModelConfig, Proj, Rope, cache::KvSlot, linear};
 use burn::prelude::*;
 
 #[derive(Module, Debug)]
 pub struct Attention {
-    pub q_proj: Linear,
-    pub k_proj: Linear,
-    pub v_proj: Linear,
-    pub o_proj: Linear,
+    pub q_proj: Proj,
+    pub k_proj: Proj,
+    pub v_proj: Proj,
+    pub o_proj: Proj,
     #[module(skip)]
     n_heads: usize,
     #[module(skip)]
@@ -42,8 +41,8 @@ impl Attention {
         let [b, t, _] = x.dims();
         let (h, hkv) = (self.n_heads, self.n_kv_heads);
         let dh = self.q_proj.weight.dims()[1] / h;
-        let heads = |proj: &Linear, n: usize| {
-            project(proj, x.clone())
+        let heads = |proj: &Proj, n: usize| {
+            proj.forward(x.clone())
                 .reshape([b, t, n, dh])
                 .swap_dims(1, 2)
         };
@@ -66,7 +65,7 @@ impl Attention {
         };
         if fused {
             let out = super::fused::attention_core(q, k, v, bias);
-            return project(&self.o_proj, out.swap_dims(1, 2).reshape([b, t, h * dh]));
+            return self.o_proj.forward(out.swap_dims(1, 2).reshape([b, t, h * dh]));
         }
         // Grouped heads without copying keys and values for each query head:
         // the `rep` query heads sharing a KV head become rep · T query rows
@@ -79,6 +78,6 @@ impl Attention {
             q.matmul(k.swap_dims(2, 3)).reshape([b, hkv, rep, t, tk]) + bias.unsqueeze_dim::<5>(2);
         let probs = burn::tensor::activation::softmax(scores, 4).reshape([b, hkv, rep * t, tk]);
         let out = probs.matmul(v).reshape([b, h, t, dh]);
-        project(&self.o_proj, out.swap_dims(1, 2).reshape([b, t, h * dh]))
+        self.o_proj.forward(out.swap_dims(1, 2).reshape([b, t, h * dh]))
     }
 }

@@ -4,6 +4,7 @@
 //! directory with the final name is always complete.
 
 use super::{ModelConfig, Transformer};
+use crate::cpu::quant::QuantKind;
 use crate::error::{Error, Result};
 use crate::io::{read_json, write_json_atomic};
 use crate::tokenizer::Tokenizer;
@@ -67,6 +68,13 @@ fn write_dir(tmp: &Path, saved: &Saved<'_>) -> Result<()> {
             saved.model.clone().into_record_group(adapter_group()),
             ADAPTER_FILE,
         ),
+        // A quantised base is only ever saved by reference: its record
+        // would hold the projections' stand-ins, not their weights.
+        None if saved.model.is_quantized() => {
+            return Err(Error::Config(
+                "a model with a quantised base is saved as LoRA adapters on a base file (--init), not whole".into(),
+            ));
+        }
         None => (saved.model.clone().into_record(), MODEL_FILE),
     };
     let model_path = tmp.join(name);
@@ -209,7 +217,8 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<(ModelConfig, Transform
     let adapters = dir.join(ADAPTER_FILE);
     let (model, path, record) = match cfg.lora.as_ref().and_then(|l| l.base.as_ref()) {
         Some(base) if adapters.exists() => {
-            let (_, model) = load_base(base, device)
+            let quant = cfg.lora.as_ref().and_then(|l| l.base_dtype.quant_kind());
+            let (_, model) = load_base(base, quant, device)
                 .map_err(|e| Error::file(dir, format!("the LoRA base: {e}")))?;
             let record = ModuleRecord::load(&adapters).map(|r| r.allow_partial(true));
             (
@@ -236,7 +245,11 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<(ModelConfig, Transform
 
 /// The base model a LoRA checkpoint names: a GGUF file, a Hugging Face
 /// directory or a restlm checkpoint, with the content it had.
-fn load_base(base: &super::BaseRef, device: &Device) -> Result<(ModelConfig, Transformer)> {
+fn load_base(
+    base: &super::BaseRef,
+    quant: Option<QuantKind>,
+    device: &Device,
+) -> Result<(ModelConfig, Transformer)> {
     let hash = weights_hash(&base.path)?;
     if hash != base.hash {
         return Err(Error::file(
@@ -247,18 +260,29 @@ fn load_base(base: &super::BaseRef, device: &Device) -> Result<(ModelConfig, Tra
             ),
         ));
     }
-    load_any(&base.path, device)
+    load_any(&base.path, quant, device)
 }
 
 /// The model at `path`: a GGUF file, a Hugging Face directory (both
-/// imported) or a restlm checkpoint.
-pub fn load_any(path: &Path, device: &Device) -> Result<(ModelConfig, Transformer)> {
+/// imported) or a restlm checkpoint; its layer projections held as
+/// `quant` blocks when given (quantised tensor by tensor as an import
+/// reads them; a checkpoint's after loading).
+pub fn load_any(
+    path: &Path,
+    quant: Option<QuantKind>,
+    device: &Device,
+) -> Result<(ModelConfig, Transformer)> {
     if super::gguf::is_gguf(path) {
-        super::gguf::load(path, device)
+        super::gguf::load(path, quant, device)
     } else if super::hf::is_hf_dir(path)? {
-        super::hf::load(path, device)
+        super::hf::load(path, quant, device)
     } else {
-        load_model(path, device)
+        let (cfg, model) = load_model(path, device)?;
+        // A LoRA checkpoint's own config says how its base is held.
+        match quant {
+            Some(kind) if cfg.lora.is_none() => Ok((cfg, model.quantized(kind))),
+            _ => Ok((cfg, model)),
+        }
     }
 }
 

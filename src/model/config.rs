@@ -54,6 +54,55 @@ pub struct LoraConfig {
     /// file: checkpoints then hold only the adapters and this reference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<BaseRef>,
+    /// How the frozen base's projections are held in memory: f32, or
+    /// quantised blocks multiplied as they are (QLoRA's setting). Only for
+    /// a base from a file (`--init`), whose checkpoints name it.
+    #[serde(default, skip_serializing_if = "BaseDtype::is_f32")]
+    pub base_dtype: BaseDtype,
+}
+
+/// The storage of a LoRA policy's frozen projections.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum BaseDtype {
+    #[default]
+    F32,
+    /// llama.cpp's Q8_0: blocks of 32 bytes and a scale (1.125 bytes per
+    /// weight here: f32 scales).
+    #[serde(rename = "q8_0")]
+    Q8_0,
+    /// llama.cpp's Q4_0: blocks of 32 four-bit values and a scale (0.625
+    /// bytes per weight here).
+    #[serde(rename = "q4_0", alias = "q4")]
+    Q4_0,
+}
+
+impl BaseDtype {
+    pub fn is_f32(&self) -> bool {
+        *self == BaseDtype::F32
+    }
+
+    /// The block type, None for f32.
+    pub fn quant_kind(self) -> Option<crate::cpu::quant::QuantKind> {
+        use crate::cpu::quant::QuantKind;
+        match self {
+            BaseDtype::F32 => None,
+            BaseDtype::Q8_0 => Some(QuantKind::Q8_0),
+            BaseDtype::Q4_0 => Some(QuantKind::Q4_0),
+        }
+    }
+}
+
+impl std::str::FromStr for BaseDtype {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "f32" => Ok(BaseDtype::F32),
+            "q8_0" | "q8" => Ok(BaseDtype::Q8_0),
+            "q4_0" | "q4" => Ok(BaseDtype::Q4_0),
+            _ => Err(format!("unknown base dtype {s:?} (f32, q8_0, q4_0)")),
+        }
+    }
 }
 
 /// Where a LoRA policy's base weights are, and a hash of their content, so

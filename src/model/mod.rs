@@ -13,13 +13,17 @@ pub mod fused;
 pub mod gguf;
 pub mod hf;
 mod mask;
+mod proj;
+pub mod quant;
 mod reward;
 mod rope;
 
 pub use attention::Attention;
 pub use cache::KvCache;
-pub use config::{Arch, BaseRef, LoraConfig, MAX_PARAMS, MAX_SEQ_LEN, ModelConfig};
+pub use config::{Arch, BaseDtype, BaseRef, LoraConfig, MAX_PARAMS, MAX_SEQ_LEN, ModelConfig};
 pub use mask::{causal_bias, decode_bias, position_ids};
+pub use proj::Proj;
+use proj::over_rows;
 pub use reward::{RewardBatch, RewardModel};
 pub use rope::Rope;
 
@@ -27,6 +31,7 @@ use burn::nn::{
     Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
     RmsNorm, RmsNormConfig,
 };
+use crate::cpu::quant::QuantKind;
 use burn::prelude::*;
 use burn::tensor::activation::gelu_approximate;
 
@@ -39,37 +44,8 @@ fn normal() -> Initializer {
     }
 }
 
-/// `l`'s projection of `x`. With a LoRA adapter, x·W + b + (α/r)·(x·A)·B:
-/// the dense W + (α/r)·A·B that `l.forward` would build (and keep for the
-/// backward pass, with a weight-sized gradient) is never formed.
-pub(crate) fn project(l: &Linear, x: Tensor<3>) -> Tensor<3> {
-    use burn::tensor::module::linear as affine;
-    over_rows(x, |x| match l.weight.adapter() {
-        None => l.forward(x),
-        Some(ad) => {
-            let bias = l.bias.as_ref().map(|b| b.val());
-            let low = affine(affine(x.clone(), ad.a.val(), None), ad.b.val(), None);
-            affine(x, l.weight.base(), bias) + low.mul_scalar(ad.scale)
-        }
-    })
-}
-
-/// `f` applied to x [B, T, D] as one [B·T, D] matrix, back as [B, T, out]:
-/// one 2-D product per projection. burn keeps [B, T, D] × [D, out] as B
-/// batched products when T is a multiple of 32; on the CPU backend that
-/// made a reference training step 172 ms against 116 ms this way.
-fn over_rows(x: Tensor<3>, f: impl FnOnce(Tensor<2>) -> Tensor<2>) -> Tensor<3> {
-    let [b, t, d] = x.dims();
-    let y = f(x.reshape([b * t, d]));
-    let out = y.dims()[1];
-    y.reshape([b, t, out])
-}
-
-fn linear(d_in: usize, d_out: usize, bias: bool, device: &Device) -> Linear {
-    LinearConfig::new(d_in, d_out)
-        .with_bias(bias)
-        .with_initializer(normal())
-        .init(device)
+fn linear(d_in: usize, d_out: usize, bias: bool, device: &Device) -> Proj {
+    Proj::new(d_in, d_out, bias, normal(), device)
 }
 
 /// RMSNorm (Llama, Qwen2) or LayerNorm with a bias (GPT-2).
@@ -118,9 +94,9 @@ impl Norm {
 /// SwiGLU when `gate_proj` is present, else GPT-2's GELU (tanh form) MLP.
 #[derive(Module, Debug)]
 pub struct Mlp {
-    pub gate_proj: Option<Linear>,
-    pub up_proj: Linear,
-    pub down_proj: Linear,
+    pub gate_proj: Option<Proj>,
+    pub up_proj: Proj,
+    pub down_proj: Proj,
 }
 
 impl Mlp {
@@ -135,11 +111,22 @@ impl Mlp {
 
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let hidden = match &self.gate_proj {
-            Some(gate) => fused::swiglu(project(gate, x.clone()), project(&self.up_proj, x)),
-            None => gelu_approximate(project(&self.up_proj, x)),
+            Some(gate) => fused::swiglu(gate.forward(x.clone()), self.up_proj.forward(x)),
+            None => gelu_approximate(self.up_proj.forward(x)),
         };
-        project(&self.down_proj, hidden)
+        self.down_proj.forward(hidden)
     }
+}
+
+/// `*p` replaced by `f(*p)`.
+fn take_map(p: &mut Proj, f: &impl Fn(Proj) -> Proj) {
+    let placeholder = proj::Proj {
+        weight: proj::stand_in([1, 1], &p.weight.lazy_device()),
+        bias: None,
+        quant: None,
+    };
+    let taken = std::mem::replace(p, placeholder);
+    *p = f(taken);
 }
 
 #[derive(Module, Debug)]
@@ -184,11 +171,21 @@ impl Transformer {
             embed_positions: cfg.is_gpt2().then(|| embedding(cfg.max_seq_len)),
             layers,
             norm: Norm::new(cfg, device),
-            lm_head: (!cfg.tie_embeddings).then(|| linear(d, cfg.vocab_size, false, device)),
+            lm_head: (!cfg.tie_embeddings).then(|| {
+                LinearConfig::new(d, cfg.vocab_size)
+                    .with_bias(false)
+                    .with_initializer(normal())
+                    .init(device)
+            }),
             rope: Rope::of(cfg, cfg.max_seq_len, device),
         };
         match &cfg.lora {
-            Some(l) => model.with_lora(l),
+            // Parameters initialise lazily: each projection's f32 weight
+            // exists only while it is quantised.
+            Some(l) => match l.base_dtype.quant_kind() {
+                Some(kind) => model.quantized(kind).with_lora(l),
+                None => model.with_lora(l),
+            },
             None => model,
         }
     }
@@ -202,9 +199,60 @@ impl Transformer {
         self.apply_lora(burn::module::Lora::new(l.rank, l.alpha).set_param_group(group))
     }
 
-    /// The adapters folded into plain weights: W + (α / r)·A·B.
+    /// The adapters folded into plain weights: W + (α / r)·A·B, with a
+    /// quantised base expanded to f32 (what an export writes).
     pub fn merged(&self) -> Self {
-        self.valid().materialize()
+        self.valid().materialize().map_projections(Proj::dequantized)
+    }
+
+    /// The base's projections held as `kind` blocks ([`Proj::quantized`]),
+    /// one at a time, so at most one f32 matrix is alive beside the
+    /// quantised ones. Attach LoRA adapters after, not before.
+    pub fn quantized(self, kind: QuantKind) -> Self {
+        self.map_projections(|p| p.quantized(kind))
+    }
+
+    /// Whether any projection's base is held quantised.
+    pub fn is_quantized(&self) -> bool {
+        self.layers.iter().any(|l| {
+            let (a, m) = (&l.self_attn, &l.mlp);
+            [&a.q_proj, &a.k_proj, &a.v_proj, &a.o_proj, &m.up_proj, &m.down_proj]
+                .into_iter()
+                .chain(m.gate_proj.as_ref())
+                .any(Proj::is_quantized)
+        })
+    }
+
+    /// Every layer's projections through `f`.
+    fn map_projections(mut self, f: impl Fn(Proj) -> Proj) -> Self {
+        for (_, p) in self.projections_mut() {
+            take_map(p, &f);
+        }
+        self
+    }
+
+    /// Every layer's projections with their parameter paths
+    /// (`layers.3.self_attn.q_proj`).
+    pub fn projections_mut(&mut self) -> Vec<(String, &mut Proj)> {
+        let mut out = Vec::new();
+        for (i, l) in self.layers.iter_mut().enumerate() {
+            let a = &mut l.self_attn;
+            for (name, p) in [
+                ("q_proj", &mut a.q_proj),
+                ("k_proj", &mut a.k_proj),
+                ("v_proj", &mut a.v_proj),
+                ("o_proj", &mut a.o_proj),
+            ] {
+                out.push((format!("layers.{i}.self_attn.{name}"), p));
+            }
+            let m = &mut l.mlp;
+            if let Some(g) = m.gate_proj.as_mut() {
+                out.push((format!("layers.{i}.mlp.gate_proj"), g));
+            }
+            out.push((format!("layers.{i}.mlp.up_proj"), &mut m.up_proj));
+            out.push((format!("layers.{i}.mlp.down_proj"), &mut m.down_proj));
+        }
+        out
     }
 
     /// Logits [B, T, V] for `tokens` [B, T] at positions start..start+T.
@@ -252,7 +300,7 @@ impl Transformer {
     /// The output projection of final hidden states [B, T, D].
     fn logits(&self, h: Tensor<3>) -> Tensor<3> {
         match &self.lm_head {
-            Some(head) => project(head, h),
+            Some(head) => over_rows(h, |h| head.forward(h)),
             None => over_rows(h, |h| h.matmul(self.embed_tokens.weight.val().transpose())),
         }
     }

@@ -353,7 +353,7 @@ fn start_policy(
     let p = match &opts.init {
         Some(init) => Policy {
             tok: tok.clone(),
-            ..Policy::load(init, device)?
+            ..Policy::load_base(init, None, cfg.lora.as_ref(), device)?
         },
         None => {
             let mut model_cfg = cfg.model.clone();

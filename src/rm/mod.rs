@@ -78,7 +78,8 @@ fn train_member(
     fresh: bool,
     device: &Device,
 ) -> Result<report::Report> {
-    let mut policy = Policy::load_as(&o.init, cfg.tokenizer.prompt_format, device)?;
+    let lora = cfg.lora.as_ref().filter(|_| !fresh);
+    let mut policy = Policy::load_base(&o.init, cfg.tokenizer.prompt_format, lora, device)?;
     match &cfg.lora {
         // A fresh trunk has nothing worth freezing: all of it trains.
         _ if fresh => {

@@ -318,13 +318,18 @@ pub fn chat_template(file: &GgufFile) -> Option<String> {
         .map(String::from)
 }
 
-/// Imports a GGUF file's model: shape and weights (dequantized to f32).
-/// Its tokenizer is [`tokenizer`].
-pub fn load(path: &Path, device: &Device) -> Result<(ModelConfig, Transformer)> {
+/// Imports a GGUF file's model: shape and weights (dequantized to f32, or
+/// the projections requantised as `quant` blocks one at a time). Its
+/// tokenizer is [`tokenizer`].
+pub fn load(
+    path: &Path,
+    quant: Option<crate::cpu::quant::QuantKind>,
+    device: &Device,
+) -> Result<(ModelConfig, Transformer)> {
     let file = GgufFile::open(path)?;
     let cfg = model_config(&file)?;
     let named = AsHf::new(&file, &cfg)?;
-    let model = hf::load_from(&cfg, &named, path, device)?;
+    let model = hf::load_from(&cfg, &named, path, quant, device)?;
     Ok((cfg, model))
 }
 

@@ -20,7 +20,9 @@ pub trait Checkpoint {
     fn read(&self, name: &str) -> Result<HostTensor>;
 }
 
+use super::quant::QuantWeight;
 use super::{ModelConfig, Transformer};
+use crate::cpu::quant::QuantKind;
 use crate::error::{Error, Result};
 use crate::io::{read_json, write_json_atomic};
 use crate::tokenizer::Tokenizer;
@@ -80,20 +82,28 @@ pub fn special_ids(dir: &Path) -> Result<SpecialIds> {
     Ok(SpecialIds { eos, pad })
 }
 
-/// Imports the model in `dir` onto `device`, one tensor at a time.
-pub fn load(dir: &Path, device: &Device) -> Result<(ModelConfig, Transformer)> {
+/// Imports the model in `dir` onto `device`, one tensor at a time, its
+/// projections quantised as `quant` blocks when given.
+pub fn load(
+    dir: &Path,
+    quant: Option<QuantKind>,
+    device: &Device,
+) -> Result<(ModelConfig, Transformer)> {
     let cfg = model_config(dir)?;
     let weights = Weights::open(dir)?;
-    let model = load_from(&cfg, &weights, dir, device)?;
+    let model = load_from(&cfg, &weights, dir, quant, device)?;
     Ok((cfg, model))
 }
 
 /// Builds a `cfg`-shaped model from `weights`; `origin` names the file or
-/// directory in errors. Every checkpoint tensor must be used.
+/// directory in errors. Every checkpoint tensor must be used. With
+/// `quant`, each layer projection's weight is quantised as it is read
+/// (`Proj::quantized`'s blocks), so the f32 model is never whole in memory.
 pub fn load_from(
     cfg: &ModelConfig,
     weights: &dyn Checkpoint,
     origin: &Path,
+    quant: Option<QuantKind>,
     device: &Device,
 ) -> Result<Transformer> {
     // Parameters are created lazily, so the random init never runs: each
@@ -106,10 +116,17 @@ pub fn load_from(
         path: Vec::new(),
         used: BTreeSet::new(),
         error: None,
+        quant,
+        quantized: BTreeMap::new(),
     };
-    let model = model.map(&mut loader);
+    let mut model = model.map(&mut loader);
     if let Some(e) = loader.error {
         return Err(e);
+    }
+    for (path, p) in model.projections_mut() {
+        if let Some(q) = loader.quantized.remove(&format!("{path}.weight")) {
+            p.quant = Some(q);
+        }
     }
     let unused: Vec<String> = weights
         .names()
@@ -152,6 +169,10 @@ struct Loader<'a> {
     path: Vec<String>,
     used: BTreeSet<String>,
     error: Option<Error>,
+    /// Projections' weights are kept as these blocks ...
+    quant: Option<QuantKind>,
+    /// ... here, by parameter path, until the model is whole.
+    quantized: BTreeMap<String, QuantWeight>,
 }
 
 impl Loader<'_> {
@@ -213,11 +234,24 @@ impl ModuleMapper for Loader<'_> {
             return param;
         }
         let shape = param.lazy_shape();
+        let device = param.lazy_device();
+        let path = self.path.join(".");
         match self.fetch(shape.as_slice()) {
             Ok(t) => {
-                let tensor =
-                    Tensor::from_data(TensorData::new(t.data, t.shape), &param.lazy_device());
                 let id = param.id;
+                if let (Some(kind), &[inp, out]) = (self.quant, t.shape.as_slice())
+                    && is_projection_weight(&path)
+                {
+                    // [out, in]: a row per output feature.
+                    let rows = t.transposed();
+                    if let Some(q) = QuantWeight::quantize(kind, &rows.data, out, inp, &device) {
+                        self.quantized.insert(path, q);
+                        // Proj::stand_in's one zero, broadcast to W's shape.
+                        let zero = Tensor::<D>::zeros(Shape::new([1; D]), &device);
+                        return param.transform_for_load(zero.expand(shape), id);
+                    }
+                }
+                let tensor = Tensor::from_data(TensorData::new(t.data, t.shape), &device);
                 param.transform_for_load(tensor, id)
             }
             Err(e) => {
@@ -226,6 +260,12 @@ impl ModuleMapper for Loader<'_> {
             }
         }
     }
+}
+
+/// A layer projection's weight (`layers.3.mlp.up_proj.weight`): what a
+/// quantised base holds in blocks.
+fn is_projection_weight(path: &str) -> bool {
+    path.starts_with("layers.") && path.ends_with("_proj.weight")
 }
 
 struct Collector<'a> {
