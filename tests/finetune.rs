@@ -187,42 +187,74 @@ fn finetune_defaults_apply_only_where_the_config_is_silent() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Gradient checkpointing (activations recomputed a layer at a time,
+/// `restlm::train::recompute`) trains to the weights whole-graph training
+/// reaches: full fine-tuning with a tied and an untied head, GPT-2's
+/// learned positions, LoRA, and LoRA on a quantised base.
 #[test]
 fn gradient_checkpointing_trains_to_the_same_weights() {
+    use restlm::cpu::quant::QuantKind;
     let _serial = common::autodiff_lock();
     let tok = task_tokenizer();
-    let cfg = tiny_model(tok.vocab_size());
-    let data = encoded_task(&tok, 16, cfg.max_seq_len);
+    let tied = tiny_model(tok.vocab_size());
+    let data = encoded_task(&tok, 16, tied.max_seq_len);
     let ids: Vec<i64> = (0..12).map(|i| (i * 13 % 200) as i64).collect();
-    let run = |checkpointing: bool, lora: bool| {
-        let mut model = seeded_model(&cfg, &cpu(), 6);
-        if lora {
-            model = model.with_lora(&LORA);
-        }
-        let tc = restlm::config::TrainConfig {
-            steps: 3,
-            batch_size: 8,
-            lr: 1e-2,
-            eval_every: 3,
-            gradient_checkpointing: checkpointing,
-            ..Default::default()
-        };
-        let m = common::train_with(model, &cfg, &data, tok.pad, &tc, None);
-        logits(&m, &ids)
+    let untied = restlm::model::ModelConfig {
+        tie_embeddings: false,
+        ..tied.clone()
     };
-    for lora in [false, true] {
+    let gpt2 = restlm::model::ModelConfig {
+        arch: restlm::model::Arch::Gpt2,
+        n_kv_heads: tied.n_heads,
+        qkv_bias: true,
+        o_bias: true,
+        mlp_bias: true,
+        ..tied.clone()
+    };
+    #[derive(Clone, Copy, Debug)]
+    enum Train {
+        Full,
+        Lora,
+        QuantLora,
+    }
+    let cases = [
+        (&tied, Train::Full),
+        (&untied, Train::Full),
+        (&gpt2, Train::Full),
+        (&tied, Train::Lora),
+        (&gpt2, Train::Lora),
+        (&tied, Train::QuantLora),
+    ];
+    for (cfg, how) in cases {
+        let start = || {
+            let model = seeded_model(cfg, &cpu(), 6);
+            match how {
+                Train::Full => model,
+                Train::Lora => model.with_lora(&LORA),
+                Train::QuantLora => model.quantized(QuantKind::Q8_0).with_lora(&LORA),
+            }
+        };
+        let run = |checkpointing: bool| {
+            let tc = restlm::config::TrainConfig {
+                steps: 3,
+                batch_size: 8,
+                lr: 1e-2,
+                eval_every: 3,
+                gradient_checkpointing: checkpointing,
+                ..Default::default()
+            };
+            let m = common::train_with(start(), cfg, &data, tok.pad, &tc, None);
+            logits(&m, &ids)
+        };
+        let plain = run(false);
         // Recomputing an activation repeats the same f32 operations.
-        let d = max_abs_diff(&run(true, lora), &run(false, lora));
+        let d = max_abs_diff(&run(true), &plain);
         assert!(
             d <= 1e-5,
-            "lora {lora}: checkpointed training differs by {d}"
+            "{:?} {how:?}: checkpointed training differs by {d}",
+            cfg.arch
         );
-        assert!(
-            max_abs_diff(
-                &run(false, lora),
-                &logits(&seeded_model(&cfg, &cpu(), 6), &ids)
-            ) > 1e-3
-        );
+        assert!(max_abs_diff(&plain, &logits(&start(), &ids)) > 1e-3);
     }
 }
 

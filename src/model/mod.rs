@@ -118,6 +118,20 @@ impl Mlp {
     }
 }
 
+impl Block {
+    /// The residual stream after this layer, from the one before it, in a
+    /// causal forward without a cache: x + attention(norm(x)), then + the
+    /// MLP of its norm. (`Transformer::hidden` takes the same steps with
+    /// each residual add fused into the norm after it.) What training
+    /// that recomputes activations runs one layer at a time.
+    pub fn forward_residual(&self, x: Tensor<3>, rope: &Rope, bias: Tensor<4>) -> Tensor<3> {
+        let h = self.input_layernorm.forward(x.clone());
+        let a = self.self_attn.forward(h, rope, 0, bias, None);
+        let (x, h) = self.post_attention_layernorm.add_forward(x, a);
+        x + self.mlp.forward(h)
+    }
+}
+
 /// `*p` replaced by `f(*p)`.
 fn take_map(p: &mut Proj, f: &impl Fn(Proj) -> Proj) {
     let placeholder = proj::Proj {
@@ -334,15 +348,7 @@ impl Transformer {
         bias: Tensor<4>,
         mut cache: Option<&mut KvCache>,
     ) -> Tensor<3> {
-        let t = tokens.dims()[1];
-        let mut x = self.embed_tokens.forward(tokens.clone());
-        if let Some(table) = &self.embed_positions {
-            let ids = positions.unwrap_or_else(|| {
-                let end = (start + t) as i64;
-                Tensor::arange(start as i64..end, &tokens.device()).unsqueeze()
-            });
-            x = x + table.forward(ids);
-        }
+        let mut x = self.embed(tokens, start, positions);
         // Each residual add is taken together with the norm that follows
         // it (the next layer's input norm, or the final one).
         let mut h = match self.layers.first() {
@@ -362,6 +368,40 @@ impl Transformer {
             (x, h) = next.add_forward(x, layer.mlp.forward(h));
         }
         h
+    }
+
+    /// The residual stream's start [B, T, D]: token embeddings, plus
+    /// learned positions (GPT-2; `positions` as in [`Transformer::forward`]).
+    pub fn embed(
+        &self,
+        tokens: Tensor<2, Int>,
+        start: usize,
+        positions: Option<Tensor<2, Int>>,
+    ) -> Tensor<3> {
+        let t = tokens.dims()[1];
+        let x = self.embed_tokens.forward(tokens.clone());
+        match &self.embed_positions {
+            Some(table) => {
+                let ids = positions.unwrap_or_else(|| {
+                    let end = (start + t) as i64;
+                    Tensor::arange(start as i64..end, &tokens.device()).unsqueeze()
+                });
+                x + table.forward(ids)
+            }
+            None => x,
+        }
+    }
+
+    /// The last norm, of the residual stream after the last layer: the
+    /// final hidden states.
+    pub fn final_norm(&self, x: Tensor<3>) -> Tensor<3> {
+        self.norm.forward(x)
+    }
+
+    /// The output projection of final hidden states [B, T, D] (after the
+    /// last norm): logits [B, T, V].
+    pub fn logits_of(&self, h: Tensor<3>) -> Tensor<3> {
+        self.logits(h)
     }
 
     /// Full causal forward without a cache (training, scoring).

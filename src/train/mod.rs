@@ -2,6 +2,8 @@
 //! learning rate, per-parameter gradient-norm clipping, token-weighted NLL on
 //! target tokens, held-out loss, atomic checkpoints that a re-run resumes.
 
+pub mod recompute;
+
 use crate::config::TrainConfig;
 use crate::data::{Encoded, TrainBatch};
 use crate::error::Result;
@@ -55,7 +57,11 @@ pub fn batch_rows(n: usize, batch_size: usize, seed: u64, step: usize) -> Vec<us
 /// Sum over target tokens of weight · NLL, divided by the number of target
 /// tokens. Returns a scalar tensor (differentiable on an autodiff device).
 pub fn batch_loss(model: &Transformer, batch: &TrainBatch) -> Tensor<1> {
-    let picked = token_logprobs(model, batch);
+    loss_of_logprobs(token_logprobs(model, batch), batch)
+}
+
+/// [`batch_loss`] from the token log-probs.
+pub fn loss_of_logprobs(picked: Tensor<2>, batch: &TrainBatch) -> Tensor<1> {
     (picked * batch.weights.clone())
         .sum()
         .neg()
@@ -73,16 +79,21 @@ pub fn batch_loss(model: &Transformer, batch: &TrainBatch) -> Tensor<1> {
 /// Improve from 316 s to 348 s, the latter partly under other load).
 /// Elsewhere log-softmax and gather.
 pub fn token_logprobs(model: &Transformer, batch: &TrainBatch) -> Tensor<2> {
+    logprobs_of_hidden(model, model.hidden_causal(batch.inputs.clone()), batch)
+}
+
+/// [`token_logprobs`] from the final hidden states [B, T, D] of `batch`'s
+/// inputs.
+pub fn logprobs_of_hidden(model: &Transformer, hidden: Tensor<3>, batch: &TrainBatch) -> Tensor<2> {
     let fused = crate::ops::OpPath::of(&batch.inputs.device()).fused_logprob();
     if let (true, Some(weight)) = (fused, model.output_weight()) {
         let [b, t] = batch.targets.dims();
         let chunk = crate::sample::head::chunk_rows(weight.dims()[1]);
         if !(model.head_trains() && b * t <= chunk) {
-            let hidden = model.hidden_causal(batch.inputs.clone());
             return kernels::head_logprobs(hidden, weight, batch.targets.clone(), chunk);
         }
     }
-    let logits = model.forward_causal(batch.inputs.clone());
+    let logits = model.logits_of(hidden);
     if fused {
         return kernels::target_logprobs(logits, batch.targets.clone());
     }
@@ -215,39 +226,9 @@ pub struct StepOutput {
 }
 
 /// `model` on the autodiff `device`, its parameters tracked (frozen ones
-/// excepted), with burn's balanced gradient checkpointing when asked.
-fn for_training(model: Transformer, device: &Device, checkpointing: bool) -> Transformer {
-    let model = model.fork(device).train();
-    if checkpointing {
-        // `train()` re-wraps each parameter with autodiff's default
-        // strategy; every operand of an op must carry the same one, the
-        // model's rotary tables included.
-        let mut model = model.map(&mut Checkpointed);
-        model.rope = model.rope.map_tables(|t| {
-            t.with_gradient_checkpointing_strategy(
-                burn::tensor::GradientCheckpointingStrategy::Balanced,
-            )
-        });
-        model
-    } else {
-        model
-    }
-}
-
-/// Sets burn's balanced gradient checkpointing on every parameter.
-struct Checkpointed;
-
-impl burn::module::ModuleMapper for Checkpointed {
-    fn map_float<const D: usize>(
-        &mut self,
-        param: burn::module::Param<Tensor<D>>,
-    ) -> burn::module::Param<Tensor<D>> {
-        param.map(|t| {
-            t.with_gradient_checkpointing_strategy(
-                burn::tensor::GradientCheckpointingStrategy::Balanced,
-            )
-        })
-    }
+/// excepted).
+fn for_training(model: Transformer, device: &Device) -> Transformer {
+    model.fork(device).train()
 }
 
 impl Trainer {
@@ -259,11 +240,8 @@ impl Trainer {
         seed: u64,
         pad: u32,
     ) -> Self {
-        let mut device = first_device(&model).autodiff();
-        if tc.gradient_checkpointing {
-            device = device.gradient_checkpointing();
-        }
-        let model = for_training(model, &device, tc.gradient_checkpointing);
+        let device = first_device(&model).autodiff();
+        let model = for_training(model, &device);
         Self {
             model,
             optim: AdamWConfig::new()
@@ -292,8 +270,13 @@ impl Trainer {
             self.pad,
             &device,
         );
-        let loss = batch_loss(&self.model, &batch);
-        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        let (loss, grads) = if tc.gradient_checkpointing {
+            recompute::loss_and_grads(&self.model, &batch)
+        } else {
+            let loss = batch_loss(&self.model, &batch);
+            let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+            (loss, grads)
+        };
         let lr = lr_at(tc, self.step);
         self.model = self.optim.step(lr, self.model.clone(), grads);
         self.step += 1;
@@ -328,7 +311,7 @@ pub fn train(
     if let Some(dir) = stage.ckpt_dir.filter(|d| d.join("train.json").exists()) {
         let device = first_device(&trainer.model);
         let (_, m) = checkpoint::load_model(dir, &device)?;
-        trainer.model = for_training(m, &device, tc.gradient_checkpointing);
+        trainer.model = for_training(m, &device);
         trainer.optim = checkpoint::load_optim(dir, trainer.optim)?;
         trainer.step = checkpoint::load_state(dir)?.step;
         eprintln!(
