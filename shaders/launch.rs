@@ -267,7 +267,12 @@ impl DecodeOps for CubeBackend {
 
 /// The quantised projection of `model::quant` on wgpu.
 impl QuantOps for CubeBackend {
-    fn quant_matmul(x: CubeTensor, values: CubeTensor, scales: CubeTensor, kind: u32) -> CubeTensor {
+    fn quant_matmul(
+        x: CubeTensor,
+        values: CubeTensor,
+        scales: CubeTensor,
+        kind: u32,
+    ) -> CubeTensor {
         let (x, values, scales) = (
             into_contiguous(x),
             into_contiguous(values),

@@ -8,9 +8,9 @@
 use super::common::{ELEMENTWISE, HIDDEN_ROW, VOCAB_ROW};
 use super::logprob::{logprob_grad_kernel, logprob_kernel};
 use super::norm::{add_rms_norm_kernel, rms_norm_kernel};
+use super::quant::{quant_matmul_grad_kernel, quant_matmul_kernel};
 use super::rope::rope_kernel;
 use super::sampler::sample_kernel;
-use super::quant::{quant_matmul_grad_kernel, quant_matmul_kernel};
 use super::swiglu::swiglu_kernel;
 use crate::error::{Error, Result};
 use burn::backend::DispatchDevice;

@@ -372,7 +372,10 @@ fn lora_on_a_quantised_base_trains_as_on_its_dequantised_copy() {
         let q_logits = logits(&quant, &ids);
         assert_eq!(q_logits.len(), f32_logits.len());
         let d = max_abs_diff(&q_logits, &logits(&plain, &ids));
-        assert!(d <= 1e-4, "{kind:?}: quantised and dequantised logits differ by {d}");
+        assert!(
+            d <= 1e-4,
+            "{kind:?}: quantised and dequantised logits differ by {d}"
+        );
         // The same adapters on both: q's, loaded into f's by name.
         let q = quant.with_lora(&LORA);
         let adapters = q
@@ -383,13 +386,20 @@ fn lora_on_a_quantised_base_trains_as_on_its_dequantised_copy() {
             .try_load_record(adapters.allow_partial(true))
             .unwrap();
         let trainable = values(&q).values().filter(|(_, t)| *t).count();
-        assert_eq!(trainable, 2 * 7 * base.cfg.n_layers, "{kind:?}: adapters alone train");
+        assert_eq!(
+            trainable,
+            2 * 7 * base.cfg.n_layers,
+            "{kind:?}: adapters alone train"
+        );
         let q = common::train_for(q, &base.cfg, &data, base.tok.pad, 3, 8);
         let f = common::train_for(f, &base.cfg, &data, base.tok.pad, 3, 8);
         let (lq, lf) = (logits(&q, &ids), logits(&f, &ids));
         let d = max_abs_diff(&lq, &lf);
         assert!(d <= 1e-3, "{kind:?}: after 3 steps, logits differ by {d}");
-        assert!(max_abs_diff(&lq, &q_logits) > 1e-2, "{kind:?}: the adapters trained");
+        assert!(
+            max_abs_diff(&lq, &q_logits) > 1e-2,
+            "{kind:?}: the adapters trained"
+        );
     }
 }
 
@@ -433,10 +443,17 @@ fn a_quantised_base_checkpoint_holds_adapters_and_loads_back_quantised() {
     assert!(e.contains("--init"), "{e}");
     // A quantised model is not written whole (its stand-ins are no weights).
     let whole = Policy {
-        model: base.model.clone().quantized(restlm::cpu::quant::QuantKind::Q8_0),
+        model: base
+            .model
+            .clone()
+            .quantized(restlm::cpu::quant::QuantKind::Q8_0),
         ..base
     };
-    let e = whole.save(&dir.join("whole"), &Default::default()).err().unwrap().to_string();
+    let e = whole
+        .save(&dir.join("whole"), &Default::default())
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("quantised"), "{e}");
     assert!(!dir.join("whole").exists());
     std::fs::remove_dir_all(&dir).unwrap();

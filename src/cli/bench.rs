@@ -100,7 +100,9 @@ pub fn run(cfg: RunConfig, args: Args) -> Result<()> {
     work.reforward &= !no_reforward;
     work.gradient_checkpointing = checkpointing;
     if lora.is_none() && !base_dtype.is_f32() {
-        bail!("--base-dtype {base_dtype:?}: a quantised base is frozen; train adapters with --lora RANK");
+        bail!(
+            "--base-dtype {base_dtype:?}: a quantised base is frozen; train adapters with --lora RANK"
+        );
     }
     work.model.lora = lora.map(|rank| restlm::model::LoraConfig {
         rank,

@@ -65,7 +65,9 @@ impl Attention {
         };
         if fused {
             let out = super::fused::attention_core(q, k, v, bias);
-            return self.o_proj.forward(out.swap_dims(1, 2).reshape([b, t, h * dh]));
+            return self
+                .o_proj
+                .forward(out.swap_dims(1, 2).reshape([b, t, h * dh]));
         }
         // Grouped heads without copying keys and values for each query head:
         // the `rep` query heads sharing a KV head become rep · T query rows
@@ -78,6 +80,7 @@ impl Attention {
             q.matmul(k.swap_dims(2, 3)).reshape([b, hkv, rep, t, tk]) + bias.unsqueeze_dim::<5>(2);
         let probs = burn::tensor::activation::softmax(scores, 4).reshape([b, hkv, rep * t, tk]);
         let out = probs.matmul(v).reshape([b, h, t, dh]);
-        self.o_proj.forward(out.swap_dims(1, 2).reshape([b, t, h * dh]))
+        self.o_proj
+            .forward(out.swap_dims(1, 2).reshape([b, t, h * dh]))
     }
 }

@@ -27,11 +27,11 @@ use proj::over_rows;
 pub use reward::{RewardBatch, RewardModel};
 pub use rope::Rope;
 
+use crate::cpu::quant::QuantKind;
 use burn::nn::{
     Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
     RmsNorm, RmsNormConfig,
 };
-use crate::cpu::quant::QuantKind;
 use burn::prelude::*;
 use burn::tensor::activation::gelu_approximate;
 
@@ -216,7 +216,9 @@ impl Transformer {
     /// The adapters folded into plain weights: W + (α / r)·A·B, with a
     /// quantised base expanded to f32 (what an export writes).
     pub fn merged(&self) -> Self {
-        self.valid().materialize().map_projections(Proj::dequantized)
+        self.valid()
+            .materialize()
+            .map_projections(Proj::dequantized)
     }
 
     /// The base's projections held as `kind` blocks ([`Proj::quantized`]),
@@ -230,10 +232,17 @@ impl Transformer {
     pub fn is_quantized(&self) -> bool {
         self.layers.iter().any(|l| {
             let (a, m) = (&l.self_attn, &l.mlp);
-            [&a.q_proj, &a.k_proj, &a.v_proj, &a.o_proj, &m.up_proj, &m.down_proj]
-                .into_iter()
-                .chain(m.gate_proj.as_ref())
-                .any(Proj::is_quantized)
+            [
+                &a.q_proj,
+                &a.k_proj,
+                &a.v_proj,
+                &a.o_proj,
+                &m.up_proj,
+                &m.down_proj,
+            ]
+            .into_iter()
+            .chain(m.gate_proj.as_ref())
+            .any(Proj::is_quantized)
         })
     }
 

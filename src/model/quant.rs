@@ -90,7 +90,13 @@ impl QuantWeight {
     /// W [out, in] (row-major, as `QuantMatrix::quantize` takes it)
     /// quantised as `kind` onto `device`; None when `in` is not whole
     /// blocks of 32.
-    pub fn quantize(kind: QuantKind, w: &[f32], out: usize, inp: usize, device: &Device) -> Option<Self> {
+    pub fn quantize(
+        kind: QuantKind,
+        w: &[f32],
+        out: usize,
+        inp: usize,
+        device: &Device,
+    ) -> Option<Self> {
         QuantMatrix::quantize(kind, w, out, inp)
             .ok()
             .map(|m| Self::new(m, device))
@@ -114,9 +120,13 @@ impl QuantWeight {
         let words = values.as_slice::<u32>().expect("u32 values");
         let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
         let scales = scales.as_slice::<f32>().expect("f32 scales");
-        let m = QuantRef::new(self.kind, self.out, self.inp, &bytes, scales).expect("a whole matrix");
-        Tensor::<2>::from_data(TensorData::new(m.dequantize(), [self.out, self.inp]), &device)
-            .transpose()
+        let m =
+            QuantRef::new(self.kind, self.out, self.inp, &bytes, scales).expect("a whole matrix");
+        Tensor::<2>::from_data(
+            TensorData::new(m.dequantize(), [self.out, self.inp]),
+            &device,
+        )
+        .transpose()
     }
 
     /// x [.., in] · Wᵀ → [.., out].
@@ -170,7 +180,12 @@ fn view<'a>(values: &'a FlexTensor, scales: &'a FlexTensor, kind: u32) -> QuantR
 }
 
 impl QuantOps for Flex {
-    fn quant_matmul(x: FlexTensor, values: FlexTensor, scales: FlexTensor, kind: u32) -> FlexTensor {
+    fn quant_matmul(
+        x: FlexTensor,
+        values: FlexTensor,
+        scales: FlexTensor,
+        kind: u32,
+    ) -> FlexTensor {
         let w = view(&values, &scales, kind);
         let xs = rows::values(&x);
         let m = xs.len() / w.cols;

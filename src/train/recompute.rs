@@ -16,9 +16,9 @@
 //! projection) are summed. `tests/finetune.rs` checks the result equals
 //! the whole-graph gradients.
 
+use super::{logprobs_of_hidden, loss_of_logprobs};
 use crate::data::TrainBatch;
 use crate::model::{Transformer, causal_bias};
-use super::{logprobs_of_hidden, loss_of_logprobs};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::prelude::*;

@@ -527,25 +527,39 @@ pub fn quant_linear_matches_reference(device: &Device) {
     for kind in [QuantKind::Q8_0, QuantKind::Q4_0] {
         let q = QuantWeight::quantize(kind, &w, out, inp, &ad).expect("whole blocks");
         // [in, out], burn's Linear orientation.
-        let deq: Vec<f32> = q.dequantize().into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+        let deq: Vec<f32> = q
+            .dequantize()
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .unwrap();
         for o in 0..out {
             for i in 0..inp {
                 let block = &w[o * inp + i / 32 * 32..][..32];
                 let amax = block.iter().fold(0f32, |m, v| m.max(v.abs()));
                 let step = amax / if kind == QuantKind::Q8_0 { 127.0 } else { 8.0 };
                 let err = (deq[i * out + o] - w[o * inp + i]).abs();
-                assert!(err <= step * 1.0001 + 1e-7, "{kind:?} W[{o}, {i}] off by {err}");
+                assert!(
+                    err <= step * 1.0001 + 1e-7,
+                    "{kind:?} W[{o}, {i}] off by {err}"
+                );
             }
         }
         for m in [1usize, 3, 9, 70] {
             let xs: Vec<f32> = (0..m * inp).map(|_| normal(&mut r)).collect();
             let rs: Vec<f32> = (0..m * out).map(|_| normal(&mut r)).collect();
-            let x = Tensor::<2>::from_data(TensorData::new(xs.clone(), [m, inp]), &ad).require_grad();
+            let x =
+                Tensor::<2>::from_data(TensorData::new(xs.clone(), [m, inp]), &ad).require_grad();
             let y = q.forward(x.clone());
             let weights = Tensor::<2>::from_data(TensorData::new(rs.clone(), [m, out]), &ad);
             let grads = (y.clone() * weights).sum().backward();
             let got_y: Vec<f32> = y.into_data().try_to_vec::<f32>().unwrap();
-            let got_dx: Vec<f32> = x.grad(&grads).expect("a gradient").into_data().try_to_vec::<f32>().unwrap();
+            let got_dx: Vec<f32> = x
+                .grad(&grads)
+                .expect("a gradient")
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
             let check = |what: &str, got: f32, terms: &mut dyn Iterator<Item = f64>| {
                 let (mut want, mut scale) = (0f64, 0f64);
                 for t in terms {
@@ -559,11 +573,13 @@ pub fn quant_linear_matches_reference(device: &Device) {
             };
             for a in 0..m {
                 for o in 0..out {
-                    let mut terms = (0..inp).map(|i| xs[a * inp + i] as f64 * deq[i * out + o] as f64);
+                    let mut terms =
+                        (0..inp).map(|i| xs[a * inp + i] as f64 * deq[i * out + o] as f64);
                     check(&format!("y[{a}, {o}]"), got_y[a * out + o], &mut terms);
                 }
                 for i in 0..inp {
-                    let mut terms = (0..out).map(|o| rs[a * out + o] as f64 * deq[i * out + o] as f64);
+                    let mut terms =
+                        (0..out).map(|o| rs[a * out + o] as f64 * deq[i * out + o] as f64);
                     check(&format!("dx[{a}, {i}]"), got_dx[a * inp + i], &mut terms);
                 }
             }
