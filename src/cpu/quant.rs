@@ -14,7 +14,7 @@
 //!
 //! Neither dequantises the whole matrix: each thread expands a band of
 //! W (rows for the forward, whole blocks of columns for the backward) to
-//! f32 in a buffer of its own, at most [`BAND_BYTES`] and as few bands as
+//! f32 in a buffer of its own, at most `BAND_BYTES` and as few bands as
 //! spread the work over the threads (each band repacks x for `gemm`, so
 //! wider is faster; a 64-row tile per task made the SmolLM2 LoRA step
 //! 1.3× the f32 base's), and multiplies it with `gemm` straight into its
