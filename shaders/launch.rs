@@ -11,7 +11,7 @@ use super::rope::rope_kernel;
 use super::sampler::sample_kernel;
 use super::swiglu::swiglu_kernel;
 use crate::model::fused::decode::DecodeOps;
-use crate::model::quant::{QUANT_Q4_0, QuantOps};
+use crate::model::quant::{QUANT_KIND_MASK, QUANT_Q4_0, QuantOps};
 use crate::sample::kernels::KernelOps;
 use burn::tensor::{DType, Shape};
 use burn_cubecl::CubeBackend;
@@ -294,7 +294,7 @@ impl QuantOps for CubeBackend {
             n as u32,
             k as u32,
             gx,
-            kind == QUANT_Q4_0,
+            (kind & QUANT_KIND_MASK) == QUANT_Q4_0,
         );
         out
     }
@@ -326,7 +326,7 @@ impl QuantOps for CubeBackend {
             n as u32,
             k as u32,
             gx,
-            kind == QUANT_Q4_0,
+            (kind & QUANT_KIND_MASK) == QUANT_Q4_0,
         );
         out
     }

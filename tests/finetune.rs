@@ -391,8 +391,20 @@ fn lora_on_a_quantised_base_trains_as_on_its_dequantised_copy() {
             2 * 7 * base.cfg.n_layers,
             "{kind:?}: adapters alone train"
         );
+        let base_blocks = |m: &Transformer| -> Vec<Vec<f32>> {
+            m.clone()
+                .projections_mut()
+                .into_iter()
+                .map(|(_, p)| to_vec(p.quant.as_ref().expect("quantised").dequantize()))
+                .collect()
+        };
+        let before = base_blocks(&q);
         let q = common::train_for(q, &base.cfg, &data, base.tok.pad, 3, 8);
         let f = common::train_for(f, &base.cfg, &data, base.tok.pad, 3, 8);
+        assert!(
+            before == base_blocks(&q),
+            "{kind:?}: the base's blocks changed in training"
+        );
         let (lq, lf) = (logits(&q, &ids), logits(&f, &ids));
         let d = max_abs_diff(&lq, &lf);
         assert!(d <= 1e-3, "{kind:?}: after 3 steps, logits differ by {d}");

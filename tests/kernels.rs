@@ -50,6 +50,75 @@ fn a_quantised_projection_and_its_input_gradient_match_f64() {
     kernels::quant_linear_matches_reference(&cpu());
 }
 
+/// A quantised projection multiplies as decoding does (x rounded to 8-bit
+/// blocks) exactly while a `Decoding` guard lives, exactly as training
+/// does otherwise, and under autodiff with a tracked input always exactly.
+#[test]
+fn decoding_alone_rounds_a_quantised_projections_input() {
+    use restlm::burn::prelude::*;
+    use restlm::cpu::quant::{QuantKind, QuantMatrix};
+    use restlm::model::quant::{Decoding, QuantWeight};
+    let _serial = common::autodiff_lock();
+    let (out, inp, m) = (40, 64, 3);
+    let w: Vec<f32> = (0..out * inp)
+        .map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0)
+        .collect();
+    let xs: Vec<f32> = (0..m * inp)
+        .map(|i| ((i * 13 % 97) as f32 / 40.0) - 1.2)
+        .collect();
+    let device = cpu();
+    for kind in [QuantKind::Q8_0, QuantKind::Q4_0] {
+        let host = QuantMatrix::quantize(kind, &w, out, inp).unwrap();
+        let q = QuantWeight::quantize(kind, &w, out, inp, &device).unwrap();
+        let run = |q: &QuantWeight, device: &Device| -> Vec<f32> {
+            let x = Tensor::<2>::from_data(TensorData::new(xs.clone(), [m, inp]), device);
+            q.forward(x)
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .unwrap()
+        };
+        assert_eq!(
+            run(&q, &device),
+            host.forward(&xs, m),
+            "{kind:?}: exact outside decoding"
+        );
+        let rounded = host.forward_rounded(&xs, m);
+        {
+            let _decoding = Decoding::start();
+            assert_eq!(run(&q, &device), rounded, "{kind:?}: decoding's product");
+            // A tracked input (a training step) stays exact.
+            let ad = device.clone().autodiff();
+            let qa = QuantWeight::quantize(kind, &w, out, inp, &ad).unwrap();
+            let x =
+                Tensor::<2>::from_data(TensorData::new(xs.clone(), [m, inp]), &ad).require_grad();
+            let y = qa
+                .forward(x)
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .unwrap();
+            assert_eq!(
+                y,
+                host.forward(&xs, m),
+                "{kind:?}: a tracked input is exact"
+            );
+        }
+        assert_eq!(
+            run(&q, &device),
+            host.forward(&xs, m),
+            "{kind:?}: the guard ended"
+        );
+        if restlm::cpu::qdot::available() {
+            assert_ne!(
+                rounded,
+                host.forward(&xs, m),
+                "{kind:?}: rounding changes the product"
+            );
+        }
+    }
+}
+
 /// The model's training path (autodiff, fused log-probs) gives the same
 /// token log-probs as the same weights without autodiff.
 #[test]
@@ -212,6 +281,67 @@ mod quantised {
                     (m, cols, rows),
                     |i, k, r| dy[i * rows + r] as f64 * deq[r * cols + k] as f64,
                 );
+            }
+        }
+    }
+
+    /// Decoding's product (x rounded to 8-bit blocks, integer dot
+    /// products) equals the same arithmetic done here in f64: each block of
+    /// x rounded as Q8_0 rounds (scale amax / 127, round to nearest), W
+    /// dequantised; and it stays within the rounding's bound of the exact
+    /// product (half of x's step times Σ|w| per block). Rows 1–5, 33 and 64
+    /// (groups of four and their remainders); 3 blocks per row, so a pair
+    /// and a lone block, and 4.
+    #[test]
+    fn rounded_products_equal_integer_arithmetic_and_stay_near_the_exact_ones() {
+        if !restlm::cpu::qdot::available() {
+            eprintln!("this CPU has no AVX-512 VNNI: forward_rounded is forward (checked above)");
+            return;
+        }
+        for (rows, cols) in [(70, 96), (9, 128)] {
+            let w = random(7, rows * cols);
+            for kind in [QuantKind::Q8_0, QuantKind::Q4_0] {
+                let q = QuantMatrix::quantize(kind, &w, rows, cols).unwrap();
+                let deq = q.dequantize();
+                for m in [1, 2, 3, 4, 5, 33, 64] {
+                    let mut x = random(11 + m as u64, m * cols);
+                    x[..BLOCK].iter_mut().for_each(|v| *v = 0.0);
+                    let y = q.forward_rounded(&x, m);
+                    // x rounded, as an f64 value per element.
+                    let mut xq = vec![0f64; x.len()];
+                    let mut step = vec![0f64; x.len() / BLOCK];
+                    for (b, (xb, qb)) in x.chunks(BLOCK).zip(xq.chunks_mut(BLOCK)).enumerate() {
+                        let amax = xb.iter().fold(0f32, |a, v| a.max(v.abs()));
+                        let d = amax / 127.0;
+                        let inv = if d > 0.0 { 1.0 / d } else { 0.0 };
+                        for (o, &v) in qb.iter_mut().zip(xb) {
+                            *o = (v * inv).round() as f64 * d as f64;
+                        }
+                        step[b] = d as f64;
+                    }
+                    for i in 0..m {
+                        for r in 0..rows {
+                            let (mut want, mut scale, mut exact, mut bound) =
+                                (0f64, 0f64, 0f64, 0f64);
+                            for c in 0..cols {
+                                let wv = deq[r * cols + c] as f64;
+                                want += xq[i * cols + c] * wv;
+                                scale += (xq[i * cols + c] * wv).abs();
+                                exact += x[i * cols + c] as f64 * wv;
+                                bound += step[(i * cols + c) / BLOCK] / 2.0 * wv.abs();
+                            }
+                            let g = y[i * rows + r] as f64;
+                            assert!(
+                                (g - want).abs() <= 1e-5 * scale.max(1.0),
+                                "{kind:?} {rows}x{cols} m {m} [{i}, {r}]: {g} vs {want}"
+                            );
+                            assert!(
+                                (g - exact).abs() <= bound + 1e-5 * scale.max(1.0),
+                                "{kind:?} m {m} [{i}, {r}]: {g} vs exact {exact}, bound {bound}"
+                            );
+                        }
+                    }
+                }
             }
         }
     }

@@ -218,6 +218,10 @@ pub struct Figures {
     /// One sampling call of the batch that stops after its first token:
     /// the prompt pass (and one pick).
     pub sample_prefill_ms: f64,
+    /// New tokens per second of the decoding steps alone: the tokens after
+    /// each row's first over the time past the prompt pass (what
+    /// llama.cpp's `llama-batched-bench` reports as S_TG).
+    pub decode_tokens_per_s: f64,
     /// New tokens per second re-running the whole sequence each step.
     pub reforward_tokens_per_s: Option<f64>,
     /// Peak resident set of the process while training and while sampling
@@ -360,6 +364,8 @@ pub fn measure(device: &Device, description: &str, work: &Workload) -> Figures {
         sample_tokens_per_s: n as f64 / cached_s,
         sample_ms_per_token_step: cached_s * 1e3 / work.sample_new as f64,
         sample_prefill_ms: prefill_s * 1e3,
+        decode_tokens_per_s: n.saturating_sub(work.sample_rows) as f64
+            / (cached_s - prefill_s).max(1e-9),
         reforward_tokens_per_s,
         train_peak_rss_mb,
         sample_peak_rss_mb,

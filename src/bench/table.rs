@@ -21,13 +21,14 @@ pub fn print(
     };
     print_workload(work);
     println!(
-        "{:<60} {:>11} {:>9} {:>8} {:>12} {:>9} {:>11} {:>9} {:>8} {:>7} {:>7}",
+        "{:<60} {:>11} {:>9} {:>8} {:>12} {:>9} {:>10} {:>11} {:>9} {:>8} {:>7} {:>7}",
         "device",
         "train tok/s",
         "ms/step",
         "RSS MB",
         "sample tok/s",
         "ms/token",
+        "decode t/s",
         "re-forward",
         "RSS MB",
         "sgemm",
@@ -109,13 +110,14 @@ fn described(selected: &crate::device::Selected) -> String {
 fn print_row(description: &str, f: &Figures) {
     let mb = |x: Option<f64>| x.map_or("-".into(), |v| format!("{v:.0}"));
     println!(
-        "{:<60} {:>11.0} {:>9.1} {:>8} {:>12.0} {:>9.2} {:>11} {:>9} {:>8.0} {:>6.1}% {:>6.1}%",
+        "{:<60} {:>11.0} {:>9.1} {:>8} {:>12.0} {:>9.2} {:>10.0} {:>11} {:>9} {:>8.0} {:>6.1}% {:>6.1}%",
         description,
         f.train_tokens_per_s,
         f.train_ms_per_step,
         mb(f.train_peak_rss_mb),
         f.sample_tokens_per_s,
         f.sample_ms_per_token_step,
+        f.decode_tokens_per_s,
         f.reforward_tokens_per_s
             .map_or("-".into(), |v| format!("{v:.0}")),
         mb(f.sample_peak_rss_mb),

@@ -3,5 +3,6 @@
 //! (`sample::kernels`) both build on. A bottom room: it imports nothing of
 //! restlm's.
 
+pub mod qdot;
 pub mod quant;
 pub mod rows;

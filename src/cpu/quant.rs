@@ -171,6 +171,11 @@ impl QuantMatrix {
         self.view().forward(x, m)
     }
 
+    /// Decoding's product ([`QuantRef::forward_rounded`]).
+    pub fn forward_rounded(&self, x: &[f32], m: usize) -> Vec<f32> {
+        self.view().forward_rounded(x, m)
+    }
+
     /// dx [m, cols] = dy [m, rows] · W ([`QuantRef::backward`]).
     pub fn backward(&self, dy: &[f32], m: usize) -> Vec<f32> {
         self.view().backward(dy, m)
@@ -239,6 +244,37 @@ impl<'a> QuantRef<'a> {
             self.expand(r, from, row);
         }
         out
+    }
+
+    /// Row r's blocks and their scales.
+    pub(super) fn row(&self, r: usize) -> (&'a [u8], &'a [f32]) {
+        let per_row = self.blocks_per_row();
+        let bb = self.kind.block_bytes();
+        (
+            &self.data[r * per_row * bb..(r + 1) * per_row * bb],
+            &self.scales[r * per_row..(r + 1) * per_row],
+        )
+    }
+
+    /// [`QuantRef::forward`] for decoding: with at most
+    /// [`super::qdot::ROUND_ROWS`] rows, on a CPU with AVX-512 VNNI, x's
+    /// rows are rounded to 8-bit blocks (Q8_0's rounding) and multiplied in
+    /// integers (`super::qdot`), as llama.cpp does; otherwise, and on other
+    /// CPUs, exactly as `forward`.
+    pub fn forward_rounded(&self, x: &[f32], m: usize) -> Vec<f32> {
+        assert_eq!(
+            x.len(),
+            m * self.cols,
+            "forward: x is not [{m}, {}]",
+            self.cols
+        );
+        if (1..=super::qdot::ROUND_ROWS).contains(&m)
+            && self.rows > 0
+            && let Some(y) = super::qdot::forward(self, x, m)
+        {
+            return y;
+        }
+        self.forward(x, m)
     }
 
     /// y [m, rows] = x [m, cols] · Wᵀ.

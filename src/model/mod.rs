@@ -313,6 +313,8 @@ impl Transformer {
         bias: Tensor<4>,
         cache: Option<&mut KvCache>,
     ) -> Tensor<2> {
+        // Sampling: a quantised base may round x's rows to 8 bits.
+        let _decoding = quant::Decoding::start();
         let h = self.hidden(tokens, start, positions, bias, cache);
         let [b, t, _] = h.dims();
         let logits = self.logits(h.slice_dim(1, t - 1..t));

@@ -11,7 +11,7 @@
 //! extension: the CPU backend runs `cpu::quant`'s products on the tensors'
 //! storage; under autodiff the op records a backward that multiplies the
 //! upstream gradient by W, and nothing else (no input kept). Tests compare
-//! both products with dequantise-then-f32 (tests/quant.rs).
+//! both products with dequantise-then-f32 (tests/kernels.rs).
 
 use crate::cpu::quant::{BLOCK, QuantKind, QuantMatrix, QuantRef};
 use crate::cpu::rows;
@@ -46,6 +46,35 @@ pub struct QuantWeight {
 pub const QUANT_Q8_0: u32 = 0;
 pub const QUANT_Q4_0: u32 = 1;
 
+/// A bit of the op's kind argument: x's rows may be rounded to 8-bit
+/// blocks and multiplied in integers (`cpu::qdot`; decoding, on CPUs with
+/// AVX-512 VNNI). Set while a [`Decoding`] guard lives; an op that records
+/// a backward clears it, so training's products stay exact.
+pub const QUANT_ROUND_X: u32 = 1 << 8;
+
+/// The kind's own bits of the op's argument.
+pub const QUANT_KIND_MASK: u32 = 0xFF;
+
+thread_local! {
+    static DECODING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// While it lives, this thread's quantised products may round x
+/// ([`QUANT_ROUND_X`]): what sampling's forward passes hold.
+pub struct Decoding(bool);
+
+impl Decoding {
+    pub fn start() -> Self {
+        Self(DECODING.replace(true))
+    }
+}
+
+impl Drop for Decoding {
+    fn drop(&mut self) {
+        DECODING.set(self.0);
+    }
+}
+
 fn kind_code(kind: QuantKind) -> u32 {
     match kind {
         QuantKind::Q8_0 => QUANT_Q8_0,
@@ -54,7 +83,7 @@ fn kind_code(kind: QuantKind) -> u32 {
 }
 
 fn kind_of(code: u32) -> QuantKind {
-    match code {
+    match code & QUANT_KIND_MASK {
         QUANT_Q4_0 => QuantKind::Q4_0,
         _ => QuantKind::Q8_0,
     }
@@ -135,7 +164,7 @@ impl QuantWeight {
             x.into_dispatch(),
             self.values.clone().into_dispatch(),
             self.scales.clone().into_dispatch(),
-            kind_code(self.kind),
+            kind_code(self.kind) | if DECODING.get() { QUANT_ROUND_X } else { 0 },
         ))
     }
 }
@@ -189,7 +218,12 @@ impl QuantOps for Flex {
         let w = view(&values, &scales, kind);
         let xs = rows::values(&x);
         let m = xs.len() / w.cols;
-        FlexTensor::from_data(TensorData::new(w.forward(&xs, m), [m, w.rows]))
+        let y = if kind & QUANT_ROUND_X != 0 {
+            w.forward_rounded(&xs, m)
+        } else {
+            w.forward(&xs, m)
+        };
+        FlexTensor::from_data(TensorData::new(y, [m, w.rows]))
     }
 
     fn quant_matmul_grad(
@@ -242,6 +276,7 @@ mod autodiff {
             let (x, scales) = (x.into_primitive(), scales.into_primitive());
             match QuantMatmul.prepare::<C>(nodes).compute_bound().stateful() {
                 OpsKind::Tracked(prep) => {
+                    let kind = kind & !super::QUANT_ROUND_X;
                     let y = B::quant_matmul(x, values.clone(), scales.clone(), kind);
                     prep.finish((values, scales, kind), y)
                 }
