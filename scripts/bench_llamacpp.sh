@@ -46,8 +46,13 @@ fi
 LLAMA=$CACHE/llama.cpp/build/bin
 if [ ! -x "$LLAMA/llama-batched-bench" ] || [ ! -x "$LLAMA/llama-quantize" ]; then
     echo "building llama.cpp (CPU, native) in $CACHE/llama.cpp/build"
+    # Without AMX even where the CPU lists it: a VM may not grant its tile
+    # state (llama.cpp's AMX matmul then dies of SIGILL on `tilezero`).
+    noamx=""
+    [ "$(uname -m)" = x86_64 ] && noamx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
     cmake -S "$CACHE/llama.cpp" -B "$CACHE/llama.cpp/build" -DCMAKE_BUILD_TYPE=Release \
-        -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF > "$CACHE/build.log" 2>&1
+        -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF \
+        -DCMAKE_C_FLAGS="$noamx" -DCMAKE_CXX_FLAGS="$noamx" > "$CACHE/build.log" 2>&1
     cmake --build "$CACHE/llama.cpp/build" --config Release -j "$(nproc)" \
         --target llama-batched-bench llama-quantize >> "$CACHE/build.log" 2>&1 \
         || { tail -20 "$CACHE/build.log"; exit 1; }

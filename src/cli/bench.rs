@@ -42,7 +42,7 @@ pub struct Args {
     /// base instead of every parameter.
     #[arg(long)]
     lora: Option<usize>,
-    /// Train with gradient checkpointing (recompute cheap activations).
+    /// Train with gradient checkpointing (each layer re-run in the backward pass).
     #[arg(long)]
     checkpointing: bool,
     /// With --lora: hold the frozen base's projections as f32, q8_0 or
