@@ -22,7 +22,7 @@
 //! second; a block's lanes are scaled by its two scales (W's and x's) and
 //! accumulated in f32, and a row's lanes are summed once at its end.
 
-use super::quant::{BLOCK, QuantKind, QuantRef};
+use super::quant::{BLOCK, Dst, QuantKind, QuantRef, quantize_block};
 
 /// Rows of x at most that [`QuantRef::forward_rounded`] multiplies this
 /// way: decoding's batch (one row per sequence); more rows are a prompt or
@@ -79,7 +79,7 @@ impl Rounded {
             for b in 0..blocks {
                 let xb = &x[i * k + b * BLOCK..][..BLOCK];
                 let q = &mut values[(i * pairs * 2 + b) * BLOCK..][..BLOCK];
-                let d = round_block(xb, q);
+                let d = quantize_block(QuantKind::Q8_0, xb, q);
                 let lanes = (i * pairs + b / 2) * 16 + (b % 2) * 8;
                 scales[lanes..lanes + 8].fill(d);
                 match kind {
@@ -97,17 +97,6 @@ impl Rounded {
             pairs,
         }
     }
-}
-
-/// One block of x rounded into `q` (two's complement bytes); its scale.
-fn round_block(x: &[f32], q: &mut [u8]) -> f32 {
-    let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
-    let d = amax / 127.0;
-    let inv = if d > 0.0 { 1.0 / d } else { 0.0 };
-    for (q, &v) in q.iter_mut().zip(x) {
-        *q = (v * inv).round() as i8 as u8;
-    }
-    d
 }
 
 /// y [m, rows] = round(x) · Wᵀ, or None where this CPU lacks the
@@ -130,27 +119,12 @@ pub fn forward(w: &QuantRef<'_>, x: &[f32], m: usize) -> Option<Vec<f32>> {
         // t writes only y's columns `rows` (row stride n), which no other
         // task touches, inside y, which outlives the loop.
         unsafe {
-            avx512::rows_of_w(w, &xr, m, rows, dst.ptr(), n)
+            avx512::rows_of_w(w, &xr, m, rows, dst.at(0), n)
         };
         #[cfg(not(target_arch = "x86_64"))]
-        let _ = (rows, &xr, dst.ptr());
+        let _ = (rows, &xr, dst.at(0));
     });
     Some(y)
-}
-
-/// The output, which tasks write in disjoint columns.
-#[derive(Clone, Copy)]
-struct Dst(*mut f32);
-
-// SAFETY: tasks write through it only into columns no other task touches
-// (see `forward`), while the buffer is borrowed by the caller.
-unsafe impl Send for Dst {}
-unsafe impl Sync for Dst {}
-
-impl Dst {
-    fn ptr(self) -> *mut f32 {
-        self.0
-    }
 }
 
 #[cfg(target_arch = "x86_64")]

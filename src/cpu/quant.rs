@@ -366,7 +366,7 @@ impl<'a> QuantRef<'a> {
 }
 
 /// One block of 32 values quantised into `q`; returns its scale.
-fn quantize_block(kind: QuantKind, x: &[f32], q: &mut [u8]) -> f32 {
+pub(super) fn quantize_block(kind: QuantKind, x: &[f32], q: &mut [u8]) -> f32 {
     match kind {
         QuantKind::Q8_0 => {
             let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
@@ -413,16 +413,17 @@ fn expand_block(kind: QuantKind, q: &[u8], d: f32, out: &mut [f32]) {
 
 /// The output of a parallel product, which tasks write in disjoint bands.
 #[derive(Clone, Copy)]
-struct Dst(*mut f32);
+pub(super) struct Dst(pub(super) *mut f32);
 
 // SAFETY: tasks write through it only into bands no other task touches
-// (see `QuantRef::forward`), while the buffer is borrowed by the caller.
+// (see `QuantRef::forward`, `qdot::forward`), while the buffer is borrowed
+// by the caller.
 unsafe impl Send for Dst {}
 unsafe impl Sync for Dst {}
 
 impl Dst {
     /// The element `offset` past the start.
-    fn at(self, offset: usize) -> *mut f32 {
+    pub(super) fn at(self, offset: usize) -> *mut f32 {
         self.0.wrapping_add(offset)
     }
 }
