@@ -247,6 +247,7 @@ impl<'a> QuantRef<'a> {
     }
 
     /// Row r's blocks and their scales.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub(super) fn row(&self, r: usize) -> (&'a [u8], &'a [f32]) {
         let per_row = self.blocks_per_row();
         let bb = self.kind.block_bytes();
