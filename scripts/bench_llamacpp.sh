@@ -72,6 +72,17 @@ if [ ${#models[@]} = 0 ]; then
     models=("$q41" "$CACHE/SmolLM2-135M-Instruct.Q8_0.gguf" "$CACHE/SmolLM2-135M-Instruct.F32.gguf")
 fi
 
+# restlm_decode BATCH [BENCH ARGS...]: restlm's decoding tokens/s (the
+# prompt pass left out, as llama.cpp's S_TG) at that batch.
+restlm_decode() {
+    local b=$1
+    shift
+    "$BIN" --device cpu bench --workload smollm2 --steps 1 "$@" --sample-rows "$b" \
+        --sample-prompt "$PROMPT" --sample-new "$NEW" --no-sampling-step --no-reforward \
+        --json /tmp/restlm-decode.json > /dev/null 2>&1 \
+        && python3 -c "import json; print(round(json.load(open('/tmp/restlm-decode.json'))['results'][0]['decode_tokens_per_s'], 1))"
+}
+
 echo
 echo "decoding: $PROMPT-token prompts, $NEW new tokens per row, $THREADS threads"
 printf '%-36s %6s %14s\n' "engine, weights" batch "new tok/s"
@@ -83,13 +94,9 @@ for b in $BATCHES; do
             | awk -F'|' '/^\|/ && $2 ~ /[0-9]/ { gsub(/ /, "", $9); print $9 }' | tail -1)
         printf '%-36s %6d %14s\n' "llama.cpp $(basename "$m" .gguf | sed 's/.*\.//')" "$b" "$tg"
     done
-    rs=$("$BIN" --device cpu bench --workload smollm2 --steps 1 --sample-rows "$b" \
-        --sample-prompt "$PROMPT" --sample-new "$NEW" --no-sampling-step --no-reforward --json /tmp/restlm-decode.json > /dev/null 2>&1 \
-        && python3 -c "import json; print(round(json.load(open('/tmp/restlm-decode.json'))['results'][0]['decode_tokens_per_s'], 1))")
+    rs=$(restlm_decode "$b")
     printf '%-36s %6d %14s\n' "restlm f32 (cpu)" "$b" "$rs"
     # The quantised base exists with LoRA (adapters of rank 8 add ~2% FLOPs).
-    rq=$("$BIN" --device cpu bench --workload smollm2 --steps 1 --lora 8 --base-dtype q8_0 --sample-rows "$b" \
-        --sample-prompt "$PROMPT" --sample-new "$NEW" --no-sampling-step --no-reforward --json /tmp/restlm-decode.json > /dev/null 2>&1 \
-        && python3 -c "import json; print(round(json.load(open('/tmp/restlm-decode.json'))['results'][0]['decode_tokens_per_s'], 1))")
+    rq=$(restlm_decode "$b" --lora 8 --base-dtype q8_0)
     printf '%-36s %6d %14s\n' "restlm Q8_0 base + LoRA 8 (cpu)" "$b" "$rq"
 done

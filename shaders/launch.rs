@@ -10,8 +10,9 @@ use super::quant::{quant_matmul_grad_kernel, quant_matmul_kernel};
 use super::rope::rope_kernel;
 use super::sampler::sample_kernel;
 use super::swiglu::swiglu_kernel;
+use crate::cpu::quant::QuantKind;
 use crate::model::fused::decode::DecodeOps;
-use crate::model::quant::{QUANT_KIND_MASK, QUANT_Q4_0, QuantOps};
+use crate::model::quant::{QuantOps, kind_of};
 use crate::sample::kernels::KernelOps;
 use burn::tensor::{DType, Shape};
 use burn_cubecl::CubeBackend;
@@ -294,7 +295,7 @@ impl QuantOps for CubeBackend {
             n as u32,
             k as u32,
             gx,
-            (kind & QUANT_KIND_MASK) == QUANT_Q4_0,
+            kind_of(kind) == QuantKind::Q4_0,
         );
         out
     }
@@ -326,7 +327,7 @@ impl QuantOps for CubeBackend {
             n as u32,
             k as u32,
             gx,
-            (kind & QUANT_KIND_MASK) == QUANT_Q4_0,
+            kind_of(kind) == QuantKind::Q4_0,
         );
         out
     }

@@ -214,7 +214,7 @@ mod avx512 {
             }
         });
         let mut acc = [[_mm512_setzero_ps(); RX]; RW];
-        let wbytes = if Q4 { BLOCK } else { 2 * BLOCK };
+        let wbytes = 2 * w.kind.block_bytes();
         for p in 0..x.pairs {
             let full = 2 * p + 1 < blocks;
             let mut wv = [_mm512_setzero_si512(); RW];

@@ -263,12 +263,6 @@ impl<'a> QuantRef<'a> {
     /// integers (`super::qdot`), as llama.cpp does; otherwise, and on other
     /// CPUs, exactly as `forward`.
     pub fn forward_rounded(&self, x: &[f32], m: usize) -> Vec<f32> {
-        assert_eq!(
-            x.len(),
-            m * self.cols,
-            "forward: x is not [{m}, {}]",
-            self.cols
-        );
         if (1..=super::qdot::ROUND_ROWS).contains(&m)
             && self.rows > 0
             && let Some(y) = super::qdot::forward(self, x, m)

@@ -53,7 +53,7 @@ pub const QUANT_Q4_0: u32 = 1;
 pub const QUANT_ROUND_X: u32 = 1 << 8;
 
 /// The kind's own bits of the op's argument.
-pub const QUANT_KIND_MASK: u32 = 0xFF;
+const QUANT_KIND_MASK: u32 = 0xFF;
 
 thread_local! {
     static DECODING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -82,7 +82,8 @@ fn kind_code(kind: QuantKind) -> u32 {
     }
 }
 
-fn kind_of(code: u32) -> QuantKind {
+/// The kind an op's argument names ([`QUANT_ROUND_X`] aside).
+pub fn kind_of(code: u32) -> QuantKind {
     match code & QUANT_KIND_MASK {
         QUANT_Q4_0 => QuantKind::Q4_0,
         _ => QuantKind::Q8_0,
