@@ -440,15 +440,18 @@ fn a_key_a_config_section_leaves_out_takes_the_runs_default_not_the_sections() {
     let path = dir.join("c.toml");
     std::fs::write(
         &path,
-        "[improve]\nsteps = 60\n[sft]\nbatch_size = 4\n[rm.train]\nlr = 0.5\n",
+        "[improve]\nlr = 0.002\n[sft]\nbatch_size = 4\n[rm.train]\nlr = 0.5\n",
     )
     .unwrap();
     let cfg = restlm::config::RunConfig::load(&path).unwrap();
     let d = restlm::config::RunConfig::default();
-    assert_eq!(cfg.improve.steps, 60);
-    // Improve's gentler default rate, not a training section's 3e-3.
-    assert_eq!(cfg.improve.lr, d.improve.lr);
-    assert_ne!(d.improve.lr, restlm::config::TrainConfig::default().lr);
+    assert_eq!(cfg.improve.lr, 0.002);
+    // Improve's 30 steps, not a training section's 200.
+    assert_eq!(cfg.improve.steps, d.improve.steps);
+    assert_ne!(
+        d.improve.steps,
+        restlm::config::TrainConfig::default().steps
+    );
     assert_eq!((cfg.sft.batch_size, cfg.sft.steps), (4, d.sft.steps));
     assert_eq!(
         (cfg.rm.train.lr, cfg.rm.train.steps),
