@@ -89,6 +89,12 @@ impl OpPath {
         }
     }
 
+    /// The CPU backend without autodiff: where sampling's integer
+    /// products run ([`crate::cpu::qdot`]).
+    pub fn is_plain_cpu(self) -> bool {
+        self.backend == Backend::Cpu && !self.autodiff
+    }
+
     /// The CPU backend's fused RMSNorm, SiLU · up, rotary and attention
     /// core, forward and backward.
     pub fn fused_layers(self) -> bool {

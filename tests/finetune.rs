@@ -428,6 +428,10 @@ fn a_quantised_base_checkpoint_holds_adapters_and_loads_back_quantised() {
         .with_lora_on(&LORA_Q8, Some(&base_dir), 0)
         .unwrap();
     assert!(p.model.is_quantized());
+    assert!(
+        p.model.head_quant.is_some(),
+        "a quantised head for sampling"
+    );
     let data = encoded_task(&p.tok, 16, p.cfg.max_seq_len);
     let model = common::train_for(p.model.clone(), &p.cfg, &data, p.tok.pad, 3, 8);
     let p = Policy { model, ..p };
@@ -445,7 +449,7 @@ fn a_quantised_base_checkpoint_holds_adapters_and_loads_back_quantised() {
     let hf = dir.join("merged");
     back.export_hf(&hf).unwrap();
     let merged = Policy::load(&hf, &cpu()).unwrap();
-    assert!(!merged.model.is_quantized());
+    assert!(!merged.model.is_quantized() && merged.model.head_quant.is_none());
     let d = max_abs_diff(&logits(&merged.model, &ids), &want);
     assert!(d <= 1e-4, "the merged export's logits differ by {d}");
 

@@ -53,6 +53,91 @@ fn a_quantised_projection_and_its_input_gradient_match_f64() {
 /// A quantised projection multiplies as decoding does (x rounded to 8-bit
 /// blocks) exactly while a `Decoding` guard lives, exactly as training
 /// does otherwise, and under autodiff with a tracked input always exactly.
+/// A quantised base brings a quantised copy of the output projection,
+/// which sampling (`forward_last`) multiplies in integers on a CPU with
+/// AVX-512 VNNI: the logits are Q8_0's rounded product of the last hidden
+/// state (a model of no layers: the final RMSNorm of the embedding, computed
+/// here on the host) with the embedding's blocks; with autodiff, or without
+/// the copy, the f32 head's exact product.
+#[test]
+fn sampling_takes_the_quantised_head_of_a_quantised_base() {
+    use restlm::burn::prelude::*;
+    use restlm::cpu::quant::{QuantKind, QuantMatrix};
+    use restlm::model::{ModelConfig, Transformer, causal_bias};
+    let _serial = common::autodiff_lock();
+    let cfg = ModelConfig {
+        vocab_size: 48,
+        d_model: 64,
+        n_layers: 0,
+        ..ModelConfig::default()
+    };
+    let device = cpu();
+    device.seed(11);
+    let model = Transformer::new(&cfg, &device);
+    let e: Vec<f32> = model
+        .embed_tokens
+        .weight
+        .val()
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let (rows, t, d, v) = (3, 2, cfg.d_model, cfg.vocab_size);
+    let tokens: Vec<i64> = vec![5, 7, 1, 40, 9, 22];
+    let last = |m: &Transformer, device: &Device| -> Vec<f32> {
+        let ids = Tensor::<2, Int>::from_data(TensorData::new(tokens.clone(), [rows, t]), device);
+        m.forward_last(ids, 0, None, causal_bias(t, device), None)
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .unwrap()
+    };
+    // h: the last token's embedding through RMSNorm (weight 1).
+    let h: Vec<f32> = (0..rows)
+        .flat_map(|r| {
+            let x = &e[tokens[r * t + t - 1] as usize * d..][..d];
+            let ms = x.iter().map(|a| a * a).sum::<f32>() / d as f32;
+            let s = 1.0 / (ms + cfg.norm_eps as f32).sqrt();
+            x.iter().map(move |a| a * s).collect::<Vec<_>>()
+        })
+        .collect();
+    let host = QuantMatrix::quantize(QuantKind::Q8_0, &e, v, d).unwrap();
+    let exact: Vec<f32> = (0..rows * v)
+        .map(|i| {
+            let (r, j) = (i / v, i % v);
+            (0..d).map(|k| h[r * d + k] * e[j * d + k]).sum()
+        })
+        .collect();
+    let diff = |a: &[f32], b: &[f32]| {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max)
+    };
+    let f32_head = last(&model, &device);
+    assert!(diff(&f32_head, &exact) < 1e-4, "the f32 head's logits");
+    let quant = model.clone().quantized(QuantKind::Q8_0);
+    assert!(quant.head_quant.is_some());
+    let got = last(&quant, &device);
+    if restlm::cpu::qdot::available() {
+        let want = host.forward_rounded(&h, rows);
+        assert!(diff(&got, &want) < 1e-4, "the rounded product");
+        assert!(diff(&got, &exact) > 1e-3, "rounding changed the logits");
+    } else {
+        assert_eq!(got, f32_head, "no integer products: the f32 head");
+    }
+    // Under autodiff (a scoring pass, say) the head is the f32 one.
+    let ad = device.clone().autodiff();
+    let tracked = last(&quant.clone().to_device(&ad), &ad);
+    assert!(diff(&tracked, &exact) < 1e-4, "autodiff: the f32 head");
+    // Without the copy, the f32 head again.
+    let plain = Transformer {
+        head_quant: None,
+        ..quant
+    };
+    assert!(diff(&last(&plain, &device), &exact) < 1e-4);
+}
+
 #[test]
 fn decoding_alone_rounds_a_quantised_projections_input() {
     use restlm::burn::prelude::*;

@@ -34,6 +34,7 @@ use burn::nn::{
 };
 use burn::prelude::*;
 use burn::tensor::activation::gelu_approximate;
+use quant::QuantWeight;
 
 const INIT_STD: f64 = 0.02;
 
@@ -160,6 +161,11 @@ pub struct Transformer {
     pub norm: Norm,
     /// None when the output projection is tied to `embed_tokens`.
     pub lm_head: Option<Linear>,
+    /// With a quantised base: the output projection's weight [V, D] in the
+    /// base's blocks, which sampling multiplies on a CPU with integer dot
+    /// products ([`Transformer::forward_last`]); the f32 weight stays for
+    /// training, scoring and every other device.
+    pub head_quant: Option<QuantWeight>,
     /// Rotary tables for positions 0..max_seq_len (unused by GPT-2).
     pub rope: Rope,
 }
@@ -192,6 +198,7 @@ impl Transformer {
                     .init(device)
             }),
             rope: Rope::of(cfg, cfg.max_seq_len, device),
+            head_quant: None,
         };
         match &cfg.lora {
             // Parameters initialise lazily: each projection's f32 weight
@@ -216,16 +223,39 @@ impl Transformer {
     /// The adapters folded into plain weights: W + (α / r)·A·B, with a
     /// quantised base expanded to f32 (what an export writes).
     pub fn merged(&self) -> Self {
-        self.valid()
+        let mut merged = self
+            .valid()
             .materialize()
-            .map_projections(Proj::dequantized)
+            .map_projections(Proj::dequantized);
+        merged.head_quant = None;
+        merged
     }
 
     /// The base's projections held as `kind` blocks ([`Proj::quantized`]),
     /// one at a time, so at most one f32 matrix is alive beside the
-    /// quantised ones. Attach LoRA adapters after, not before.
+    /// quantised ones, and a `kind` copy of the output projection for
+    /// sampling ([`Transformer::with_quantized_head`]). Attach LoRA
+    /// adapters after, not before.
     pub fn quantized(self, kind: QuantKind) -> Self {
         self.map_projections(|p| p.quantized(kind))
+            .with_quantized_head(kind)
+    }
+
+    /// A `kind` copy of the output projection's weight (the tied embedding
+    /// or `lm_head`), which [`Transformer::forward_last`] multiplies while
+    /// sampling on a CPU with integer dot products, as llama.cpp does with
+    /// a quantised file's `output.weight`. The head must stay frozen (it
+    /// does under LoRA). Unchanged when the head has a bias, an adapter, or
+    /// inputs that are not whole blocks of 32.
+    pub fn with_quantized_head(mut self, kind: QuantKind) -> Self {
+        let Some(w) = self.output_weight() else {
+            return self;
+        };
+        let ([d, v], device) = (w.dims(), w.device());
+        let rows = w.transpose().into_data().convert::<f32>();
+        let rows = rows.as_slice::<f32>().expect("f32 head weight");
+        self.head_quant = QuantWeight::quantize(kind, rows, v, d, &device);
+        self
     }
 
     /// Whether any projection's base is held quantised.
@@ -316,8 +346,15 @@ impl Transformer {
         // Sampling: a quantised base may round x's rows to 8 bits.
         let _decoding = quant::Decoding::start();
         let h = self.hidden(tokens, start, positions, bias, cache);
-        let [b, t, _] = h.dims();
-        let logits = self.logits(h.slice_dim(1, t - 1..t));
+        let [b, t, d] = h.dims();
+        let last = h.slice_dim(1, t - 1..t);
+        if let Some(q) = &self.head_quant
+            && crate::cpu::qdot::available()
+            && crate::ops::OpPath::of(&last.device()).is_plain_cpu()
+        {
+            return q.forward(last.reshape([b, d]));
+        }
+        let logits = self.logits(last);
         let v = logits.dims()[2];
         logits.reshape([b, v])
     }

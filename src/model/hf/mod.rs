@@ -128,6 +128,9 @@ pub fn load_from(
             p.quant = Some(q);
         }
     }
+    if let Some(kind) = quant {
+        model = model.with_quantized_head(kind);
+    }
     let unused: Vec<String> = weights
         .names()
         .into_iter()
