@@ -58,6 +58,19 @@ installs() {
         echo "installing Debian's chromium for the browser test"
         apt_install chromium
     fi
+    rustup target add wasm32-unknown-unknown
+}
+
+# The installs wait on the network, the lints and the build on the CPU:
+# they run side by side, the installs' output kept for when they end.
+installs_log=$(mktemp)
+installs > "$installs_log" 2>&1 &
+installs_pid=$!
+installs_done() {
+    local rc=0
+    wait "$installs_pid" || rc=$?
+    cat "$installs_log"
+    return "$rc"
 }
 
 # Habits first: formatting, lints (the workspace's [lints] table, warnings
@@ -78,7 +91,7 @@ stage clippy cargo clippy --release --workspace --all-targets --quiet -- -D warn
 # checked dependencies instead of checking burn's tree again (-p restlm
 # alone took 140 s of a fresh run).
 stage doc env RUSTDOCFLAGS="-D warnings" cargo doc --release --no-deps --workspace --quiet
-stage installs installs
+stage "installs (begun at the start)" installs_done
 
 stage "cargo test" cargo test --release
 
