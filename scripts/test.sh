@@ -58,11 +58,11 @@ installs() {
         echo "installing Debian's chromium for the browser test"
         apt_install chromium
     fi
-    rustup target add wasm32-unknown-unknown
 }
 
-# The installs wait on the network, the lints and the build on the CPU:
-# they run side by side, the installs' output kept for when they end.
+# The installs (Debian packages) wait on the network and dpkg, the lints
+# and the build on the CPU: they run side by side, the installs' output
+# kept for when they end.
 installs_log=$(mktemp)
 installs > "$installs_log" 2>&1 &
 installs_pid=$!
