@@ -246,8 +246,13 @@ impl Transformer {
     /// sampling on a CPU with integer dot products, as llama.cpp does with
     /// a quantised file's `output.weight`. The head must stay frozen (it
     /// does under LoRA). Unchanged when the head has a bias, an adapter, or
-    /// inputs that are not whole blocks of 32.
+    /// inputs that are not whole blocks of 32, and when the copy exists
+    /// already (as [`Proj::quantized`]: a base loaded quantised, then given
+    /// adapters, is not quantised twice).
     pub fn with_quantized_head(mut self, kind: QuantKind) -> Self {
+        if self.head_quant.is_some() {
+            return self;
+        }
         let Some(w) = self.output_weight() else {
             return self;
         };
@@ -348,7 +353,10 @@ impl Transformer {
         let h = self.hidden(tokens, start, positions, bias, cache);
         let [b, t, d] = h.dims();
         let last = h.slice_dim(1, t - 1..t);
+        // Only where the integer products take it: otherwise burn's f32
+        // matmul beats the f32 product from the blocks.
         if let Some(q) = &self.head_quant
+            && b <= crate::cpu::qdot::ROUND_ROWS
             && crate::cpu::qdot::available()
             && crate::ops::OpPath::of(&last.device()).is_plain_cpu()
         {
