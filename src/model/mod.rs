@@ -152,6 +152,14 @@ pub struct Block {
     pub mlp: Mlp,
 }
 
+/// [`Transformer::footprint`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Footprint {
+    pub params: usize,
+    pub adapters: usize,
+    pub bytes: usize,
+}
+
 #[derive(Module, Debug)]
 pub struct Transformer {
     pub embed_tokens: Embedding,
@@ -261,6 +269,57 @@ impl Transformer {
         let rows = rows.as_slice::<f32>().expect("f32 head weight");
         self.head_quant = QuantWeight::quantize(kind, rows, v, d, &device);
         self
+    }
+
+    /// How big the model is: its base's parameters (a quantised
+    /// projection counted at its full shape), the LoRA adapters', and the
+    /// bytes its weights hold in memory (f32 parameters at 4 bytes, a
+    /// quantised projection at its blocks, the sampling head's copy).
+    pub fn footprint(&self) -> Footprint {
+        use burn::module::{ModuleVisitor, Param, ParamId};
+        #[derive(Default)]
+        struct Count(Vec<(ParamId, usize)>);
+        impl ModuleVisitor for Count {
+            fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
+                self.0.push((p.id, p.lazy_shape().num_elements()));
+            }
+        }
+        let mut c = Count::default();
+        self.visit(&mut c);
+        // LoRA's factors hang on the weights they adapt.
+        let mut copy = self.clone();
+        let mut weights: Vec<&Param<Tensor<2>>> = Vec::new();
+        let mut quant = 0;
+        let mut stand_ins = 0;
+        for (_, p) in copy.projections_mut() {
+            if let Some(q) = &p.quant {
+                // The stand-in weight owns no storage; the blocks do.
+                stand_ins += p.weight.lazy_shape().num_elements();
+                quant += q.bytes();
+            }
+            weights.push(&p.weight);
+        }
+        weights.extend(self.lm_head.as_ref().map(|h| &h.weight));
+        let mut adapter_ids = std::collections::HashSet::new();
+        let mut adapters = 0;
+        for ad in weights.iter().filter_map(|w| w.adapter()) {
+            for f in [&ad.a, &ad.b] {
+                adapters += f.lazy_shape().num_elements();
+                adapter_ids.insert(f.id);
+            }
+        }
+        let params: usize =
+            c.0.iter()
+                .filter(|(id, _)| !adapter_ids.contains(id))
+                .map(|(_, n)| n)
+                .sum();
+        let mut bytes = 4 * (params + adapters - stand_ins) + quant;
+        bytes += self.head_quant.as_ref().map_or(0, QuantWeight::bytes);
+        Footprint {
+            params,
+            adapters,
+            bytes,
+        }
     }
 
     /// Whether any projection's base is held quantised.

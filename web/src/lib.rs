@@ -9,15 +9,21 @@ use restlm::burn::prelude::Device;
 use restlm::config::RunConfig;
 use restlm::data::{Encoded, Record, demonstrations, encode_records};
 use restlm::eval::{EvalSetup, evaluate_async};
+use restlm::model::gguf::GgufFile;
 use restlm::rest::grow::{
     GrowSetup, dataset_rows, longest_prompt, prompts_per_batch, sample_batch,
 };
-use restlm::rest::setup::{eval_setup, grow_setup, improve_seed, load_data, reward_for};
+use restlm::rest::setup::{
+    eval_setup, grow_setup, improve_seed, load_data, reward_for, sample_options,
+};
 use restlm::rest::{Grown, filter, improve_examples};
 use restlm::reward::Reward;
+use restlm::sample::{PickOptions, SampleOptions};
+use restlm::tokenizer::PromptFormat;
 use restlm::train::Trainer;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
+use std::path::Path;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
@@ -130,6 +136,77 @@ fn js(e: impl std::fmt::Display) -> JsValue {
 pub struct Demo {
     state: Rc<RefCell<State>>,
     selected: restlm::device::Selected,
+    info: Option<ModelInfo>,
+}
+
+/// What the page shows of a loaded GGUF model.
+#[derive(Serialize, Default)]
+struct ModelInfo {
+    /// `general.name`, else the file's name.
+    name: String,
+    arch: String,
+    /// The file's tensor encodings, most bytes first (`Q4_1 (84 %), F32`).
+    encoding: String,
+    file_mb: f64,
+    params: usize,
+    /// Trainable parameters (the LoRA adapters, or every one).
+    trainable: usize,
+    layers: usize,
+    d_model: usize,
+    vocab: usize,
+    context: usize,
+    /// How the frozen base is held in memory (f32, or the quantised blocks).
+    base: String,
+    /// The weights in memory: parameters at 4 bytes, a quantised base's
+    /// projections at their blocks' size.
+    weights_mb: f64,
+    /// "chat" (the model's chat template lays out every prompt) or "plain".
+    prompt_format: String,
+}
+
+impl ModelInfo {
+    fn of(file: &GgufFile, name: &str) -> Self {
+        let mut bytes: std::collections::BTreeMap<&str, u64> = Default::default();
+        for t in file.tensors.values() {
+            *bytes.entry(t.ty.name()).or_default() += t.ty.bytes_for(t.elements()).unwrap_or(0);
+        }
+        let total: u64 = bytes.values().sum();
+        let mut by: Vec<_> = bytes.into_iter().collect();
+        by.sort_by_key(|b| std::cmp::Reverse(b.1));
+        let encoding = by
+            .iter()
+            .map(|(ty, b)| format!("{ty} ({:.0} %)", 100.0 * *b as f64 / total.max(1) as f64))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Self {
+            name: file
+                .get("general.name")
+                .and_then(|v| v.as_str())
+                .unwrap_or(name)
+                .to_string(),
+            arch: file
+                .get("general.architecture")
+                .and_then(|v| v.as_str())
+                .unwrap_or("?")
+                .to_string(),
+            encoding,
+            file_mb: total as f64 / 1e6,
+            ..Self::default()
+        }
+    }
+
+    fn describe(&mut self, p: &Policy, quant: Option<restlm::cpu::quant::QuantKind>) {
+        let f = p.model.footprint();
+        self.params = f.params;
+        self.trainable = if f.adapters > 0 { f.adapters } else { f.params };
+        self.layers = p.cfg.n_layers;
+        self.d_model = p.cfg.d_model;
+        self.vocab = p.cfg.vocab_size;
+        self.context = p.cfg.max_seq_len;
+        self.base = quant.map_or("f32".into(), |q| format!("{q:?}").to_lowercase());
+        self.weights_mb = f.bytes as f64 / 1e6;
+        self.prompt_format = format!("{:?}", p.tok.format()).to_lowercase();
+    }
 }
 
 /// Held-out greedy reward of `policy` under the page's reward, through the
@@ -178,8 +255,60 @@ impl Demo {
             &device,
         )
         .map_err(js)?;
-        // The default task, as `restlm run` makes it; the page grows on its
-        // first prompts and scores the first held-out ones.
+        Demo::start(selected, cfg, sizes, policy, None)
+    }
+
+    /// Starts `backend` and loads a pretrained model from a GGUF file's
+    /// contents (`name`: the file's name, for errors), run by the settings
+    /// of `config_toml` (a `restlm` config: the task, `[lora]`, learning
+    /// rates) under the page's sizes. The model's chat template lays out
+    /// the prompts when it has one; LoRA adapters go on when `[lora]` is
+    /// set, and a pretrained start takes the fine-tuning learning rates
+    /// where the config sets none (as `restlm run --init` does).
+    pub async fn create_gguf(
+        backend: String,
+        sizes_json: String,
+        config_toml: String,
+        name: String,
+        bytes: Vec<u8>,
+    ) -> Result<Demo, JsValue> {
+        console_error_panic_hook::set_once();
+        let selected = restlm::device::select_async(&backend).await.map_err(js)?;
+        let device: Device = selected.device.clone();
+        let sizes: Sizes = serde_json::from_str(&sizes_json).map_err(js)?;
+        let mut cfg = RunConfig::parse(&config_toml).map_err(|e| js(format!("the config: {e}")))?;
+        sizes.apply(&mut cfg).map_err(js)?;
+        cfg.use_finetune_defaults();
+        let file = GgufFile::from_bytes(Path::new(&name), bytes).map_err(js)?;
+        let has_template = restlm::model::gguf::chat_template(&file).is_some();
+        let format = cfg
+            .tokenizer
+            .prompt_format
+            .or(has_template.then_some(PromptFormat::Chat));
+        cfg.tokenizer.prompt_format = format;
+        let quant = cfg.lora.as_ref().and_then(|l| l.base_dtype.quant_kind());
+        let mut info = ModelInfo::of(&file, &name);
+        let mut policy = Policy::from_gguf(&file, format, quant, &device).map_err(js)?;
+        drop(file);
+        if let Some(lora) = &cfg.lora {
+            policy = policy.with_lora(lora).map_err(js)?;
+        }
+        info.describe(&policy, quant);
+        Demo::start(selected, cfg, sizes, policy, Some(info))
+    }
+
+    /// The state every page starts from: the task's data, its reward, the
+    /// policy and its equal-step SFT reference.
+    fn start(
+        selected: restlm::device::Selected,
+        cfg: RunConfig,
+        sizes: Sizes,
+        policy: Policy,
+        info: Option<ModelInfo>,
+    ) -> Result<Demo, JsValue> {
+        let device = selected.device.clone();
+        // The configured task, as `restlm run` makes it; the page grows on
+        // its first prompts and scores the first held-out ones.
         let (mut train, mut eval) = load_data(&cfg).map_err(js)?;
         let reward = reward_for(&cfg, &train, &eval, &device).map_err(js)?;
         let dataset: Vec<Record> = demonstrations(&train).into_iter().cloned().collect();
@@ -203,7 +332,46 @@ impl Demo {
         Ok(Demo {
             state: Rc::new(RefCell::new(state)),
             selected,
+            info,
         })
+    }
+
+    /// What the loaded GGUF model is, as JSON (none for the page's own
+    /// policy).
+    pub fn model_info(&self) -> Option<String> {
+        self.info
+            .as_ref()
+            .map(|i| serde_json::to_string(i).expect("plain fields"))
+    }
+
+    /// ReST's policy's greedy completion of `prompt` (laid out as the
+    /// task's prompts are), special tokens dropped.
+    pub fn complete(&self, prompt: String) -> js_sys::Promise {
+        let state = self.state.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let (policy, max_prompt, opts) = {
+                let st = state.borrow();
+                // One row, as `restlm sample` decodes one prompt.
+                let opts = SampleOptions {
+                    pick: PickOptions::GREEDY,
+                    batch_size: 1,
+                    ..sample_options(&st.cfg, st.cfg.seed)
+                };
+                (st.policy.clone(), st.cfg.data.max_prompt_tokens, opts)
+            };
+            let out = policy
+                .complete_async(&[prompt.as_str()], 1, max_prompt, &opts)
+                .await
+                .map_err(js)?;
+            Ok(JsValue::from_str(&out[0][0].0))
+        })
+    }
+
+    /// ReST's policy as a GGUF file llama.cpp and `restlm` run (adapters
+    /// merged), `encoding` f32, f16 or q8_0.
+    pub fn export_gguf(&self, encoding: String) -> Result<Vec<u8>, JsValue> {
+        let enc: restlm::model::gguf::Encoding = encoding.parse().map_err(js)?;
+        self.state.borrow().policy.gguf_bytes(enc).map_err(js)
     }
 
     /// Which device runs, as a short sentence for the page.

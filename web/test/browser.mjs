@@ -12,6 +12,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { execFileSync } from "node:child_process";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.resolve(here, "../dist");
@@ -52,6 +53,16 @@ const small = process.env.QUERY ||
 const modes = [
   { name: "webgpu", expect: "webgpu", query: small, args: ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-webgpu-adapter=swiftshader"] },
   { name: "cpu", expect: "cpu", query: small, args: ["--disable-features=WebGPU"] },
+  // A GGUF model through the page's file picker (the page's own policy
+  // exported by web/build.sh: small enough for CI), LoRA rank 4, then a
+  // greedy completion, the merged model downloaded as GGUF and run by the
+  // native CLI, which must complete the prompt as the page did.
+  { name: "gguf-cpu", expect: "cpu", gguf: "restlm-mt.gguf", query: `${small}&task=mt&rank=4&lr=1e-3`, args: ["--disable-features=WebGPU"] },
+  { name: "gguf-webgpu", expect: "webgpu", gguf: "restlm-mt.gguf", manual: true, query: `${small}&task=mt&rank=4&lr=1e-3`, args: ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-webgpu-adapter=swiftshader"] },
+  // The real SmolLM2-135M-Instruct (web/build.sh --with-smollm2), on the
+  // instruct-phrased sums: a manual measurement, not CI's.
+  { name: "smollm2-cpu", expect: "cpu", gguf: "SmolLM2-135M-Instruct.Q4_1.gguf", manual: true, query: process.env.QUERY || "backend=auto&task=arith&rank=8&prompts=8&samples=2&heldout=8&steps=2&chunk=8", args: ["--disable-features=WebGPU"] },
+  { name: "smollm2-webgpu", expect: "webgpu", gguf: "SmolLM2-135M-Instruct.Q4_1.gguf", manual: true, query: process.env.QUERY || "backend=auto&task=arith&rank=8&prompts=8&samples=2&heldout=8&steps=2&chunk=8", args: ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-webgpu-adapter=swiftshader"] },
   // The page's own default sizes, where held-out reward must end above its
   // start: about 3.5 minutes, so a manual check (`node web/test/browser.mjs
   // cpu-default-sizes`, or `all`), not CI's; the native loop tests hold
@@ -59,7 +70,11 @@ const modes = [
   { name: "cpu-default-sizes", expect: "cpu", query: "backend=auto", mustImprove: true, manual: true, args: ["--disable-features=WebGPU"] },
 ];
 // Improve's thresholds a query asks for (the page's default: 40, 70).
-const thresholds = (query) => (new URLSearchParams(query).get("thresholds") || "40,70").split(",").length;
+const thresholds = (query, gguf) => {
+  const q = new URLSearchParams(query);
+  return (q.get("thresholds") || (gguf && q.get("task") !== "mt" ? "50" : "40,70")).split(",").length;
+};
+const restlm = process.env.RESTLM_BIN || path.resolve(here, "../../target/release/restlm");
 const only = process.argv[2];
 const chosen = modes.filter((m) => (only === "all" ? true : only ? m.name === only : !m.manual));
 if (chosen.length === 0) {
@@ -82,6 +97,9 @@ for (const mode of chosen) {
   page.on("pageerror", (e) => errors.push(String(e)));
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
   const state = (s) => page.waitForSelector(`body[data-state="${s}"], body[data-state="error"]`, { timeout: minutes * 60e3 });
+  // A click that returns at once: on the CPU backend the page's handler
+  // computes on the main thread, which a plain click would wait out.
+  const press = (sel) => page.$eval(sel, (b) => setTimeout(() => b.click(), 0));
   const check = async (what, ok) => {
     if (!ok) throw new Error(`${mode.name}: ${what}`);
   };
@@ -97,20 +115,37 @@ for (const mode of chosen) {
     const line = await page.textContent("#backend");
     await check(`device line "${line}" is not a short sentence`,
       line.length < 120 && /\.$/.test(line) && !/[{}]|Error|Some\(|\bat \w+:/.test(line));
+    let loaded = "";
+    if (mode.gguf) {
+      // A file that is no GGUF: a named error in the page, no hang.
+      await page.setInputFiles("#modelfile", { name: "broken.gguf", mimeType: "application/octet-stream", buffer: Buffer.from("not a model") });
+      await page.waitForSelector('body[data-state="error"]', { timeout: 60e3 });
+      const why = await page.textContent("#status");
+      await check(`a broken file's error does not name it: ${why}`, why.includes("broken.gguf") && why.includes("GGUF"));
+      errors.length = 0; // the page logs the error it shows
+      const file = path.join(dist, "models", mode.gguf);
+      await check(`${file} missing (web/build.sh${mode.gguf.startsWith("SmolLM2") ? " --with-smollm2" : ""})`, fs.existsSync(file));
+      await page.evaluate(() => { document.body.dataset.state = "picking"; });
+      await page.setInputFiles("#modelfile", file);
+      await page.waitForSelector('body[data-model][data-state="ready"], body[data-state="error"]', { timeout: minutes * 60e3 });
+      await check(`GGUF load failed: ${await page.textContent("#status")}`, (await page.getAttribute("body", "data-state")) === "ready");
+      loaded = await page.textContent("#modelinfo");
+      await check(`no model description: ${loaded}`, /M parameters/.test(loaded) && /LoRA trains/.test(loaded));
+    }
     const start = Number(await page.getAttribute("#heldout li", "data-value"));
     await check("no starting held-out reward", Number.isFinite(start));
 
-    await page.click("#grow");
+    await press("#grow");
     await state("grown");
     const rewards = await page.$$eval("tr.sample td.r", (tds) => tds.map((td) => Number(td.textContent)));
     await check("Grow showed no rewards", rewards.length > 0 && rewards.every((r) => r >= 0 && r <= 100));
     const growSecs = Number(await page.getAttribute("body", "data-grow-seconds"));
 
-    await page.click("#improve");
+    await press("#improve");
     await state("improved");
     const held = await page.$$eval("#heldout li", (lis) => lis.map((li) => [li.dataset.step, Number(li.dataset.value), Number(li.dataset.sft)]));
     await check(`held-out not recomputed after Improve: ${JSON.stringify(held)}`,
-      held.length === thresholds(mode.query) + 1 && held.slice(1).every(([s, v, sft]) => s.startsWith("g1-i") && Number.isFinite(v) && Number.isFinite(sft)));
+      held.length === thresholds(mode.query, mode.gguf) + 1 && held.slice(1).every(([s, v, sft]) => s.startsWith("g1-i") && Number.isFinite(v) && Number.isFinite(sft)));
     if (mode.mustImprove) {
       await check(`held-out reward did not end above its start: ${JSON.stringify(held)}`, held.at(-1)[1] > held[0][1]);
     }
@@ -118,10 +153,37 @@ for (const mode of chosen) {
     // Shown samples carry no U+FFFD (a sample cut inside a character).
     const shown = await page.$$eval("tr.sample td:nth-child(2)", (tds) => tds.map((td) => td.textContent));
     await check(`a sample shows U+FFFD: ${shown.find((t) => t.includes("\uFFFD"))}`, !shown.some((t) => t.includes("\uFFFD")));
+    let native = "";
+    if (mode.gguf) {
+      // The page's greedy completion of a grown prompt, then the same from
+      // the downloaded model (f32: the page's weights, adapters merged) in
+      // the native CLI.
+      const prompt = await page.textContent("tr.sample td:nth-child(1)");
+      await page.fill("#prompt", prompt);
+      await press("#complete");
+      await state("completed");
+      const said = await page.getAttribute("body", "data-completion");
+      await page.selectOption("#encoding", "f32");
+      const [dl] = await Promise.all([page.waitForEvent("download", { timeout: minutes * 60e3 }), press("#download")]);
+      const saved = path.join(out, `${mode.name}.gguf`);
+      await dl.saveAs(saved);
+      await state("exported");
+      const max = new URLSearchParams(mode.query).get("max_new_tokens") || "32";
+      const cfg = path.join(out, `${mode.name}.toml`);
+      fs.writeFileSync(cfg, `[sample]\nmax_new_tokens = ${max}\n`);
+      const run = execFileSync(restlm, ["--device", "cpu", "--config", cfg, "sample", "--policy", saved, "--prompt", prompt, "--temperature", "0"], { encoding: "utf8" });
+      // `> prompt`, then `completion<TAB>(log-prob x)`.
+      const text = run.slice(run.indexOf("\n") + 1).replace(/\t\(log-prob [^)]*\)\s*$/, "");
+      await check(`the downloaded GGUF completes ${JSON.stringify(prompt)} as ${JSON.stringify(text)}, the page as ${JSON.stringify(said)}`,
+        text === said);
+      native = `  "${prompt}" → "${said}" in the page and from the downloaded GGUF (${(fs.statSync(saved).size / 1e6).toFixed(1)} MB) natively`;
+    }
     await check(`console errors or page exceptions: ${errors.join(" | ")}`, errors.length === 0);
     const shot = path.join(out, `${mode.name}.png`);
     await page.screenshot({ path: shot, fullPage: true });
     console.log(`${mode.name}: ${line}`);
+    if (loaded) console.log(`  ${loaded.replaceAll("\n", "\n  ")}`);
+    if (native) console.log(native);
     console.log(`  ${rewards.length} grown samples shown; Grow ${growSecs.toFixed(1)} s, Improve (${held.length - 1} thresholds) ${improveSecs.toFixed(1)} s, page total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     console.log(`  held-out reward: ${held.map(([s, v, sft]) => `${s} ${v.toFixed(2)} (SFT ${sft.toFixed(2)})`).join(", ")}`);
     console.log(`  screenshot ${shot}`);

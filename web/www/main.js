@@ -132,31 +132,145 @@ async function improve() {
   $("grow").disabled = $("improve").disabled = false;
 }
 
+// Starts the loop on a freshly made Demo: the starting policy's held-out
+// reward, then Grow/Improve on demand.
+async function begin(d) {
+  demo = d;
+  growN = improveN = 0;
+  points.length = sftPoints.length = 0;
+  $("heldout").replaceChildren();
+  $("samples").querySelector("tbody").replaceChildren();
+  $("backend").textContent = demo.backend();
+  document.body.dataset.backend = demo.backend_kind();
+  const why = demo.fallback_reason();
+  if (why) console.info(`restlm: no WebGPU, so the CPU backend runs: ${why}`);
+  setState("evaluating", "scoring the starting policy on held-out prompts…");
+  const start = await demo.evaluate();
+  addHeldout("start", start, start);
+  setState("ready", "ready: press Grow");
+  for (const b of ["grow", "complete", "download"]) $(b).disabled = false;
+  $("improve").disabled = true;
+}
+
+async function loadOwnPolicy() {
+  const get = (f) => fetch(`policy/${f}`).then((r) => {
+    if (!r.ok) throw new Error(`policy/${f}: HTTP ${r.status}`);
+    return r;
+  });
+  const [cfg, bpk, tok, layout] = await Promise.all([
+    get("config.json").then((r) => r.text()),
+    get("model.bpk").then((r) => r.arrayBuffer()),
+    get("tokenizer.json").then((r) => r.text()),
+    get("tokens.json").then((r) => r.text()),
+  ]);
+  await begin(await Demo.create(backend, JSON.stringify(sizes), cfg, new Uint8Array(bpk), tok, layout));
+}
+
+// The run settings for a pretrained model (a restlm config, TOML): the
+// task, LoRA adapters on a frozen base, fine-tuning rates.
+function ggufConfig() {
+  const task = $("task").value, rank = Number($("rank").value);
+  const lines = ["[data]", `task = "${task}"`];
+  // Sized where SmolLM2-135M-Instruct sometimes succeeds (examples/smollm2-arith).
+  if (task === "arith") lines.push("terms = 2", "digits = 2", "task_train = 128", "task_eval = 100", "labeled_fraction = 0.25", "max_prompt_tokens = 64");
+  lines.push("[lora]", `rank = ${rank}`, `alpha = ${2 * rank}`, `base_dtype = "${$("basedtype").value}"`);
+  lines.push("[improve]", `lr = ${params.get("lr") || "1e-4"}`, "batch_size = 8", "warmup_steps = 2");
+  lines.push("[sample]", "temperature = 0.8");
+  return lines.join("\n");
+}
+
+// The page's sizes for a pretrained model: smaller than for its own
+// policy (a 135M model in a tab), each overridable from the URL.
+function ggufSizes() {
+  const task = $("task").value;
+  const d = { prompts: 32, samples: 4, heldout: 32, steps: 8, thresholds: task === "arith" ? [50] : [40, 70] };
+  return { ...d, ...sizes };
+}
+
+let modelName = "model";
+async function loadGguf(name, bytes) {
+  for (const b of ["grow", "improve", "complete", "download"]) $(b).disabled = true;
+  $("modelinfo").textContent = "";
+  setState("loading", `reading ${name} (${(bytes.byteLength / 1e6).toFixed(1)} MB)…`);
+  await yieldToPage();
+  const t0 = performance.now();
+  const d = await Demo.create_gguf(backend, JSON.stringify(ggufSizes()), ggufConfig(), name, new Uint8Array(bytes));
+  const secs = (performance.now() - t0) / 1000;
+  modelName = name.replace(/\.gguf$/i, "");
+  const i = JSON.parse(d.model_info());
+  const wasmMb = wasm.memory.buffer.byteLength / 1e6;
+  const m = (x) => (x / 1e6).toFixed(x < 1e7 ? 2 : 1);
+  $("modelinfo").textContent =
+    `${i.name} (${i.arch}): ${m(i.params)} M parameters, ${i.layers} layers × ${i.d_model}, vocabulary ${i.vocab}, context ${i.context}\n` +
+    `file ${i.file_mb.toFixed(1)} MB in ${i.encoding}; base held as ${i.base}; weights in memory ${i.weights_mb.toFixed(1)} MB\n` +
+    `LoRA trains ${m(i.trainable)} M parameters; prompts laid out ${i.prompt_format === "chat" ? "by the model's chat template" : "plain"}\n` +
+    `loaded in ${secs.toFixed(1)} s; WebAssembly memory ${wasmMb.toFixed(0)} MB`;
+  Object.assign(document.body.dataset, { model: i.name, loadSeconds: secs.toFixed(2), wasmMb: wasmMb.toFixed(0), weightsMb: i.weights_mb.toFixed(1) });
+  await begin(d);
+}
+
+// A file from the picker or dropped on the page.
+async function loadFile(file) {
+  setState("loading", `reading ${file.name}…`);
+  try {
+    await loadGguf(file.name, await file.arrayBuffer());
+  } catch (e) {
+    setState("error", `error: ${e}`);
+    console.error(e);
+  }
+}
+
+async function complete() {
+  $("complete").disabled = true;
+  setState("completing", "completing the prompt…");
+  const out = await demo.complete($("prompt").value);
+  $("completion").textContent = out;
+  document.body.dataset.completion = out;
+  setState("completed", "completed");
+  $("complete").disabled = false;
+}
+
+function download() {
+  const enc = $("encoding").value;
+  setState("exporting", `writing the GGUF (${enc})…`);
+  const bytes = demo.export_gguf(enc);
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
+  a.download = `${modelName}-rest.${enc}.gguf`;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setState("exported", `${a.download}: ${(bytes.byteLength / 1e6).toFixed(1)} MB`);
+}
+
+let wasm;
 async function main() {
   try {
-    await init();
-    const get = (f) => fetch(`policy/${f}`).then((r) => {
-      if (!r.ok) throw new Error(`policy/${f}: HTTP ${r.status}`);
-      return r;
-    });
-    const [cfg, bpk, tok, layout] = await Promise.all([
-      get("config.json").then((r) => r.text()),
-      get("model.bpk").then((r) => r.arrayBuffer()),
-      get("tokenizer.json").then((r) => r.text()),
-      get("tokens.json").then((r) => r.text()),
-    ]);
-    demo = await Demo.create(backend, JSON.stringify(sizes), cfg, new Uint8Array(bpk), tok, layout);
-    $("backend").textContent = demo.backend();
-    document.body.dataset.backend = demo.backend_kind();
-    const why = demo.fallback_reason();
-    if (why) console.info(`restlm: no WebGPU, so the CPU backend runs: ${why}`);
-    setState("evaluating", "scoring the starting policy on held-out prompts…");
-    const start = await demo.evaluate();
-    addHeldout("start", start, start);
-    setState("ready", "ready: press Grow");
-    $("grow").disabled = false;
+    wasm = await init();
+    for (const k of ["task", "rank"]) if (params.has(k)) $(k).value = params.get(k);
+    if (params.has("base_dtype")) $("basedtype").value = params.get("base_dtype");
     $("grow").onclick = grow;
     $("improve").onclick = improve;
+    $("complete").onclick = () => complete().catch((e) => { setState("error", `error: ${e}`); console.error(e); });
+    $("download").onclick = () => { try { download(); } catch (e) { setState("error", `error: ${e}`); console.error(e); } };
+    $("modelfile").onchange = (e) => e.target.files[0] && loadFile(e.target.files[0]);
+    document.addEventListener("dragover", (e) => { e.preventDefault(); document.body.classList.add("dragging"); });
+    document.addEventListener("dragleave", () => document.body.classList.remove("dragging"));
+    document.addEventListener("drop", (e) => {
+      e.preventDefault();
+      document.body.classList.remove("dragging");
+      const f = e.dataTransfer.files[0];
+      if (f) loadFile(f);
+    });
+    if (params.has("model")) {
+      const url = params.get("model");
+      setState("loading", `fetching ${url}…`);
+      const r = await fetch(url);
+      if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+      await loadGguf(url.split("/").pop(), await r.arrayBuffer());
+    } else {
+      await loadOwnPolicy();
+    }
   } catch (e) {
     setState("error", `error: ${e}`);
     console.error(e);

@@ -143,8 +143,25 @@ pub struct GgufFile {
     pub version: u32,
     pub meta: BTreeMap<String, Value>,
     pub tensors: BTreeMap<String, TensorInfo>,
-    map: Mmap,
+    bytes: Bytes,
     data_start: usize,
+}
+
+/// A GGUF file's bytes: mapped from disk, or handed over whole (the browser
+/// page reads a picked file into memory; there is no file to map).
+enum Bytes {
+    Mapped(Mmap),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(m) => m,
+            Bytes::Owned(v) => v,
+        }
+    }
 }
 
 /// A bounds-checked little-endian cursor over the mapped header.
@@ -241,6 +258,16 @@ impl GgufFile {
         // rewritten by another process while we read it is outside what we
         // promise (as for safetensors).
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        Self::parse(path, Bytes::Mapped(map))
+    }
+
+    /// A GGUF file's contents, given whole (taken, not copied); `name`
+    /// stands for its path in errors.
+    pub fn from_bytes(name: &Path, bytes: Vec<u8>) -> Result<Self> {
+        Self::parse(name, Bytes::Owned(bytes))
+    }
+
+    fn parse(path: &Path, map: Bytes) -> Result<Self> {
         let mut c = Cursor {
             bytes: &map,
             pos: 0,
@@ -323,7 +350,7 @@ impl GgufFile {
             version,
             meta,
             tensors,
-            map,
+            bytes: map,
             data_start: data_start as usize,
         })
     }
@@ -333,7 +360,7 @@ impl GgufFile {
         let t = self.tensors.get(name)?;
         let n = t.ty.bytes_for(t.elements()).expect("checked on open") as usize;
         let start = self.data_start + t.offset as usize;
-        Some((t, &self.map[start..start + n]))
+        Some((t, &self.bytes[start..start + n]))
     }
 
     /// A tensor dequantized to f32, with its row-major shape.
@@ -410,6 +437,21 @@ fn put_value(out: &mut Vec<u8>, v: &Value) {
 /// Writes a GGUF v3 file to `path` (through a temporary file renamed into
 /// place, so a failed export leaves nothing half-written).
 pub fn write(path: &Path, meta: &[(String, Value)], tensors: &[OutTensor]) -> Result<()> {
+    let tmp = path.with_extension("gguf.tmp");
+    let io = |e| Error::io(&tmp, e);
+    let mut f = std::io::BufWriter::new(File::create(&tmp).map_err(io)?);
+    write_to(&mut f, meta, tensors).map_err(io)?;
+    let file = f.into_inner().map_err(|e| io(e.into_error()))?;
+    file.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+/// A GGUF v3 file's bytes, written to `out`.
+pub fn write_to(
+    out: &mut impl Write,
+    meta: &[(String, Value)],
+    tensors: &[OutTensor],
+) -> std::io::Result<()> {
     let mut head = Vec::new();
     head.extend(MAGIC);
     head.extend(3u32.to_le_bytes());
@@ -432,19 +474,13 @@ pub fn write(path: &Path, meta: &[(String, Value)], tensors: &[OutTensor]) -> Re
         head.extend(offset.to_le_bytes());
         offset = align(offset + t.bytes.len() as u64);
     }
-    let tmp = path.with_extension("gguf.tmp");
-    let io = |e| Error::io(&tmp, e);
-    let mut f = std::io::BufWriter::new(File::create(&tmp).map_err(io)?);
-    let pad = |f: &mut std::io::BufWriter<File>, len: u64| {
-        f.write_all(&vec![0u8; (align(len) - len) as usize])
-    };
-    f.write_all(&head).map_err(io)?;
-    pad(&mut f, head.len() as u64).map_err(io)?;
+    let pad =
+        |out: &mut dyn Write, len: u64| out.write_all(&vec![0u8; (align(len) - len) as usize]);
+    out.write_all(&head)?;
+    pad(out, head.len() as u64)?;
     for t in tensors {
-        f.write_all(&t.bytes).map_err(io)?;
-        pad(&mut f, t.bytes.len() as u64).map_err(io)?;
+        out.write_all(&t.bytes)?;
+        pad(out, t.bytes.len() as u64)?;
     }
-    let file = f.into_inner().map_err(|e| io(e.into_error()))?;
-    file.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    Ok(())
 }

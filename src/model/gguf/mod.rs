@@ -326,10 +326,18 @@ pub fn load(
     quant: Option<crate::cpu::quant::QuantKind>,
     device: &Device,
 ) -> Result<(ModelConfig, Transformer)> {
-    let file = GgufFile::open(path)?;
-    let cfg = model_config(&file)?;
-    let named = AsHf::new(&file, &cfg)?;
-    let model = hf::load_from(&cfg, &named, path, quant, device)?;
+    load_file(&GgufFile::open(path)?, quant, device)
+}
+
+/// [`load`] from an opened (or in-memory) file.
+pub fn load_file(
+    file: &GgufFile,
+    quant: Option<crate::cpu::quant::QuantKind>,
+    device: &Device,
+) -> Result<(ModelConfig, Transformer)> {
+    let cfg = model_config(file)?;
+    let named = AsHf::new(file, &cfg)?;
+    let model = hf::load_from(&cfg, &named, &file.path, quant, device)?;
     Ok((cfg, model))
 }
 
@@ -378,11 +386,39 @@ pub fn export(
             "already exists; export writes a new file",
         ));
     }
-    let arch = export_arch(cfg).map_err(|m| Error::file(path, format!("GGUF export: {m}")))?;
-    let meta = export_metadata(arch, cfg, tok, enc)
+    let (meta, tensors) = export_parts(cfg, model, tok, enc)
         .map_err(|m| Error::file(path, format!("GGUF export: {m}")))?;
-    let tensors = export_tensors(cfg, model, enc)?;
     file::write(path, &meta, &tensors)
+}
+
+/// [`export`]'s file as bytes (the browser page's download).
+pub fn export_bytes(
+    cfg: &ModelConfig,
+    model: &Transformer,
+    tok: &Tokenizer,
+    enc: Encoding,
+) -> Result<Vec<u8>> {
+    let (meta, tensors) = export_parts(cfg, model, tok, enc)
+        .map_err(|m| Error::Other(format!("GGUF export: {m}")))?;
+    let mut out = Vec::new();
+    file::write_to(&mut out, &meta, &tensors).expect("writing to memory");
+    Ok(out)
+}
+
+/// An export's metadata and tensors.
+type ExportParts = (Vec<(String, Value)>, Vec<file::OutTensor>);
+
+/// [`ExportParts`] of a policy.
+fn export_parts(
+    cfg: &ModelConfig,
+    model: &Transformer,
+    tok: &Tokenizer,
+    enc: Encoding,
+) -> std::result::Result<ExportParts, String> {
+    let arch = export_arch(cfg)?;
+    let meta = export_metadata(arch, cfg, tok, enc)?;
+    let tensors = export_tensors(cfg, model, enc)?;
+    Ok((meta, tensors))
 }
 
 /// llama.cpp's architecture name for `cfg`, if it has one that fits.
@@ -459,13 +495,11 @@ fn export_tensors(
     cfg: &ModelConfig,
     model: &Transformer,
     enc: Encoding,
-) -> Result<Vec<file::OutTensor>> {
+) -> std::result::Result<Vec<file::OutTensor>, String> {
     hf::tensors(cfg, model)
         .into_iter()
         .map(|(name, t)| {
-            let g = gguf_name(&name).ok_or_else(|| {
-                Error::Other(format!("GGUF export: no llama.cpp name for {name}"))
-            })?;
+            let g = gguf_name(&name).ok_or_else(|| format!("no llama.cpp name for {name}"))?;
             let t = match permuted_heads(cfg, &name) {
                 Some(heads) => permute_rows(t, heads, false),
                 None => t,
