@@ -29,6 +29,8 @@ stage() {
 }
 summary() {
     local rc=$?
+    # A stage that failed leaves no background test running.
+    [ -z "${wgpu_pid:-}" ] || kill "$wgpu_pid" 2> /dev/null || true
     echo
     echo "stage                              seconds"
     printf '%s\n' "${stages[@]}"
@@ -93,7 +95,29 @@ stage clippy cargo clippy --release --workspace --all-targets --quiet -- -D warn
 stage doc env RUSTDOCFLAGS="-D warnings" cargo doc --release --no-deps --workspace --quiet
 stage "installs (begun at the start)" installs_done
 
-stage "cargo test" cargo test --release
+# The wgpu tests (lavapipe: one core, most of their ~7 minutes compiling
+# shaders in software) run in the background beside everything after
+# them, which is what else the second core has to do; their output is
+# printed when the last stage waits for them.
+stage "cargo test: build" cargo test --release --no-run
+wgpu_exe=$(cargo test --release --no-run --message-format=json --test wgpu 2> /dev/null \
+    | sed -n 's/.*"name":"wgpu".*"executable":"\([^"]*\)".*/\1/p' | tail -1)
+[ -x "$wgpu_exe" ] || { echo "no wgpu test binary found"; exit 1; }
+wgpu_log=$(mktemp)
+"$wgpu_exe" > "$wgpu_log" 2>&1 &
+wgpu_pid=$!
+wgpu_done() {
+    local rc=0
+    wait "$wgpu_pid" || rc=$?
+    cat "$wgpu_log"
+    return "$rc"
+}
+other_tests=()
+for t in tests/*.rs; do
+    t=$(basename "$t" .rs)
+    [ "$t" = wgpu ] || other_tests+=(--test "$t")
+done
+stage "cargo test: all but wgpu" cargo test --release "${other_tests[@]}"
 
 # The examples run as a user would run them (clippy compiled them above);
 # the kernel example fails if the kernel and its reference disagree.
@@ -114,6 +138,7 @@ stage slurm bash scripts/slurm_test.sh "$TARGET_DIR/release/restlm"
 stage "web build" bash web/build.sh
 browser() {
     (cd web/test && npm ci --no-audit --no-fund --silent)
-    node web/test/browser.mjs
+    RESTLM_BIN="$TARGET_DIR/release/restlm" node web/test/browser.mjs
 }
 stage browser browser
+stage "wgpu tests (begun after the build)" wgpu_done

@@ -25,8 +25,10 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wb"; then
   cargo install wasm-bindgen-cli --version "$wb"
 fi
 
-# getrandom (0.3, 0.4) takes its browser backend from this cfg.
-RUSTFLAGS='--cfg getrandom_backend="wasm_js"' \
+# getrandom (0.3, 0.4) takes its browser backend from this cfg; simd128 is
+# WebAssembly's 128-bit SIMD (in every current browser), which the CPU
+# fallback's matrix products (gemm) use when it is enabled.
+RUSTFLAGS='--cfg getrandom_backend="wasm_js" -C target-feature=+simd128' \
   cargo build --profile wasm --target wasm32-unknown-unknown -p restlm-web
 
 rm -rf web/dist

@@ -96,7 +96,13 @@ for (const mode of chosen) {
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-  const state = (s) => page.waitForSelector(`body[data-state="${s}"], body[data-state="error"]`, { timeout: minutes * 60e3 });
+  const began = Date.now();
+  const state = async (s) => {
+    const r = await page.waitForSelector(`body[data-state="${s}"], body[data-state="error"]`, { timeout: minutes * 60e3 });
+    // Manual runs (real models) say how long each step took as they go.
+    if (mode.manual) console.log(`  [${((Date.now() - began) / 1000).toFixed(1)} s] ${await page.textContent("#status")}`);
+    return r;
+  };
   // A click that returns at once: on the CPU backend the page's handler
   // computes on the main thread, which a plain click would wait out.
   const press = (sel) => page.$eval(sel, (b) => setTimeout(() => b.click(), 0));
