@@ -15,6 +15,7 @@ cd "$(dirname "$0")/.."
 source scripts/target_dir.sh
 
 stages=()
+declare -A bg_pid=() bg_log=()
 started=$(date +%s)
 # stage NAME COMMAND...: runs COMMAND and records its seconds under NAME.
 stage() {
@@ -29,8 +30,8 @@ stage() {
 }
 summary() {
     local rc=$?
-    # A stage that failed leaves no background test running.
-    [ -z "${wgpu_pid:-}" ] || kill "$wgpu_pid" 2> /dev/null || true
+    # A stage that failed leaves nothing running in the background.
+    [ "$rc" = 0 ] || for pid in "${bg_pid[@]}"; do kill "$pid" 2> /dev/null || true; done
     echo
     echo "stage                              seconds"
     printf '%s\n' "${stages[@]}"
@@ -65,15 +66,23 @@ installs() {
 # The installs (Debian packages) wait on the network and dpkg, the lints
 # and the build on the CPU: they run side by side, the installs' output
 # kept for when they end.
-installs_log=$(mktemp)
-installs > "$installs_log" 2>&1 &
-installs_pid=$!
-installs_done() {
+# background NAME COMMAND...: runs COMMAND in the background, its output
+# kept; `joined NAME` waits for it, prints that output and returns its
+# status.
+background() {
+    local name=$1
+    shift
+    bg_log[$name]=$(mktemp)
+    "$@" > "${bg_log[$name]}" 2>&1 &
+    bg_pid[$name]=$!
+}
+joined() {
     local rc=0
-    wait "$installs_pid" || rc=$?
-    cat "$installs_log"
+    wait "${bg_pid[$1]}" || rc=$?
+    cat "${bg_log[$1]}"
     return "$rc"
 }
+background installs installs
 
 # Habits first: formatting, lints (the workspace's [lints] table, warnings
 # as errors), documentation without warnings. The wasm crate is compiled
@@ -93,7 +102,7 @@ stage clippy cargo clippy --release --workspace --all-targets --quiet -- -D warn
 # checked dependencies instead of checking burn's tree again (-p restlm
 # alone took 140 s of a fresh run).
 stage doc env RUSTDOCFLAGS="-D warnings" cargo doc --release --no-deps --workspace --quiet
-stage "installs (begun at the start)" installs_done
+stage "installs (begun at the start)" joined installs
 
 # The wgpu tests (lavapipe: one core, most of their ~7 minutes compiling
 # shaders in software) run in the background beside everything after
@@ -103,15 +112,7 @@ stage "cargo test: build" cargo test --release --no-run
 wgpu_exe=$(cargo test --release --no-run --message-format=json --test wgpu 2> /dev/null \
     | sed -n 's/.*"name":"wgpu".*"executable":"\([^"]*\)".*/\1/p' | tail -1)
 [ -x "$wgpu_exe" ] || { echo "no wgpu test binary found"; exit 1; }
-wgpu_log=$(mktemp)
-"$wgpu_exe" > "$wgpu_log" 2>&1 &
-wgpu_pid=$!
-wgpu_done() {
-    local rc=0
-    wait "$wgpu_pid" || rc=$?
-    cat "$wgpu_log"
-    return "$rc"
-}
+background wgpu "$wgpu_exe"
 other_tests=()
 for t in tests/*.rs; do
     t=$(basename "$t" .rs)
@@ -141,4 +142,4 @@ browser() {
     RESTLM_BIN="$TARGET_DIR/release/restlm" node web/test/browser.mjs
 }
 stage browser browser
-stage "wgpu tests (begun after the build)" wgpu_done
+stage "wgpu tests (begun after the build)" joined wgpu

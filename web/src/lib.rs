@@ -44,8 +44,8 @@ pub struct Sizes {
     pub steps: usize,
     /// Improve thresholds τ1 < τ2 < … (the task's reward, 0–100).
     pub thresholds: Vec<f64>,
-    /// Prompts per Grow call (one call = one await for the page), at most
-    /// as many as fill one sampling batch.
+    /// Prompts per Grow call (one call = one await for the page); a
+    /// sampling batch is this many prompts' samples.
     pub chunk: usize,
     pub max_new_tokens: usize,
 }
@@ -75,6 +75,10 @@ impl Sizes {
         cfg.rest.include_dataset = true;
         cfg.improve.steps = self.steps;
         cfg.sample.max_new_tokens = self.max_new_tokens;
+        // Every decoding batch (Grow's and the held-out scoring's) is
+        // padded to this many rows: one chunk's samples, not the CLI's 64
+        // (a pretrained model scored 2 held-out prompts as 64 rows).
+        cfg.sample.batch_size = self.chunk.max(1) * self.samples.max(1);
         cfg.validate()
     }
 }

@@ -183,7 +183,7 @@ function ggufConfig() {
 // policy (a 135M model in a tab), each overridable from the URL.
 function ggufSizes() {
   const task = $("task").value;
-  const d = { prompts: 32, samples: 4, heldout: 32, steps: 8, thresholds: task === "arith" ? [50] : [40, 70] };
+  const d = { prompts: 32, samples: 4, heldout: 32, steps: 8, chunk: 4, thresholds: task === "arith" ? [50] : [40, 70] };
   return { ...d, ...sizes };
 }
 
