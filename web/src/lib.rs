@@ -151,6 +151,7 @@ struct ModelInfo {
     arch: String,
     /// The file's tensor encodings, most bytes first (`Q4_1 (84 %), F32`).
     encoding: String,
+    /// The file's tensor data (its header aside).
     file_mb: f64,
     params: usize,
     /// Trainable parameters (the LoRA adapters, or every one).

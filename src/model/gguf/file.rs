@@ -267,9 +267,9 @@ impl GgufFile {
         Self::parse(name, Bytes::Owned(bytes))
     }
 
-    fn parse(path: &Path, map: Bytes) -> Result<Self> {
+    fn parse(path: &Path, bytes: Bytes) -> Result<Self> {
         let mut c = Cursor {
-            bytes: &map,
+            bytes: &bytes,
             pos: 0,
             path,
         };
@@ -316,7 +316,7 @@ impl GgufFile {
                 .ok_or_else(|| Error::file(path, "general.alignment is not a power of two"))?,
         };
         let data_start = (c.pos as u64).div_ceil(alignment) * alignment;
-        let data_len = (map.len() as u64).saturating_sub(data_start);
+        let data_len = (bytes.len() as u64).saturating_sub(data_start);
         for (name, t) in &tensors {
             let bytes = t
                 .dims
@@ -350,7 +350,7 @@ impl GgufFile {
             version,
             meta,
             tensors,
-            bytes: map,
+            bytes,
             data_start: data_start as usize,
         })
     }
