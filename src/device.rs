@@ -17,6 +17,58 @@ pub struct Selected {
     /// Why `auto` fell back to the CPU backend, in full (the adapter's
     /// error), for logs; the description says it in a few words.
     pub fallback: Option<String>,
+    /// A wgpu device's limits on one buffer (None on the CPU backend).
+    pub limits: Option<BufferLimits>,
+    /// The adapter offers 16-bit floats in shaders (WebGPU's
+    /// `shader-f16`; cubecl asks for every feature an adapter has).
+    pub shader_f16: bool,
+}
+
+/// What one buffer may hold on a wgpu device: cubecl requests the
+/// adapter's own limits, and a tensor is one buffer bound as storage, so
+/// the smaller of the two bounds a tensor.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BufferLimits {
+    /// `maxStorageBufferBindingSize`.
+    pub max_storage_binding: u64,
+    /// `maxBufferSize`.
+    pub max_buffer: u64,
+}
+
+impl BufferLimits {
+    /// An error naming `tensor` and the limit it breaks when `bytes` do
+    /// not fit one buffer (a WebGPU tab's is often 128 MiB).
+    pub fn check(&self, tensor: &str, bytes: u64) -> Result<()> {
+        let mb = |b: u64| b as f64 / (1 << 20) as f64;
+        let broken = [
+            ("maxStorageBufferBindingSize", self.max_storage_binding),
+            ("maxBufferSize", self.max_buffer),
+        ]
+        .into_iter()
+        .find(|&(_, limit)| bytes > limit);
+        match broken {
+            None => Ok(()),
+            Some((name, limit)) => Err(Error::Device(format!(
+                "{tensor} needs {:.1} MiB in one buffer; this adapter's {name} is {:.1} MiB: \
+                 use the CPU backend, a quantised base, or a smaller model",
+                mb(bytes),
+                mb(limit)
+            ))),
+        }
+    }
+
+    /// [`BufferLimits::check`] on a model's biggest tensors
+    /// ([`ModelConfig::biggest_tensors`]), before any is made: a model that
+    /// cannot fit is a named error, not a failed allocation mid-load.
+    pub fn check_model(
+        &self,
+        cfg: &crate::model::ModelConfig,
+        quant: Option<crate::cpu::quant::QuantKind>,
+    ) -> Result<()> {
+        cfg.biggest_tensors(quant)
+            .into_iter()
+            .try_for_each(|(name, bytes)| self.check(name, bytes))
+    }
 }
 
 /// Which of burn's backends runs the work.
@@ -255,6 +307,8 @@ fn cpu() -> Selected {
         is_gpu: false,
         runtime: Runtime::Flex,
         fallback: None,
+        limits: None,
+        shader_f16: false,
     }
 }
 
@@ -369,6 +423,12 @@ async fn gpu_async(name: &str, kind: Option<burn::tensor::DeviceKind>) -> Result
         .await
         .map_err(|e| Error::Device(format!("no usable `{name}` adapter: {e}")))?;
     let info = setup.adapter.get_info();
+    let limits = setup.device.limits();
+    let limits = BufferLimits {
+        max_storage_binding: limits.max_storage_buffer_binding_size,
+        max_buffer: limits.max_buffer_size,
+    };
+    let shader_f16 = setup.device.features().contains(wgpu::Features::SHADER_F16);
     // A browser's WebGPU adapter does not tell its name or driver.
     let adapter = if info.name.is_empty() {
         "adapter"
@@ -389,6 +449,8 @@ async fn gpu_async(name: &str, kind: Option<burn::tensor::DeviceKind>) -> Result
         is_gpu: info.device_type != wgpu::DeviceType::Cpu,
         runtime: Runtime::Wgpu,
         fallback: None,
+        limits: Some(limits),
+        shader_f16,
     })
 }
 

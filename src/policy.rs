@@ -110,6 +110,21 @@ impl Policy {
         gguf::export_bytes(&p.cfg, &p.model, &p.tok, enc)
     }
 
+    /// The LoRA adapters alone as a checkpoint directory's files
+    /// ([`checkpoint::adapter_files`]) on the base `base` (a path, relative
+    /// to the directory, and the hash of the base file's bytes): what the
+    /// browser page downloads; `restlm sample --policy DIR` loads it with
+    /// the base file in place.
+    pub fn adapter_files(&self, base: crate::model::BaseRef) -> Result<Vec<(String, Vec<u8>)>> {
+        checkpoint::adapter_files(
+            &self.cfg,
+            &self.model,
+            &self.tok,
+            base,
+            &TrainState::default(),
+        )
+    }
+
     /// The tokenizer of a checkpoint or of a Hugging Face model directory.
     /// A directory restlm exported keeps its layout in `tokens.json`.
     pub fn load_tokenizer(dir: &Path) -> Result<Tokenizer> {

@@ -525,3 +525,127 @@ fn a_quantised_base_checkpoint_holds_adapters_and_loads_back_quantised() {
     assert!(!dir.join("whole").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The browser page's adapter download: a tar of an adapters-alone
+/// checkpoint made from a policy whose GGUF base came as bytes, naming the
+/// base file beside the checkpoint's directory. `tar -xf` (an outside
+/// reader) unpacks it, and `Policy::load` gives the trained policy's
+/// logits; a base of other bytes is refused, naming the file.
+#[test]
+fn an_adapter_tar_unpacks_to_a_checkpoint_that_loads_beside_its_gguf_base() {
+    let _serial = common::autodiff_lock();
+    let (base, _) = trained(0);
+    let dir = std::env::temp_dir().join(format!("restlm-adapter-tar-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let gguf = dir.join("base.gguf");
+    base.export_gguf(&gguf, restlm::model::gguf::Encoding::F32)
+        .unwrap();
+    let bytes = std::fs::read(&gguf).unwrap();
+    let mut hash = restlm::io::Fnv::default();
+    hash.update(&bytes);
+    let file = restlm::model::gguf::GgufFile::from_bytes(&gguf, bytes).unwrap();
+    let p = Policy::from_gguf(&file, None, None, &cpu())
+        .unwrap()
+        .with_lora(&LORA)
+        .unwrap();
+    let data = encoded_task(&p.tok, 16, p.cfg.max_seq_len);
+    let model = common::train_for(p.model.clone(), &p.cfg, &data, p.tok.pad, 3, 8);
+    let p = Policy { model, ..p };
+    let ids: Vec<i64> = (0..12).map(|i| (i * 5 % 200) as i64).collect();
+    let want = logits(&p.model, &ids);
+    assert!(max_abs_diff(&want, &logits(&base.model, &ids)) > 1e-4);
+
+    let files = p
+        .adapter_files(restlm::model::BaseRef {
+            path: "../base.gguf".into(),
+            hash: hash.hex(),
+        })
+        .unwrap();
+    let named: Vec<(String, Vec<u8>)> = files
+        .into_iter()
+        .map(|(n, b)| (format!("ckpt/{n}"), b))
+        .collect();
+    std::fs::write(dir.join("a.tar"), restlm::io::tar(&named).unwrap()).unwrap();
+    let status = std::process::Command::new("tar")
+        .args(["-xf", "a.tar"])
+        .current_dir(&dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let back = Policy::load(&dir.join("ckpt"), &cpu()).unwrap();
+    assert_eq!(logits(&back.model, &ids), want);
+    assert_eq!(back.tok.layout(), p.tok.layout());
+    assert!(
+        !dir.join("ckpt/model.bpk").exists(),
+        "the base is not copied"
+    );
+
+    // Other bytes under the base's name: refused, naming the file.
+    std::fs::write(&gguf, b"GGUF and something else").unwrap();
+    let e = Policy::load(&dir.join("ckpt"), &cpu())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("base.gguf") && e.contains("changed"), "{e}");
+    // A name tar cannot hold is an error, not a broken archive.
+    assert!(restlm::io::tar(&[("x".repeat(101), vec![])]).is_err());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A WebGPU tab's buffer limits: a model whose embedding (its biggest f32
+/// tensor) passes a limit by one byte is refused before anything is made,
+/// naming the limit; a quantised base's MLP projection counts its blocks.
+#[test]
+fn a_model_over_a_devices_buffer_limit_is_named_before_it_loads() {
+    use restlm::device::BufferLimits;
+    let cfg = restlm::model::ModelConfig {
+        vocab_size: 49_152,
+        d_model: 576,
+        d_ff: 1_536,
+        ..restlm::model::ModelConfig::default()
+    };
+    let embedding = 4 * 49_152 * 576;
+    let fits = BufferLimits {
+        max_storage_binding: embedding,
+        max_buffer: embedding,
+    };
+    fits.check_model(&cfg, None).unwrap();
+    let e = BufferLimits {
+        max_storage_binding: embedding - 1,
+        ..fits
+    }
+    .check_model(&cfg, None)
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("maxStorageBufferBindingSize") && e.contains("embedding"),
+        "{e}"
+    );
+    let e = BufferLimits {
+        max_buffer: embedding - 1,
+        ..fits
+    }
+    .check_model(&cfg, None)
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("maxBufferSize"), "{e}");
+    // A wide MLP (100 000 × 576): 230 MB in f32, one byte a weight in
+    // Q8_0 blocks (their scales apart).
+    let wide = restlm::model::ModelConfig {
+        d_ff: 100_000,
+        ..cfg.clone()
+    };
+    let mlp = BufferLimits {
+        max_storage_binding: 4 * 100_000 * 576 - 1,
+        max_buffer: u64::MAX,
+    };
+    assert!(
+        mlp.check_model(&wide, None)
+            .unwrap_err()
+            .to_string()
+            .contains("MLP")
+    );
+    mlp.check_model(&wide, Some(restlm::cpu::quant::QuantKind::Q8_0))
+        .unwrap();
+}

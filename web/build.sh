@@ -35,7 +35,7 @@ rm -rf web/dist
 mkdir -p web/dist/policy
 wasm-bindgen --target web --no-typescript --out-dir web/dist/pkg \
   "$TARGET_DIR/wasm32-unknown-unknown/wasm/restlm_web.wasm"
-cp web/www/index.html web/www/main.js web/dist/
+cp web/www/index.html web/www/main.js web/www/reward-worker.js web/dist/
 
 # The starting policy, exported by the CLI: the default run's SFT stage
 # (SFT on the default task's demonstrations, as `restlm run` starts).

@@ -203,6 +203,50 @@ pub fn load_reward_model(dir: &Path, device: &Device) -> Result<(ModelConfig, su
     Ok((cfg, super::RewardModel { head, ..fresh }))
 }
 
+/// The files of a checkpoint of LoRA adapters alone on the base `base`
+/// (what [`save`] writes for a LoRA policy on a base file), as contents
+/// rather than files: `config.json` (naming `base`), `adapter.bpk`,
+/// `train.json`, and the tokenizer's `tokenizer.json` and `tokens.json`.
+/// The browser page downloads them (its base came as bytes, not a path).
+pub fn adapter_files(
+    config: &ModelConfig,
+    model: &Transformer,
+    tok: &Tokenizer,
+    base: super::BaseRef,
+    state: &TrainState,
+) -> Result<Vec<(String, Vec<u8>)>> {
+    let Some(lora) = &config.lora else {
+        return Err(Error::Config(
+            "the policy has no LoRA adapters to save alone".into(),
+        ));
+    };
+    let config = ModelConfig {
+        lora: Some(super::LoraConfig {
+            base: Some(base),
+            ..lora.clone()
+        }),
+        ..config.clone()
+    };
+    fn json(what: &str, v: &impl Serialize) -> Result<Vec<u8>> {
+        serde_json::to_vec_pretty(v).map_err(|e| Error::Config(format!("{what}: {e}")))
+    }
+    let adapters = model
+        .clone()
+        .into_record_group(adapter_group())
+        .into_bytes()
+        .map_err(|e| Error::Config(format!("{ADAPTER_FILE}: {e}")))?;
+    Ok(vec![
+        ("config.json".into(), json("config.json", &config)?),
+        (ADAPTER_FILE.into(), adapters.to_vec()),
+        ("train.json".into(), json("train.json", state)?),
+        ("tokenizer.json".into(), tok.to_json()?.into_bytes()),
+        (
+            crate::tokenizer::LAYOUT_FILE.into(),
+            json(crate::tokenizer::LAYOUT_FILE, &tok.layout())?,
+        ),
+    ])
+}
+
 /// The adapter factors (burn names them under `lora`).
 fn adapter_group() -> burn::module::ParamGroup {
     burn::module::ParamGroup::from_predicate("lora")
@@ -218,6 +262,13 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<(ModelConfig, Transform
     let (model, path, record) = match cfg.lora.as_ref().and_then(|l| l.base.as_ref()) {
         Some(base) if adapters.exists() => {
             let quant = cfg.lora.as_ref().and_then(|l| l.base_dtype.quant_kind());
+            // A relative path (the browser page's adapter download names
+            // the base file beside the checkpoint's directory) is the
+            // checkpoint directory's; `restlm` itself writes absolute ones.
+            let base = &super::BaseRef {
+                path: dir.join(&base.path),
+                hash: base.hash.clone(),
+            };
             let (_, model) = load_base(base, quant, device)
                 .map_err(|e| Error::file(dir, format!("the LoRA base: {e}")))?;
             let record = ModuleRecord::load(&adapters).map(|r| r.allow_partial(true));

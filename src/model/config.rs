@@ -115,6 +115,30 @@ pub struct BaseRef {
     pub hash: String,
 }
 
+impl ModelConfig {
+    /// The model's biggest single tensors with their bytes as held: the
+    /// token embedding (f32, and the tied output head is the same tensor;
+    /// an untied head has its shape), and an MLP projection (f32, or
+    /// `quant`'s blocks). A device bounds each tensor by its buffer limits
+    /// ([`crate::device::BufferLimits::check_model`]).
+    pub fn biggest_tensors(
+        &self,
+        quant: Option<crate::cpu::quant::QuantKind>,
+    ) -> [(&'static str, u64); 2] {
+        let (v, d, f) = (
+            self.vocab_size as u64,
+            self.d_model as u64,
+            self.d_ff as u64,
+        );
+        let block = crate::cpu::quant::BLOCK as u64;
+        let mlp = quant.map_or(4 * f * d, |k| f * d / block * k.block_bytes() as u64);
+        [
+            ("the token embedding (vocabulary × width, f32)", 4 * v * d),
+            ("an MLP projection", mlp),
+        ]
+    }
+}
+
 impl LoraConfig {
     /// Same adapter shape (rank and alpha), wherever the base is.
     pub fn same_shape(&self, other: &LoraConfig) -> bool {

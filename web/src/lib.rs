@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 use wasm_bindgen::prelude::*;
 
 /// How much work the page asks for (URL parameters override the defaults).
@@ -108,6 +109,55 @@ struct State {
     /// The Improve in progress, and the SFT reference's matching steps.
     improving: Option<(Training, Training)>,
     reward: Box<dyn Reward>,
+    /// With a reward written in the page (JavaScript, scored in a Worker):
+    /// the items the last Grow batch or evaluation left to score, and
+    /// where their scores go.
+    deferred: Option<Arc<Mutex<Vec<Pending>>>>,
+    awaiting: Awaiting,
+    /// The GGUF base's name beside an adapter download, and its hash.
+    base: Option<restlm::model::BaseRef>,
+}
+
+/// One output the page's own reward scores: what the JavaScript function
+/// is called with.
+#[derive(Serialize, Clone)]
+struct Pending {
+    prompt: String,
+    sample: String,
+    meta: Option<serde_json::Value>,
+    references: Vec<String>,
+}
+
+/// Where the scores of the pending items go.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Awaiting {
+    Nothing,
+    /// The grown rows from this index on (a Grow batch, or D's rows).
+    Grown(usize),
+    /// A held-out evaluation: the page averages the scores itself.
+    Eval,
+}
+
+/// The page's reward: records each item and gives it 0 until the page
+/// hands in its scores ([`Demo::settle`]); the library's Grow and
+/// evaluation run unchanged around it.
+struct Deferred(Arc<Mutex<Vec<Pending>>>);
+
+impl Reward for Deferred {
+    fn name(&self) -> &str {
+        "javascript"
+    }
+
+    fn score(&mut self, items: &[restlm::reward::Item<'_>]) -> restlm::Result<Vec<f64>> {
+        let mut pending = self.0.lock().expect("one thread");
+        pending.extend(items.iter().map(|i| Pending {
+            prompt: i.prompt.to_string(),
+            sample: i.sample.to_string(),
+            meta: i.meta.cloned(),
+            references: i.references.to_vec(),
+        }));
+        Ok(vec![0.0; items.len()])
+    }
 }
 
 impl State {
@@ -120,6 +170,22 @@ impl State {
     fn take_reward(&mut self) -> Box<dyn Reward> {
         std::mem::replace(&mut self.reward, Box::new(restlm::reward::ExactMatch))
     }
+
+    /// Before a step that scores: with the page's reward, the previous
+    /// batch's scores must have come back; marks where the next ones go.
+    fn expect_scores(&mut self, next: Awaiting) -> Result<(), JsValue> {
+        let Some(items) = &self.deferred else {
+            return Ok(());
+        };
+        if !items.lock().expect("one thread").is_empty() {
+            return Err(js(format!(
+                "the page's reward has not scored the last batch ({:?}) yet",
+                self.awaiting
+            )));
+        }
+        self.awaiting = next;
+        Ok(())
+    }
 }
 
 /// One row the page shows after Grow.
@@ -130,6 +196,8 @@ struct Shown<'a> {
     /// The record's reference, when it has one (most prompts have none).
     reference: Option<&'a str>,
     reward: f64,
+    /// The sample's length in tokens (the page's decoding speed).
+    tokens: usize,
 }
 
 fn js(e: impl std::fmt::Display) -> JsValue {
@@ -227,6 +295,7 @@ async fn held_out(state: &Rc<RefCell<State>>, reference: bool) -> Result<JsValue
         samples: 0,
         ..eval_setup(&cfg, &eval)
     };
+    state.borrow_mut().expect_scores(Awaiting::Eval)?;
     let mut reward = state.borrow_mut().take_reward();
     let row = evaluate_async(&policy, &setup, reward.as_mut(), "page").await;
     state.borrow_mut().reward = reward;
@@ -284,6 +353,14 @@ impl Demo {
         let mut cfg = RunConfig::parse(&config_toml).map_err(|e| js(format!("the config: {e}")))?;
         sizes.apply(&mut cfg).map_err(js)?;
         cfg.use_finetune_defaults();
+        // An adapter download names the base file beside its directory,
+        // with the hash `restlm` checks when it loads the adapters.
+        let mut hash = restlm::io::Fnv::default();
+        hash.update(&bytes);
+        let base = restlm::model::BaseRef {
+            path: Path::new("..").join(&name),
+            hash: hash.hex(),
+        };
         let file = GgufFile::from_bytes(Path::new(&name), bytes).map_err(js)?;
         let has_template = restlm::model::gguf::chat_template(&file).is_some();
         let format = cfg
@@ -292,6 +369,12 @@ impl Demo {
             .or(has_template.then_some(PromptFormat::Chat));
         cfg.tokenizer.prompt_format = format;
         let quant = cfg.lora.as_ref().and_then(|l| l.base_dtype.quant_kind());
+        if let Some(limits) = &selected.limits {
+            let shape = restlm::model::gguf::model_config(&file).map_err(js)?;
+            limits
+                .check_model(&shape, quant)
+                .map_err(|e| js(format!("{name}: {e}")))?;
+        }
         let mut info = ModelInfo::of(&file, &name);
         let mut policy = Policy::from_gguf(&file, format, quant, &device).map_err(js)?;
         drop(file);
@@ -299,7 +382,9 @@ impl Demo {
             policy = policy.with_lora(lora).map_err(js)?;
         }
         info.describe(&policy, quant);
-        Demo::start(selected, cfg, sizes, policy, Some(info))
+        let demo = Demo::start(selected, cfg, sizes, policy, Some(info))?;
+        demo.state.borrow_mut().base = Some(base);
+        Ok(demo)
     }
 
     /// The state every page starts from: the task's data, its reward, the
@@ -333,6 +418,9 @@ impl Demo {
             prompt_len,
             improving: None,
             reward,
+            deferred: None,
+            awaiting: Awaiting::Nothing,
+            base: None,
         };
         Ok(Demo {
             state: Rc::new(RefCell::new(state)),
@@ -424,6 +512,7 @@ impl Demo {
         let mut guard = self.state.borrow_mut();
         let st = &mut *guard;
         st.grown.clear();
+        st.expect_scores(Awaiting::Grown(0))?;
         st.grow_step += 1;
         let setup = st.grow_setup();
         let dataset: Vec<&Record> = st.dataset.iter().collect();
@@ -440,6 +529,8 @@ impl Demo {
         wasm_bindgen_futures::future_to_promise(async move {
             let (policy, records, setup, mut reward, prompt_len) = {
                 let mut st = state.borrow_mut();
+                let from = st.grown.len();
+                st.expect_scores(Awaiting::Grown(from))?;
                 let setup = st.grow_setup();
                 let per = prompts_per_batch(&setup).min(st.sizes.chunk.max(1));
                 let records: Vec<Record> =
@@ -464,12 +555,131 @@ impl Demo {
                     sample: &g.sample,
                     reference: r.reference(),
                     reward: g.reward,
+                    tokens: policy.tok.encode(&g.sample).map_or(0, |t| t.len()),
                 })
                 .collect();
             let json = serde_json::to_string(&shown).map_err(js)?;
             st.grown.extend(batch);
             Ok(JsValue::from_str(&json))
         })
+    }
+
+    /// Scores Grow and the held-out evaluation with a reward the page
+    /// computes (a JavaScript function run in a Worker) instead of the
+    /// task's: each step that scores leaves its items in [`Demo::pending`]
+    /// until [`Demo::settle`] hands their scores back. The held-out
+    /// reward is then the mean of the page's scores of the greedy outputs.
+    pub fn use_page_reward(&self) {
+        let mut st = self.state.borrow_mut();
+        let items = Arc::new(Mutex::new(Vec::new()));
+        st.reward = Box::new(Deferred(items.clone()));
+        st.deferred = Some(items);
+        st.awaiting = Awaiting::Nothing;
+    }
+
+    /// The items the last scoring step left for the page's reward, as JSON
+    /// (`[{prompt, sample, meta, references}]`; empty without one).
+    pub fn pending(&self) -> String {
+        let st = self.state.borrow();
+        let items = st
+            .deferred
+            .as_ref()
+            .map(|d| d.lock().expect("one thread").clone());
+        serde_json::to_string(&items.unwrap_or_default()).expect("plain fields")
+    }
+
+    /// The page's scores of [`Demo::pending`]'s items, in order (JSON
+    /// numbers, each finite in 0–100): written into the grown rows they
+    /// belong to (then returned as the rows the page shows) or, for an
+    /// evaluation, only taken (the page averages them).
+    pub fn settle(&self, scores_json: String) -> Result<String, JsValue> {
+        let mut guard = self.state.borrow_mut();
+        let st = &mut *guard;
+        let Some(deferred) = st.deferred.clone() else {
+            return Err(js("the page's reward is not in use"));
+        };
+        let mut items = deferred.lock().expect("one thread");
+        let scores: Vec<f64> =
+            serde_json::from_str(&scores_json).map_err(|e| js(format!("the scores: {e}")))?;
+        if scores.len() != items.len() {
+            return Err(js(format!(
+                "{} scores for {} samples",
+                scores.len(),
+                items.len()
+            )));
+        }
+        if let Some((i, s)) = scores
+            .iter()
+            .enumerate()
+            .find(|(_, s)| !(s.is_finite() && (0.0..=100.0).contains(*s)))
+        {
+            return Err(js(format!(
+                "sample {i}'s score is {s}, not a number in 0–100"
+            )));
+        }
+        let shown = match st.awaiting {
+            Awaiting::Grown(from) => {
+                let rows = &mut st.grown[from..];
+                if rows.len() != scores.len() {
+                    return Err(js(format!(
+                        "{} scores for {} grown rows",
+                        scores.len(),
+                        rows.len()
+                    )));
+                }
+                for (row, s) in rows.iter_mut().zip(&scores) {
+                    row.reward = *s;
+                }
+                let shown: Vec<Shown> = rows
+                    .iter()
+                    .zip(items.iter())
+                    .map(|(g, p)| Shown {
+                        prompt: &g.prompt,
+                        sample: &g.sample,
+                        reference: p.references.first().map(String::as_str),
+                        reward: g.reward,
+                        tokens: st.policy.tok.encode(&g.sample).map_or(0, |t| t.len()),
+                    })
+                    .collect();
+                serde_json::to_string(&shown).map_err(js)?
+            }
+            Awaiting::Eval | Awaiting::Nothing => "[]".to_string(),
+        };
+        items.clear();
+        st.awaiting = Awaiting::Nothing;
+        Ok(shown)
+    }
+
+    /// The LoRA adapters alone, as a tar of a checkpoint directory
+    /// (`dir_name/`: config.json, adapter.bpk, the tokenizer) that names
+    /// the GGUF file it was trained on beside the directory: `restlm sample
+    /// --policy DIR` loads it there.
+    pub fn export_adapter(&self, dir_name: String) -> Result<Vec<u8>, JsValue> {
+        let st = self.state.borrow();
+        let base = st
+            .base
+            .clone()
+            .ok_or_else(|| js("only a model loaded from a GGUF file has adapters to download"))?;
+        let files = st.policy.adapter_files(base).map_err(js)?;
+        let named: Vec<(String, Vec<u8>)> = files
+            .into_iter()
+            .map(|(n, b)| (format!("{dir_name}/{n}"), b))
+            .collect();
+        restlm::io::tar(&named).map_err(js)
+    }
+
+    /// Whether the WebGPU adapter offers `shader-f16` (16-bit floats in
+    /// shaders); false on the CPU backend.
+    pub fn shader_f16(&self) -> bool {
+        self.selected.shader_f16
+    }
+
+    /// The device's limit on one buffer in MiB (the smaller of
+    /// `maxStorageBufferBindingSize` and `maxBufferSize`), none on the CPU.
+    pub fn buffer_limit_mib(&self) -> Option<f64> {
+        self.selected
+            .limits
+            .map(|l| l.max_storage_binding.min(l.max_buffer) as f64 / (1u64 << 20) as f64)
     }
 
     /// Optimizer steps per Improve threshold.

@@ -57,7 +57,10 @@ const modes = [
   // exported by web/build.sh: small enough for CI), LoRA rank 4, then a
   // greedy completion, the merged model downloaded as GGUF and run by the
   // native CLI, which must complete the prompt as the page did.
-  { name: "gguf-cpu", expect: "cpu", gguf: "restlm-mt.gguf", query: `${small}&task=mt&rank=4&lr=1e-3`, args: ["--disable-features=WebGPU"] },
+  // The adapters alone are downloaded too, unpacked beside the GGUF and
+  // run natively; then a reward written in the page scores Grow (and a
+  // throwing, a non-number and an endless reward are named errors).
+  { name: "gguf-cpu", expect: "cpu", gguf: "restlm-mt.gguf", pageReward: true, query: `${small}&task=mt&rank=4&lr=1e-3&reward_timeout_s=3`, args: ["--disable-features=WebGPU"] },
   { name: "gguf-webgpu", expect: "webgpu", gguf: "restlm-mt.gguf", manual: true, query: `${small}&task=mt&rank=4&lr=1e-3`, args: ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-webgpu-adapter=swiftshader"] },
   // The real SmolLM2-135M-Instruct (web/build.sh --with-smollm2), on the
   // instruct-phrased sums: a manual measurement, not CI's.
@@ -146,6 +149,7 @@ for (const mode of chosen) {
     const rewards = await page.$$eval("tr.sample td.r", (tds) => tds.map((td) => Number(td.textContent)));
     await check("Grow showed no rewards", rewards.length > 0 && rewards.every((r) => r >= 0 && r <= 100));
     const growSecs = Number(await page.getAttribute("body", "data-grow-seconds"));
+    const growTokens = Number(await page.getAttribute("body", "data-grow-tokens"));
 
     await press("#improve");
     await state("improved");
@@ -156,6 +160,7 @@ for (const mode of chosen) {
       await check(`held-out reward did not end above its start: ${JSON.stringify(held)}`, held.at(-1)[1] > held[0][1]);
     }
     const improveSecs = Number(await page.getAttribute("body", "data-improve-seconds"));
+    const stepMs = Number(await page.getAttribute("body", "data-step-ms"));
     // Shown samples carry no U+FFFD (a sample cut inside a character).
     const shown = await page.$$eval("tr.sample td:nth-child(2)", (tds) => tds.map((td) => td.textContent));
     await check(`a sample shows U+FFFD: ${shown.find((t) => t.includes("\uFFFD"))}`, !shown.some((t) => t.includes("\uFFFD")));
@@ -177,12 +182,67 @@ for (const mode of chosen) {
       const max = new URLSearchParams(mode.query).get("max_new_tokens") || "32";
       const cfg = path.join(out, `${mode.name}.toml`);
       fs.writeFileSync(cfg, `[sample]\nmax_new_tokens = ${max}\n`);
-      const run = execFileSync(restlm, ["--device", "cpu", "--config", cfg, "sample", "--policy", saved, "--prompt", prompt, "--temperature", "0"], { encoding: "utf8" });
-      // `> prompt`, then `completion<TAB>(log-prob x)`.
-      const text = run.slice(run.indexOf("\n") + 1).replace(/\t\(log-prob [^)]*\)\s*$/, "");
+      const sample = (policy) => {
+        const run = execFileSync(restlm, ["--device", "cpu", "--config", cfg, "sample", "--policy", policy, "--prompt", prompt, "--temperature", "0"], { encoding: "utf8" });
+        // `> prompt`, then `completion<TAB>(log-prob x)`.
+        return run.slice(run.indexOf("\n") + 1).replace(/\t\(log-prob [^)]*\)\s*$/, "");
+      };
+      const text = sample(saved);
       await check(`the downloaded GGUF completes ${JSON.stringify(prompt)} as ${JSON.stringify(text)}, the page as ${JSON.stringify(said)}`,
         text === said);
-      native = `  "${prompt}" → "${said}" in the page and from the downloaded GGUF (${(fs.statSync(saved).size / 1e6).toFixed(1)} MB) natively`;
+      // The adapters alone: a tar of a checkpoint directory that names the
+      // GGUF it was trained on, unpacked beside a copy of that file.
+      const [al] = await Promise.all([page.waitForEvent("download", { timeout: minutes * 60e3 }), press("#downloadadapter")]);
+      const beside = fs.mkdtempSync(path.join(out, "adapter-"));
+      const tar = path.join(beside, al.suggestedFilename());
+      await al.saveAs(tar);
+      await state("exported");
+      execFileSync("tar", ["-xf", tar, "-C", beside]);
+      fs.copyFileSync(path.join(dist, "models", mode.gguf), path.join(beside, mode.gguf));
+      const dir = path.join(beside, al.suggestedFilename().replace(/\.tar$/, ""));
+      const fromAdapter = sample(dir);
+      await check(`the downloaded adapter completes ${JSON.stringify(prompt)} as ${JSON.stringify(fromAdapter)}, the page as ${JSON.stringify(said)}`,
+        fromAdapter === said);
+      native = `  "${prompt}" → "${said}" in the page, from the downloaded GGUF (${(fs.statSync(saved).size / 1e6).toFixed(1)} MB) and from the adapter (${(fs.statSync(tar).size / 1e3).toFixed(0)} kB tar) natively`;
+      fs.rmSync(beside, { recursive: true, force: true });
+    }
+    let pageReward = "";
+    if (mode.pageReward) {
+      // A reward written in the page scores Grow's samples: each shown
+      // reward must be the function's value on the shown sample.
+      const useReward = async (source) => {
+        await page.fill("#rewardjs", source);
+        await press("#usereward");
+        await state("ready");
+      };
+      await useReward("(prompt, sample) => Math.min(100, 3 * sample.length)");
+      const start = Number(await page.getAttribute("#heldout li", "data-value"));
+      await press("#grow");
+      await state("grown");
+      const rows = await page.$$eval("tr.sample", (trs) => trs.map((tr) => [tr.children[1].textContent, Number(tr.children[3].textContent)]));
+      const wrong = rows.filter(([sample, r]) => Math.abs(r - Math.min(100, 3 * sample.length)) > 0.05);
+      await check(`page reward: ${wrong.length} of ${rows.length} shown rewards are not the function's: ${JSON.stringify(wrong.slice(0, 3))}`,
+        rows.length > 0 && wrong.length === 0);
+      await check(`page reward: held-out start ${start} is not a mean of 0–100 scores`, start >= 0 && start <= 100);
+      // Hostile functions: named errors in the page, never a hang.
+      for (const [source, says] of [
+        ["(prompt, sample) => { throw new Error('no score for ' + prompt.length) }", "threw on sample 1"],
+        ["() => 'high'", "must return a number in 0–100"],
+        ["() => { for (;;) {} }", "within 3 s"],
+        ["(prompt", "does not parse"],
+      ]) {
+        await page.fill("#rewardjs", source);
+        await press("#usereward");
+        await page.waitForSelector('body[data-state="error"]', { timeout: 120e3 });
+        const why = await page.textContent("#status");
+        await check(`page reward ${source}: the error does not say "${says}": ${why}`, why.includes(says));
+        errors.length = 0; // the page logs the error it shows
+      }
+      // A good function again: the page goes on.
+      await useReward("(prompt, sample, meta, references) => references.length ? 50 : 100");
+      await press("#grow");
+      await state("grown");
+      pageReward = `  page reward: ${rows.length} Grow rewards equal the function's; a throw, a string, an endless loop and a syntax error were named errors`;
     }
     await check(`console errors or page exceptions: ${errors.join(" | ")}`, errors.length === 0);
     const shot = path.join(out, `${mode.name}.png`);
@@ -190,7 +250,9 @@ for (const mode of chosen) {
     console.log(`${mode.name}: ${line}`);
     if (loaded) console.log(`  ${loaded.replaceAll("\n", "\n  ")}`);
     if (native) console.log(native);
-    console.log(`  ${rewards.length} grown samples shown; Grow ${growSecs.toFixed(1)} s, Improve (${held.length - 1} thresholds) ${improveSecs.toFixed(1)} s, page total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    if (pageReward) console.log(pageReward);
+    console.log(`  ${rewards.length} grown samples shown; Grow ${growSecs.toFixed(1)} s (${growTokens} tokens, ${(growTokens / growSecs).toFixed(1)} tokens/s), Improve (${held.length - 1} thresholds) ${improveSecs.toFixed(1)} s (${stepMs} ms per ReST + SFT step pair), page total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(`  WebAssembly memory at the end (its peak): ${await page.getAttribute("body", "data-wasm-mb")} MB`);
     console.log(`  held-out reward: ${held.map(([s, v, sft]) => `${s} ${v.toFixed(2)} (SFT ${sft.toFixed(2)})`).join(", ")}`);
     console.log(`  screenshot ${shot}`);
   } catch (e) {

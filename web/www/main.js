@@ -13,6 +13,53 @@ for (const k of ["prompts", "samples", "heldout", "steps", "chunk", "max_new_tok
 if (params.has("thresholds")) sizes.thresholds = params.get("thresholds").split(",").map(Number);
 
 const yieldToPage = () => new Promise((r) => setTimeout(r, 0));
+
+// A reward written in the page: a JavaScript function's source, run in a
+// Worker (reward-worker.js) with a time limit per batch; null: the task's.
+let pageReward = null;
+const rewardLimitS = Number(params.get("reward_timeout_s")) || 10;
+let worker = null;
+function scoreInWorker(items) {
+  return new Promise((resolve, reject) => {
+    worker ??= new Worker("reward-worker.js");
+    const stop = (why) => {
+      clearTimeout(timer);
+      worker.terminate();
+      worker = null;
+      reject(new Error(why));
+    };
+    const timer = setTimeout(() => stop(`the reward function did not score ${items.length} samples within ${rewardLimitS} s: stopped`), rewardLimitS * 1e3);
+    worker.onmessage = (e) => {
+      clearTimeout(timer);
+      if (e.data.error) reject(new Error(e.data.error));
+      else resolve(e.data.scores);
+    };
+    worker.onerror = (e) => { e.preventDefault(); stop(`the reward worker failed: ${e.message}`); };
+    worker.postMessage({ source: pageReward, items });
+  });
+}
+
+// After a step that scored: with the page's reward, its scores of what the
+// step left pending, handed back to the library; returns [rows the page
+// shows (Grow), the scores].
+async function settlePage() {
+  const items = JSON.parse(demo.pending());
+  const scores = items.length ? await scoreInWorker(items) : [];
+  return [JSON.parse(demo.settle(JSON.stringify(scores))), scores];
+}
+
+// Held-out greedy reward of ReST's policy or of the SFT reference.
+async function heldOut(sft) {
+  const v = await (sft ? demo.evaluate_sft() : demo.evaluate());
+  if (!pageReward) return v;
+  const [, scores] = await settlePage();
+  return scores.reduce((a, b) => a + b, 0) / Math.max(scores.length, 1);
+}
+
+// The page's WebAssembly memory (it only grows: the value is the peak).
+const noteMemory = () => {
+  document.body.dataset.wasmMb = (wasm.memory.buffer.byteLength / 1e6).toFixed(0);
+};
 const points = []; // [label, held-out reward of ReST's policy]
 const sftPoints = []; // [label, held-out reward of the equal-step SFT reference]
 
@@ -83,26 +130,31 @@ function showSamples(rows) {
 }
 
 let demo, growN = 0, improveN = 0;
+const stepMs = [];
 
 async function grow() {
   $("grow").disabled = $("improve").disabled = true;
   const body = $("samples").querySelector("tbody");
   body.replaceChildren();
   const chunks = demo.start_grow();
+  if (pageReward) await settlePage();
   growN += 1;
   const t0 = performance.now();
   let all = [];
   for (let i = 0; i < chunks; i++) {
     setState("growing", `Grow ${growN}: batch ${i + 1}/${chunks}…`);
-    const rows = JSON.parse(await demo.grow_chunk(i));
+    let rows = JSON.parse(await demo.grow_chunk(i));
+    if (pageReward) [rows] = await settlePage();
     all = all.concat(rows);
+    noteMemory();
     if (i === 0) showSamples(rows.slice(0, 24));
     await yieldToPage();
   }
   const mean = all.reduce((s, r) => s + r.reward, 0) / all.length;
   const secs = (performance.now() - t0) / 1000;
-  $("growinfo").textContent = `(${all.length} samples, mean reward ${mean.toFixed(1)}, ${secs.toFixed(1)} s)`;
-  document.body.dataset.growSeconds = secs.toFixed(2);
+  const tokens = all.reduce((s, r) => s + r.tokens, 0);
+  $("growinfo").textContent = `(${all.length} samples, mean reward ${mean.toFixed(1)}, ${tokens} tokens in ${secs.toFixed(1)} s)`;
+  Object.assign(document.body.dataset, { growSeconds: secs.toFixed(2), growTokens: tokens });
   setState("grown", `Grow ${growN}: ${all.length} samples, mean reward ${mean.toFixed(1)}`);
   $("grow").disabled = $("improve").disabled = false;
 }
@@ -118,16 +170,21 @@ async function improve() {
     const steps = kept === 0 ? 0 : demo.steps();
     let loss = NaN;
     for (let s = 0; s < steps; s++) {
+      const t = performance.now();
       loss = await demo.improve_step();
+      stepMs.push(performance.now() - t);
+      noteMemory();
       setState("improving", `Improve τ = ${tau}: kept ${kept}, step ${s + 1}/${steps}, loss ${loss.toFixed(3)} (and the SFT reference's step)`);
       await yieldToPage();
     }
     setState("evaluating", `τ = ${tau}: scoring held-out prompts…`);
-    const rest = await demo.evaluate();
-    addHeldout(`g${growN}-i${k + 1}`, rest, await demo.evaluate_sft());
+    const rest = await heldOut(false);
+    addHeldout(`g${growN}-i${k + 1}`, rest, await heldOut(true));
   }
   const secs = (performance.now() - t0) / 1000;
   document.body.dataset.improveSeconds = secs.toFixed(2);
+  // One step here is ReST's and the SFT reference's optimizer steps.
+  if (stepMs.length) document.body.dataset.stepMs = (stepMs.reduce((a, b) => a + b, 0) / stepMs.length).toFixed(0);
   setState("improved", `Improve done in ${secs.toFixed(1)} s; held-out reward ${points.at(-1)[1].toFixed(2)}`);
   $("grow").disabled = $("improve").disabled = false;
 }
@@ -144,12 +201,30 @@ async function begin(d) {
   document.body.dataset.backend = demo.backend_kind();
   const why = demo.fallback_reason();
   if (why) console.info(`restlm: no WebGPU, so the CPU backend runs: ${why}`);
+  await scoreStart();
+  for (const b of ["grow", "complete", "download", "usereward"]) $(b).disabled = false;
+  $("downloadadapter").disabled = !d.model_info();
+}
+
+// The starting policy's held-out reward (again, when the reward changes:
+// the chart starts over).
+async function scoreStart() {
+  $("grow").disabled = $("improve").disabled = true;
+  points.length = sftPoints.length = 0;
+  $("heldout").replaceChildren();
   setState("evaluating", "scoring the starting policy on held-out prompts…");
-  const start = await demo.evaluate();
+  const start = await heldOut(false);
   addHeldout("start", start, start);
-  setState("ready", "ready: press Grow");
-  for (const b of ["grow", "complete", "download"]) $(b).disabled = false;
-  $("improve").disabled = true;
+  noteMemory();
+  setState("ready", `ready: press Grow (reward: ${pageReward ? "the page's function" : demo.reward_name()})`);
+  $("grow").disabled = false;
+}
+
+// Scores with the function in the reward box from now on.
+async function useReward() {
+  pageReward = $("rewardjs").value;
+  demo.use_page_reward();
+  await scoreStart();
 }
 
 async function loadOwnPolicy() {
@@ -200,9 +275,12 @@ async function loadGguf(name, bytes) {
   const i = JSON.parse(d.model_info());
   const wasmMb = wasm.memory.buffer.byteLength / 1e6;
   const m = (x) => (x / 1e6).toFixed(x < 1e7 ? 2 : 1);
+  const limit = d.buffer_limit_mib();
+  const gpu = limit == null ? "" :
+    `; WebGPU: one buffer ≤ ${limit.toFixed(0)} MiB, shader-f16 ${d.shader_f16() ? "offered" : "not offered"}`;
   $("modelinfo").textContent =
     `${i.name} (${i.arch}): ${m(i.params)} M parameters, ${i.layers} layers × ${i.d_model}, vocabulary ${i.vocab}, context ${i.context}\n` +
-    `file ${i.file_mb.toFixed(1)} MB in ${i.encoding}; base held as ${i.base}; weights in memory ${i.weights_mb.toFixed(1)} MB\n` +
+    `file ${i.file_mb.toFixed(1)} MB in ${i.encoding}; base held as ${i.base}; weights in memory ${i.weights_mb.toFixed(1)} MB${gpu}\n` +
     `LoRA trains ${m(i.trainable)} M parameters; prompts laid out ${i.prompt_format === "chat" ? "by the model's chat template" : "plain"}\n` +
     `loaded in ${secs.toFixed(1)} s; WebAssembly memory ${wasmMb.toFixed(0)} MB`;
   Object.assign(document.body.dataset, { model: i.name, loadSeconds: secs.toFixed(2), wasmMb: wasmMb.toFixed(0), weightsMb: i.weights_mb.toFixed(1) });
@@ -230,17 +308,30 @@ async function complete() {
   $("complete").disabled = false;
 }
 
+function downloadAdapter() {
+  const dir = `${modelName}-rest-adapter`;
+  setState("exporting", "writing the adapters…");
+  const bytes = demo.export_adapter(dir);
+  save(bytes, `${dir}.tar`);
+  setState("exported", `${dir}.tar: ${(bytes.byteLength / 1e6).toFixed(2)} MB (unpack it beside ${modelName}.gguf)`);
+}
+
+function save(bytes, name) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+}
+
 function download() {
   const enc = $("encoding").value;
   setState("exporting", `writing the GGUF (${enc})…`);
   const bytes = demo.export_gguf(enc);
-  const a = document.createElement("a");
-  a.href = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
-  a.download = `${modelName}-rest.${enc}.gguf`;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setState("exported", `${a.download}: ${(bytes.byteLength / 1e6).toFixed(1)} MB`);
+  const name = `${modelName}-rest.${enc}.gguf`;
+  save(bytes, name);
+  setState("exported", `${name}: ${(bytes.byteLength / 1e6).toFixed(1)} MB`);
 }
 
 let wasm;
@@ -249,10 +340,23 @@ async function main() {
     wasm = await init();
     for (const k of ["task", "rank"]) if (params.has(k)) $(k).value = params.get(k);
     if (params.has("base_dtype")) $("basedtype").value = params.get("base_dtype");
-    $("grow").onclick = grow;
-    $("improve").onclick = improve;
-    $("complete").onclick = () => complete().catch((e) => { setState("error", `error: ${e}`); console.error(e); });
-    $("download").onclick = () => { try { download(); } catch (e) { setState("error", `error: ${e}`); console.error(e); } };
+    // A failed step (a reward that throws, a device error) is shown in
+    // the page; the buttons stay usable.
+    const shown = (f) => async () => {
+      try {
+        await f();
+      } catch (e) {
+        setState("error", `error: ${e.message ?? e}`);
+        console.error(e);
+        for (const b of ["grow", "usereward"]) $(b).disabled = false;
+      }
+    };
+    $("grow").onclick = shown(grow);
+    $("improve").onclick = shown(improve);
+    $("complete").onclick = shown(complete);
+    $("download").onclick = shown(download);
+    $("downloadadapter").onclick = shown(downloadAdapter);
+    $("usereward").onclick = shown(useReward);
     $("modelfile").onchange = (e) => e.target.files[0] && loadFile(e.target.files[0]);
     document.addEventListener("dragover", (e) => { e.preventDefault(); document.body.classList.add("dragging"); });
     document.addEventListener("dragleave", () => document.body.classList.remove("dragging"));
