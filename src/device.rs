@@ -58,7 +58,7 @@ impl BufferLimits {
     }
 
     /// [`BufferLimits::check`] on a model's biggest tensors
-    /// ([`ModelConfig::biggest_tensors`]), before any is made: a model that
+    /// ([`crate::model::ModelConfig::biggest_tensors`]), before any is made: a model that
     /// cannot fit is a named error, not a failed allocation mid-load.
     pub fn check_model(
         &self,
