@@ -460,3 +460,40 @@ fn gpu(name: &str) -> Result<Selected> {
         "device `{name}` needs restlm built with the `wgpu` feature"
     )))
 }
+
+/// What a wgpu device's memory holds now: the bytes in live tensors, and
+/// the bytes cubecl has reserved from the device (its pools keep pages, so
+/// this is the high-water mark of what the work so far needed).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GpuMemory {
+    pub in_use: u64,
+    pub reserved: u64,
+}
+
+/// [`GpuMemory`] of `device`; None for a device that is not wgpu's.
+pub fn gpu_memory(device: &Device) -> Option<GpuMemory> {
+    #[cfg(feature = "wgpu")]
+    {
+        use burn::backend::DispatchDevice;
+        use burn_cubecl::cubecl::MemoryScope;
+        fn of(device: &DispatchDevice) -> Option<GpuMemory> {
+            match device {
+                DispatchDevice::Cube(d @ burn_cubecl::CubeDevice::Wgpu(_)) => {
+                    let usage = d.client().memory_report(MemoryScope::Device).usage();
+                    Some(GpuMemory {
+                        in_use: usage.bytes_in_use,
+                        reserved: usage.bytes_reserved,
+                    })
+                }
+                DispatchDevice::Autodiff(inner) => of(inner),
+                _ => None,
+            }
+        }
+        of(device.as_dispatch())
+    }
+    #[cfg(not(feature = "wgpu"))]
+    {
+        let _ = device;
+        None
+    }
+}

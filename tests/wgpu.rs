@@ -42,6 +42,17 @@ fn model_training_sampling_and_the_loop_on_wgpu() {
         }
         eprintln!("check: {name} ({:.1} s)", t0.elapsed().as_secs_f64());
     };
+    check("gpu memory", &|| {
+        // A 16 MiB tensor alive: the device holds at least its bytes, and
+        // cubecl's pools reserve at least what is in use; the CPU backend
+        // reports nothing.
+        let data = restlm::burn::tensor::TensorData::new(vec![1.0f32; 4 << 20], [4 << 20]);
+        let t = restlm::burn::tensor::Tensor::<1>::from_data(data, &device);
+        let m = restlm::device::gpu_memory(&device).expect("a wgpu device reports");
+        assert!(m.in_use >= 16 << 20 && m.reserved >= m.in_use, "{m:?}");
+        drop(t);
+        assert!(restlm::device::gpu_memory(&Device::flex()).is_none());
+    });
     check("causality", &|| checks::causality(&device, TOL));
     check("kv cache", &|| {
         checks::kv_cache_matches_full_forward(&device, TOL)

@@ -438,7 +438,9 @@ impl Demo {
     }
 
     /// ReST's policy's greedy completion of `prompt` (laid out as the
-    /// task's prompts are), special tokens dropped.
+    /// task's prompts are), special tokens dropped, as JSON `{text,
+    /// logprob}` (Σ log π of its tokens and `<eos>`, as `restlm sample`
+    /// prints it).
     pub fn complete(&self, prompt: String) -> js_sys::Promise {
         let state = self.state.clone();
         wasm_bindgen_futures::future_to_promise(async move {
@@ -456,7 +458,9 @@ impl Demo {
                 .complete_async(&[prompt.as_str()], 1, max_prompt, &opts)
                 .await
                 .map_err(js)?;
-            Ok(JsValue::from_str(&out[0][0].0))
+            let (text, g) = &out[0][0];
+            let json = serde_json::json!({ "text": text, "logprob": g.logprob });
+            Ok(JsValue::from_str(&json.to_string()))
         })
     }
 
@@ -680,6 +684,14 @@ impl Demo {
         self.selected
             .limits
             .map(|l| l.max_storage_binding.min(l.max_buffer) as f64 / (1u64 << 20) as f64)
+    }
+
+    /// The WebGPU device's memory in MB as `[in use, reserved]` (cubecl
+    /// keeps the pages it reserved: the peak of the work so far); none on
+    /// the CPU backend.
+    pub fn gpu_memory_mb(&self) -> Option<Vec<f64>> {
+        restlm::device::gpu_memory(&self.selected.device)
+            .map(|m| vec![m.in_use as f64 / 1e6, m.reserved as f64 / 1e6])
     }
 
     /// Optimizer steps per Improve threshold.

@@ -84,7 +84,7 @@ if (chosen.length === 0) {
   console.error(`no mode named ${only} (modes: ${modes.map((m) => m.name).join(", ")}, all)`);
   process.exit(2);
 }
-const minutes = 20;
+const minutes = Number(process.env.MINUTES) || 20;
 let failed = false;
 
 for (const mode of chosen) {
@@ -174,6 +174,7 @@ for (const mode of chosen) {
       await press("#complete");
       await state("completed");
       const said = await page.getAttribute("body", "data-completion");
+      const logprob = Number(await page.getAttribute("body", "data-logprob"));
       await page.selectOption("#encoding", "f32");
       const [dl] = await Promise.all([page.waitForEvent("download", { timeout: minutes * 60e3 }), press("#download")]);
       const saved = path.join(out, `${mode.name}.gguf`);
@@ -185,11 +186,17 @@ for (const mode of chosen) {
       const sample = (policy) => {
         const run = execFileSync(restlm, ["--device", "cpu", "--config", cfg, "sample", "--policy", policy, "--prompt", prompt, "--temperature", "0"], { encoding: "utf8" });
         // `> prompt`, then `completion<TAB>(log-prob x)`.
-        return run.slice(run.indexOf("\n") + 1).replace(/\t\(log-prob [^)]*\)\s*$/, "");
+        const line = run.slice(run.indexOf("\n") + 1);
+        const m = line.match(/\t\(log-prob ([^)]*)\)\s*$/);
+        return [line.slice(0, m ? m.index : undefined), Number(m?.[1])];
       };
-      const text = sample(saved);
-      await check(`the downloaded GGUF completes ${JSON.stringify(prompt)} as ${JSON.stringify(text)}, the page as ${JSON.stringify(said)}`,
-        text === said);
+      // The same greedy tokens, and the same log-prob of them within 0.02
+      // (printed to 0.01; f32 sums in other orders, wasm or a GPU against
+      // native code, differ by ~1e-5 per token).
+      const agrees = ([text, lp]) => text === said && Math.abs(lp - logprob) <= 0.02;
+      const [text, lp] = sample(saved);
+      await check(`the downloaded GGUF completes ${JSON.stringify(prompt)} as ${JSON.stringify(text)} (log-prob ${lp}), the page as ${JSON.stringify(said)} (${logprob})`,
+        agrees([text, lp]));
       // The adapters alone: a tar of a checkpoint directory that names the
       // GGUF it was trained on, unpacked beside a copy of that file.
       const [al] = await Promise.all([page.waitForEvent("download", { timeout: minutes * 60e3 }), press("#downloadadapter")]);
@@ -201,9 +208,9 @@ for (const mode of chosen) {
       fs.copyFileSync(path.join(dist, "models", mode.gguf), path.join(beside, mode.gguf));
       const dir = path.join(beside, al.suggestedFilename().replace(/\.tar$/, ""));
       const fromAdapter = sample(dir);
-      await check(`the downloaded adapter completes ${JSON.stringify(prompt)} as ${JSON.stringify(fromAdapter)}, the page as ${JSON.stringify(said)}`,
-        fromAdapter === said);
-      native = `  "${prompt}" → "${said}" in the page, from the downloaded GGUF (${(fs.statSync(saved).size / 1e6).toFixed(1)} MB) and from the adapter (${(fs.statSync(tar).size / 1e3).toFixed(0)} kB tar) natively`;
+      await check(`the downloaded adapter completes ${JSON.stringify(prompt)} as ${JSON.stringify(fromAdapter)}, the page as ${JSON.stringify(said)} (${logprob})`,
+        agrees(fromAdapter));
+      native = `  "${prompt}" → "${said}" (log-prob ${logprob.toFixed(3)}) in the page, from the downloaded GGUF (${(fs.statSync(saved).size / 1e6).toFixed(1)} MB) and from the adapter (${(fs.statSync(tar).size / 1e3).toFixed(0)} kB tar) natively`;
       fs.rmSync(beside, { recursive: true, force: true });
     }
     let pageReward = "";
@@ -239,9 +246,16 @@ for (const mode of chosen) {
         errors.length = 0; // the page logs the error it shows
       }
       // A good function again: the page goes on.
+      // The references reach the function: held-out prompts have them
+      // (50 each), Grow's unlabeled prompts none (100).
       await useReward("(prompt, sample, meta, references) => references.length ? 50 : 100");
+      const heldStart = Number(await page.getAttribute("#heldout li", "data-value"));
+      await check(`page reward: held-out prompts with references scored ${heldStart}, not 50`, heldStart === 50);
       await press("#grow");
       await state("grown");
+      const byRef = await page.$$eval("tr.sample", (trs) => trs.map((tr) => [tr.children[2].textContent, Number(tr.children[3].textContent)]));
+      await check(`page reward: rows scored against their references wrongly: ${JSON.stringify(byRef.slice(0, 4))}`,
+        byRef.every(([ref, r]) => r === (ref.startsWith("—") ? 100 : 50)));
       pageReward = `  page reward: ${rows.length} Grow rewards equal the function's; a throw, a string, an endless loop and a syntax error were named errors`;
     }
     await check(`console errors or page exceptions: ${errors.join(" | ")}`, errors.length === 0);
@@ -252,7 +266,8 @@ for (const mode of chosen) {
     if (native) console.log(native);
     if (pageReward) console.log(pageReward);
     console.log(`  ${rewards.length} grown samples shown; Grow ${growSecs.toFixed(1)} s (${growTokens} tokens, ${(growTokens / growSecs).toFixed(1)} tokens/s), Improve (${held.length - 1} thresholds) ${improveSecs.toFixed(1)} s (${stepMs} ms per ReST + SFT step pair), page total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    console.log(`  WebAssembly memory at the end (its peak): ${await page.getAttribute("body", "data-wasm-mb")} MB`);
+    const gpuMb = await page.getAttribute("body", "data-gpu-mb");
+    console.log(`  WebAssembly memory at the end (its peak): ${await page.getAttribute("body", "data-wasm-mb")} MB${gpuMb ? `; GPU memory reserved ${gpuMb} MB` : ""}`);
     console.log(`  held-out reward: ${held.map(([s, v, sft]) => `${s} ${v.toFixed(2)} (SFT ${sft.toFixed(2)})`).join(", ")}`);
     console.log(`  screenshot ${shot}`);
   } catch (e) {

@@ -57,8 +57,11 @@ async function heldOut(sft) {
 }
 
 // The page's WebAssembly memory (it only grows: the value is the peak).
+// On WebGPU, the device memory cubecl has reserved (also a peak).
 const noteMemory = () => {
   document.body.dataset.wasmMb = (wasm.memory.buffer.byteLength / 1e6).toFixed(0);
+  const gpu = demo.gpu_memory_mb();
+  if (gpu) document.body.dataset.gpuMb = gpu[1].toFixed(0);
 };
 const points = []; // [label, held-out reward of ReST's policy]
 const sftPoints = []; // [label, held-out reward of the equal-step SFT reference]
@@ -282,7 +285,8 @@ async function loadGguf(name, bytes) {
     `${i.name} (${i.arch}): ${m(i.params)} M parameters, ${i.layers} layers × ${i.d_model}, vocabulary ${i.vocab}, context ${i.context}\n` +
     `file ${i.file_mb.toFixed(1)} MB in ${i.encoding}; base held as ${i.base}; weights in memory ${i.weights_mb.toFixed(1)} MB${gpu}\n` +
     `LoRA trains ${m(i.trainable)} M parameters; prompts laid out ${i.prompt_format === "chat" ? "by the model's chat template" : "plain"}\n` +
-    `loaded in ${secs.toFixed(1)} s; WebAssembly memory ${wasmMb.toFixed(0)} MB`;
+    `loaded in ${secs.toFixed(1)} s; WebAssembly memory ${wasmMb.toFixed(0)} MB` +
+    (d.gpu_memory_mb() ? `; GPU memory ${d.gpu_memory_mb()[1].toFixed(0)} MB` : "");
   Object.assign(document.body.dataset, { model: i.name, loadSeconds: secs.toFixed(2), wasmMb: wasmMb.toFixed(0), weightsMb: i.weights_mb.toFixed(1) });
   await begin(d);
 }
@@ -301,9 +305,9 @@ async function loadFile(file) {
 async function complete() {
   $("complete").disabled = true;
   setState("completing", "completing the prompt…");
-  const out = await demo.complete($("prompt").value);
-  $("completion").textContent = out;
-  document.body.dataset.completion = out;
+  const out = JSON.parse(await demo.complete($("prompt").value));
+  $("completion").textContent = out.text;
+  Object.assign(document.body.dataset, { completion: out.text, logprob: out.logprob });
   setState("completed", "completed");
   $("complete").disabled = false;
 }
