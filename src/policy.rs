@@ -125,6 +125,17 @@ impl Policy {
         )
     }
 
+    /// This policy with its weights on the CPU, read back without
+    /// blocking: the browser page's downloads are written from it (a
+    /// WebGPU device's memory cannot be read blocking in a browser).
+    pub async fn to_host_async(&self) -> Result<Self> {
+        Ok(Self {
+            cfg: self.cfg.clone(),
+            model: self.model.to_device_async(&Device::flex()).await?,
+            tok: self.tok.clone(),
+        })
+    }
+
     /// The tokenizer of a checkpoint or of a Hugging Face model directory.
     /// A directory restlm exported keeps its layout in `tokens.json`.
     pub fn load_tokenizer(dir: &Path) -> Result<Tokenizer> {

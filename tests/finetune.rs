@@ -593,6 +593,42 @@ fn an_adapter_tar_unpacks_to_a_checkpoint_that_loads_beside_its_gguf_base() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The browser page's downloads read a policy back without blocking
+/// (`Policy::to_host_async`): every parameter, LoRA's factors and a
+/// quantised base's blocks come over, so the copy's logits, its GGUF bytes
+/// and its adapter files are the policy's own. (On wgpu:
+/// tests/wgpu.rs.)
+#[test]
+fn a_policy_read_back_asynchronously_writes_the_same_files() {
+    let _serial = common::autodiff_lock();
+    let (base, _) = trained(0);
+    let dir = std::env::temp_dir().join(format!("restlm-host-copy-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let gguf = dir.join("base.gguf");
+    base.export_gguf(&gguf, restlm::model::gguf::Encoding::F32)
+        .unwrap();
+    let p = Policy::load_base(&gguf, None, Some(&LORA_Q8), &cpu())
+        .unwrap()
+        .with_lora_on(&LORA_Q8, Some(&gguf), 3)
+        .unwrap();
+    assert!(p.model.is_quantized());
+    let data = encoded_task(&p.tok, 16, p.cfg.max_seq_len);
+    let model = common::train_for(p.model.clone(), &p.cfg, &data, p.tok.pad, 2, 8);
+    let p = Policy { model, ..p };
+    let host = pollster::block_on(p.to_host_async()).unwrap();
+    let ids: Vec<i64> = (0..12).map(|i| (i * 7 % 200) as i64).collect();
+    assert_eq!(logits(&host.model, &ids), logits(&p.model, &ids));
+    let enc = restlm::model::gguf::Encoding::Q8_0;
+    assert_eq!(host.gguf_bytes(enc).unwrap(), p.gguf_bytes(enc).unwrap());
+    let base_ref = p.cfg.lora.as_ref().unwrap().base.clone().unwrap();
+    assert_eq!(
+        host.adapter_files(base_ref.clone()).unwrap(),
+        p.adapter_files(base_ref).unwrap()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// A WebGPU tab's buffer limits: a model whose embedding (its biggest f32
 /// tensor) passes a limit by one byte is refused before anything is made,
 /// naming the limit; a quantised base's MLP projection counts its blocks.

@@ -53,6 +53,35 @@ fn model_training_sampling_and_the_loop_on_wgpu() {
         drop(t);
         assert!(restlm::device::gpu_memory(&Device::flex()).is_none());
     });
+    check("weights read back to the host", &|| {
+        // What the browser page's downloads do on WebGPU: every weight of
+        // a LoRA model on a Q8_0 base read back without blocking; the copy
+        // runs on the CPU and gives the GPU's logits.
+        use restlm::burn::prelude::*;
+        let lora = restlm::model::LoraConfig {
+            rank: 4,
+            alpha: 8.0,
+            base: None,
+            base_dtype: restlm::model::BaseDtype::Q8_0,
+        };
+        let cfg = common::tiny_model(96);
+        let model = common::seeded_model(&cfg, &device, 5)
+            .quantized(restlm::cpu::quant::QuantKind::Q8_0)
+            .with_lora(&lora);
+        let host = pollster::block_on(model.to_device_async(&Device::flex())).unwrap();
+        let ids: Vec<i64> = (0..10).map(|i| (i * 11 % 96) as i64).collect();
+        let run = |m: &restlm::model::Transformer, d: &Device| -> Vec<f32> {
+            let t = Tensor::<2, Int>::from_data(TensorData::new(ids.clone(), [1, 10]), d);
+            m.forward_causal(t)
+                .into_data()
+                .convert::<f32>()
+                .to_vec()
+                .unwrap()
+        };
+        let (gpu, cpu) = (run(&model, &device), run(&host, &Device::flex()));
+        let d = common::max_abs_diff(&gpu, &cpu);
+        assert!(d < TOL, "the host copy's logits differ by {d}");
+    });
     check("causality", &|| checks::causality(&device, TOL));
     check("kv cache", &|| {
         checks::kv_cache_matches_full_forward(&device, TOL)

@@ -265,10 +265,90 @@ impl Transformer {
             return self;
         };
         let ([d, v], device) = (w.dims(), w.device());
-        let rows = w.transpose().into_data().convert::<f32>();
-        let rows = rows.as_slice::<f32>().expect("f32 head weight");
-        self.head_quant = QuantWeight::quantize(kind, rows, v, d, &device);
+        self.head_quant =
+            quantize_rows_in_bands(kind, &w, v, d).map(|m| QuantWeight::new(m, &device));
         self
+    }
+
+    /// A copy of the model on `device` (the CPU), its weights read back
+    /// without blocking: how the browser page gets weights out of WebGPU,
+    /// where `into_data` cannot wait, to write a GGUF or an adapter file.
+    /// Every parameter (LoRA's factors included), a quantised base's
+    /// blocks and the rotary tables move.
+    pub async fn to_device_async(&self, device: &Device) -> crate::error::Result<Self> {
+        use burn::module::{ModuleMapper, ModuleVisitor, Param, ParamId};
+        use std::collections::HashMap;
+        #[derive(Default)]
+        struct Collect {
+            float: Vec<(ParamId, Tensor<1>)>,
+            int: Vec<(ParamId, Tensor<1, Int>)>,
+        }
+        impl ModuleVisitor for Collect {
+            fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
+                self.float.push((p.id, p.val().flatten(0, D - 1)));
+            }
+            fn visit_int<const D: usize>(&mut self, p: &Param<Tensor<D, Int>>) {
+                self.int.push((p.id, p.val().flatten(0, D - 1)));
+            }
+        }
+        let read = |e| crate::error::Error::Device(format!("reading weights back: {e:?}"));
+        let mut c = Collect::default();
+        self.visit(&mut c);
+        let mut float = HashMap::new();
+        for (id, t) in c.float {
+            float.insert(id, t.into_data_async().await.map_err(read)?);
+        }
+        let mut int = HashMap::new();
+        for (id, t) in c.int {
+            int.insert(id, t.into_data_async().await.map_err(read)?);
+        }
+        struct Place {
+            float: HashMap<ParamId, TensorData>,
+            int: HashMap<ParamId, TensorData>,
+            device: Device,
+        }
+        impl ModuleMapper for Place {
+            fn map_float<const D: usize>(&mut self, p: Param<Tensor<D>>) -> Param<Tensor<D>> {
+                let Some(data) = self.float.remove(&p.id) else {
+                    return p;
+                };
+                let device = self.device.clone();
+                p.map(|t| {
+                    let shape = t.shape();
+                    let dtype = data.dtype();
+                    Tensor::<1>::from_data(data, (&device, dtype)).reshape(shape)
+                })
+            }
+            fn map_int<const D: usize>(
+                &mut self,
+                p: Param<Tensor<D, Int>>,
+            ) -> Param<Tensor<D, Int>> {
+                let Some(data) = self.int.remove(&p.id) else {
+                    return p;
+                };
+                let device = self.device.clone();
+                p.map(|t| {
+                    let shape = t.shape();
+                    let dtype = data.dtype();
+                    Tensor::<1, Int>::from_data(data, (&device, dtype)).reshape(shape)
+                })
+            }
+        }
+        let mut model = self.clone().map(&mut Place {
+            float,
+            int,
+            device: device.clone(),
+        });
+        for (_, p) in model.projections_mut() {
+            if let Some(q) = &p.quant {
+                p.quant = Some(q.to_device_async(device).await?);
+            }
+        }
+        if let Some(q) = &model.head_quant {
+            model.head_quant = Some(q.to_device_async(device).await?);
+        }
+        model.rope = model.rope.to_device_async(device).await?;
+        Ok(model)
     }
 
     /// How big the model is: its base's parameters (a quantised
@@ -532,3 +612,32 @@ impl Transformer {
         self.hidden(tokens, 0, None, causal_bias(t, &device), None)
     }
 }
+
+/// The rows of Wᵀ (`w` is [d, v]: one output per column) as `kind`
+/// blocks, read a band of [`HEAD_BAND`] rows at a time: the transposed f32
+/// copy is one band's, never the whole V × D (933 MB at Qwen2-1.5B's
+/// vocabulary). None when d is not whole blocks.
+fn quantize_rows_in_bands(
+    kind: QuantKind,
+    w: &Tensor<2>,
+    v: usize,
+    d: usize,
+) -> Option<crate::cpu::quant::QuantMatrix> {
+    let (mut data, mut scales) = (Vec::new(), Vec::new());
+    for a in (0..v).step_by(HEAD_BAND) {
+        let b = (a + HEAD_BAND).min(v);
+        let band = w.clone().slice([0..d, a..b]).transpose().into_data();
+        let band = band.convert::<f32>();
+        let rows = band.as_slice::<f32>().expect("f32 head weight");
+        let (bd, bs) = crate::cpu::quant::QuantMatrix::quantize(kind, rows, b - a, d)
+            .ok()?
+            .into_parts();
+        data.extend_from_slice(&bd);
+        scales.extend_from_slice(&bs);
+    }
+    crate::cpu::quant::QuantMatrix::from_blocks(kind, v, d, data, scales).ok()
+}
+
+/// Output rows quantised together by [`quantize_rows_in_bands`]: 4 096 ×
+/// 1 536 f32 is 25 MB at Qwen2-1.5B's width.
+const HEAD_BAND: usize = 4096;

@@ -91,6 +91,22 @@ pub fn kind_of(code: u32) -> QuantKind {
 }
 
 impl QuantWeight {
+    /// These blocks on `device`, read back without blocking (a browser
+    /// cannot block on WebGPU's memory).
+    pub async fn to_device_async(&self, device: &Device) -> crate::error::Result<Self> {
+        let read = |e| crate::error::Error::Device(format!("reading blocks back: {e:?}"));
+        let values = self.values.clone().into_data_async().await.map_err(read)?;
+        let scales = self.scales.clone().into_data_async().await.map_err(read)?;
+        let (vt, st) = (values.dtype(), scales.dtype());
+        Ok(Self {
+            kind: self.kind,
+            out: self.out,
+            inp: self.inp,
+            values: Tensor::from_data(values, (device, vt)),
+            scales: Tensor::from_data(scales, (device, st)),
+        })
+    }
+
     /// `m`'s blocks moved onto `device`.
     pub fn new(m: QuantMatrix, device: &Device) -> Self {
         let (kind, out, inp) = (m.kind, m.rows, m.cols);

@@ -36,6 +36,18 @@ impl Rope {
         }
     }
 
+    /// The tables on `device`, read back without blocking (the browser's
+    /// WebGPU memory).
+    pub async fn to_device_async(&self, device: &Device) -> crate::error::Result<Self> {
+        let read = |e| crate::error::Error::Device(format!("reading rotary tables back: {e:?}"));
+        let cos = self.cos.clone().into_data_async().await.map_err(read)?;
+        let sin = self.sin.clone().into_data_async().await.map_err(read)?;
+        Ok(Self {
+            cos: Tensor::from_data(cos, device),
+            sin: Tensor::from_data(sin, device),
+        })
+    }
+
     /// The tables passed through `f` (burn's per-tensor settings, such as
     /// a gradient-checkpointing strategy that every operand must share).
     pub fn map_tables(self, f: impl Fn(Tensor<2>) -> Tensor<2>) -> Self {

@@ -200,6 +200,30 @@ struct Shown<'a> {
     tokens: usize,
 }
 
+thread_local! {
+    /// The device the page started, by the backend asked for: a page makes
+    /// a new `Demo` for each model it loads, and WebGPU's device is
+    /// initialised once per page (a second initialisation fails, and
+    /// `auto` would then fall back to the CPU).
+    static SELECTED: RefCell<Option<(String, restlm::device::Selected)>> =
+        const { RefCell::new(None) };
+}
+
+/// The device for `backend`, started on the first call and reused after.
+async fn select(backend: &str) -> Result<restlm::device::Selected, JsValue> {
+    let known = SELECTED.with_borrow(|s| {
+        s.as_ref()
+            .filter(|(b, _)| b == backend)
+            .map(|(_, sel)| sel.clone())
+    });
+    if let Some(sel) = known {
+        return Ok(sel);
+    }
+    let sel = restlm::device::select_async(backend).await.map_err(js)?;
+    SELECTED.with_borrow_mut(|s| *s = Some((backend.to_string(), sel.clone())));
+    Ok(sel)
+}
+
 fn js(e: impl std::fmt::Display) -> JsValue {
     JsValue::from_str(&e.to_string())
 }
@@ -316,7 +340,7 @@ impl Demo {
         tokens_json: String,
     ) -> Result<Demo, JsValue> {
         console_error_panic_hook::set_once();
-        let selected = restlm::device::select_async(&backend).await.map_err(js)?;
+        let selected = select(&backend).await?;
         let device: Device = selected.device.clone();
         let sizes: Sizes = serde_json::from_str(&sizes_json).map_err(js)?;
         let mut cfg = RunConfig::default();
@@ -347,7 +371,7 @@ impl Demo {
         bytes: Vec<u8>,
     ) -> Result<Demo, JsValue> {
         console_error_panic_hook::set_once();
-        let selected = restlm::device::select_async(&backend).await.map_err(js)?;
+        let selected = select(&backend).await?;
         let device: Device = selected.device.clone();
         let sizes: Sizes = serde_json::from_str(&sizes_json).map_err(js)?;
         let mut cfg = RunConfig::parse(&config_toml).map_err(|e| js(format!("the config: {e}")))?;
@@ -466,9 +490,18 @@ impl Demo {
 
     /// ReST's policy as a GGUF file llama.cpp and `restlm` run (adapters
     /// merged), `encoding` f32, f16 or q8_0.
-    pub fn export_gguf(&self, encoding: String) -> Result<Vec<u8>, JsValue> {
-        let enc: restlm::model::gguf::Encoding = encoding.parse().map_err(js)?;
-        self.state.borrow().policy.gguf_bytes(enc).map_err(js)
+    ///
+    /// Resolves to the file's bytes. The weights are read back to the CPU
+    /// first without blocking (WebGPU's memory cannot be read blocking).
+    pub fn export_gguf(&self, encoding: String) -> js_sys::Promise {
+        let state = self.state.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let enc: restlm::model::gguf::Encoding = encoding.parse().map_err(js)?;
+            let policy = state.borrow().policy.clone();
+            let host = policy.to_host_async().await.map_err(js)?;
+            let bytes = host.gguf_bytes(enc).map_err(js)?;
+            Ok(js_sys::Uint8Array::from(&bytes[..]).into())
+        })
     }
 
     /// Which device runs, as a short sentence for the page.
@@ -658,18 +691,27 @@ impl Demo {
     /// (`dir_name/`: config.json, adapter.bpk, the tokenizer) that names
     /// the GGUF file it was trained on beside the directory: `restlm sample
     /// --policy DIR` loads it there.
-    pub fn export_adapter(&self, dir_name: String) -> Result<Vec<u8>, JsValue> {
-        let st = self.state.borrow();
-        let base = st
-            .base
-            .clone()
-            .ok_or_else(|| js("only a model loaded from a GGUF file has adapters to download"))?;
-        let files = st.policy.adapter_files(base).map_err(js)?;
-        let named: Vec<(String, Vec<u8>)> = files
-            .into_iter()
-            .map(|(n, b)| (format!("{dir_name}/{n}"), b))
-            .collect();
-        restlm::io::tar(&named).map_err(js)
+    /// Resolves to the tar's bytes (the weights read back as for
+    /// [`Demo::export_gguf`]).
+    pub fn export_adapter(&self, dir_name: String) -> js_sys::Promise {
+        let state = self.state.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let (policy, base) = {
+                let st = state.borrow();
+                (st.policy.clone(), st.base.clone())
+            };
+            let base = base.ok_or_else(|| {
+                js("only a model loaded from a GGUF file has adapters to download")
+            })?;
+            let host = policy.to_host_async().await.map_err(js)?;
+            let files = host.adapter_files(base).map_err(js)?;
+            let named: Vec<(String, Vec<u8>)> = files
+                .into_iter()
+                .map(|(n, b)| (format!("{dir_name}/{n}"), b))
+                .collect();
+            let tar = restlm::io::tar(&named).map_err(js)?;
+            Ok(js_sys::Uint8Array::from(&tar[..]).into())
+        })
     }
 
     /// Whether the WebGPU adapter offers `shader-f16` (16-bit floats in

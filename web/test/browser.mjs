@@ -145,6 +145,10 @@ for (const mode of chosen) {
       await page.setInputFiles("#modelfile", file);
       await page.waitForSelector('body[data-model][data-state="ready"], body[data-state="error"]', { timeout: minutes * 60e3 });
       await check(`GGUF load failed: ${await page.textContent("#status")}`, (await page.getAttribute("body", "data-state")) === "ready");
+      // The model runs where the page's own policy did (the device is
+      // started once per page).
+      const again = await page.getAttribute("body", "data-backend");
+      await check(`the GGUF model runs on "${again}", not ${mode.expect}: ${await page.textContent("#backend")}`, again === mode.expect);
       loaded = await page.textContent("#modelinfo");
       await check(`no model description: ${loaded}`, /M parameters/.test(loaded) && /LoRA trains/.test(loaded));
     }

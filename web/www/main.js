@@ -312,10 +312,10 @@ async function complete() {
   $("complete").disabled = false;
 }
 
-function downloadAdapter() {
+async function downloadAdapter() {
   const dir = `${modelName}-rest-adapter`;
   setState("exporting", "writing the adapters…");
-  const bytes = demo.export_adapter(dir);
+  const bytes = await demo.export_adapter(dir);
   save(bytes, `${dir}.tar`);
   setState("exported", `${dir}.tar: ${(bytes.byteLength / 1e6).toFixed(2)} MB (unpack it beside ${modelName}.gguf)`);
 }
@@ -329,10 +329,10 @@ function save(bytes, name) {
   a.remove();
 }
 
-function download() {
+async function download() {
   const enc = $("encoding").value;
   setState("exporting", `writing the GGUF (${enc})…`);
-  const bytes = demo.export_gguf(enc);
+  const bytes = await demo.export_gguf(enc);
   const name = `${modelName}-rest.${enc}.gguf`;
   save(bytes, name);
   setState("exported", `${name}: ${(bytes.byteLength / 1e6).toFixed(1)} MB`);
