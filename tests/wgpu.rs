@@ -75,7 +75,7 @@ fn model_training_sampling_and_the_loop_on_wgpu() {
             m.forward_causal(t)
                 .into_data()
                 .convert::<f32>()
-                .to_vec()
+                .try_to_vec::<f32>()
                 .unwrap()
         };
         let (gpu, cpu) = (run(&model, &device), run(&host, &Device::flex()));
