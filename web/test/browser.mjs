@@ -150,6 +150,7 @@ for (const mode of chosen) {
       const again = await page.getAttribute("body", "data-backend");
       await check(`the GGUF model runs on "${again}", not ${mode.expect}: ${await page.textContent("#backend")}`, again === mode.expect);
       loaded = await page.textContent("#modelinfo");
+      if (mode.manual) console.log(`  [${((Date.now() - began) / 1000).toFixed(1)} s] loaded and scored: ${loaded.replaceAll("\n", "; ")}`);
       await check(`no model description: ${loaded}`, /M parameters/.test(loaded) && /LoRA trains/.test(loaded));
     }
     const start = Number(await page.getAttribute("#heldout li", "data-value"));
