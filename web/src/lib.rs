@@ -28,6 +28,9 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use wasm_bindgen::prelude::*;
 
+mod page_reward;
+use page_reward::{Awaiting, Deferred, Pending};
+
 /// How much work the page asks for (URL parameters override the defaults).
 /// The run's settings among them go into the library's [`RunConfig`]
 /// (`Sizes::apply`), which everything else reads.
@@ -116,48 +119,6 @@ struct State {
     awaiting: Awaiting,
     /// The GGUF base's name beside an adapter download, and its hash.
     base: Option<restlm::model::BaseRef>,
-}
-
-/// One output the page's own reward scores: what the JavaScript function
-/// is called with.
-#[derive(Serialize, Clone)]
-struct Pending {
-    prompt: String,
-    sample: String,
-    meta: Option<serde_json::Value>,
-    references: Vec<String>,
-}
-
-/// Where the scores of the pending items go.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Awaiting {
-    Nothing,
-    /// The grown rows from this index on (a Grow batch, or D's rows).
-    Grown(usize),
-    /// A held-out evaluation: the page averages the scores itself.
-    Eval,
-}
-
-/// The page's reward: records each item and gives it 0 until the page
-/// hands in its scores ([`Demo::settle`]); the library's Grow and
-/// evaluation run unchanged around it.
-struct Deferred(Arc<Mutex<Vec<Pending>>>);
-
-impl Reward for Deferred {
-    fn name(&self) -> &str {
-        "javascript"
-    }
-
-    fn score(&mut self, items: &[restlm::reward::Item<'_>]) -> restlm::Result<Vec<f64>> {
-        let mut pending = self.0.lock().expect("one thread");
-        pending.extend(items.iter().map(|i| Pending {
-            prompt: i.prompt.to_string(),
-            sample: i.sample.to_string(),
-            meta: i.meta.cloned(),
-            references: i.references.to_vec(),
-        }));
-        Ok(vec![0.0; items.len()])
-    }
 }
 
 impl State {
