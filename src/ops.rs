@@ -48,6 +48,9 @@ pub struct BurnOps {
     pub layers: bool,
     /// Training's log-probs through burn's log-softmax and gather.
     pub logprob: bool,
+    /// CPU decoding through burn's ops instead of the host decoder
+    /// (`model::decoder`).
+    pub decoder: bool,
 }
 
 static BURN_OPS: AtomicU8 = AtomicU8::new(0);
@@ -55,7 +58,7 @@ static BURN_OPS: AtomicU8 = AtomicU8::new(0);
 /// Sets which of our ops give way to burn's, for every device from now on.
 pub fn use_burn_ops(which: BurnOps) {
     BURN_OPS.store(
-        which.layers as u8 | (which.logprob as u8) << 1,
+        which.layers as u8 | (which.logprob as u8) << 1 | (which.decoder as u8) << 2,
         Ordering::Relaxed,
     );
 }
@@ -66,6 +69,7 @@ pub fn burn_ops() -> BurnOps {
     BurnOps {
         layers: bits & 1 != 0,
         logprob: bits & 2 != 0,
+        decoder: bits & 4 != 0,
     }
 }
 
@@ -99,6 +103,13 @@ impl OpPath {
     /// core, forward and backward.
     pub fn fused_layers(self) -> bool {
         self.backend == Backend::Cpu && !self.burn_ops.layers
+    }
+
+    /// KV-cache decoding in the host decoder's plain loops
+    /// (`model::decoder`) instead of burn's ops: the CPU without autodiff,
+    /// with the fused layer ops on.
+    pub fn host_decoder(self) -> bool {
+        self.is_plain_cpu() && !self.burn_ops.layers && !self.burn_ops.decoder
     }
 
     /// The `#[cube]` RMSNorm, SiLU · up and rotary kernels, for inference on

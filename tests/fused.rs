@@ -413,3 +413,145 @@ fn lane_reductions_match_sequential_ones() {
     }
     assert_eq!(max_of(&[-3.0, f32::MIN, -1.0]), -1.0);
 }
+
+/// A tiny Llama-layout model (`qkv_bias`: Qwen2's) on a `kind` base, with
+/// LoRA adapters trained 3 steps (so their term is not zero), on the
+/// plain CPU device where the host decoder runs. The caller holds
+/// `common::autodiff_lock()`.
+fn decoding_model(
+    kind: restlm::cpu::quant::QuantKind,
+    qkv_bias: bool,
+) -> (restlm::model::Transformer, restlm::model::ModelConfig) {
+    let tok = common::task_tokenizer();
+    let cfg = restlm::model::ModelConfig {
+        qkv_bias,
+        ..common::tiny_model(tok.vocab_size())
+    };
+    let cpu = restlm::device::select("cpu").expect("cpu").device;
+    let lora = restlm::model::LoraConfig {
+        rank: 4,
+        alpha: 8.0,
+        base: None,
+        base_dtype: restlm::model::BaseDtype::F32,
+    };
+    let model = common::seeded_model(&cfg, &cpu, 9)
+        .quantized(kind)
+        .with_lora(&lora);
+    let data = common::encoded_task(&tok, 16, cfg.max_seq_len);
+    (common::train_for(model, &cfg, &data, tok.pad, 3, 8), cfg)
+}
+
+/// The host decoder (`model::decoder`, plain loops over the model's
+/// buffers) gives `Transformer::forward_last`'s logits: a prompt pass over
+/// three rows with different left padding, then four one-token steps
+/// through each one's own cache, for Q8_0 and Q4_0 bases, with and
+/// without Qwen2's q/k/v biases, LoRA adapters trained. Both round x to
+/// 8 bits in the same products; only the order of some f32 sums differs
+/// (measured: ≤ 2e-7 on logits up to 0.63). 1e-4 leaves room for a value
+/// that lands on the other side of a rounding boundary of x's 8-bit grid;
+/// a dropped adapter, bias or padding mask moves them by 0.1–0.3.
+#[test]
+fn the_host_decoder_gives_the_burn_paths_logits_step_by_step() {
+    use restlm::cpu::quant::QuantKind;
+    use restlm::model::decoder::HostDecoder;
+    use restlm::model::{KvCache, decode_bias};
+    let _serial = common::autodiff_lock();
+    let _switch = lock();
+    for (kind, qkv_bias) in [
+        (QuantKind::Q8_0, false),
+        (QuantKind::Q4_0, false),
+        (QuantKind::Q8_0, true),
+    ] {
+        let (model, cfg) = decoding_model(kind, qkv_bias);
+        let device = model.embed_tokens.weight.device();
+        let dec = HostDecoder::of(&model).expect("the host decoder takes this model");
+        let (pad, p, cap) = (vec![0usize, 2, 5], 8usize, 16usize);
+        let b = pad.len();
+        let mut ids: Vec<u32> = (0..b * p).map(|i| 3 + (i * 7 % 50) as u32).collect();
+        for (r, &k) in pad.iter().enumerate() {
+            ids[r * p..r * p + k].fill(0);
+        }
+        let mut cache = KvCache::new(&cfg, b, cap, &device);
+        let mut host = dec.cache(b, cap);
+        let (mut start, mut t) = (0, p);
+        let mut peak = 0f32;
+        for step in 0..5 {
+            let input = Tensor::<2, Int>::from_data(
+                TensorData::new(ids.iter().map(|&x| x as i64).collect(), [b, t]),
+                &device,
+            );
+            let bias = decode_bias(&pad, start, t, cap, &device);
+            let want = to_vec(model.forward_last(input, start, None, bias, Some(&mut cache)));
+            let got = dec.forward_last(&ids, start, &pad, &mut host);
+            let d = max_abs_diff(&got, &want);
+            let scale = want.iter().fold(0f32, |m, x| m.max(x.abs()));
+            assert!(
+                d <= 1e-4,
+                "{kind:?}, qkv bias {qkv_bias}, step {step}: host logits differ by {d} (|logits| ≤ {scale})"
+            );
+            peak = peak.max(d);
+            // Each row's next token: its greedy pick under burn's logits.
+            let v = want.len() / b;
+            ids = want
+                .chunks_exact(v)
+                .map(|row| restlm::sample::argmax(row) as u32)
+                .collect();
+            start += t;
+            t = 1;
+        }
+        eprintln!("{kind:?}, qkv bias {qkv_bias}: largest logit difference {peak:e}");
+    }
+}
+
+/// `sample::generate` decodes through the host decoder where it applies,
+/// and its samples (temperature 1, two per prompt, prompts of different
+/// lengths, a short last batch) are those of burn's ops, token for token,
+/// with the same log-probs; an f32 base (no integer products) is left to
+/// burn's ops.
+#[test]
+fn sampling_through_the_host_decoder_draws_the_burn_paths_samples() {
+    use restlm::cpu::quant::QuantKind;
+    use restlm::model::decoder::HostDecoder;
+    use restlm::sample::{PickOptions, SampleOptions, Special, generate};
+    let _serial = common::autodiff_lock();
+    let _switch = lock();
+    let (model, cfg) = decoding_model(QuantKind::Q8_0, false);
+    assert!(HostDecoder::of(&model).is_some());
+    assert!(
+        HostDecoder::of(&model.merged()).is_none(),
+        "an f32 base decodes through burn's ops"
+    );
+    let prompts: Vec<Vec<u32>> = [5usize, 9, 3]
+        .iter()
+        .map(|&n| (0..n).map(|i| 3 + (i * 11 % 40) as u32).collect())
+        .collect();
+    let special = Special { eos: 1, pad: 0 };
+    let opts = SampleOptions {
+        pick: PickOptions {
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 1.0,
+        },
+        max_new_tokens: 12,
+        batch_size: 4,
+        seed: 3,
+        use_cache: true,
+        on_device: true,
+    };
+    let host = generate(&model, &cfg, &special, &prompts, 2, &opts).unwrap();
+    use_burn_ops(BurnOps {
+        decoder: true,
+        ..BurnOps::default()
+    });
+    assert!(HostDecoder::of(&model).is_none(), "the switch turns it off");
+    let burn = generate(&model, &cfg, &special, &prompts, 2, &opts).unwrap();
+    use_burn_ops(BurnOps::default());
+    let tokens = |g: &Vec<Vec<restlm::sample::Generation>>| -> Vec<Vec<u32>> {
+        g.iter().flatten().map(|g| g.tokens.clone()).collect()
+    };
+    assert_eq!(tokens(&host), tokens(&burn));
+    assert!(tokens(&host).iter().map(Vec::len).sum::<usize>() > 20);
+    for (h, b) in host.iter().flatten().zip(burn.iter().flatten()) {
+        assert!((h.logprob - b.logprob).abs() < 1e-3, "{h:?} vs {b:?}");
+    }
+}

@@ -38,6 +38,10 @@ pub struct Args {
     /// training and decoding alike (the before of an A/B).
     #[arg(long)]
     unfused: bool,
+    /// Decode through burn's ops on the CPU instead of the host decoder
+    /// (the before of an A/B; the host decoder takes a quantised base).
+    #[arg(long)]
+    burn_decode: bool,
     /// Train LoRA adapters of this rank (alpha = 2 × rank) on a frozen
     /// base instead of every parameter.
     #[arg(long)]
@@ -77,6 +81,7 @@ pub fn run(cfg: RunConfig, args: Args) -> Result<()> {
         no_sampling_step,
         no_reforward,
         unfused,
+        burn_decode,
         lora,
         checkpointing,
         base_dtype,
@@ -84,6 +89,7 @@ pub fn run(cfg: RunConfig, args: Args) -> Result<()> {
     restlm::ops::use_burn_ops(restlm::ops::BurnOps {
         layers: unfused,
         logprob: unfused,
+        decoder: burn_decode,
     });
     let mut work = match workload {
         BenchWorkload::Reference => restlm::bench::Workload::reference(&cfg.model),

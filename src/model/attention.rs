@@ -30,6 +30,11 @@ impl Attention {
         }
     }
 
+    /// Query heads and KV heads.
+    pub fn heads(&self) -> (usize, usize) {
+        (self.n_heads, self.n_kv_heads)
+    }
+
     pub(super) fn forward(
         &self,
         x: Tensor<3>,

@@ -9,6 +9,7 @@ mod attention;
 mod cache;
 pub mod checkpoint;
 mod config;
+pub mod decoder;
 pub mod fused;
 pub mod gguf;
 pub mod hf;

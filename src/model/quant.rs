@@ -148,6 +148,11 @@ impl QuantWeight {
             .map(|m| Self::new(m, device))
     }
 
+    /// The packed values and the scales (shared, not copied).
+    pub fn parts(&self) -> (Tensor<2, Int>, Tensor<2>) {
+        (self.values.clone(), self.scales.clone())
+    }
+
     pub fn device(&self) -> Device {
         self.scales.device()
     }

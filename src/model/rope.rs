@@ -57,6 +57,11 @@ impl Rope {
         }
     }
 
+    /// The cos and sin tables [max_len, Dh] (shared, not copied).
+    pub fn tables(&self) -> (Tensor<2>, Tensor<2>) {
+        (self.cos.clone(), self.sin.clone())
+    }
+
     /// x: [B, H, T, Dh] at positions start..start+T.
     pub fn apply(&self, x: Tensor<4>, start: usize) -> Tensor<4> {
         self.apply_scaled(x, start, 1.0)

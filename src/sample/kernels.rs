@@ -131,6 +131,19 @@ pub fn target_logprobs(logits: Tensor<3>, targets: Tensor<2, Int>) -> Tensor<2> 
     Tensor::<1>::from_dispatch(out).reshape([b, t])
 }
 
+/// (token, log-prob) of each row of `logits` [B, V] on the host, rows in
+/// parallel (a sampled row is three passes of f64 exp over the
+/// vocabulary); each row's result is the reference's own.
+pub fn sample_host(logits: &[f32], params: &[RowParams]) -> Vec<(u32, f32)> {
+    let v = logits.len() / params.len().max(1);
+    let mut out = vec![0f32; params.len() * 2];
+    rows::per_rows(logits, v, &mut out, |i, row, o| {
+        let (token, logprob) = reference::sample_row(row, &params[i]);
+        o.copy_from_slice(&[token as f32, logprob]);
+    });
+    out.chunks_exact(2).map(|o| (o[0] as u32, o[1])).collect()
+}
+
 fn host(t: FlexTensor) -> Vec<f32> {
     t.into_data().try_to_vec::<f32>().expect("f32 tensor")
 }
@@ -151,13 +164,11 @@ impl KernelOps for Flex {
         let (xs, v) = rows_of(&logits);
         let ps = host(params);
         let rows: Vec<RowParams> = ps.chunks_exact(4).map(RowParams::unpack).collect();
-        let mut out = vec![0f32; rows.len() * 2];
-        // Rows in parallel (a sampled row is three passes of f64 exp over
-        // the vocabulary); each row's result is the reference's own.
-        rows::per_rows(&xs, v, &mut out, |i, row, o| {
-            let (token, logprob) = reference::sample_row(row, &rows[i]);
-            o.copy_from_slice(&[token as f32, logprob]);
-        });
+        debug_assert_eq!(xs.len(), rows.len() * v);
+        let out: Vec<f32> = sample_host(&xs, &rows)
+            .into_iter()
+            .flat_map(|(token, logprob)| [token as f32, logprob])
+            .collect();
         FlexTensor::from_data(TensorData::new(out, [rows.len(), 2]))
     }
 

@@ -14,6 +14,7 @@ pub use reference::{RowParams, argmax, logsumexp};
 
 use crate::data::bucket_len;
 use crate::error::Result;
+use crate::model::decoder::{HostCache, HostDecoder};
 use crate::model::{KvCache, ModelConfig, Transformer, decode_bias, position_ids};
 use burn::prelude::*;
 use rand::SeedableRng;
@@ -124,9 +125,11 @@ pub async fn generate_keyed_async(
             })
         })
         .collect();
+    let host = opts.use_cache.then(|| HostDecoder::of(model)).flatten();
     let mut out = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(opts.batch_size) {
-        out.extend(generate_rows(model, cfg, special, chunk, n, prompt_len, opts).await?);
+        let host = host.as_ref();
+        out.extend(generate_rows(model, host, cfg, special, chunk, n, prompt_len, opts).await?);
     }
     let mut grouped = Vec::with_capacity(prompts.len());
     let mut it = out.into_iter();
@@ -136,30 +139,53 @@ pub async fn generate_keyed_async(
     Ok(grouped)
 }
 
+/// How a batch's steps run: through burn's ops with a KV cache, through
+/// the host decoder with its own ([`HostDecoder`]: the CPU with a
+/// quantised base), or re-running the whole sequence (the baseline).
+enum Decode<'m> {
+    Cached(KvCache),
+    Host(&'m HostDecoder, HostCache),
+    Reforward,
+}
+
+/// A step's logits [B, V]: on the model's device, or already on the host.
+enum Last {
+    Device(Tensor<2>),
+    Host(Vec<f32>),
+}
+
 /// The prompts `seqs` [B × P, left-padded by `pad`] run through a fresh
 /// cache of `capacity` positions: the last position's logits [B, V] and
 /// the cache. When each prompt fills `n` consecutive rows (N samples, the
 /// batch a multiple of N), each is run once and its keys and values copied
 /// to its rows: a Grow's prompt pass costs 1/N of running every row.
-fn prefill(
+#[allow(clippy::too_many_arguments)]
+fn prefill<'m>(
     model: &Transformer,
+    host: Option<&'m HostDecoder>,
     cfg: &ModelConfig,
     seqs: &[i64],
     pad: &[usize],
     n: usize,
     capacity: usize,
     device: &Device,
-) -> (Tensor<2>, KvCache) {
+) -> (Last, Decode<'m>) {
     let (b, p) = (pad.len(), seqs.len() / pad.len());
     let learned = model.embed_positions.is_some();
     let run = |seqs: Vec<i64>, pad: &[usize]| {
         let rows = pad.len();
+        if let Some(dec) = host {
+            let ids: Vec<u32> = seqs.iter().map(|&t| t as u32).collect();
+            let mut cache = dec.cache(rows, capacity);
+            let logits = dec.forward_last(&ids, 0, pad, &mut cache);
+            return (Last::Host(logits), Decode::Host(dec, cache));
+        }
         let mut cache = KvCache::new(cfg, rows, capacity, device);
         let input = Tensor::<2, Int>::from_data(TensorData::new(seqs, [rows, p]), device);
         let bias = decode_bias(pad, 0, p, capacity, device);
         let ids = learned.then(|| position_ids(pad, 0, p, device));
         let logits = model.forward_last(input, 0, ids, bias, Some(&mut cache));
-        (logits, cache)
+        (Last::Device(logits), Decode::Cached(cache))
     };
     if n < 2 || b % n != 0 {
         return run(seqs.to_vec(), pad);
@@ -169,10 +195,28 @@ fn prefill(
     // filler rows of a short last batch are all padding alike).
     let once: Vec<i64> = seqs.chunks(p * n).flat_map(|g| &g[..p]).copied().collect();
     let once_pad: Vec<usize> = pad.iter().step_by(n).copied().collect();
-    let (logits, cache) = run(once, &once_pad);
-    let of_row: Vec<i64> = (0..b as i64).map(|r| r / n as i64).collect();
-    let of_row = Tensor::<1, Int>::from_data(TensorData::new(of_row, [b]), device);
-    (logits.select(0, of_row.clone()), cache.select_rows(of_row))
+    let (logits, decode) = run(once, &once_pad);
+    match (logits, decode) {
+        (Last::Host(logits), Decode::Host(dec, cache)) => {
+            let of_row: Vec<usize> = (0..b).map(|r| r / n).collect();
+            let v = logits.len() / once_pad.len().max(1);
+            let logits = of_row
+                .iter()
+                .flat_map(|&r| &logits[r * v..(r + 1) * v])
+                .copied()
+                .collect();
+            (Last::Host(logits), Decode::Host(dec, cache.select_rows(&of_row)))
+        }
+        (Last::Device(logits), Decode::Cached(cache)) => {
+            let of_row: Vec<i64> = (0..b as i64).map(|r| r / n as i64).collect();
+            let of_row = Tensor::<1, Int>::from_data(TensorData::new(of_row, [b]), device);
+            (
+                Last::Device(logits.select(0, of_row.clone())),
+                Decode::Cached(cache.select_rows(of_row)),
+            )
+        }
+        _ => unreachable!("a prefill's logits come from where its cache lives"),
+    }
 }
 
 /// One row of a batch: prompt ids and where its random draws come from.
@@ -183,8 +227,10 @@ struct Row<'a> {
 }
 
 /// One batch of rows, `n` consecutive rows per prompt.
+#[allow(clippy::too_many_arguments)]
 async fn generate_rows(
     model: &Transformer,
+    host: Option<&HostDecoder>,
     cfg: &ModelConfig,
     special: &Special,
     rows: &[Row<'_>],
@@ -233,32 +279,40 @@ async fn generate_rows(
         .collect();
     let learned = model.embed_positions.is_some();
     // The first step's logits and the cache, when decoding through one.
-    let (mut first, mut cache) = match opts.use_cache {
+    // The host decoder serves up to the rows whose head it multiplies in
+    // integers, as `Transformer::forward_last` does.
+    let host = host.filter(|_| opts.use_cache && b <= crate::cpu::qdot::ROUND_ROWS);
+    let (mut first, mut decode) = match opts.use_cache {
         true => {
-            let (logits, cache) = prefill(model, cfg, &seqs, &pad, n, cap, &device);
-            (Some(logits), Some(cache))
+            let (logits, decode) = prefill(model, host, cfg, &seqs, &pad, n, cap, &device);
+            (Some(logits), decode)
         }
-        false => (None, None),
+        false => (None, Decode::Reforward),
     };
     let mut history = seqs.clone();
-    let mut input = Tensor::<2, Int>::from_data(TensorData::new(seqs, [b, p]), &device);
+    let mut next: Vec<i64> = Vec::new();
     let mut pos = 0;
+    let mut t = p;
     let on_device = opts.on_device && crate::ops::OpPath::of(&device).sampler();
     for _ in 0..steps {
-        let t = input.dims()[1];
-        let last = match (first.take(), cache.as_mut()) {
+        let input = || Tensor::<2, Int>::from_data(TensorData::new(next.clone(), [b, 1]), &device);
+        let last = match (first.take(), &mut decode) {
             (Some(logits), _) => logits,
-            (None, Some(cache)) => {
+            (None, Decode::Host(dec, cache)) => {
+                let ids: Vec<u32> = next.iter().map(|&t| t as u32).collect();
+                Last::Host(dec.forward_last(&ids, pos, &pad, cache))
+            }
+            (None, Decode::Cached(cache)) => {
                 let bias = decode_bias(&pad, pos, t, cap, &device);
                 let ids = learned.then(|| position_ids(&pad, pos, t, &device));
-                model.forward_last(input, pos, ids, bias, Some(cache))
+                Last::Device(model.forward_last(input(), pos, ids, bias, Some(cache)))
             }
-            (None, None) => {
+            (None, Decode::Reforward) => {
                 let bias = decode_bias(&pad, 0, pos + t, pos + t, &device);
                 let ids = learned.then(|| position_ids(&pad, 0, pos + t, &device));
                 let all =
                     Tensor::from_data(TensorData::new(history.clone(), [b, pos + t]), &device);
-                model.forward_last(all, 0, ids, bias, None)
+                Last::Device(model.forward_last(all, 0, ids, bias, None))
             }
         };
         // Finished and filler rows decode greedily and draw nothing.
@@ -268,14 +322,17 @@ async fn generate_rows(
                 params[i] = row_params(&opts.pick, &mut rngs[i]);
             }
         }
-        let picks = if on_device {
-            sample_rows_async(last, &params).await?
-        } else {
-            let host = kernels::read_back(last).await?;
-            reference::sample_rows(&host, &params)
+        let picks = match last {
+            Last::Host(logits) => kernels::sample_host(&logits, &params),
+            Last::Device(last) if on_device => sample_rows_async(last, &params).await?,
+            Last::Device(last) => {
+                let host = kernels::read_back(last).await?;
+                reference::sample_rows(&host, &params)
+            }
         };
         pos += t;
-        let mut next = vec![special.pad as i64; b];
+        t = 1;
+        next = vec![special.pad as i64; b];
         for (i, g) in gens.iter_mut().enumerate() {
             if g.finished {
                 continue;
@@ -292,7 +349,7 @@ async fn generate_rows(
         if gens.iter().all(|g| g.finished) {
             break;
         }
-        if cache.is_none() {
+        if let Decode::Reforward = decode {
             let mut grown = Vec::with_capacity(b * (pos + 1));
             for i in 0..b {
                 grown.extend_from_slice(&history[i * pos..(i + 1) * pos]);
@@ -300,7 +357,6 @@ async fn generate_rows(
             }
             history = grown;
         }
-        input = Tensor::from_data(TensorData::new(next, [b, 1]), &device);
     }
     Ok(gens)
 }

@@ -1,0 +1,475 @@
+//! Decoding on the CPU in plain loops over the model's own buffers: a
+//! KV-cache step of a Llama-layout model with a quantised base is a few
+//! dozen passes (RMSNorm, the projections' integer products, the rotary
+//! embedding, attention over the cache, SiLU · up, residual adds) instead
+//! of ~900 burn ops, each with its own allocation and dispatch (at one row
+//! that fixed cost was half of a SmolLM2 step).
+//!
+//! It computes what [`Transformer::forward_last`] computes on the CPU
+//! backend, op for op: the same products (`QuantRef::forward_rounded`,
+//! which rounds x for a few rows as the burn path's [`super::quant::Decoding`]
+//! does), the same rotary tables, RMSNorm and SiLU; only the order of some
+//! f32 sums differs (tests/decoder.rs bounds the logits' difference). It
+//! borrows the weights' storage (no copy) and holds its own cache.
+//!
+//! Taken by `sample::generate` where [`HostDecoder::of`] accepts the model:
+//! the plain CPU backend with its fused ops (not `--unfused`), a rotary
+//! RMSNorm SwiGLU model (Llama, Qwen2) whose projections and output head
+//! are quantised, and a CPU with the integer dot products. Anything else
+//! decodes through burn's ops as before.
+
+use super::{Norm, Proj, Transformer};
+use crate::cpu::quant::{QuantKind, QuantRef};
+use crate::cpu::rows::{self, exp, softmax_in_place, sum_of, with_avx2};
+use burn::backend::flex::FlexTensor;
+use burn::backend::{BackendTensor, DispatchTensorKind};
+use burn::prelude::*;
+use burn::tensor::DType;
+
+/// A tensor's buffer on the CPU backend, shared (not copied), made
+/// contiguous; None on another backend.
+fn flex<const D: usize, K: burn::tensor::kind::Basic>(t: Tensor<D, K>) -> Option<FlexTensor> {
+    match t.into_dispatch().kind {
+        DispatchTensorKind::Flex(BackendTensor::Float(x) | BackendTensor::Int(x)) => {
+            Some(x.to_contiguous())
+        }
+        _ => None,
+    }
+}
+
+/// An f32 buffer's values (its dtype checked by [`f32_flex`]).
+fn f32s(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>().expect("a contiguous f32 buffer")
+}
+
+fn f32_flex<const D: usize>(t: Tensor<D>) -> Option<FlexTensor> {
+    flex(t).filter(|x| x.dtype() == DType::F32)
+}
+
+/// A projection: quantised base, optional bias, optional LoRA adapter.
+struct HostProj {
+    kind: QuantKind,
+    out: usize,
+    inp: usize,
+    values: FlexTensor,
+    scales: FlexTensor,
+    bias: Option<FlexTensor>,
+    /// A [in, r], B [r, out] and α / r.
+    lora: Option<(FlexTensor, FlexTensor, f32, usize)>,
+}
+
+impl HostProj {
+    fn of(p: &Proj) -> Option<Self> {
+        let q = p.quant.as_ref()?;
+        let (values, scales) = q.parts();
+        let lora = match p.weight.adapter() {
+            None => None,
+            Some(ad) => {
+                let a = f32_flex(ad.a.val())?;
+                let rank = a.layout().shape()[1];
+                Some((a, f32_flex(ad.b.val())?, ad.scale as f32, rank))
+            }
+        };
+        Some(Self {
+            kind: q.kind,
+            out: q.out,
+            inp: q.inp,
+            values: flex(values)?,
+            scales: f32_flex(scales)?,
+            bias: match &p.bias {
+                Some(b) => Some(f32_flex(b.val())?),
+                None => None,
+            },
+            lora,
+        })
+    }
+
+    fn blocks(&self) -> QuantRef<'_> {
+        QuantRef::new(
+            self.kind,
+            self.out,
+            self.inp,
+            self.values.bytes(),
+            f32s(&self.scales),
+        )
+        .expect("blocks of one matrix (QuantWeight made them)")
+    }
+
+    /// y [m, out] = x [m, in] · Wᵀ + b + (α/r)·(x·A)·B.
+    fn forward(&self, x: &[f32], m: usize) -> Vec<f32> {
+        let mut y = self.blocks().forward_rounded(x, m);
+        if let Some(b) = &self.bias {
+            let b = f32s(b);
+            for row in y.chunks_exact_mut(self.out) {
+                for (y, b) in row.iter_mut().zip(b) {
+                    *y += b;
+                }
+            }
+        }
+        if let Some((a, bm, scale, r)) = &self.lora {
+            let (a, bm, r) = (f32s(a), f32s(bm), *r);
+            let (inp, out) = (self.inp, self.out);
+            // Rows in parallel: each task owns its rows of y.
+            rows::for_chunks(&mut y, out * rows::rows_per_task(out), |c, ys| {
+                let first = c * rows::rows_per_task(out);
+                for (i, yr) in ys.chunks_exact_mut(out).enumerate() {
+                    let xr = &x[(first + i) * inp..][..inp];
+                    with_avx2!(lora_row(xr, a, bm, r, *scale, yr));
+                }
+            });
+        }
+        y
+    }
+}
+
+/// y += scale · (x·A)·B for one row (A [in, r], B [r, out]).
+#[inline(always)]
+fn lora_row(x: &[f32], a: &[f32], b: &[f32], r: usize, scale: f32, y: &mut [f32]) {
+    let mut t = [0f32; 64];
+    let t = &mut t[..r.min(64)];
+    if r > 64 {
+        // Ranks above 64 (rare): the same sums without the stack buffer.
+        let mut t = vec![0f32; r];
+        low_rank(x, a, b, r, scale, &mut t, y);
+        return;
+    }
+    low_rank(x, a, b, r, scale, t, y);
+}
+
+#[inline(always)]
+fn low_rank(x: &[f32], a: &[f32], b: &[f32], r: usize, scale: f32, t: &mut [f32], y: &mut [f32]) {
+    for (k, &xk) in x.iter().enumerate() {
+        for (t, &a) in t.iter_mut().zip(&a[k * r..(k + 1) * r]) {
+            *t += xk * a;
+        }
+    }
+    let out = y.len();
+    for (j, &tj) in t.iter().enumerate() {
+        let c = scale * tj;
+        for (y, &b) in y.iter_mut().zip(&b[j * out..(j + 1) * out]) {
+            *y += c * b;
+        }
+    }
+}
+
+struct HostLayer {
+    input_norm: FlexTensor,
+    q: HostProj,
+    k: HostProj,
+    v: HostProj,
+    o: HostProj,
+    post_norm: FlexTensor,
+    gate: HostProj,
+    up: HostProj,
+    down: HostProj,
+}
+
+/// The model's weights as the host decoder reads them.
+pub struct HostDecoder {
+    d: usize,
+    heads: usize,
+    kv_heads: usize,
+    head_dim: usize,
+    eps: f32,
+    embed: FlexTensor,
+    layers: Vec<HostLayer>,
+    norm: FlexTensor,
+    head: HostProj,
+    cos: FlexTensor,
+    sin: FlexTensor,
+    max_len: usize,
+}
+
+/// Keys and values of every layer, [B, Hkv, capacity, Dh] each.
+pub struct HostCache {
+    layers: Vec<(Vec<f32>, Vec<f32>)>,
+    rows: usize,
+    capacity: usize,
+}
+
+fn rms_gamma(n: &Norm) -> Option<(FlexTensor, f32)> {
+    match n {
+        Norm::Rms(n) => Some((f32_flex(n.gamma.val())?, n.epsilon as f32)),
+        Norm::Layer(_) => None,
+    }
+}
+
+impl HostDecoder {
+    /// The decoder for `model`, or None where it does not apply (see the
+    /// module's note): the caller then decodes through burn's ops.
+    pub fn of(model: &Transformer) -> Option<Self> {
+        let device = model.embed_tokens.weight.device();
+        let path = crate::ops::OpPath::of(&device);
+        if !path.host_decoder() || !crate::cpu::qdot::available() {
+            return None;
+        }
+        if model.embed_positions.is_some() || model.layers.is_empty() {
+            return None;
+        }
+        let first = &model.layers[0].self_attn;
+        let (heads, kv_heads) = first.heads();
+        let head_dim = first.q_proj.weight.dims()[1] / heads;
+        let (norm, eps) = rms_gamma(&model.norm)?;
+        let layers = model
+            .layers
+            .iter()
+            .map(|l| {
+                let a = &l.self_attn;
+                Some(HostLayer {
+                    input_norm: rms_gamma(&l.input_layernorm)?.0,
+                    q: HostProj::of(&a.q_proj)?,
+                    k: HostProj::of(&a.k_proj)?,
+                    v: HostProj::of(&a.v_proj)?,
+                    o: HostProj::of(&a.o_proj)?,
+                    post_norm: rms_gamma(&l.post_attention_layernorm)?.0,
+                    gate: HostProj::of(l.mlp.gate_proj.as_ref()?)?,
+                    up: HostProj::of(&l.mlp.up_proj)?,
+                    down: HostProj::of(&l.mlp.down_proj)?,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let head = model.head_quant.as_ref()?;
+        let (values, scales) = head.parts();
+        let head = HostProj {
+            kind: head.kind,
+            out: head.out,
+            inp: head.inp,
+            values: flex(values)?,
+            scales: f32_flex(scales)?,
+            bias: None,
+            lora: None,
+        };
+        let (cos, sin) = model.rope.tables();
+        let (cos, sin) = (f32_flex(cos)?, f32_flex(sin)?);
+        let max_len = cos.layout().shape()[0];
+        let embed = f32_flex(model.embed_tokens.weight.val())?;
+        let [vocab, d] = model.embed_tokens.weight.dims();
+        (head_dim % 2 == 0 && head.out == vocab).then_some(Self {
+            d,
+            heads,
+            kv_heads,
+            head_dim,
+            eps,
+            embed,
+            layers,
+            norm,
+            head,
+            cos,
+            sin,
+            max_len,
+        })
+    }
+
+    /// A zeroed cache for `rows` sequences of up to `capacity` positions.
+    pub fn cache(&self, rows: usize, capacity: usize) -> HostCache {
+        let n = rows * self.kv_heads * capacity * self.head_dim;
+        HostCache {
+            layers: (0..self.layers.len())
+                .map(|_| (vec![0f32; n], vec![0f32; n]))
+                .collect(),
+            rows,
+            capacity,
+        }
+    }
+
+    /// The logits [B, V] at the last of `t` new positions of each row:
+    /// `tokens` [B, t] at positions start..start + t, positions below
+    /// `pad[b]` of row b masked (left padding), the cache written there.
+    /// What `Transformer::forward_last` returns for the same call.
+    pub fn forward_last(
+        &self,
+        tokens: &[u32],
+        start: usize,
+        pad: &[usize],
+        cache: &mut HostCache,
+    ) -> Vec<f32> {
+        let (b, d) = (pad.len(), self.d);
+        let t = tokens.len() / b.max(1);
+        assert!(b == cache.rows && start + t <= cache.capacity && start + t <= self.max_len);
+        let embed = f32s(&self.embed);
+        let mut x = vec![0f32; b * t * d];
+        for (row, &id) in x.chunks_exact_mut(d).zip(tokens) {
+            row.copy_from_slice(&embed[id as usize * d..][..d]);
+        }
+        let mut h = vec![0f32; b * t * d];
+        rms_rows(&x, f32s(&self.layers[0].input_norm), self.eps, &mut h);
+        for (i, layer) in self.layers.iter().enumerate() {
+            let a = self.attention(layer, &h, b, t, start, pad, &mut cache.layers[i]);
+            let out = layer.o.forward(&a, b * t);
+            add_rms_rows(&mut x, &out, f32s(&layer.post_norm), self.eps, &mut h);
+            let g = layer.gate.forward(&h, b * t);
+            let u = layer.up.forward(&h, b * t);
+            let mut s = vec![0f32; g.len()];
+            rows::for_chunks(&mut s, rows::CHUNK, |c, o| {
+                let at = c * rows::CHUNK;
+                with_avx2!(swiglu(&g[at..at + o.len()], &u[at..at + o.len()], o))
+            });
+            let down = layer.down.forward(&s, b * t);
+            let next = self
+                .layers
+                .get(i + 1)
+                .map_or(&self.norm, |l| &l.input_norm);
+            add_rms_rows(&mut x, &down, f32s(next), self.eps, &mut h);
+        }
+        let last: Vec<f32> = h
+            .chunks_exact(t * d)
+            .flat_map(|r| &r[(t - 1) * d..])
+            .copied()
+            .collect();
+        self.head.forward(&last, b)
+    }
+
+    /// The attention of one layer: q, k, v of `h` [B·t, D], rotated, k and
+    /// v written to the cache at start..start + t, each query attending to
+    /// its row's cached positions from `pad[b]` through its own; the heads'
+    /// outputs [B·t, H·Dh].
+    #[allow(clippy::too_many_arguments)]
+    fn attention(
+        &self,
+        layer: &HostLayer,
+        h: &[f32],
+        b: usize,
+        t: usize,
+        start: usize,
+        pad: &[usize],
+        (kc, vc): &mut (Vec<f32>, Vec<f32>),
+    ) -> Vec<f32> {
+        let (nh, nkv, dh) = (self.heads, self.kv_heads, self.head_dim);
+        let m = b * t;
+        let mut q = layer.q.forward(h, m);
+        let mut k = layer.k.forward(h, m);
+        let v = layer.v.forward(h, m);
+        let (cos, sin) = (f32s(&self.cos), f32s(&self.sin));
+        let scale = 1.0 / (dh as f32).sqrt();
+        // Rotate q (times 1/√Dh) and k in place, head by head.
+        for (r, (qr, kr)) in q.chunks_exact_mut(nh * dh).zip(k.chunks_exact_mut(nkv * dh)).enumerate() {
+            let p = start + r % t;
+            let (c, s) = (&cos[p * dh..][..dh], &sin[p * dh..][..dh]);
+            for head in qr.chunks_exact_mut(dh) {
+                rotate(head, c, s, scale);
+            }
+            for head in kr.chunks_exact_mut(dh) {
+                rotate(head, c, s, 1.0);
+            }
+        }
+        let cap = vc.len() / (b * nkv * dh).max(1);
+        for r in 0..m {
+            let (row, j) = (r / t, start + r % t);
+            for g in 0..nkv {
+                let at = ((row * nkv + g) * cap + j) * dh;
+                kc[at..at + dh].copy_from_slice(&k[(r * nkv + g) * dh..][..dh]);
+                vc[at..at + dh].copy_from_slice(&v[(r * nkv + g) * dh..][..dh]);
+            }
+        }
+        let mut out = vec![0f32; m * nh * dh];
+        let rep = nh / nkv;
+        let (kc, vc) = (&kc[..], &vc[..]);
+        // Each task: one row's t queries (all heads).
+        rows::for_chunks(&mut out, t * nh * dh, |row, o| {
+            let mut scores = vec![0f32; start + t];
+            for i in 0..t {
+                let end = start + i + 1;
+                let from = pad[row].min(end - 1);
+                for hq in 0..nh {
+                    let g = hq / rep;
+                    let qv = &q[((row * t + i) * nh + hq) * dh..][..dh];
+                    let keys = &kc[(row * nkv + g) * cap * dh..];
+                    let vals = &vc[(row * nkv + g) * cap * dh..];
+                    let s = &mut scores[from..end];
+                    for (j, s) in (from..end).zip(s.iter_mut()) {
+                        *s = with_avx2!(dot(qv, &keys[j * dh..][..dh]));
+                    }
+                    softmax_in_place(s, 1.0);
+                    let dst = &mut o[(i * nh + hq) * dh..][..dh];
+                    for (j, &p) in (from..end).zip(s.iter()) {
+                        with_avx2!(axpy(p, &vals[j * dh..][..dh], dst));
+                    }
+                }
+            }
+        });
+        out
+    }
+}
+
+impl HostCache {
+    /// A cache whose row r is row `of_row[r]` of this one: a prompt run
+    /// once and copied to each of its samples' rows.
+    pub fn select_rows(&self, of_row: &[usize]) -> Self {
+        let per_row = self.layers.first().map_or(0, |(k, _)| k.len() / self.rows.max(1));
+        let pick = |src: &Vec<f32>| {
+            of_row
+                .iter()
+                .flat_map(|&r| &src[r * per_row..(r + 1) * per_row])
+                .copied()
+                .collect::<Vec<f32>>()
+        };
+        Self {
+            layers: self.layers.iter().map(|(k, v)| (pick(k), pick(v))).collect(),
+            rows: of_row.len(),
+            capacity: self.capacity,
+        }
+    }
+}
+
+/// Rotate-half rotary embedding of one head in place, times `scale`
+/// (`fused::cpu::rope_row`'s formula).
+#[inline(always)]
+fn rotate(x: &mut [f32], cos: &[f32], sin: &[f32], scale: f32) {
+    let half = x.len() / 2;
+    for i in 0..half {
+        let (a, b) = (x[i], x[i + half]);
+        x[i] = (a * cos[i] - b * sin[i]) * scale;
+        x[i + half] = (b * cos[i + half] + a * sin[i + half]) * scale;
+    }
+}
+
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    rows::sum_pairs(a, b, |a, b| a * b)
+}
+
+#[inline(always)]
+fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
+    for (y, &x) in y.iter_mut().zip(x) {
+        *y += a * x;
+    }
+}
+
+#[inline(always)]
+fn swiglu(g: &[f32], u: &[f32], o: &mut [f32]) {
+    for ((o, &g), &u) in o.iter_mut().zip(g).zip(u) {
+        *o = g / (1.0 + exp(-g)) * u;
+    }
+}
+
+#[inline(always)]
+fn rms_row(x: &[f32], gamma: &[f32], eps: f32, y: &mut [f32]) {
+    let ms = sum_of(x, |v| v * v) / x.len() as f32;
+    let r = 1.0 / (ms + eps).sqrt();
+    for ((y, &x), &g) in y.iter_mut().zip(x).zip(gamma) {
+        *y = x * r * g;
+    }
+}
+
+/// y = RMSNorm(x) row by row.
+fn rms_rows(x: &[f32], gamma: &[f32], eps: f32, y: &mut [f32]) {
+    let d = gamma.len();
+    for (xr, yr) in x.chunks_exact(d).zip(y.chunks_exact_mut(d)) {
+        with_avx2!(rms_row(xr, gamma, eps, yr));
+    }
+}
+
+/// x += a, then y = RMSNorm(x), row by row.
+fn add_rms_rows(x: &mut [f32], a: &[f32], gamma: &[f32], eps: f32, y: &mut [f32]) {
+    let d = gamma.len();
+    for ((xr, ar), yr) in x
+        .chunks_exact_mut(d)
+        .zip(a.chunks_exact(d))
+        .zip(y.chunks_exact_mut(d))
+    {
+        for (x, a) in xr.iter_mut().zip(ar) {
+            *x += a;
+        }
+        with_avx2!(rms_row(xr, gamma, eps, yr));
+    }
+}
