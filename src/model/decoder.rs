@@ -108,47 +108,60 @@ impl HostProj {
         }
         if let Some((a, bm, scale, r)) = &self.lora {
             let (a, bm, r) = (f32s(a), f32s(bm), *r);
-            let (inp, out) = (self.inp, self.out);
-            // Rows in parallel: each task owns its rows of y.
-            rows::for_chunks(&mut y, out * rows::rows_per_task(out), |c, ys| {
-                let first = c * rows::rows_per_task(out);
-                for (i, yr) in ys.chunks_exact_mut(out).enumerate() {
-                    let xr = &x[(first + i) * inp..][..inp];
-                    with_avx2!(lora_row(xr, a, bm, r, *scale, yr));
-                }
-            });
+            let mut t = vec![0f32; m * r];
+            // t = x·A [m, r], then y += (α/r)·t·B.
+            gemm_into((&mut t, r), (x, self.inp), (a, r), (m, r, self.inp), 0.0, 1.0);
+            gemm_into((&mut y, self.out), (&t, r), (bm, self.out), (m, self.out, r), 1.0, *scale);
         }
         y
     }
 }
 
-/// y += scale · (x·A)·B for one row (A [in, r], B [r, out]).
-#[inline(always)]
-fn lora_row(x: &[f32], a: &[f32], b: &[f32], r: usize, scale: f32, y: &mut [f32]) {
-    let mut t = [0f32; 64];
-    let t = &mut t[..r.min(64)];
-    if r > 64 {
-        // Ranks above 64 (rare): the same sums without the stack buffer.
-        let mut t = vec![0f32; r];
-        low_rank(x, a, b, r, scale, &mut t, y);
+/// dst [m, n] = alpha · dst + beta · a [m, k] · b [k, n], all row-major
+/// with the given row strides (the `gemm` crate, which burn's CPU backend
+/// also uses; on every core for a batch of rows).
+fn gemm_into(
+    (dst, ds): (&mut [f32], usize),
+    (a, as_): (&[f32], usize),
+    (b, bs): (&[f32], usize),
+    (m, n, k): (usize, usize, usize),
+    alpha: f32,
+    beta: f32,
+) {
+    assert!(dst.len() >= m * ds && a.len() >= m * as_ && b.len() >= k * bs);
+    assert!(n <= ds && k <= as_ && n <= bs);
+    if m == 0 || n == 0 {
         return;
     }
-    low_rank(x, a, b, r, scale, t, y);
-}
-
-#[inline(always)]
-fn low_rank(x: &[f32], a: &[f32], b: &[f32], r: usize, scale: f32, t: &mut [f32], y: &mut [f32]) {
-    for (k, &xk) in x.iter().enumerate() {
-        for (t, &a) in t.iter_mut().zip(&a[k * r..(k + 1) * r]) {
-            *t += xk * a;
-        }
-    }
-    let out = y.len();
-    for (j, &tj) in t.iter().enumerate() {
-        let c = scale * tj;
-        for (y, &b) in y.iter_mut().zip(&b[j * out..(j + 1) * out]) {
-            *y += c * b;
-        }
+    let parallelism = match rows::threads() {
+        t if t > 1 && m >= 16 => gemm::Parallelism::Rayon(t),
+        _ => gemm::Parallelism::None,
+    };
+    // SAFETY: the asserts above keep every element the three row-major
+    // views reach inside their slices; `dst` is borrowed mutably, so it
+    // overlaps neither input.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            ds as isize,
+            alpha != 0.0,
+            a.as_ptr(),
+            1,
+            as_ as isize,
+            b.as_ptr(),
+            1,
+            bs as isize,
+            alpha,
+            beta,
+            false,
+            false,
+            false,
+            parallelism,
+        );
     }
 }
 
