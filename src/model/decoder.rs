@@ -110,8 +110,22 @@ impl HostProj {
             let (a, bm, r) = (f32s(a), f32s(bm), *r);
             let mut t = vec![0f32; m * r];
             // t = x·A [m, r], then y += (α/r)·t·B.
-            gemm_into((&mut t, r), (x, self.inp), (a, r), (m, r, self.inp), 0.0, 1.0);
-            gemm_into((&mut y, self.out), (&t, r), (bm, self.out), (m, self.out, r), 1.0, *scale);
+            gemm_into(
+                (&mut t, r),
+                (x, self.inp),
+                (a, r),
+                (m, r, self.inp),
+                0.0,
+                1.0,
+            );
+            gemm_into(
+                (&mut y, self.out),
+                (&t, r),
+                (bm, self.out),
+                (m, self.out, r),
+                1.0,
+                *scale,
+            );
         }
         y
     }
@@ -318,10 +332,7 @@ impl HostDecoder {
                 with_avx2!(swiglu(&g[at..at + o.len()], &u[at..at + o.len()], o))
             });
             let down = layer.down.forward(&s, b * t);
-            let next = self
-                .layers
-                .get(i + 1)
-                .map_or(&self.norm, |l| &l.input_norm);
+            let next = self.layers.get(i + 1).map_or(&self.norm, |l| &l.input_norm);
             add_rms_rows(&mut x, &down, f32s(next), self.eps, &mut h);
         }
         let last: Vec<f32> = h
@@ -355,7 +366,11 @@ impl HostDecoder {
         let (cos, sin) = (f32s(&self.cos), f32s(&self.sin));
         let scale = 1.0 / (dh as f32).sqrt();
         // Rotate q (times 1/√Dh) and k in place, head by head.
-        for (r, (qr, kr)) in q.chunks_exact_mut(nh * dh).zip(k.chunks_exact_mut(nkv * dh)).enumerate() {
+        for (r, (qr, kr)) in q
+            .chunks_exact_mut(nh * dh)
+            .zip(k.chunks_exact_mut(nkv * dh))
+            .enumerate()
+        {
             let p = start + r % t;
             let (c, s) = (&cos[p * dh..][..dh], &sin[p * dh..][..dh]);
             for head in qr.chunks_exact_mut(dh) {
@@ -408,7 +423,10 @@ impl HostCache {
     /// A cache whose row r is row `of_row[r]` of this one: a prompt run
     /// once and copied to each of its samples' rows.
     pub fn select_rows(&self, of_row: &[usize]) -> Self {
-        let per_row = self.layers.first().map_or(0, |(k, _)| k.len() / self.rows.max(1));
+        let per_row = self
+            .layers
+            .first()
+            .map_or(0, |(k, _)| k.len() / self.rows.max(1));
         let pick = |src: &Vec<f32>| {
             of_row
                 .iter()
@@ -417,7 +435,11 @@ impl HostCache {
                 .collect::<Vec<f32>>()
         };
         Self {
-            layers: self.layers.iter().map(|(k, v)| (pick(k), pick(v))).collect(),
+            layers: self
+                .layers
+                .iter()
+                .map(|(k, v)| (pick(k), pick(v)))
+                .collect(),
             rows: of_row.len(),
             capacity: self.capacity,
         }

@@ -205,7 +205,10 @@ fn prefill<'m>(
                 .flat_map(|&r| &logits[r * v..(r + 1) * v])
                 .copied()
                 .collect();
-            (Last::Host(logits), Decode::Host(dec, cache.select_rows(&of_row)))
+            (
+                Last::Host(logits),
+                Decode::Host(dec, cache.select_rows(&of_row)),
+            )
         }
         (Last::Device(logits), Decode::Cached(cache)) => {
             let of_row: Vec<i64> = (0..b as i64).map(|r| r / n as i64).collect();

@@ -119,6 +119,10 @@ pub fn threshold(logits: &[f32], p: &RowParams) -> u32 {
 /// The next token and its log-probability under the model's own
 /// distribution (temperature 1, no cuts): what ReST records.
 pub fn sample_row(logits: &[f32], p: &RowParams) -> (u32, f32) {
+    // Σ exp(x − max) over the row, when the draw below has summed it
+    // already: at temperature 1 without cuts its total is that sum, term
+    // for term and in the same order (a third of a sampled row's exps).
+    let mut whole = None;
     let token = if p.is_greedy() {
         argmax(logits)
     } else {
@@ -132,6 +136,9 @@ pub fn sample_row(logits: &[f32], p: &RowParams) -> (u32, f32) {
             .filter(|&&x| kept(x))
             .map(|&x| weight(x))
             .sum();
+        if inv_t == 1.0 && thr == 0 && m.is_finite() {
+            whole = Some((m, total));
+        }
         let target = p.u as f64 * total;
         let mut acc = 0.0;
         let mut chosen = None;
@@ -148,10 +155,11 @@ pub fn sample_row(logits: &[f32], p: &RowParams) -> (u32, f32) {
         }
         chosen.unwrap_or(last)
     };
-    (
-        token as u32,
-        (logits[token] as f64 - logsumexp(logits)) as f32,
-    )
+    let lse = match whole {
+        Some((m, total)) => m + total.ln(),
+        None => logsumexp(logits),
+    };
+    (token as u32, (logits[token] as f64 - lse) as f32)
 }
 
 /// [`sample_row`] for each row of `logits` ([rows, V] row-major), with
