@@ -102,29 +102,53 @@ impl Rounded {
 /// y [m, rows] = round(x) · Wᵀ, or None where this CPU lacks the
 /// instructions (the caller then multiplies in f32).
 pub fn forward(w: &QuantRef<'_>, x: &[f32], m: usize) -> Option<Vec<f32>> {
+    forward_many(std::slice::from_ref(w), x, m).map(|mut ys| ys.remove(0))
+}
+
+/// [`forward`] of several matrices of one kind and width on the same x
+/// (a decoding step's q, k and v, or its gate and up): x rounded once, and
+/// the rows of all of them spread over the threads in one parallel pass.
+/// None where this CPU lacks the instructions.
+pub fn forward_many(ws: &[QuantRef<'_>], x: &[f32], m: usize) -> Option<Vec<Vec<f32>>> {
+    let first = ws.first()?;
     if !available() {
         return None;
     }
-    let (n, k) = (w.rows, w.cols);
-    let xr = Rounded::new(w.kind, x, m, k);
-    let mut y = vec![0f32; m * n];
-    // Spread W's rows over the threads, a few tasks each for balance.
-    let tasks = (super::rows::threads() * 4).min(n).max(1);
-    let per_task = n.div_ceil(tasks);
-    let dst = Dst(y.as_mut_ptr());
-    super::rows::for_tasks(n.div_ceil(per_task), |t| {
-        let rows = t * per_task..((t + 1) * per_task).min(n);
+    let k = first.cols;
+    assert!(
+        ws.iter().all(|w| w.kind == first.kind && w.cols == k),
+        "forward_many: matrices of one kind and width"
+    );
+    let xr = Rounded::new(first.kind, x, m, k);
+    let mut ys: Vec<Vec<f32>> = ws.iter().map(|w| vec![0f32; m * w.rows]).collect();
+    // Spread the rows over the threads, a few tasks each for balance; a
+    // task never spans two matrices.
+    let total: usize = ws.iter().map(|w| w.rows).sum();
+    let per_task = total.div_ceil((super::rows::threads() * 4).max(1)).max(1);
+    let tasks: Vec<(usize, std::ops::Range<usize>)> = ws
+        .iter()
+        .enumerate()
+        .flat_map(|(i, w)| {
+            (0..w.rows)
+                .step_by(per_task)
+                .map(move |r| (i, r..(r + per_task).min(w.rows)))
+        })
+        .collect();
+    let dsts: Vec<Dst> = ys.iter_mut().map(|y| Dst(y.as_mut_ptr())).collect();
+    super::rows::for_tasks(tasks.len(), |t| {
+        let (i, rows) = tasks[t].clone();
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `available()` checked the instructions on this CPU; task
-        // t writes only y's columns `rows` (row stride n), which no other
-        // task touches, inside y, which outlives the loop.
+        // t writes only matrix i's output columns `rows` (row stride
+        // ws[i].rows), which no other task touches, inside ys[i], which
+        // outlives the loop.
         unsafe {
-            avx512::rows_of_w(w, &xr, m, rows, dst.at(0), n)
+            avx512::rows_of_w(&ws[i], &xr, m, rows, dsts[i].at(0), ws[i].rows)
         };
         #[cfg(not(target_arch = "x86_64"))]
-        let _ = (rows, &xr, dst.at(0));
+        let _ = (rows, &xr, dsts[i].at(0));
     });
-    Some(y)
+    Some(ys)
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -97,7 +97,12 @@ impl HostProj {
 
     /// y [m, out] = x [m, in] · Wᵀ + b + (α/r)·(x·A)·B.
     fn forward(&self, x: &[f32], m: usize) -> Vec<f32> {
-        let mut y = self.blocks().forward_rounded(x, m);
+        let [y] = forward_all([self], x, m);
+        y
+    }
+
+    /// `y` = x · Wᵀ [m, out] given: plus the bias and the adapter's term.
+    fn finish(&self, mut y: Vec<f32>, x: &[f32], m: usize) -> Vec<f32> {
         if let Some(b) = &self.bias {
             let b = f32s(b);
             for row in y.chunks_exact_mut(self.out) {
@@ -129,6 +134,24 @@ impl HostProj {
         }
         y
     }
+}
+
+/// Several projections of the same x [m, in] (q, k and v; gate and up),
+/// each as [`HostProj::forward`]: their integer products in one parallel
+/// pass (`qdot::forward_many`) where x's rows are rounded, one by one
+/// otherwise.
+fn forward_all<const N: usize>(ps: [&HostProj; N], x: &[f32], m: usize) -> [Vec<f32>; N] {
+    let blocks = ps.map(HostProj::blocks);
+    let together = (1..=crate::cpu::qdot::ROUND_ROWS).contains(&m)
+        && blocks
+            .iter()
+            .all(|w| w.kind == blocks[0].kind && w.rows > 0);
+    let mut bases = together
+        .then(|| crate::cpu::qdot::forward_many(&blocks, x, m))
+        .flatten()
+        .unwrap_or_else(|| blocks.iter().map(|w| w.forward_rounded(x, m)).collect())
+        .into_iter();
+    ps.map(|p| p.finish(bases.next().expect("one product each"), x, m))
 }
 
 /// dst [m, n] = alpha · dst + beta · a [m, k] · b [k, n], all row-major
@@ -324,8 +347,7 @@ impl HostDecoder {
             let a = self.attention(layer, &h, b, t, start, pad, &mut cache.layers[i]);
             let out = layer.o.forward(&a, b * t);
             add_rms_rows(&mut x, &out, f32s(&layer.post_norm), self.eps, &mut h);
-            let g = layer.gate.forward(&h, b * t);
-            let u = layer.up.forward(&h, b * t);
+            let [g, u] = forward_all([&layer.gate, &layer.up], &h, b * t);
             let mut s = vec![0f32; g.len()];
             rows::for_chunks(&mut s, rows::CHUNK, |c, o| {
                 let at = c * rows::CHUNK;
@@ -360,9 +382,7 @@ impl HostDecoder {
     ) -> Vec<f32> {
         let (nh, nkv, dh) = (self.heads, self.kv_heads, self.head_dim);
         let m = b * t;
-        let mut q = layer.q.forward(h, m);
-        let mut k = layer.k.forward(h, m);
-        let v = layer.v.forward(h, m);
+        let [mut q, mut k, v] = forward_all([&layer.q, &layer.k, &layer.v], h, m);
         let (cos, sin) = (f32s(&self.cos), f32s(&self.sin));
         let scale = 1.0 / (dh as f32).sqrt();
         // Rotate q (times 1/√Dh) and k in place, head by head.
