@@ -99,4 +99,7 @@ for b in $BATCHES; do
     # The quantised base exists with LoRA (adapters of rank 8 add ~2% FLOPs).
     rq=$(restlm_decode "$b" --lora 8 --base-dtype q8_0)
     printf '%-36s %6d %14s\n' "restlm Q8_0 base + LoRA 8 (cpu)" "$b" "$rq"
+    # The same through burn's ops instead of the host decoder (the before).
+    rb=$(restlm_decode "$b" --lora 8 --base-dtype q8_0 --burn-decode)
+    printf '%-36s %6d %14s\n' "  the same, burn's ops (--burn-decode)" "$b" "$rb"
 done

@@ -9,6 +9,10 @@
 //! | wgpu | - (burn's fusion compiles those chains) | without autodiff | without autodiff | yes |
 //! | other | - | - | - | - |
 //!
+//! On the CPU without autodiff, KV-cache decoding of a quantised base runs
+//! in the host decoder (`model::decoder`) unless [`BurnOps::decoder`] or
+//! [`BurnOps::layers`] asks for burn's ops.
+//!
 //! "Fused layer ops" are RMSNorm, SiLU · up, the rotary embedding and the
 //! attention core (`model::fused`); the decode kernels the first three as
 //! `#[cube]` kernels (`model::fused::decode`); the sampler and the fused

@@ -414,17 +414,19 @@ fn lane_reductions_match_sequential_ones() {
     assert_eq!(max_of(&[-3.0, f32::MIN, -1.0]), -1.0);
 }
 
-/// A tiny Llama-layout model (`qkv_bias`: Qwen2's) on a `kind` base, with
-/// LoRA adapters trained 3 steps (so their term is not zero), on the
-/// plain CPU device where the host decoder runs. The caller holds
-/// `common::autodiff_lock()`.
+/// A tiny Llama-layout model (`qkv_bias`: Qwen2's; `tied`: the head is
+/// the embedding) on a `kind` base (None: f32), with LoRA adapters
+/// trained 3 steps (so their term is not zero), on the plain CPU device
+/// where the host decoder runs. The caller holds `common::autodiff_lock()`.
 fn decoding_model(
-    kind: restlm::cpu::quant::QuantKind,
+    kind: Option<restlm::cpu::quant::QuantKind>,
     qkv_bias: bool,
+    tied: bool,
 ) -> (restlm::model::Transformer, restlm::model::ModelConfig) {
     let tok = common::task_tokenizer();
     let cfg = restlm::model::ModelConfig {
         qkv_bias,
+        tie_embeddings: tied,
         ..common::tiny_model(tok.vocab_size())
     };
     let cpu = restlm::device::select("cpu").expect("cpu").device;
@@ -434,20 +436,23 @@ fn decoding_model(
         base: None,
         base_dtype: restlm::model::BaseDtype::F32,
     };
-    let model = common::seeded_model(&cfg, &cpu, 9)
-        .quantized(kind)
-        .with_lora(&lora);
+    let model = common::seeded_model(&cfg, &cpu, 9);
+    let model = match kind {
+        Some(kind) => model.quantized(kind),
+        None => model,
+    };
     let data = common::encoded_task(&tok, 16, cfg.max_seq_len);
-    (common::train_for(model, &cfg, &data, tok.pad, 3, 8), cfg)
+    let model = common::train_for(model.with_lora(&lora), &cfg, &data, tok.pad, 3, 8);
+    (model, cfg)
 }
 
 /// The host decoder (`model::decoder`, plain loops over the model's
 /// buffers) gives `Transformer::forward_last`'s logits: a prompt pass over
 /// three rows with different left padding, then four one-token steps
-/// through each one's own cache, for Q8_0 and Q4_0 bases, with and
-/// without Qwen2's q/k/v biases, LoRA adapters trained. Both round x to
-/// 8 bits in the same products; only the order of some f32 sums differs
-/// (measured: ≤ 2e-7 on logits up to 0.63). 1e-4 leaves room for a value
+/// through each one's own cache, for Q8_0, Q4_0 and f32 bases, with and
+/// without Qwen2's q/k/v biases, a tied and an untied head, LoRA adapters
+/// trained. Both round x to 8 bits in the same products; only the order
+/// of some f32 sums differs (measured: ≤ 3e-7 on logits up to 0.63). 1e-4 leaves room for a value
 /// that lands on the other side of a rounding boundary of x's 8-bit grid;
 /// a dropped adapter, bias or padding mask moves them by 0.1–0.3.
 #[test]
@@ -457,12 +462,14 @@ fn the_host_decoder_gives_the_burn_paths_logits_step_by_step() {
     use restlm::model::{KvCache, decode_bias};
     let _serial = common::autodiff_lock();
     let _switch = lock();
-    for (kind, qkv_bias) in [
-        (QuantKind::Q8_0, false),
-        (QuantKind::Q4_0, false),
-        (QuantKind::Q8_0, true),
+    for (kind, qkv_bias, tied) in [
+        (Some(QuantKind::Q8_0), false, true),
+        (Some(QuantKind::Q4_0), false, true),
+        (Some(QuantKind::Q8_0), true, false),
+        (None, false, true),
+        (None, true, false),
     ] {
-        let (model, cfg) = decoding_model(kind, qkv_bias);
+        let (model, cfg) = decoding_model(kind, qkv_bias, tied);
         let device = model.embed_tokens.weight.device();
         let dec = HostDecoder::of(&model).expect("the host decoder takes this model");
         let (pad, p, cap) = (vec![0usize, 2, 5], 8usize, 16usize);
@@ -487,7 +494,7 @@ fn the_host_decoder_gives_the_burn_paths_logits_step_by_step() {
             let scale = want.iter().fold(0f32, |m, x| m.max(x.abs()));
             assert!(
                 d <= 1e-4,
-                "{kind:?}, qkv bias {qkv_bias}, step {step}: host logits differ by {d} (|logits| ≤ {scale})"
+                "{kind:?}, qkv bias {qkv_bias}, tied {tied}, step {step}: host logits differ by {d} (|logits| ≤ {scale})"
             );
             peak = peak.max(d);
             // Each row's next token: its greedy pick under burn's logits.
@@ -499,28 +506,36 @@ fn the_host_decoder_gives_the_burn_paths_logits_step_by_step() {
             start += t;
             t = 1;
         }
-        eprintln!("{kind:?}, qkv bias {qkv_bias}: largest logit difference {peak:e}");
+        eprintln!("{kind:?}, qkv bias {qkv_bias}, tied {tied}: largest logit difference {peak:e}");
     }
 }
 
 /// `sample::generate` decodes through the host decoder where it applies,
 /// and its samples (temperature 1, two per prompt, prompts of different
 /// lengths, a short last batch) are those of burn's ops, token for token,
-/// with the same log-probs; an f32 base (no integer products) is left to
-/// burn's ops.
+/// with the same log-probs, on a Q8_0 and an f32 base; GPT-2's layout is
+/// left to burn's ops.
 #[test]
 fn sampling_through_the_host_decoder_draws_the_burn_paths_samples() {
     use restlm::cpu::quant::QuantKind;
-    use restlm::model::decoder::HostDecoder;
-    use restlm::sample::{PickOptions, SampleOptions, Special, generate};
     let _serial = common::autodiff_lock();
     let _switch = lock();
-    let (model, cfg) = decoding_model(QuantKind::Q8_0, false);
-    assert!(HostDecoder::of(&model).is_some());
-    assert!(
-        HostDecoder::of(&model.merged()).is_none(),
-        "an f32 base decodes through burn's ops"
-    );
+    let gpt2 = restlm::model::ModelConfig {
+        arch: restlm::model::Arch::Gpt2,
+        ..common::tiny_model(64)
+    };
+    let gpt2 = common::seeded_model(&gpt2, &restlm::device::select("cpu").unwrap().device, 1);
+    assert!(restlm::model::decoder::HostDecoder::of(&gpt2).is_none());
+    for kind in [Some(QuantKind::Q8_0), None] {
+        let (model, cfg) = decoding_model(kind, false, true);
+        samples_agree(&model, &cfg);
+    }
+}
+
+fn samples_agree(model: &restlm::model::Transformer, cfg: &restlm::model::ModelConfig) {
+    use restlm::model::decoder::HostDecoder;
+    use restlm::sample::{PickOptions, SampleOptions, Special, generate};
+    assert!(HostDecoder::of(model).is_some());
     let prompts: Vec<Vec<u32>> = [5usize, 9, 3]
         .iter()
         .map(|&n| (0..n).map(|i| 3 + (i * 11 % 40) as u32).collect())
@@ -538,13 +553,13 @@ fn sampling_through_the_host_decoder_draws_the_burn_paths_samples() {
         use_cache: true,
         on_device: true,
     };
-    let host = generate(&model, &cfg, &special, &prompts, 2, &opts).unwrap();
+    let host = generate(model, cfg, &special, &prompts, 2, &opts).unwrap();
     use_burn_ops(BurnOps {
         decoder: true,
         ..BurnOps::default()
     });
-    assert!(HostDecoder::of(&model).is_none(), "the switch turns it off");
-    let burn = generate(&model, &cfg, &special, &prompts, 2, &opts).unwrap();
+    assert!(HostDecoder::of(model).is_none(), "the switch turns it off");
+    let burn = generate(model, cfg, &special, &prompts, 2, &opts).unwrap();
     use_burn_ops(BurnOps::default());
     let tokens = |g: &Vec<Vec<restlm::sample::Generation>>| -> Vec<Vec<u32>> {
         g.iter().flatten().map(|g| g.tokens.clone()).collect()

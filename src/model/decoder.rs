@@ -1,22 +1,24 @@
 //! Decoding on the CPU in plain loops over the model's own buffers: a
-//! KV-cache step of a Llama-layout model with a quantised base is a few
-//! dozen passes (RMSNorm, the projections' integer products, the rotary
-//! embedding, attention over the cache, SiLU · up, residual adds) instead
-//! of ~900 burn ops, each with its own allocation and dispatch (at one row
-//! that fixed cost was half of a SmolLM2 step).
+//! KV-cache step of a Llama-layout model is a few dozen passes (RMSNorm,
+//! the projections' products, the rotary embedding, attention over the
+//! cache, SiLU · up, residual adds) instead of ~900 burn ops, each with its
+//! own allocation and dispatch (at one row that fixed cost was half of a
+//! SmolLM2 step).
 //!
 //! It computes what [`Transformer::forward_last`] computes on the CPU
-//! backend, op for op: the same products (`QuantRef::forward_rounded`,
-//! which rounds x for a few rows as the burn path's [`super::quant::Decoding`]
-//! does), the same rotary tables, RMSNorm and SiLU; only the order of some
-//! f32 sums differs (tests/decoder.rs bounds the logits' difference). It
-//! borrows the weights' storage (no copy) and holds its own cache.
+//! backend, op for op: the same products (a quantised base through
+//! `QuantRef::forward_rounded`, which rounds x for a few rows as the burn
+//! path's [`super::quant::Decoding`] does; an f32 base and head through
+//! `gemm`, as burn's CPU backend), the same choice of output head, the
+//! same rotary tables, RMSNorm and SiLU; only the order of some f32 sums
+//! differs (tests/fused.rs bounds the logits' difference). It borrows the
+//! weights' storage (no copy) and holds its own cache.
 //!
 //! Taken by `sample::generate` where [`HostDecoder::of`] accepts the model:
-//! the plain CPU backend with its fused ops (not `--unfused`), a rotary
-//! RMSNorm SwiGLU model (Llama, Qwen2) whose projections and output head
-//! are quantised, and a CPU with the integer dot products. Anything else
-//! decodes through burn's ops as before.
+//! the plain CPU backend with its fused ops (not `--unfused`, not
+//! `BurnOps::decoder`), a rotary RMSNorm SwiGLU model (Llama, Qwen2)
+//! whose output head has neither bias nor adapter. GPT-2 and every other
+//! device decode through burn's ops as before.
 
 use super::{Norm, Proj, Transformer};
 use crate::cpu::quant::{QuantKind, QuantRef};
@@ -46,13 +48,23 @@ fn f32_flex<const D: usize>(t: Tensor<D>) -> Option<FlexTensor> {
     flex(t).filter(|x| x.dtype() == DType::F32)
 }
 
-/// A projection: quantised base, optional bias, optional LoRA adapter.
+/// A projection's frozen or trained base weight.
+enum Base {
+    /// Blocks of a quantised base.
+    Quant {
+        kind: QuantKind,
+        values: FlexTensor,
+        scales: FlexTensor,
+    },
+    /// W [in, out] in f32, row-major (burn's `Linear` layout).
+    Dense(FlexTensor),
+}
+
+/// A projection: its base, optional bias, optional LoRA adapter.
 struct HostProj {
-    kind: QuantKind,
     out: usize,
     inp: usize,
-    values: FlexTensor,
-    scales: FlexTensor,
+    base: Base,
     bias: Option<FlexTensor>,
     /// A [in, r], B [r, out] and α / r.
     lora: Option<(FlexTensor, FlexTensor, f32, usize)>,
@@ -60,8 +72,21 @@ struct HostProj {
 
 impl HostProj {
     fn of(p: &Proj) -> Option<Self> {
-        let q = p.quant.as_ref()?;
-        let (values, scales) = q.parts();
+        let [inp, out] = p.weight.dims();
+        let base = match &p.quant {
+            Some(q) => {
+                let (values, scales) = q.parts();
+                Base::Quant {
+                    kind: q.kind,
+                    values: flex(values)?,
+                    scales: f32_flex(scales)?,
+                }
+            }
+            None => Base::Dense(f32_flex(match p.weight.adapter() {
+                Some(_) => p.weight.base(),
+                None => p.weight.val(),
+            })?),
+        };
         let lora = match p.weight.adapter() {
             None => None,
             Some(ad) => {
@@ -71,11 +96,9 @@ impl HostProj {
             }
         };
         Some(Self {
-            kind: q.kind,
-            out: q.out,
-            inp: q.inp,
-            values: flex(values)?,
-            scales: f32_flex(scales)?,
+            out,
+            inp,
+            base,
             bias: match &p.bias {
                 Some(b) => Some(f32_flex(b.val())?),
                 None => None,
@@ -84,15 +107,41 @@ impl HostProj {
         })
     }
 
-    fn blocks(&self) -> QuantRef<'_> {
-        QuantRef::new(
-            self.kind,
-            self.out,
-            self.inp,
-            self.values.bytes(),
-            f32s(&self.scales),
-        )
-        .expect("blocks of one matrix (QuantWeight made them)")
+    /// The quantised base's blocks; None for an f32 base.
+    fn blocks(&self) -> Option<QuantRef<'_>> {
+        match &self.base {
+            Base::Quant {
+                kind,
+                values,
+                scales,
+            } => Some(
+                QuantRef::new(*kind, self.out, self.inp, values.bytes(), f32s(scales))
+                    .expect("blocks of one matrix (QuantWeight made them)"),
+            ),
+            Base::Dense(_) => None,
+        }
+    }
+
+    /// x · W for the base alone: the blocks' product as the burn path
+    /// takes it (`QuantRef::forward_rounded`), or the f32 product.
+    fn base_forward(&self, x: &[f32], m: usize) -> Vec<f32> {
+        match (&self.base, self.blocks()) {
+            (_, Some(w)) => w.forward_rounded(x, m),
+            (Base::Dense(w), None) => {
+                let mut y = vec![0f32; m * self.out];
+                let b = Strided::rows(f32s(w), self.out);
+                gemm_into(
+                    (&mut y, self.out),
+                    (x, self.inp),
+                    b,
+                    (m, self.out, self.inp),
+                    0.0,
+                    1.0,
+                );
+                y
+            }
+            (Base::Quant { .. }, None) => unreachable!("a quantised base has blocks"),
+        }
     }
 
     /// y [m, out] = x [m, in] · Wᵀ + b + (α/r)·(x·A)·B.
@@ -112,21 +161,15 @@ impl HostProj {
             }
         }
         if let Some((a, bm, scale, r)) = &self.lora {
-            let (a, bm, r) = (f32s(a), f32s(bm), *r);
+            let r = *r;
+            let (a, bm) = (Strided::rows(f32s(a), r), Strided::rows(f32s(bm), self.out));
             let mut t = vec![0f32; m * r];
             // t = x·A [m, r], then y += (α/r)·t·B.
-            gemm_into(
-                (&mut t, r),
-                (x, self.inp),
-                (a, r),
-                (m, r, self.inp),
-                0.0,
-                1.0,
-            );
+            gemm_into((&mut t, r), (x, self.inp), a, (m, r, self.inp), 0.0, 1.0);
             gemm_into(
                 (&mut y, self.out),
                 (&t, r),
-                (bm, self.out),
+                bm,
                 (m, self.out, r),
                 1.0,
                 *scale,
@@ -141,42 +184,59 @@ impl HostProj {
 /// pass (`qdot::forward_many`) where x's rows are rounded, one by one
 /// otherwise.
 fn forward_all<const N: usize>(ps: [&HostProj; N], x: &[f32], m: usize) -> [Vec<f32>; N] {
-    let blocks = ps.map(HostProj::blocks);
-    let together = (1..=crate::cpu::qdot::ROUND_ROWS).contains(&m)
-        && blocks
-            .iter()
-            .all(|w| w.kind == blocks[0].kind && w.rows > 0);
+    let blocks: Option<Vec<QuantRef<'_>>> = ps.iter().map(|p| p.blocks()).collect();
+    let together = blocks.filter(|ws| {
+        (1..=crate::cpu::qdot::ROUND_ROWS).contains(&m)
+            && ws.iter().all(|w| w.kind == ws[0].kind && w.rows > 0)
+    });
     let mut bases = together
-        .then(|| crate::cpu::qdot::forward_many(&blocks, x, m))
-        .flatten()
-        .unwrap_or_else(|| blocks.iter().map(|w| w.forward_rounded(x, m)).collect())
+        .and_then(|ws| crate::cpu::qdot::forward_many(&ws, x, m))
+        .unwrap_or_else(|| ps.iter().map(|p| p.base_forward(x, m)).collect())
         .into_iter();
     ps.map(|p| p.finish(bases.next().expect("one product each"), x, m))
 }
 
-/// dst [m, n] = alpha · dst + beta · a [m, k] · b [k, n], all row-major
-/// with the given row strides (the `gemm` crate, which burn's CPU backend
-/// also uses; on every core for a batch of rows).
+/// A row-major matrix's values and its strides: element (i, j) at
+/// `i · rs + j · cs`.
+#[derive(Clone, Copy)]
+struct Strided<'a> {
+    values: &'a [f32],
+    rs: usize,
+    cs: usize,
+}
+
+impl<'a> Strided<'a> {
+    /// Rows `rs` apart, unit-stride within each.
+    fn rows(values: &'a [f32], rs: usize) -> Self {
+        Self { values, rs, cs: 1 }
+    }
+}
+
+/// dst [m, n] = alpha · dst + beta · a [m, k] · b [k, n]: dst and a
+/// row-major with the given row strides, b as strided (the `gemm` crate,
+/// which burn's CPU backend also uses; on every core for a big enough
+/// product).
 fn gemm_into(
     (dst, ds): (&mut [f32], usize),
     (a, as_): (&[f32], usize),
-    (b, bs): (&[f32], usize),
+    b: Strided<'_>,
     (m, n, k): (usize, usize, usize),
     alpha: f32,
     beta: f32,
 ) {
-    assert!(dst.len() >= m * ds && a.len() >= m * as_ && b.len() >= k * bs);
-    assert!(n <= ds && k <= as_ && n <= bs);
     if m == 0 || n == 0 {
         return;
     }
+    let b_end = (k.max(1) - 1) * b.rs + (n - 1) * b.cs + 1;
+    assert!(dst.len() >= m * ds && a.len() >= m * as_ && b.values.len() >= b_end);
+    assert!(n <= ds && k <= as_);
     let parallelism = match rows::threads() {
-        t if t > 1 && m >= 16 => gemm::Parallelism::Rayon(t),
+        t if t > 1 && m * n * k >= 1 << 18 => gemm::Parallelism::Rayon(t),
         _ => gemm::Parallelism::None,
     };
-    // SAFETY: the asserts above keep every element the three row-major
-    // views reach inside their slices; `dst` is borrowed mutably, so it
-    // overlaps neither input.
+    // SAFETY: the asserts above keep every element the three views reach
+    // inside their slices; `dst` is borrowed mutably, so it overlaps
+    // neither input.
     unsafe {
         gemm::gemm(
             m,
@@ -189,9 +249,9 @@ fn gemm_into(
             a.as_ptr(),
             1,
             as_ as isize,
-            b.as_ptr(),
-            1,
-            bs as isize,
+            b.values.as_ptr(),
+            b.cs as isize,
+            b.rs as isize,
             alpha,
             beta,
             false,
@@ -224,7 +284,12 @@ pub struct HostDecoder {
     embed: FlexTensor,
     layers: Vec<HostLayer>,
     norm: FlexTensor,
-    head: HostProj,
+    /// The output projection's quantised copy (a quantised base's), which
+    /// the burn path multiplies in integers at up to `ROUND_ROWS` rows.
+    head_quant: Option<HostProj>,
+    /// `lm_head`'s W [D, V]; None when the head is tied to the embedding
+    /// (read transposed).
+    lm_head: Option<FlexTensor>,
     cos: FlexTensor,
     sin: FlexTensor,
     max_len: usize,
@@ -250,7 +315,7 @@ impl HostDecoder {
     pub fn of(model: &Transformer) -> Option<Self> {
         let device = model.embed_tokens.weight.device();
         let path = crate::ops::OpPath::of(&device);
-        if !path.host_decoder() || !crate::cpu::qdot::available() {
+        if !path.host_decoder() {
             return None;
         }
         if model.embed_positions.is_some() || model.layers.is_empty() {
@@ -278,23 +343,36 @@ impl HostDecoder {
                 })
             })
             .collect::<Option<Vec<_>>>()?;
-        let head = model.head_quant.as_ref()?;
-        let (values, scales) = head.parts();
-        let head = HostProj {
-            kind: head.kind,
-            out: head.out,
-            inp: head.inp,
-            values: flex(values)?,
-            scales: f32_flex(scales)?,
-            bias: None,
-            lora: None,
+        let head_quant = match &model.head_quant {
+            None => None,
+            Some(head) => {
+                let (values, scales) = head.parts();
+                Some(HostProj {
+                    out: head.out,
+                    inp: head.inp,
+                    base: Base::Quant {
+                        kind: head.kind,
+                        values: flex(values)?,
+                        scales: f32_flex(scales)?,
+                    },
+                    bias: None,
+                    lora: None,
+                })
+            }
+        };
+        // A head with a bias or an adapter is left to burn's ops.
+        model.output_weight()?;
+        let lm_head = match &model.lm_head {
+            Some(head) => Some(f32_flex(head.weight.val())?),
+            None => None,
         };
         let (cos, sin) = model.rope.tables();
         let (cos, sin) = (f32_flex(cos)?, f32_flex(sin)?);
         let max_len = cos.layout().shape()[0];
         let embed = f32_flex(model.embed_tokens.weight.val())?;
         let [vocab, d] = model.embed_tokens.weight.dims();
-        (head_dim % 2 == 0 && head.out == vocab).then_some(Self {
+        let vocab_fits = head_quant.as_ref().is_none_or(|h| h.out == vocab);
+        (head_dim % 2 == 0 && vocab_fits).then_some(Self {
             d,
             heads,
             kv_heads,
@@ -303,7 +381,8 @@ impl HostDecoder {
             embed,
             layers,
             norm,
-            head,
+            head_quant,
+            lm_head,
             cos,
             sin,
             max_len,
@@ -362,7 +441,32 @@ impl HostDecoder {
             .flat_map(|r| &r[(t - 1) * d..])
             .copied()
             .collect();
-        self.head.forward(&last, b)
+        self.logits(&last, b)
+    }
+
+    /// The output projection of the final hidden states `h` [B, D]: the
+    /// quantised copy where `Transformer::forward_last` takes it, else f32.
+    fn logits(&self, h: &[f32], b: usize) -> Vec<f32> {
+        if let Some(q) = &self.head_quant
+            && b <= crate::cpu::qdot::ROUND_ROWS
+            && crate::cpu::qdot::available()
+        {
+            return q.forward(h, b);
+        }
+        let (d, embed) = (self.d, f32s(&self.embed));
+        let v = embed.len() / d;
+        let w = match &self.lm_head {
+            Some(w) => Strided::rows(f32s(w), v),
+            // Eᵀ [D, V]: element (i, j) is E[j, i].
+            None => Strided {
+                values: embed,
+                rs: 1,
+                cs: d,
+            },
+        };
+        let mut y = vec![0f32; b * v];
+        gemm_into((&mut y, v), (h, d), w, (b, v, d), 0.0, 1.0);
+        y
     }
 
     /// The attention of one layer: q, k, v of `h` [B·t, D], rotated, k and

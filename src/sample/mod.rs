@@ -282,9 +282,6 @@ async fn generate_rows(
         .collect();
     let learned = model.embed_positions.is_some();
     // The first step's logits and the cache, when decoding through one.
-    // The host decoder serves up to the rows whose head it multiplies in
-    // integers, as `Transformer::forward_last` does.
-    let host = host.filter(|_| opts.use_cache && b <= crate::cpu::qdot::ROUND_ROWS);
     let (mut first, mut decode) = match opts.use_cache {
         true => {
             let (logits, decode) = prefill(model, host, cfg, &seqs, &pad, n, cap, &device);
