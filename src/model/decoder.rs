@@ -230,10 +230,13 @@ fn gemm_into(
     let b_end = (k.max(1) - 1) * b.rs + (n - 1) * b.cs + 1;
     assert!(dst.len() >= m * ds && a.len() >= m * as_ && b.values.len() >= b_end);
     assert!(n <= ds && k <= as_);
+    #[cfg(feature = "cpu-threads")]
     let parallelism = match rows::threads() {
         t if t > 1 && m * n * k >= 1 << 18 => gemm::Parallelism::Rayon(t),
         _ => gemm::Parallelism::None,
     };
+    #[cfg(not(feature = "cpu-threads"))]
+    let parallelism = gemm::Parallelism::None;
     // SAFETY: the asserts above keep every element the three views reach
     // inside their slices; `dst` is borrowed mutably, so it overlaps
     // neither input.
