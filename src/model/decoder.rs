@@ -375,7 +375,7 @@ impl HostDecoder {
         let embed = f32_flex(model.embed_tokens.weight.val())?;
         let [vocab, d] = model.embed_tokens.weight.dims();
         let vocab_fits = head_quant.as_ref().is_none_or(|h| h.out == vocab);
-        (head_dim % 2 == 0 && vocab_fits).then_some(Self {
+        (head_dim.is_multiple_of(2) && vocab_fits).then_some(Self {
             d,
             heads,
             kv_heads,

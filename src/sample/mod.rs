@@ -149,6 +149,8 @@ enum Decode<'m> {
 }
 
 /// A step's logits [B, V]: on the model's device, or already on the host.
+/// One lives per step, moved once: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Last {
     Device(Tensor<2>),
     Host(Vec<f32>),
