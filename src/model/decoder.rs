@@ -415,6 +415,17 @@ impl HostDecoder {
         pad: &[usize],
         cache: &mut HostCache,
     ) -> Vec<f32> {
+        rows::on_pool(|| self.forward_on_pool(tokens, start, pad, cache))
+    }
+
+    /// [`HostDecoder::forward_last`], on a thread of the pool.
+    fn forward_on_pool(
+        &self,
+        tokens: &[u32],
+        start: usize,
+        pad: &[usize],
+        cache: &mut HostCache,
+    ) -> Vec<f32> {
         let (b, d) = (pad.len(), self.d);
         let t = tokens.len() / b.max(1);
         assert!(b == cache.rows && start + t <= cache.capacity && start + t <= self.max_len);
