@@ -20,250 +20,12 @@
 //! whose output head has neither bias nor adapter. GPT-2 and every other
 //! device decode through burn's ops as before.
 
-use super::{Norm, Proj, Transformer};
-use crate::cpu::quant::{QuantKind, QuantRef};
+mod proj;
+
+use super::{Norm, Transformer};
 use crate::cpu::rows::{self, exp, softmax_in_place, sum_of, with_avx2};
 use burn::backend::flex::FlexTensor;
-use burn::backend::{BackendTensor, DispatchTensorKind};
-use burn::prelude::*;
-use burn::tensor::DType;
-
-/// A tensor's buffer on the CPU backend, shared (not copied), made
-/// contiguous; None on another backend.
-fn flex<const D: usize, K: burn::tensor::kind::Basic>(t: Tensor<D, K>) -> Option<FlexTensor> {
-    match t.into_dispatch().kind {
-        DispatchTensorKind::Flex(BackendTensor::Float(x) | BackendTensor::Int(x)) => {
-            Some(x.to_contiguous())
-        }
-        _ => None,
-    }
-}
-
-/// An f32 buffer's values (its dtype checked by [`f32_flex`]).
-fn f32s(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>().expect("a contiguous f32 buffer")
-}
-
-fn f32_flex<const D: usize>(t: Tensor<D>) -> Option<FlexTensor> {
-    flex(t).filter(|x| x.dtype() == DType::F32)
-}
-
-/// A projection's frozen or trained base weight.
-enum Base {
-    /// Blocks of a quantised base.
-    Quant {
-        kind: QuantKind,
-        values: FlexTensor,
-        scales: FlexTensor,
-    },
-    /// W [in, out] in f32, row-major (burn's `Linear` layout).
-    Dense(FlexTensor),
-}
-
-/// A projection: its base, optional bias, optional LoRA adapter.
-struct HostProj {
-    out: usize,
-    inp: usize,
-    base: Base,
-    bias: Option<FlexTensor>,
-    /// A [in, r], B [r, out] and α / r.
-    lora: Option<(FlexTensor, FlexTensor, f32, usize)>,
-}
-
-impl HostProj {
-    fn of(p: &Proj) -> Option<Self> {
-        let [inp, out] = p.weight.dims();
-        let base = match &p.quant {
-            Some(q) => {
-                let (values, scales) = q.parts();
-                Base::Quant {
-                    kind: q.kind,
-                    values: flex(values)?,
-                    scales: f32_flex(scales)?,
-                }
-            }
-            None => Base::Dense(f32_flex(match p.weight.adapter() {
-                Some(_) => p.weight.base(),
-                None => p.weight.val(),
-            })?),
-        };
-        let lora = match p.weight.adapter() {
-            None => None,
-            Some(ad) => {
-                let a = f32_flex(ad.a.val())?;
-                let rank = a.layout().shape()[1];
-                Some((a, f32_flex(ad.b.val())?, ad.scale as f32, rank))
-            }
-        };
-        Some(Self {
-            out,
-            inp,
-            base,
-            bias: match &p.bias {
-                Some(b) => Some(f32_flex(b.val())?),
-                None => None,
-            },
-            lora,
-        })
-    }
-
-    /// The quantised base's blocks; None for an f32 base.
-    fn blocks(&self) -> Option<QuantRef<'_>> {
-        match &self.base {
-            Base::Quant {
-                kind,
-                values,
-                scales,
-            } => Some(
-                QuantRef::new(*kind, self.out, self.inp, values.bytes(), f32s(scales))
-                    .expect("blocks of one matrix (QuantWeight made them)"),
-            ),
-            Base::Dense(_) => None,
-        }
-    }
-
-    /// x · W for the base alone: the blocks' product as the burn path
-    /// takes it (`QuantRef::forward_rounded`), or the f32 product.
-    fn base_forward(&self, x: &[f32], m: usize) -> Vec<f32> {
-        match (&self.base, self.blocks()) {
-            (_, Some(w)) => w.forward_rounded(x, m),
-            (Base::Dense(w), None) => {
-                let mut y = vec![0f32; m * self.out];
-                let b = Strided::rows(f32s(w), self.out);
-                gemm_into(
-                    (&mut y, self.out),
-                    (x, self.inp),
-                    b,
-                    (m, self.out, self.inp),
-                    0.0,
-                    1.0,
-                );
-                y
-            }
-            (Base::Quant { .. }, None) => unreachable!("a quantised base has blocks"),
-        }
-    }
-
-    /// y [m, out] = x [m, in] · Wᵀ + b + (α/r)·(x·A)·B.
-    fn forward(&self, x: &[f32], m: usize) -> Vec<f32> {
-        let [y] = forward_all([self], x, m);
-        y
-    }
-
-    /// `y` = x · Wᵀ [m, out] given: plus the bias and the adapter's term.
-    fn finish(&self, mut y: Vec<f32>, x: &[f32], m: usize) -> Vec<f32> {
-        if let Some(b) = &self.bias {
-            let b = f32s(b);
-            for row in y.chunks_exact_mut(self.out) {
-                for (y, b) in row.iter_mut().zip(b) {
-                    *y += b;
-                }
-            }
-        }
-        if let Some((a, bm, scale, r)) = &self.lora {
-            let r = *r;
-            let (a, bm) = (Strided::rows(f32s(a), r), Strided::rows(f32s(bm), self.out));
-            let mut t = vec![0f32; m * r];
-            // t = x·A [m, r], then y += (α/r)·t·B.
-            gemm_into((&mut t, r), (x, self.inp), a, (m, r, self.inp), 0.0, 1.0);
-            gemm_into(
-                (&mut y, self.out),
-                (&t, r),
-                bm,
-                (m, self.out, r),
-                1.0,
-                *scale,
-            );
-        }
-        y
-    }
-}
-
-/// Several projections of the same x [m, in] (q, k and v; gate and up),
-/// each as [`HostProj::forward`]: their integer products in one parallel
-/// pass (`qdot::forward_many`) where x's rows are rounded, one by one
-/// otherwise.
-fn forward_all<const N: usize>(ps: [&HostProj; N], x: &[f32], m: usize) -> [Vec<f32>; N] {
-    let blocks: Option<Vec<QuantRef<'_>>> = ps.iter().map(|p| p.blocks()).collect();
-    let together = blocks.filter(|ws| {
-        (1..=crate::cpu::qdot::ROUND_ROWS).contains(&m)
-            && ws.iter().all(|w| w.kind == ws[0].kind && w.rows > 0)
-    });
-    let mut bases = together
-        .and_then(|ws| crate::cpu::qdot::forward_many(&ws, x, m))
-        .unwrap_or_else(|| ps.iter().map(|p| p.base_forward(x, m)).collect())
-        .into_iter();
-    ps.map(|p| p.finish(bases.next().expect("one product each"), x, m))
-}
-
-/// A row-major matrix's values and its strides: element (i, j) at
-/// `i · rs + j · cs`.
-#[derive(Clone, Copy)]
-struct Strided<'a> {
-    values: &'a [f32],
-    rs: usize,
-    cs: usize,
-}
-
-impl<'a> Strided<'a> {
-    /// Rows `rs` apart, unit-stride within each.
-    fn rows(values: &'a [f32], rs: usize) -> Self {
-        Self { values, rs, cs: 1 }
-    }
-}
-
-/// dst [m, n] = alpha · dst + beta · a [m, k] · b [k, n]: dst and a
-/// row-major with the given row strides, b as strided (the `gemm` crate,
-/// which burn's CPU backend also uses; on every core for a big enough
-/// product).
-fn gemm_into(
-    (dst, ds): (&mut [f32], usize),
-    (a, as_): (&[f32], usize),
-    b: Strided<'_>,
-    (m, n, k): (usize, usize, usize),
-    alpha: f32,
-    beta: f32,
-) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    let b_end = (k.max(1) - 1) * b.rs + (n - 1) * b.cs + 1;
-    assert!(dst.len() >= m * ds && a.len() >= m * as_ && b.values.len() >= b_end);
-    assert!(n <= ds && k <= as_);
-    #[cfg(feature = "cpu-threads")]
-    let parallelism = match rows::threads() {
-        t if t > 1 && m * n * k >= 1 << 18 => gemm::Parallelism::Rayon(t),
-        _ => gemm::Parallelism::None,
-    };
-    #[cfg(not(feature = "cpu-threads"))]
-    let parallelism = gemm::Parallelism::None;
-    // SAFETY: the asserts above keep every element the three views reach
-    // inside their slices; `dst` is borrowed mutably, so it overlaps
-    // neither input.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            ds as isize,
-            alpha != 0.0,
-            a.as_ptr(),
-            1,
-            as_ as isize,
-            b.values.as_ptr(),
-            b.cs as isize,
-            b.rs as isize,
-            alpha,
-            beta,
-            false,
-            false,
-            false,
-            parallelism,
-        );
-    }
-}
+use proj::{Base, HostProj, Strided, f32_flex, f32s, flex, forward_all, gemm_into};
 
 struct HostLayer {
     input_norm: FlexTensor,
@@ -415,15 +177,14 @@ impl HostDecoder {
         pad: &[usize],
         cache: &mut HostCache,
     ) -> Vec<f32> {
-        rows::on_pool(|| self.forward_on_pool(tokens, start, pad, cache))
+        rows::on_pool(|| self.forward_on_pool((tokens, start, pad), cache))
     }
 
-    /// [`HostDecoder::forward_last`], on a thread of the pool.
+    /// [`HostDecoder::forward_last`] (the new tokens, their first
+    /// position, each row's padding), on a thread of the pool.
     fn forward_on_pool(
         &self,
-        tokens: &[u32],
-        start: usize,
-        pad: &[usize],
+        (tokens, start, pad): (&[u32], usize, &[usize]),
         cache: &mut HostCache,
     ) -> Vec<f32> {
         let (b, d) = (pad.len(), self.d);
