@@ -5,7 +5,6 @@
 
 use super::super::Proj;
 use crate::cpu::quant::{QuantKind, QuantRef};
-use crate::cpu::rows;
 use burn::backend::flex::FlexTensor;
 use burn::backend::{BackendTensor, DispatchTensorKind};
 use burn::prelude::*;
@@ -220,7 +219,7 @@ pub(super) fn gemm_into(
     assert!(dst.len() >= m * ds && a.len() >= m * as_ && b.values.len() >= b_end);
     assert!(n <= ds && k <= as_);
     #[cfg(feature = "cpu-threads")]
-    let parallelism = match rows::threads() {
+    let parallelism = match crate::cpu::rows::threads() {
         t if t > 1 && m * n * k >= 1 << 18 => gemm::Parallelism::Rayon(t),
         _ => gemm::Parallelism::None,
     };
