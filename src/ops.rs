@@ -9,8 +9,8 @@
 //! | wgpu | - (burn's fusion compiles those chains) | without autodiff | without autodiff | yes |
 //! | other | - | - | - | - |
 //!
-//! On the CPU without autodiff, KV-cache decoding of a quantised base runs
-//! in the host decoder (`model::decoder`) unless [`BurnOps::decoder`] or
+//! On the CPU without autodiff, KV-cache decoding of a Llama or Qwen2
+//! model runs in the host decoder (`model::decoder`) unless [`BurnOps::decoder`] or
 //! [`BurnOps::layers`] asks for burn's ops.
 //!
 //! "Fused layer ops" are RMSNorm, SiLU · up, the rotary embedding and the

@@ -140,8 +140,8 @@ pub async fn generate_keyed_async(
 }
 
 /// How a batch's steps run: through burn's ops with a KV cache, through
-/// the host decoder with its own ([`HostDecoder`]: the CPU with a
-/// quantised base), or re-running the whole sequence (the baseline).
+/// the host decoder with its own ([`HostDecoder`]: a Llama or Qwen2
+/// model on the CPU), or re-running the whole sequence (the baseline).
 enum Decode<'m> {
     Cached(KvCache),
     Host(&'m HostDecoder, HostCache),

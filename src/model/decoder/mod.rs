@@ -22,10 +22,11 @@
 
 mod proj;
 
+use super::fused::{rms_norm_row, rope_row, swiglu_cpu};
 use super::{Norm, Transformer};
-use crate::cpu::rows::{self, exp, softmax_in_place, sum_of, with_avx2};
+use crate::cpu::rows::{self, softmax_in_place, with_avx2};
 use burn::backend::flex::FlexTensor;
-use proj::{Base, HostProj, Strided, f32_flex, f32s, flex, forward_all, gemm_into};
+use proj::{Base, HostProj, Strided, f32_flex, f32s, forward_all, gemm_into};
 
 struct HostLayer {
     input_norm: FlexTensor,
@@ -110,20 +111,13 @@ impl HostDecoder {
             .collect::<Option<Vec<_>>>()?;
         let head_quant = match &model.head_quant {
             None => None,
-            Some(head) => {
-                let (values, scales) = head.parts();
-                Some(HostProj {
-                    out: head.out,
-                    inp: head.inp,
-                    base: Base::Quant {
-                        kind: head.kind,
-                        values: flex(values)?,
-                        scales: f32_flex(scales)?,
-                    },
-                    bias: None,
-                    lora: None,
-                })
-            }
+            Some(head) => Some(HostProj {
+                out: head.out,
+                inp: head.inp,
+                base: Base::quant(head)?,
+                bias: None,
+                lora: None,
+            }),
         };
         // A head with a bias or an adapter is left to burn's ops.
         model.output_weight()?;
@@ -205,7 +199,7 @@ impl HostDecoder {
             let mut s = vec![0f32; g.len()];
             rows::for_chunks(&mut s, rows::CHUNK, |c, o| {
                 let at = c * rows::CHUNK;
-                with_avx2!(swiglu(&g[at..at + o.len()], &u[at..at + o.len()], o))
+                with_avx2!(swiglu_cpu(&g[at..at + o.len()], &u[at..at + o.len()], o))
             });
             let down = layer.down.forward(&s, b * t);
             let next = self.layers.get(i + 1).map_or(&self.norm, |l| &l.input_norm);
@@ -264,7 +258,9 @@ impl HostDecoder {
         let [mut q, mut k, v] = forward_all([&layer.q, &layer.k, &layer.v], h, m);
         let (cos, sin) = (f32s(&self.cos), f32s(&self.sin));
         let scale = 1.0 / (dh as f32).sqrt();
-        // Rotate q (times 1/√Dh) and k in place, head by head.
+        // Rotate q and k head by head (the CPU ops' rotary row; 1/√Dh is
+        // taken in the scores, as the fused attention core takes it).
+        let mut rotated = vec![0f32; dh];
         for (r, (qr, kr)) in q
             .chunks_exact_mut(nh * dh)
             .zip(k.chunks_exact_mut(nkv * dh))
@@ -272,11 +268,9 @@ impl HostDecoder {
         {
             let p = start + r % t;
             let (c, s) = (&cos[p * dh..][..dh], &sin[p * dh..][..dh]);
-            for head in qr.chunks_exact_mut(dh) {
-                rotate(head, c, s, scale);
-            }
-            for head in kr.chunks_exact_mut(dh) {
-                rotate(head, c, s, 1.0);
+            for head in qr.chunks_exact_mut(dh).chain(kr.chunks_exact_mut(dh)) {
+                with_avx2!(rope_row(head, c, s, 1.0, &mut rotated));
+                head.copy_from_slice(&rotated);
             }
         }
         let cap = vc.len() / (b * nkv * dh).max(1);
@@ -304,7 +298,7 @@ impl HostDecoder {
                     let vals = &vc[(row * nkv + g) * cap * dh..];
                     let s = &mut scores[from..end];
                     for (j, s) in (from..end).zip(s.iter_mut()) {
-                        *s = with_avx2!(dot(qv, &keys[j * dh..][..dh]));
+                        *s = scale * with_avx2!(dot(qv, &keys[j * dh..][..dh]));
                     }
                     softmax_in_place(s, 1.0);
                     let dst = &mut o[(i * nh + hq) * dh..][..dh];
@@ -345,18 +339,6 @@ impl HostCache {
     }
 }
 
-/// Rotate-half rotary embedding of one head in place, times `scale`
-/// (`fused::cpu::rope_row`'s formula).
-#[inline(always)]
-fn rotate(x: &mut [f32], cos: &[f32], sin: &[f32], scale: f32) {
-    let half = x.len() / 2;
-    for i in 0..half {
-        let (a, b) = (x[i], x[i + half]);
-        x[i] = (a * cos[i] - b * sin[i]) * scale;
-        x[i + half] = (b * cos[i + half] + a * sin[i + half]) * scale;
-    }
-}
-
 #[inline(always)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     rows::sum_pairs(a, b, |a, b| a * b)
@@ -369,27 +351,11 @@ fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
     }
 }
 
-#[inline(always)]
-fn swiglu(g: &[f32], u: &[f32], o: &mut [f32]) {
-    for ((o, &g), &u) in o.iter_mut().zip(g).zip(u) {
-        *o = g / (1.0 + exp(-g)) * u;
-    }
-}
-
-#[inline(always)]
-fn rms_row(x: &[f32], gamma: &[f32], eps: f32, y: &mut [f32]) {
-    let ms = sum_of(x, |v| v * v) / x.len() as f32;
-    let r = 1.0 / (ms + eps).sqrt();
-    for ((y, &x), &g) in y.iter_mut().zip(x).zip(gamma) {
-        *y = x * r * g;
-    }
-}
-
 /// y = RMSNorm(x) row by row.
 fn rms_rows(x: &[f32], gamma: &[f32], eps: f32, y: &mut [f32]) {
     let d = gamma.len();
     for (xr, yr) in x.chunks_exact(d).zip(y.chunks_exact_mut(d)) {
-        with_avx2!(rms_row(xr, gamma, eps, yr));
+        with_avx2!(rms_norm_row(xr, gamma, eps, yr));
     }
 }
 
@@ -404,6 +370,6 @@ fn add_rms_rows(x: &mut [f32], a: &[f32], gamma: &[f32], eps: f32, y: &mut [f32]
         for (x, a) in xr.iter_mut().zip(ar) {
             *x += a;
         }
-        with_avx2!(rms_row(xr, gamma, eps, yr));
+        with_avx2!(rms_norm_row(xr, gamma, eps, yr));
     }
 }

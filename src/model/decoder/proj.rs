@@ -3,7 +3,7 @@
 //! path multiplies them; and the model's buffers borrowed from burn's CPU
 //! tensors.
 
-use super::super::Proj;
+use super::super::{Proj, quant::QuantWeight};
 use crate::cpu::quant::{QuantKind, QuantRef};
 use burn::backend::flex::FlexTensor;
 use burn::backend::{BackendTensor, DispatchTensorKind};
@@ -44,6 +44,18 @@ pub(super) enum Base {
     Dense(FlexTensor),
 }
 
+impl Base {
+    /// A quantised weight's blocks, borrowed.
+    pub(super) fn quant(q: &QuantWeight) -> Option<Self> {
+        let (values, scales) = q.parts();
+        Some(Base::Quant {
+            kind: q.kind,
+            values: flex(values)?,
+            scales: f32_flex(scales)?,
+        })
+    }
+}
+
 /// A projection: its base, optional bias, optional LoRA adapter.
 pub(super) struct HostProj {
     pub(super) out: usize,
@@ -58,14 +70,7 @@ impl HostProj {
     pub(super) fn of(p: &Proj) -> Option<Self> {
         let [inp, out] = p.weight.dims();
         let base = match &p.quant {
-            Some(q) => {
-                let (values, scales) = q.parts();
-                Base::Quant {
-                    kind: q.kind,
-                    values: flex(values)?,
-                    scales: f32_flex(scales)?,
-                }
-            }
+            Some(q) => Base::quant(q)?,
             None => Base::Dense(f32_flex(match p.weight.adapter() {
                 Some(_) => p.weight.base(),
                 None => p.weight.val(),

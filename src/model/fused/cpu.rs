@@ -60,7 +60,7 @@ fn sigmoid(x: f32) -> f32 {
 }
 
 #[inline(always)]
-fn swiglu_cpu(g: &[f32], u: &[f32], o: &mut [f32]) {
+pub(crate) fn swiglu_cpu(g: &[f32], u: &[f32], o: &mut [f32]) {
     for ((o, &g), &u) in o.iter_mut().zip(g).zip(u) {
         *o = g * sigmoid(g) * u;
     }
@@ -77,7 +77,7 @@ fn swiglu_grad_cpu(g: &[f32], u: &[f32], dy: &[f32], dg: &mut [f32], du: &mut [f
 }
 
 #[inline(always)]
-fn rms_norm_row(x: &[f32], gamma: &[f32], eps: f32, y: &mut [f32]) {
+pub(crate) fn rms_norm_row(x: &[f32], gamma: &[f32], eps: f32, y: &mut [f32]) {
     let ms = sum_of(x, |v| v * v) / x.len() as f32;
     let r = 1.0 / (ms + eps).sqrt();
     for ((y, &x), &g) in y.iter_mut().zip(x).zip(gamma) {
@@ -111,7 +111,7 @@ fn rms_norm_grad_row(
 /// y_{i+h} = x_{i+h}·cos_{i+h} + x_i·sin_{i+h} (h = Dh / 2), with −sin for
 /// the inverse rotation.
 #[inline(always)]
-fn rope_row(x: &[f32], cos: &[f32], sin: &[f32], sign: f32, y: &mut [f32]) {
+pub(crate) fn rope_row(x: &[f32], cos: &[f32], sin: &[f32], sign: f32, y: &mut [f32]) {
     let h = x.len() / 2;
     let (x1, x2) = x.split_at(h);
     let (y1, y2) = y.split_at_mut(h);

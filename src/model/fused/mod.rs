@@ -21,6 +21,10 @@ mod autodiff;
 mod cpu;
 pub mod decode;
 
+/// The CPU ops' row kernels, which the host decoder (`model::decoder`)
+/// runs too.
+pub(crate) use cpu::{rms_norm_row, rope_row, swiglu_cpu};
+
 #[backend_extension(Flex, Autodiff)]
 pub trait FusedOps: Backend {
     /// silu(gate) · up, elementwise (same shapes).
