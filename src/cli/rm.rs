@@ -16,6 +16,21 @@ pub enum Command {
     /// Report a trained reward model's (or an ensemble's) agreement with
     /// the gold scores of any scored data, as `rm train` reports held-out.
     Eval(EvalArgs),
+    /// Score outputs with a trained reward model (or an ensemble): each
+    /// JSONL record {"prompt", "output", …} is printed back with its
+    /// "reward" (0–100) added.
+    Score(ScoreArgs),
+}
+
+#[derive(clap::Args)]
+pub struct ScoreArgs {
+    /// A reward model's directory (repeat it for an ensemble, scored mean −
+    /// reward.uncertainty_penalty · std).
+    #[arg(long, required = true)]
+    model: Vec<PathBuf>,
+    /// JSONL: {"prompt", "output"} per line; other fields are kept.
+    #[arg(long)]
+    data: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -64,6 +79,13 @@ pub fn run(cfg: RunConfig, command: Command) -> Result<()> {
             let report = rm::evaluate(&a.model, &examples, &cfg, &dev)?;
             for line in report.lines() {
                 println!("{line}");
+            }
+            Ok(())
+        }
+        Command::Score(a) => {
+            let dev = open_device(&cfg, None)?;
+            for row in rm::score_file(&a.model, &a.data, &cfg, &dev)? {
+                println!("{row}");
             }
             Ok(())
         }

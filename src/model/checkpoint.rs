@@ -58,7 +58,7 @@ pub fn save(dir: &Path, saved: Saved<'_>) -> Result<()> {
 
 /// The checkpoint's files in the fresh directory `tmp`.
 fn write_dir(tmp: &Path, saved: &Saved<'_>) -> Result<()> {
-    write_json_atomic(&tmp.join("config.json"), saved.config)?;
+    write_json_atomic(&tmp.join(CONFIG_FILE), saved.config)?;
     // Streamed to the files (not serialised to a buffer first): a copy of
     // the weights and of Adam's two moments less at the peak. Adapters on
     // a base from a file are written alone, with the base's reference in
@@ -171,11 +171,12 @@ fn keep_other_files(old: &Path, new: &Path) -> Result<()> {
 }
 
 pub fn load_config(dir: &Path) -> Result<ModelConfig> {
-    let cfg: ModelConfig = read_json(&dir.join("config.json"))?;
+    let cfg: ModelConfig = read_json(&dir.join(CONFIG_FILE))?;
     cfg.validate()?;
     Ok(cfg)
 }
 
+const CONFIG_FILE: &str = "config.json";
 const MODEL_FILE: &str = "model.bpk";
 /// A LoRA checkpoint's adapters alone (its base is elsewhere).
 const ADAPTER_FILE: &str = "adapter.bpk";
@@ -193,14 +194,37 @@ pub fn load_reward_model(dir: &Path, device: &Device) -> Result<(ModelConfig, su
         ));
     }
     let (cfg, trunk) = load_model(dir, device)?;
-    let fresh = super::RewardModel::new(trunk, &cfg, device);
-    let record = ModuleRecord::load(&path)
-        .map_err(|e| Error::file(&path, format!("not a weights file: {e}")))?;
+    let model = with_head(trunk, &cfg, ModuleRecord::load(&path), device)
+        .map_err(|e| Error::file(&path, e))?;
+    Ok((cfg, model))
+}
+
+/// `trunk` with the head whose record was read (`head.bpk`).
+fn with_head<E: std::fmt::Display>(
+    trunk: Transformer,
+    cfg: &ModelConfig,
+    record: std::result::Result<ModuleRecord, E>,
+    device: &Device,
+) -> std::result::Result<super::RewardModel, String> {
+    let fresh = super::RewardModel::new(trunk, cfg, device);
+    let record = record.map_err(|e| format!("not a weights file: {e}"))?;
     let head = fresh
         .head
         .try_load_record(record)
-        .map_err(|e| Error::file(&path, format!("a head of another width: {e}")))?;
-    Ok((cfg, super::RewardModel { head, ..fresh }))
+        .map_err(|e| format!("a head of another width: {e}"))?;
+    Ok(super::RewardModel { head, ..fresh })
+}
+
+/// A reward model's head from `head.bpk`'s contents on `trunk` (the
+/// browser page reads a picked directory). Errors name the file.
+pub fn head_from_bytes(
+    trunk: Transformer,
+    cfg: &ModelConfig,
+    head_bpk: Vec<u8>,
+    device: &Device,
+) -> Result<super::RewardModel> {
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(head_bpk));
+    with_head(trunk, cfg, record, device).map_err(|e| Error::file(HEAD_FILE, e))
 }
 
 /// The files of a checkpoint of LoRA adapters alone on the base `base`
@@ -364,6 +388,28 @@ pub fn weights_hash(path: &Path) -> Result<String> {
 
 /// A model of shape `cfg` from the bytes of a `model.bpk` (a checkpoint
 /// fetched over the network by the browser demo, or read from disk).
+/// A checkpoint's files given as contents rather than paths (the browser
+/// page fetches or reads them): `config.json`, `model.bpk`,
+/// `tokenizer.json`, `tokens.json`. Errors name the file.
+pub fn from_bytes(
+    config_json: &str,
+    model_bpk: Vec<u8>,
+    tokenizer_json: &str,
+    tokens_json: &str,
+    device: &Device,
+) -> Result<(ModelConfig, Transformer, Tokenizer)> {
+    let cfg: ModelConfig =
+        serde_json::from_str(config_json).map_err(|e| Error::file(CONFIG_FILE, e))?;
+    cfg.validate().map_err(|e| Error::file(CONFIG_FILE, e))?;
+    let layout = serde_json::from_str(tokens_json)
+        .map_err(|e| Error::file(crate::tokenizer::LAYOUT_FILE, e))?;
+    let tok = Tokenizer::from_json_with(tokenizer_json, layout)
+        .map_err(|e| Error::file("tokenizer.json", e))?;
+    let model =
+        model_from_bytes(&cfg, model_bpk, device).map_err(|e| Error::file(MODEL_FILE, e))?;
+    Ok((cfg, model, tok))
+}
+
 pub fn model_from_bytes(
     cfg: &ModelConfig,
     bytes: Vec<u8>,

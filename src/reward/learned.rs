@@ -9,7 +9,7 @@ use super::{Item, Reward};
 use crate::data::encode_all;
 use crate::error::{Error, Result};
 use crate::io::read_json;
-use crate::model::checkpoint::load_reward_model;
+use crate::model::checkpoint::{self, load_reward_model};
 use crate::model::{ModelConfig, RewardModel};
 use crate::tokenizer::Tokenizer;
 use burn::prelude::Device;
@@ -29,6 +29,16 @@ pub struct RmInfo {
 
 pub const RM_INFO: &str = "rm.json";
 
+/// A reward model directory's files, as contents.
+pub struct RmFiles {
+    pub config_json: String,
+    pub model_bpk: Vec<u8>,
+    pub head_bpk: Vec<u8>,
+    pub tokenizer_json: String,
+    pub tokens_json: String,
+    pub rm_json: String,
+}
+
 /// One reward model with the tokenizer and layout it was trained in.
 pub struct Member {
     pub dir: PathBuf,
@@ -47,6 +57,51 @@ impl Member {
             tok: Tokenizer::load(dir)?,
             cfg,
             model,
+            max_prompt: info.max_prompt_tokens,
+        })
+    }
+
+    /// A reward model from its directory's files as contents (the browser
+    /// page reads a picked directory), called `name` in its errors and
+    /// the reward's name. Its trunk must hold its own weights (`model.bpk`):
+    /// a LoRA trunk on a base file needs that file, which contents cannot
+    /// name.
+    pub fn from_bytes(name: &str, files: RmFiles, device: &Device) -> Result<Self> {
+        // A file's error names it inside the model's directory.
+        let named = |e: Error| match e {
+            Error::File { path, msg } => Error::file(Path::new(name).join(path), msg),
+            e => Error::file(name, e),
+        };
+        let info: RmInfo =
+            serde_json::from_str(&files.rm_json).map_err(|e| named(Error::file(RM_INFO, e)))?;
+        // Looked at first: such a trunk's model.bpk holds no base weights.
+        let cfg: Option<crate::model::ModelConfig> = serde_json::from_str(&files.config_json).ok();
+        let lora = cfg.as_ref().and_then(|c| c.lora.as_ref());
+        if let Some(base) = lora.and_then(|l| l.base.as_ref()) {
+            return Err(named(Error::file(
+                "config.json",
+                format!(
+                    "the trunk is LoRA adapters on {}, which is not among the files; \
+                     train the reward model without [lora] to use it here",
+                    base.path.display()
+                ),
+            )));
+        }
+        let (cfg, trunk, tok) = checkpoint::from_bytes(
+            &files.config_json,
+            files.model_bpk,
+            &files.tokenizer_json,
+            &files.tokens_json,
+            device,
+        )
+        .map_err(named)?;
+        let model =
+            checkpoint::head_from_bytes(trunk, &cfg, files.head_bpk, device).map_err(named)?;
+        Ok(Self {
+            dir: PathBuf::from(name),
+            cfg,
+            model,
+            tok,
             max_prompt: info.max_prompt_tokens,
         })
     }
@@ -120,16 +175,22 @@ impl Learned {
             .iter()
             .map(|d| Member::load(d, device))
             .collect::<Result<Vec<_>>>()?;
-        let name = match dirs {
-            [one] => format!("model {}", one.display()),
+        Ok(Self::new(members, penalty, batch_size))
+    }
+
+    /// Loaded `members`, scored `batch_size` rows at a time, mean −
+    /// `penalty` · std.
+    pub fn new(members: Vec<Member>, penalty: f64, batch_size: usize) -> Self {
+        let name = match members.as_slice() {
+            [one] => format!("model {}", one.dir.display()),
             many => format!("ensemble of {} models", many.len()),
         };
-        Ok(Self {
+        Self {
             members,
             penalty,
             batch_size,
             name,
-        })
+        }
     }
 }
 

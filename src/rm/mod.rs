@@ -188,6 +188,53 @@ pub fn evaluate(
     report_with(examples, &mut score, cfg)
 }
 
+/// The records of the JSONL file `path` ({"prompt", "output", …}), each
+/// with the "reward" the reward model (or ensemble) in `dirs` gives it, as
+/// Grow would score it (`rm score`).
+pub fn score_file(
+    dirs: &[PathBuf],
+    path: &Path,
+    cfg: &RunConfig,
+    device: &Device,
+) -> Result<Vec<serde_json::Value>> {
+    use crate::reward::{Item, Reward};
+    #[derive(serde::Deserialize)]
+    struct Row {
+        prompt: String,
+        output: String,
+        #[serde(flatten)]
+        rest: serde_json::Map<String, serde_json::Value>,
+    }
+    let rows: Vec<Row> = crate::io::read_jsonl(path, false)?;
+    let mut learned = crate::reward::Learned::load(
+        dirs,
+        cfg.reward.uncertainty_penalty,
+        cfg.reward.batch_size,
+        device,
+    )?;
+    let items: Vec<Item> = rows
+        .iter()
+        .map(|r| Item {
+            prompt: &r.prompt,
+            sample: &r.output,
+            references: &[],
+            meta: None,
+        })
+        .collect();
+    let scores = learned.score(&items)?;
+    Ok(rows
+        .into_iter()
+        .zip(scores)
+        .map(|(r, s)| {
+            let mut o = r.rest;
+            o.insert("prompt".into(), r.prompt.into());
+            o.insert("output".into(), r.output.into());
+            o.insert("reward".into(), s.into());
+            serde_json::Value::Object(o)
+        })
+        .collect())
+}
+
 /// Scores (prompt, output) pairs on 0–100.
 type Scorer<'a> = dyn FnMut(&[(&str, &str)]) -> Result<Vec<f64>> + 'a;
 

@@ -246,6 +246,71 @@ fn a_reward_model_learns_a_score_it_can_see_and_an_ensemble_scores_mean_minus_la
         );
     }
     assert!(got[0] > got[1] + 20.0, "yes over no: {got:?}");
+    from_bytes_scores_as_from_its_directory(&dirs[0]);
+}
+
+/// A reward model read from its files' contents (the browser page's way)
+/// scores exactly as one loaded from its directory; broken or unusable
+/// files are errors that name the model and the file.
+fn from_bytes_scores_as_from_its_directory(dir: &Path) {
+    use restlm::reward::learned::{Member, RmFiles};
+    let read = |f: &str| std::fs::read(dir.join(f)).unwrap();
+    let text = |f: &str| String::from_utf8(read(f)).unwrap();
+    let files = || RmFiles {
+        config_json: text("config.json"),
+        model_bpk: read("model.bpk"),
+        head_bpk: read("head.bpk"),
+        tokenizer_json: text("tokenizer.json"),
+        tokens_json: text("tokens.json"),
+        rm_json: text("rm.json"),
+    };
+    let pairs = [
+        ("question 3 about the old", "new yes red"),
+        ("question 3 about the old", "new no red"),
+        ("question 40 about the red", "old no blue"),
+    ];
+    let want = Member::load(dir, &cpu())
+        .unwrap()
+        .scores(&pairs, 2)
+        .unwrap();
+    let got = Member::from_bytes("picked", files(), &cpu())
+        .unwrap()
+        .scores(&pairs, 2)
+        .unwrap();
+    assert_eq!(got, want);
+    let err = |f: RmFiles| {
+        Member::from_bytes("picked", f, &cpu())
+            .err()
+            .unwrap()
+            .to_string()
+    };
+    let e = err(RmFiles {
+        head_bpk: b"not weights".to_vec(),
+        ..files()
+    });
+    assert!(e.contains("picked/head.bpk"), "{e}");
+    let mut cut = read("model.bpk");
+    cut.truncate(cut.len() / 2);
+    let e = err(RmFiles {
+        model_bpk: cut,
+        ..files()
+    });
+    assert!(e.contains("picked/model.bpk"), "{e}");
+    let e = err(RmFiles {
+        rm_json: "{".into(),
+        ..files()
+    });
+    assert!(e.contains("picked/rm.json"), "{e}");
+    let mut cfg: serde_json::Value = serde_json::from_str(&text("config.json")).unwrap();
+    cfg["lora"] = serde_json::json!({"rank": 4, "alpha": 8.0, "base": {"path": "/models/base.gguf", "hash": "0"}});
+    let e = err(RmFiles {
+        config_json: cfg.to_string(),
+        ..files()
+    });
+    assert!(
+        e.contains("picked/config.json") && e.contains("/models/base.gguf"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex};
 use wasm_bindgen::prelude::*;
 
 mod page_reward;
+mod reward_model;
 use page_reward::{Awaiting, Deferred, Pending};
 
 /// How much work the page asks for (URL parameters override the defaults).
@@ -159,6 +160,8 @@ struct Shown<'a> {
     reward: f64,
     /// The sample's length in tokens (the page's decoding speed).
     tokens: usize,
+    /// "gold" or "model" under a reward model (`Demo::use_reward_model`).
+    scored_by: Option<&'a str>,
 }
 
 thread_local! {
@@ -554,6 +557,7 @@ impl Demo {
                     reference: r.reference(),
                     reward: g.reward,
                     tokens: policy.tok.encode(&g.sample).map_or(0, |t| t.len()),
+                    scored_by: g.scored_by.as_deref(),
                 })
                 .collect();
             let json = serde_json::to_string(&shown).map_err(js)?;
@@ -637,6 +641,7 @@ impl Demo {
                         reference: p.references.first().map(String::as_str),
                         reward: g.reward,
                         tokens: st.policy.tok.encode(&g.sample).map_or(0, |t| t.len()),
+                        scored_by: g.scored_by.as_deref(),
                     })
                     .collect();
                 serde_json::to_string(&shown).map_err(js)?

@@ -59,7 +59,9 @@ const modes = [
   // manual run; CI's WebGPU run is gguf-webgpu (LoRA, ~40 s), and
   // full-parameter training on wgpu is tested natively (tests/wgpu.rs).
   { name: "webgpu", expect: "webgpu", manual: true, query: small, args: ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-webgpu-adapter=swiftshader"] },
-  { name: "cpu", expect: "cpu", query: small, args: ["--disable-features=WebGPU"] },
+  // The page's own policy on the CPU fallback, then a reward model picked
+  // as a directory (web/build.sh trains one on the policy's trunk).
+  { name: "cpu", expect: "cpu", query: small, rewardModel: true, args: ["--disable-features=WebGPU"] },
   // A GGUF model through the page's file picker (the page's own policy
   // exported by web/build.sh: small enough for CI), LoRA rank 4, then a
   // greedy completion, the merged model downloaded as GGUF and run by the
@@ -270,6 +272,55 @@ for (const mode of chosen) {
         byRef.every(([ref, r]) => r === (ref.startsWith("—") ? 100 : 50)));
       pageReward = `  page reward: ${rows.length} Grow rewards equal the function's; a throw, a string, an endless loop and a syntax error were named errors`;
     }
+    let rewardModel = "";
+    if (mode.rewardModel) {
+      // A reward model's directory picked in the page: the prompts
+      // without a reference get the scores native `restlm rm score`
+      // gives, those with one the verifier's (a multiple of 2.5: 8 facts
+      // times 5 checks), and each row says which scored it.
+      const rmDir = path.join(dist, "rm");
+      await check(`${rmDir}/head.bpk missing (web/build.sh)`, fs.existsSync(path.join(rmDir, "head.bpk")));
+      // A copy whose head is no weights file: an error naming it.
+      const broken = path.join(fs.mkdtempSync(path.join(out, "rm-")), "broken-rm");
+      fs.cpSync(rmDir, broken, { recursive: true });
+      fs.writeFileSync(path.join(broken, "head.bpk"), "not weights");
+      await page.setInputFiles("#rmdir", broken);
+      await page.waitForSelector('body[data-state="error"]', { timeout: 120e3 });
+      const why = await page.textContent("#status");
+      await check(`a broken head.bpk's error does not name it: ${why}`, why.includes("broken-rm/head.bpk"));
+      fs.rmSync(path.dirname(broken), { recursive: true, force: true });
+      errors.length = 0; // the page logs the error it shows
+      await page.evaluate(() => { document.body.dataset.state = "picking"; });
+      await page.setInputFiles("#rmdir", rmDir);
+      await state("ready");
+      await check(`reward model not taken: ${await page.textContent("#status")}`, (await page.getAttribute("body", "data-state")) === "ready");
+      // The held-out prompts have references: still the verifier's score
+      // of the same policy.
+      const heldStart = Number(await page.getAttribute("#heldout li", "data-value"));
+      await check(`reward model: held-out ${heldStart} is not the verifier's ${held.at(-1)[1]}`, heldStart === held.at(-1)[1]);
+      await press("#grow");
+      await state("grown");
+      const rows = await page.$$eval("tr.sample", (trs) => trs.map((tr) => ({
+        prompt: tr.children[0].textContent, output: tr.children[1].textContent,
+        referenced: !tr.children[2].textContent.startsWith("—"), reward: Number(tr.dataset.reward), by: tr.children[4].textContent,
+      })));
+      const misrouted = rows.filter((r) => r.by !== (r.referenced ? "gold" : "model"));
+      await check(`reward model: rows scored by the wrong reward: ${JSON.stringify(misrouted.slice(0, 3))}`, misrouted.length === 0);
+      const gold = rows.filter((r) => r.by === "gold");
+      await check(`reward model: verifier rows off its grid: ${JSON.stringify(gold.filter((r) => Math.abs(r.reward / 2.5 - Math.round(r.reward / 2.5)) > 1e-9))}`,
+        gold.every((r) => Math.abs(r.reward / 2.5 - Math.round(r.reward / 2.5)) <= 1e-9));
+      const byModel = rows.filter((r) => r.by === "model");
+      const data = path.join(out, `${mode.name}-rm-rows.jsonl`);
+      fs.writeFileSync(data, byModel.map((r) => JSON.stringify({ prompt: r.prompt, output: r.output })).join("\n") + "\n");
+      const native = execFileSync(restlm, ["--device", "cpu", "rm", "score", "--model", rmDir, "--data", data], { encoding: "utf8" })
+        .trim().split("\n").map((l) => JSON.parse(l).reward);
+      const off = byModel.map((r, i) => [r.output, r.reward, native[i]]).filter(([, p, n]) => !(Math.abs(p - n) <= 0.01));
+      await check(`reward model: ${off.length} of ${byModel.length} page scores are not native rm score's: ${JSON.stringify(off.slice(0, 3))}`,
+        byModel.length > 1 && native.length === byModel.length && off.length === 0);
+      const spread = Math.max(...native) - Math.min(...native);
+      await check(`reward model: every row scored alike (${native[0]}): nothing was compared`, spread > 0.01);
+      rewardModel = `  reward model: ${byModel.length} Grow rows scored as native rm score does (spread ${spread.toFixed(2)}), ${gold.length} by the verifier; a broken head.bpk was a named error`;
+    }
     await check(`console errors or page exceptions: ${errors.join(" | ")}`, errors.length === 0);
     const shot = path.join(out, `${mode.name}.png`);
     await page.screenshot({ path: shot, fullPage: true });
@@ -277,6 +328,7 @@ for (const mode of chosen) {
     if (loaded) console.log(`  ${loaded.replaceAll("\n", "\n  ")}`);
     if (native) console.log(native);
     if (pageReward) console.log(pageReward);
+    if (rewardModel) console.log(rewardModel);
     console.log(`  ${rewards.length} grown samples shown; Grow ${growSecs.toFixed(1)} s (${growTokens} tokens, ${(growTokens / growSecs).toFixed(1)} tokens/s), Improve (${held.length - 1} thresholds) ${improveSecs.toFixed(1)} s (${stepMs} ms per ReST + SFT step pair), page total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const gpuMb = await page.getAttribute("body", "data-gpu-mb");
     console.log(`  WebAssembly memory at the end (its peak): ${await page.getAttribute("body", "data-wasm-mb")} MB${gpuMb ? `; GPU memory reserved ${gpuMb} MB` : ""}`);

@@ -121,13 +121,14 @@ function showSamples(rows) {
   for (const r of rows) {
     const tr = document.createElement("tr");
     const cls = r.reward >= 60 ? "hi" : r.reward < 30 ? "lo" : "";
-    for (const [text, c] of [[r.prompt, ""], [r.sample, ""], [r.reference ?? "— (none)", ""], [r.reward.toFixed(1), `r ${cls}`]]) {
+    for (const [text, c] of [[r.prompt, ""], [r.sample, ""], [r.reference ?? "— (none)", ""], [r.reward.toFixed(1), `r ${cls}`], [r.scored_by ?? "", "by"]]) {
       const td = document.createElement("td");
       td.textContent = text;
       if (c) td.className = c;
       tr.appendChild(td);
     }
     tr.className = "sample";
+    tr.dataset.reward = r.reward;
     body.appendChild(tr);
   }
 }
@@ -205,7 +206,7 @@ async function begin(d) {
   const why = demo.fallback_reason();
   if (why) console.info(`restlm: no WebGPU, so the CPU backend runs: ${why}`);
   await scoreStart();
-  for (const b of ["grow", "complete", "download", "usereward"]) $(b).disabled = false;
+  for (const b of ["grow", "complete", "download", "usereward", "rmdir"]) $(b).disabled = false;
   $("downloadadapter").disabled = !d.model_info();
 }
 
@@ -227,6 +228,23 @@ async function scoreStart() {
 async function useReward() {
   pageReward = $("rewardjs").value;
   demo.use_page_reward();
+  await scoreStart();
+}
+
+// Scores with the reward model in the picked directory (`restlm rm
+// train`'s files) from now on.
+async function useRewardModel(files) {
+  const byName = Object.fromEntries([...files].map((f) => [f.name, f]));
+  const dir = files[0]?.webkitRelativePath?.split("/")[0] || "the reward model";
+  const need = ["config.json", "model.bpk", "head.bpk", "tokenizer.json", "tokens.json", "rm.json"];
+  const missing = need.filter((n) => !byName[n]);
+  if (missing.length) throw new Error(`${dir}: no ${missing.join(", ")} (pick a directory written by restlm rm train)`);
+  setState("loading", `reading the reward model ${dir}…`);
+  const text = (n) => byName[n].text();
+  const bytes = async (n) => new Uint8Array(await byName[n].arrayBuffer());
+  demo.use_reward_model(dir, await text("config.json"), await bytes("model.bpk"), await bytes("head.bpk"),
+    await text("tokenizer.json"), await text("tokens.json"), await text("rm.json"));
+  pageReward = null;
   await scoreStart();
 }
 
@@ -352,7 +370,7 @@ async function main() {
       } catch (e) {
         setState("error", `error: ${e.message ?? e}`);
         console.error(e);
-        for (const b of ["grow", "usereward"]) $(b).disabled = false;
+        for (const b of ["grow", "usereward", "rmdir"]) $(b).disabled = false;
       }
     };
     $("grow").onclick = shown(grow);
@@ -361,6 +379,7 @@ async function main() {
     $("download").onclick = shown(download);
     $("downloadadapter").onclick = shown(downloadAdapter);
     $("usereward").onclick = shown(useReward);
+    $("rmdir").onchange = (e) => e.target.files.length && shown(() => useRewardModel(e.target.files))();
     $("modelfile").onchange = (e) => e.target.files[0] && loadFile(e.target.files[0]);
     document.addEventListener("dragover", (e) => { e.preventDefault(); document.body.classList.add("dragging"); });
     document.addEventListener("dragleave", () => document.body.classList.remove("dragging"));
