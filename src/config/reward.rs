@@ -172,9 +172,11 @@ pub struct RmConfig {
     /// Bradley–Terry pairs: weight of the mean (r_chosen + r_rejected)²
     /// term that keeps rewards near 0 (TRL's `center_rewards_coefficient`).
     pub center: f64,
-    /// Ensemble members (`--members`): member k > 1 trains on a bootstrap
-    /// resample of the training prompts with seed + k.
+    /// Ensemble members (`--members`): member k > 1 trains with seed + k
+    /// (its batches' order) on a bootstrap resample of the training
+    /// prompts, or on all of them with `bootstrap = false`.
     pub members: usize,
+    pub bootstrap: bool,
     /// The last of several members starts from a fresh trunk of the same
     /// shape (random weights, every weight trained) instead of `init`: an
     /// ensemble member that does not share the policy's blind spots.
@@ -208,6 +210,7 @@ impl Default for RmConfig {
             negatives: 0,
             center: 0.01,
             members: 1,
+            bootstrap: true,
             fresh_trunk: false,
             compare: false,
             grow_samples: 16,

@@ -212,6 +212,18 @@ pub fn split(examples: Vec<Example>, fraction: f64, seed: u64) -> (Vec<Example>,
         .partition(|e| !held.contains(e.prompt()))
 }
 
+/// The training data of ensemble member `k` (from 0): all of
+/// `examples` for the first, and for the others a bootstrap resample of
+/// the prompts drawn with `seed` when `bootstrap` is set, else all of them
+/// again (the members then differ only by their seeds' batch order).
+pub fn member_data(examples: &[Example], k: usize, seed: u64, bootstrap: bool) -> Vec<Example> {
+    if k > 0 && bootstrap {
+        self::bootstrap(examples, seed)
+    } else {
+        examples.to_vec()
+    }
+}
+
 /// A bootstrap resample by prompt: as many prompts as there are, drawn
 /// with replacement, each bringing all its examples.
 pub fn bootstrap(examples: &[Example], seed: u64) -> Vec<Example> {

@@ -58,10 +58,7 @@ pub fn train_all(
             continue;
         }
         let seed = cfg.seed + k as u64;
-        let mine = match k {
-            0 => train_set.clone(),
-            _ => data::bootstrap(&train_set, seed),
-        };
+        let mine = data::member_data(&train_set, k, seed, cfg.rm.bootstrap);
         let fresh = cfg.rm.fresh_trunk && k + 1 == cfg.rm.members;
         let rep = train_member(cfg, o, &dir, (&mine, &held), seed, fresh, device)?;
         out.push((dir, rep));
@@ -166,25 +163,14 @@ pub fn evaluate(
     cfg: &RunConfig,
     device: &Device,
 ) -> Result<report::Report> {
-    use crate::reward::{Item, Reward};
+    use crate::reward::Reward;
     let mut learned = crate::reward::Learned::load(
         dirs,
         cfg.reward.uncertainty_penalty,
         cfg.reward.batch_size,
         device,
     )?;
-    let mut score = |pairs: &[(&str, &str)]| -> Result<Vec<f64>> {
-        let items: Vec<Item> = pairs
-            .iter()
-            .map(|&(prompt, sample)| Item {
-                prompt,
-                sample,
-                references: &[],
-                meta: None,
-            })
-            .collect();
-        learned.score(&items)
-    };
+    let mut score = |pairs: &[(&str, &str)]| learned.score(&prompt_only(pairs));
     report_with(examples, &mut score, cfg)
 }
 
@@ -197,7 +183,7 @@ pub fn score_file(
     cfg: &RunConfig,
     device: &Device,
 ) -> Result<Vec<serde_json::Value>> {
-    use crate::reward::{Item, Reward};
+    use crate::reward::Reward;
     #[derive(serde::Deserialize)]
     struct Row {
         prompt: String,
@@ -212,16 +198,11 @@ pub fn score_file(
         cfg.reward.batch_size,
         device,
     )?;
-    let items: Vec<Item> = rows
+    let pairs: Vec<(&str, &str)> = rows
         .iter()
-        .map(|r| Item {
-            prompt: &r.prompt,
-            sample: &r.output,
-            references: &[],
-            meta: None,
-        })
+        .map(|r| (r.prompt.as_str(), r.output.as_str()))
         .collect();
-    let scores = learned.score(&items)?;
+    let scores = learned.score(&prompt_only(&pairs))?;
     Ok(rows
         .into_iter()
         .zip(scores)
@@ -233,6 +214,20 @@ pub fn score_file(
             serde_json::Value::Object(o)
         })
         .collect())
+}
+
+/// (prompt, output) pairs as items without references or meta: what a
+/// reward model scores.
+fn prompt_only<'a>(pairs: &[(&'a str, &'a str)]) -> Vec<crate::reward::Item<'a>> {
+    pairs
+        .iter()
+        .map(|&(prompt, sample)| crate::reward::Item {
+            prompt,
+            sample,
+            references: &[],
+            meta: None,
+        })
+        .collect()
 }
 
 /// Scores (prompt, output) pairs on 0–100.

@@ -481,6 +481,12 @@ fn negatives_split_and_bootstrap_keep_prompts_whole() {
     );
     let distinct: std::collections::HashSet<_> = boot.iter().map(|e| e.prompt()).collect();
     assert!(distinct.len() < 30, "drawn with replacement");
+    // Ensemble members: the first on all of it; the others on that
+    // resample, or on all of it again without bootstrap.
+    use rm::data::member_data;
+    assert_eq!(member_data(&train, 0, 9, true), train);
+    assert_eq!(member_data(&train, 1, 9, true), boot);
+    assert_eq!(member_data(&train, 1, 9, false), train);
 }
 
 #[test]
