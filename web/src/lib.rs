@@ -28,8 +28,11 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use wasm_bindgen::prelude::*;
 
+mod downloads;
+mod model_info;
 mod page_reward;
 mod reward_model;
+use model_info::ModelInfo;
 use page_reward::{Awaiting, Deferred, Pending};
 
 /// How much work the page asks for (URL parameters override the defaults).
@@ -197,77 +200,6 @@ pub struct Demo {
     state: Rc<RefCell<State>>,
     selected: restlm::device::Selected,
     info: Option<ModelInfo>,
-}
-
-/// What the page shows of a loaded GGUF model.
-#[derive(Serialize, Default)]
-struct ModelInfo {
-    /// `general.name`, else the file's name.
-    name: String,
-    arch: String,
-    /// The file's tensor encodings, most bytes first (`Q4_1 (84 %), F32`).
-    encoding: String,
-    /// The file's tensor data (its header aside).
-    file_mb: f64,
-    params: usize,
-    /// Trainable parameters (the LoRA adapters, or every one).
-    trainable: usize,
-    layers: usize,
-    d_model: usize,
-    vocab: usize,
-    context: usize,
-    /// How the frozen base is held in memory (f32, or the quantised blocks).
-    base: String,
-    /// The weights in memory: parameters at 4 bytes, a quantised base's
-    /// projections at their blocks' size.
-    weights_mb: f64,
-    /// "chat" (the model's chat template lays out every prompt) or "plain".
-    prompt_format: String,
-}
-
-impl ModelInfo {
-    fn of(file: &GgufFile, name: &str) -> Self {
-        let mut bytes: std::collections::BTreeMap<&str, u64> = Default::default();
-        for t in file.tensors.values() {
-            *bytes.entry(t.ty.name()).or_default() += t.ty.bytes_for(t.elements()).unwrap_or(0);
-        }
-        let total: u64 = bytes.values().sum();
-        let mut by: Vec<_> = bytes.into_iter().collect();
-        by.sort_by_key(|b| std::cmp::Reverse(b.1));
-        let encoding = by
-            .iter()
-            .map(|(ty, b)| format!("{ty} ({:.0} %)", 100.0 * *b as f64 / total.max(1) as f64))
-            .collect::<Vec<_>>()
-            .join(", ");
-        Self {
-            name: file
-                .get("general.name")
-                .and_then(|v| v.as_str())
-                .unwrap_or(name)
-                .to_string(),
-            arch: file
-                .get("general.architecture")
-                .and_then(|v| v.as_str())
-                .unwrap_or("?")
-                .to_string(),
-            encoding,
-            file_mb: total as f64 / 1e6,
-            ..Self::default()
-        }
-    }
-
-    fn describe(&mut self, p: &Policy, quant: Option<restlm::cpu::quant::QuantKind>) {
-        let f = p.model.footprint();
-        self.params = f.params;
-        self.trainable = if f.adapters > 0 { f.adapters } else { f.params };
-        self.layers = p.cfg.n_layers;
-        self.d_model = p.cfg.d_model;
-        self.vocab = p.cfg.vocab_size;
-        self.context = p.cfg.max_seq_len;
-        self.base = quant.map_or("f32".into(), |q| format!("{q:?}").to_lowercase());
-        self.weights_mb = f.bytes as f64 / 1e6;
-        self.prompt_format = format!("{:?}", p.tok.format()).to_lowercase();
-    }
 }
 
 /// Held-out greedy reward of `policy` under the page's reward, through the
@@ -449,22 +381,6 @@ impl Demo {
             let (text, g) = &out[0][0];
             let json = serde_json::json!({ "text": text, "logprob": g.logprob });
             Ok(JsValue::from_str(&json.to_string()))
-        })
-    }
-
-    /// ReST's policy as a GGUF file llama.cpp and `restlm` run (adapters
-    /// merged), `encoding` f32, f16 or q8_0.
-    ///
-    /// Resolves to the file's bytes. The weights are read back to the CPU
-    /// first without blocking (WebGPU's memory cannot be read blocking).
-    pub fn export_gguf(&self, encoding: String) -> js_sys::Promise {
-        let state = self.state.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            let enc: restlm::model::gguf::Encoding = encoding.parse().map_err(js)?;
-            let policy = state.borrow().policy.clone();
-            let host = policy.to_host_async().await.map_err(js)?;
-            let bytes = host.gguf_bytes(enc).map_err(js)?;
-            Ok(js_sys::Uint8Array::from(&bytes[..]).into())
         })
     }
 
@@ -651,33 +567,6 @@ impl Demo {
         items.clear();
         st.awaiting = Awaiting::Nothing;
         Ok(shown)
-    }
-
-    /// The LoRA adapters alone, as a tar of a checkpoint directory
-    /// (`dir_name/`: config.json, adapter.bpk, the tokenizer) that names
-    /// the GGUF file it was trained on beside the directory: `restlm sample
-    /// --policy DIR` loads it there.
-    /// Resolves to the tar's bytes (the weights read back as for
-    /// [`Demo::export_gguf`]).
-    pub fn export_adapter(&self, dir_name: String) -> js_sys::Promise {
-        let state = self.state.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            let (policy, base) = {
-                let st = state.borrow();
-                (st.policy.clone(), st.base.clone())
-            };
-            let base = base.ok_or_else(|| {
-                js("only a model loaded from a GGUF file has adapters to download")
-            })?;
-            let host = policy.to_host_async().await.map_err(js)?;
-            let files = host.adapter_files(base).map_err(js)?;
-            let named: Vec<(String, Vec<u8>)> = files
-                .into_iter()
-                .map(|(n, b)| (format!("{dir_name}/{n}"), b))
-                .collect();
-            let tar = restlm::io::tar(&named).map_err(js)?;
-            Ok(js_sys::Uint8Array::from(&tar[..]).into())
-        })
     }
 
     /// Whether the WebGPU adapter offers `shader-f16` (16-bit floats in
