@@ -448,7 +448,8 @@ fn decoding_model(
 
 /// The host decoder (`model::decoder`, plain loops over the model's
 /// buffers) gives `Transformer::forward_last`'s logits: a prompt pass over
-/// three rows with different left padding, then four one-token steps
+/// three rows with different left padding (and over one row alone), then
+/// four one-token steps
 /// through each one's own cache, for Q8_0, Q4_0 and f32 bases, with and
 /// without Qwen2's q/k/v biases, a tied and an untied head, LoRA adapters
 /// trained. Both round x to 8 bits in the same products; only the order
@@ -472,41 +473,47 @@ fn the_host_decoder_gives_the_burn_paths_logits_step_by_step() {
         let (model, cfg) = decoding_model(kind, qkv_bias, tied);
         let device = model.embed_tokens.weight.device();
         let dec = HostDecoder::of(&model).expect("the host decoder takes this model");
-        let (pad, p, cap) = (vec![0usize, 2, 5], 8usize, 16usize);
-        let b = pad.len();
-        let mut ids: Vec<u32> = (0..b * p).map(|i| 3 + (i * 7 % 50) as u32).collect();
-        for (r, &k) in pad.iter().enumerate() {
-            ids[r * p..r * p + k].fill(0);
-        }
-        let mut cache = KvCache::new(&cfg, b, cap, &device);
-        let mut host = dec.cache(b, cap);
-        let (mut start, mut t) = (0, p);
-        let mut peak = 0f32;
-        for step in 0..5 {
-            let input = Tensor::<2, Int>::from_data(
-                TensorData::new(ids.iter().map(|&x| x as i64).collect(), [b, t]),
-                &device,
+        // Three rows with different padding, and one row alone (an f32
+        // base's one-row products take their own path).
+        for pad in [vec![0usize, 2, 5], vec![1]] {
+            let (p, cap) = (8usize, 16usize);
+            let b = pad.len();
+            let mut ids: Vec<u32> = (0..b * p).map(|i| 3 + (i * 7 % 50) as u32).collect();
+            for (r, &k) in pad.iter().enumerate() {
+                ids[r * p..r * p + k].fill(0);
+            }
+            let mut cache = KvCache::new(&cfg, b, cap, &device);
+            let mut host = dec.cache(b, cap);
+            let (mut start, mut t) = (0, p);
+            let mut peak = 0f32;
+            for step in 0..5 {
+                let input = Tensor::<2, Int>::from_data(
+                    TensorData::new(ids.iter().map(|&x| x as i64).collect(), [b, t]),
+                    &device,
+                );
+                let bias = decode_bias(&pad, start, t, cap, &device);
+                let want = to_vec(model.forward_last(input, start, None, bias, Some(&mut cache)));
+                let got = dec.forward_last(&ids, start, &pad, &mut host);
+                let d = max_abs_diff(&got, &want);
+                let scale = want.iter().fold(0f32, |m, x| m.max(x.abs()));
+                assert!(
+                    d <= 1e-4,
+                    "{kind:?}, qkv bias {qkv_bias}, tied {tied}, step {step}: host logits differ by {d} (|logits| ≤ {scale})"
+                );
+                peak = peak.max(d);
+                // Each row's next token: its greedy pick under burn's logits.
+                let v = want.len() / b;
+                ids = want
+                    .chunks_exact(v)
+                    .map(|row| restlm::sample::argmax(row) as u32)
+                    .collect();
+                start += t;
+                t = 1;
+            }
+            eprintln!(
+                "{kind:?}, qkv bias {qkv_bias}, tied {tied}, {b} rows: largest logit difference {peak:e}"
             );
-            let bias = decode_bias(&pad, start, t, cap, &device);
-            let want = to_vec(model.forward_last(input, start, None, bias, Some(&mut cache)));
-            let got = dec.forward_last(&ids, start, &pad, &mut host);
-            let d = max_abs_diff(&got, &want);
-            let scale = want.iter().fold(0f32, |m, x| m.max(x.abs()));
-            assert!(
-                d <= 1e-4,
-                "{kind:?}, qkv bias {qkv_bias}, tied {tied}, step {step}: host logits differ by {d} (|logits| ≤ {scale})"
-            );
-            peak = peak.max(d);
-            // Each row's next token: its greedy pick under burn's logits.
-            let v = want.len() / b;
-            ids = want
-                .chunks_exact(v)
-                .map(|row| restlm::sample::argmax(row) as u32)
-                .collect();
-            start += t;
-            t = 1;
         }
-        eprintln!("{kind:?}, qkv bias {qkv_bias}, tied {tied}: largest logit difference {peak:e}");
     }
 }
 

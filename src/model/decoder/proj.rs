@@ -223,6 +223,9 @@ pub(super) fn gemm_into(
     let b_end = (k.max(1) - 1) * b.rs + (n - 1) * b.cs + 1;
     assert!(dst.len() >= m * ds && a.len() >= m * as_ && b.values.len() >= b_end);
     assert!(n <= ds && k <= as_);
+    if m == 1 && b.cs == 1 {
+        return gemv_rows(&mut dst[..n], &a[..k], b, alpha, beta);
+    }
     #[cfg(feature = "cpu-threads")]
     let parallelism = match crate::cpu::rows::threads() {
         t if t > 1 && m * n * k >= 1 << 18 => gemm::Parallelism::Rayon(t),
@@ -256,4 +259,36 @@ pub(super) fn gemm_into(
             parallelism,
         );
     }
+}
+
+/// [`gemm_into`] for one row of `a` and `b`'s rows unit-stride (batch-1
+/// decoding of an f32 base): W streamed once, in bands of columns on every
+/// core. `gemm` packs `b` for every product, which for one row reads W
+/// twice.
+fn gemv_rows(dst: &mut [f32], a: &[f32], b: Strided<'_>, alpha: f32, beta: f32) {
+    let n = dst.len();
+    let band = n
+        .div_ceil(2 * crate::cpu::rows::threads())
+        .next_multiple_of(16)
+        .max(64);
+    crate::cpu::rows::for_chunks(dst, band, |t, out| {
+        let j0 = t * band;
+        let mut acc = vec![0f32; out.len()];
+        crate::cpu::rows::with_avx2!({
+            for (i, &x) in a.iter().enumerate() {
+                let row = &b.values[i * b.rs + j0..][..acc.len()];
+                for (y, w) in acc.iter_mut().zip(row) {
+                    *y += x * w;
+                }
+            }
+        });
+        for (o, s) in out.iter_mut().zip(&acc) {
+            // As gemm: alpha 0 overwrites dst (whatever it held).
+            *o = if alpha == 0.0 {
+                beta * s
+            } else {
+                alpha * *o + beta * s
+            };
+        }
+    });
 }
