@@ -262,33 +262,35 @@ pub(super) fn gemm_into(
 }
 
 /// [`gemm_into`] for one row of `a` and `b`'s rows unit-stride (batch-1
-/// decoding of an f32 base): W streamed once, in bands of columns on every
-/// core. `gemm` packs `b` for every product, which for one row reads W
-/// twice.
+/// decoding of an f32 base): W streamed once, front to back, each core
+/// summing x[i]·W[i, :] over its own block of rows i into a partial row,
+/// the partial rows then added in order. `gemm` packs `b` for every
+/// product, which for one row reads W twice; bands of columns instead
+/// would read each row's piece from another page.
 fn gemv_rows(dst: &mut [f32], a: &[f32], b: Strided<'_>, alpha: f32, beta: f32) {
-    let n = dst.len();
-    let band = n
-        .div_ceil(2 * crate::cpu::rows::threads())
-        .next_multiple_of(16)
-        .max(64);
-    crate::cpu::rows::for_chunks(dst, band, |t, out| {
-        let j0 = t * band;
-        let mut acc = vec![0f32; out.len()];
+    let (n, k) = (dst.len(), a.len());
+    let tasks = (2 * crate::cpu::rows::threads()).min(k).max(1);
+    let per = k.div_ceil(tasks);
+    let mut partial = vec![0f32; tasks * n];
+    crate::cpu::rows::for_chunks(&mut partial, n, |t, acc| {
+        let rows = t * per..((t + 1) * per).min(k);
         crate::cpu::rows::with_avx2!({
-            for (i, &x) in a.iter().enumerate() {
-                let row = &b.values[i * b.rs + j0..][..acc.len()];
+            for i in rows {
+                let x = a[i];
+                let row = &b.values[i * b.rs..][..n];
                 for (y, w) in acc.iter_mut().zip(row) {
                     *y += x * w;
                 }
             }
         });
-        for (o, s) in out.iter_mut().zip(&acc) {
-            // As gemm: alpha 0 overwrites dst (whatever it held).
-            *o = if alpha == 0.0 {
-                beta * s
-            } else {
-                alpha * *o + beta * s
-            };
-        }
     });
+    for (j, o) in dst.iter_mut().enumerate() {
+        let s: f32 = (0..tasks).map(|t| partial[t * n + j]).sum();
+        // As gemm: alpha 0 overwrites dst (whatever it held).
+        *o = if alpha == 0.0 {
+            beta * s
+        } else {
+            alpha * *o + beta * s
+        };
+    }
 }
