@@ -25,8 +25,8 @@ for name, part in [("train.jsonl", rows), ("referenced.jsonl", rows[:200])]:
         f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in part)
 PY
 # The reward model's data: gold (chrF) scores, hotter samples.
-sed -e 's/^kind = "model"/kind = "chrf"/' -e 's/^temperature = 0.8/temperature = 1.0/' \
-    "$CFG" > "$D/grow.toml"
+sed -e 's/^kind = "model"/kind = "chrf"/' -e '/^path = /d' -e '/^gold = /d' \
+    -e 's/^temperature = 0.8/temperature = 1.0/' "$CFG" > "$D/grow.toml"
 "$BIN" --device cpu --config "$D/grow.toml" grow --policy "$S" \
     --data "$D/referenced.jsonl" --n 4 --out "$D/rm-data.jsonl"
 "$BIN" --device cpu --config "$CFG" rm train --from-grown "$D/rm-data.jsonl" --out "$D/rm"
