@@ -386,8 +386,6 @@ pub fn weights_hash(path: &Path) -> Result<String> {
     Ok(h.hex())
 }
 
-/// A model of shape `cfg` from the bytes of a `model.bpk` (a checkpoint
-/// fetched over the network by the browser demo, or read from disk).
 /// A checkpoint's files given as contents rather than paths (the browser
 /// page fetches or reads them): `config.json`, `model.bpk`,
 /// `tokenizer.json`, `tokens.json`. Errors name the file.
@@ -410,6 +408,8 @@ pub fn from_bytes(
     Ok((cfg, model, tok))
 }
 
+/// A model of shape `cfg` from the bytes of a `model.bpk` (a checkpoint
+/// fetched over the network by the browser demo, or read from disk).
 pub fn model_from_bytes(
     cfg: &ModelConfig,
     bytes: Vec<u8>,

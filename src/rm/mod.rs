@@ -164,12 +164,7 @@ pub fn evaluate(
     device: &Device,
 ) -> Result<report::Report> {
     use crate::reward::Reward;
-    let mut learned = crate::reward::Learned::load(
-        dirs,
-        cfg.reward.uncertainty_penalty,
-        cfg.reward.batch_size,
-        device,
-    )?;
+    let mut learned = learned(dirs, cfg, device)?;
     let mut score = |pairs: &[(&str, &str)]| learned.score(&prompt_only(pairs));
     report_with(examples, &mut score, cfg)
 }
@@ -192,12 +187,7 @@ pub fn score_file(
         rest: serde_json::Map<String, serde_json::Value>,
     }
     let rows: Vec<Row> = crate::io::read_jsonl(path, false)?;
-    let mut learned = crate::reward::Learned::load(
-        dirs,
-        cfg.reward.uncertainty_penalty,
-        cfg.reward.batch_size,
-        device,
-    )?;
+    let mut learned = learned(dirs, cfg, device)?;
     let pairs: Vec<(&str, &str)> = rows
         .iter()
         .map(|r| (r.prompt.as_str(), r.output.as_str()))
@@ -214,6 +204,16 @@ pub fn score_file(
             serde_json::Value::Object(o)
         })
         .collect())
+}
+
+/// The reward model (or ensemble) in `dirs`, scored as `cfg` says.
+fn learned(dirs: &[PathBuf], cfg: &RunConfig, device: &Device) -> Result<crate::reward::Learned> {
+    crate::reward::Learned::load(
+        dirs,
+        cfg.reward.uncertainty_penalty,
+        cfg.reward.batch_size,
+        device,
+    )
 }
 
 /// (prompt, output) pairs as items without references or meta: what a

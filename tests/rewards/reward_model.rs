@@ -278,6 +278,24 @@ fn from_bytes_scores_as_from_its_directory(dir: &Path) {
         .scores(&pairs, 2)
         .unwrap();
     assert_eq!(got, want);
+    // `rm score` gives each JSONL record the same score, other fields kept.
+    let jsonl = dir.with_extension("score.jsonl");
+    let lines: Vec<String> = pairs
+        .iter()
+        .enumerate()
+        .map(|(i, (p, o))| serde_json::json!({"prompt": p, "output": o, "id": i}).to_string())
+        .collect();
+    std::fs::write(&jsonl, lines.join("\n") + "\n").unwrap();
+    let rows = rm::score_file(&[dir.to_path_buf()], &jsonl, &RunConfig::default(), &cpu()).unwrap();
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row["id"], i);
+        assert_eq!(row["output"], pairs[i].1);
+        assert!(
+            (row["reward"].as_f64().unwrap() - want[i]).abs() < 1e-9,
+            "{row} vs {}",
+            want[i]
+        );
+    }
     let err = |f: RmFiles| {
         Member::from_bytes("picked", f, &cpu())
             .err()
