@@ -388,7 +388,8 @@ pub fn weights_hash(path: &Path) -> Result<String> {
 
 /// A checkpoint's files given as contents rather than paths (the browser
 /// page fetches or reads them): `config.json`, `model.bpk`,
-/// `tokenizer.json`, `tokens.json`. Errors name the file.
+/// `tokenizer.json`, `tokens.json`; its own weights, not adapters on a
+/// base file. Errors name the file.
 pub fn from_bytes(
     config_json: &str,
     model_bpk: Vec<u8>,
@@ -399,6 +400,18 @@ pub fn from_bytes(
     let cfg: ModelConfig =
         serde_json::from_str(config_json).map_err(|e| Error::file(CONFIG_FILE, e))?;
     cfg.validate().map_err(|e| Error::file(CONFIG_FILE, e))?;
+    // Adapters on a base file hold no base weights: model.bpk alone
+    // cannot make the model.
+    if let Some(base) = cfg.lora.as_ref().and_then(|l| l.base.as_ref()) {
+        return Err(Error::file(
+            CONFIG_FILE,
+            format!(
+                "the model is LoRA adapters on {}, which is not among the files; \
+                 use a checkpoint trained without [lora] (or merged)",
+                base.path.display()
+            ),
+        ));
+    }
     let layout = serde_json::from_str(tokens_json)
         .map_err(|e| Error::file(crate::tokenizer::LAYOUT_FILE, e))?;
     let tok = Tokenizer::from_json_with(tokenizer_json, layout)

@@ -65,7 +65,7 @@ impl Member {
     /// page reads a picked directory), called `name` in its errors and
     /// the reward's name. Its trunk must hold its own weights (`model.bpk`):
     /// a LoRA trunk on a base file needs that file, which contents cannot
-    /// name.
+    /// name (`checkpoint::from_bytes` refuses it).
     pub fn from_bytes(name: &str, files: RmFiles, device: &Device) -> Result<Self> {
         // A file's error names it inside the model's directory.
         let named = |e: Error| match e {
@@ -74,19 +74,6 @@ impl Member {
         };
         let info: RmInfo =
             serde_json::from_str(&files.rm_json).map_err(|e| named(Error::file(RM_INFO, e)))?;
-        // Looked at first: such a trunk's model.bpk holds no base weights.
-        let cfg: Option<crate::model::ModelConfig> = serde_json::from_str(&files.config_json).ok();
-        let lora = cfg.as_ref().and_then(|c| c.lora.as_ref());
-        if let Some(base) = lora.and_then(|l| l.base.as_ref()) {
-            return Err(named(Error::file(
-                "config.json",
-                format!(
-                    "the trunk is LoRA adapters on {}, which is not among the files; \
-                     train the reward model without [lora] to use it here",
-                    base.path.display()
-                ),
-            )));
-        }
         let (cfg, trunk, tok) = checkpoint::from_bytes(
             &files.config_json,
             files.model_bpk,

@@ -167,6 +167,21 @@ struct Shown<'a> {
     scored_by: Option<&'a str>,
 }
 
+impl<'a> Shown<'a> {
+    /// The grown row `g` with its record's reference, its length in
+    /// `policy`'s tokens.
+    fn of(g: &'a Grown, reference: Option<&'a str>, policy: &Policy) -> Self {
+        Shown {
+            prompt: &g.prompt,
+            sample: &g.sample,
+            reference,
+            reward: g.reward,
+            tokens: policy.tok.encode(&g.sample).map_or(0, |t| t.len()),
+            scored_by: g.scored_by.as_deref(),
+        }
+    }
+}
+
 thread_local! {
     /// The device the page started, by the backend asked for: a page makes
     /// a new `Demo` for each model it loads, and WebGPU's device is
@@ -467,14 +482,7 @@ impl Demo {
                         .iter()
                         .flat_map(|r| std::iter::repeat_n(r, setup.samples_per_prompt)),
                 )
-                .map(|(g, r)| Shown {
-                    prompt: &g.prompt,
-                    sample: &g.sample,
-                    reference: r.reference(),
-                    reward: g.reward,
-                    tokens: policy.tok.encode(&g.sample).map_or(0, |t| t.len()),
-                    scored_by: g.scored_by.as_deref(),
-                })
+                .map(|(g, r)| Shown::of(g, r.reference(), &policy))
                 .collect();
             let json = serde_json::to_string(&shown).map_err(js)?;
             st.grown.extend(batch);
@@ -551,13 +559,8 @@ impl Demo {
                 let shown: Vec<Shown> = rows
                     .iter()
                     .zip(items.iter())
-                    .map(|(g, p)| Shown {
-                        prompt: &g.prompt,
-                        sample: &g.sample,
-                        reference: p.references.first().map(String::as_str),
-                        reward: g.reward,
-                        tokens: st.policy.tok.encode(&g.sample).map_or(0, |t| t.len()),
-                        scored_by: g.scored_by.as_deref(),
+                    .map(|(g, p)| {
+                        Shown::of(g, p.references.first().map(String::as_str), &st.policy)
                     })
                     .collect();
                 serde_json::to_string(&shown).map_err(js)?
